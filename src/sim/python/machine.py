@@ -1,0 +1,134 @@
+# machine for the virtual device (ESP32 flavour). Resets are handled by the host: they unwind the
+# interpreter like a real reset, so no `except` in device code can swallow them.
+import _vboard
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+
+def reset():
+    _vboard.reset()
+
+
+def soft_reset():
+    _vboard.soft_reset()
+
+
+def reset_cause():
+    return _vboard.reset_cause()
+
+
+def unique_id():
+    return bytes.fromhex(_vboard.unique_id())
+
+
+_freq = 160000000
+
+
+def freq(hz=None):
+    global _freq
+    if hz is None:
+        return _freq
+    _freq = hz
+
+
+def idle():
+    _vboard.sleep_ms(1)
+
+
+def lightsleep(ms=None):
+    _vboard.sleep_ms(ms or 0)
+
+
+def deepsleep(ms=None):
+    _vboard.deepsleep(ms or 0)
+
+
+def disable_irq():
+    return 0
+
+
+def enable_irq(state=0):
+    pass
+
+
+class WDT:
+    # Once started it cannot be stopped, as on ESP32 and RP2040.
+    def __init__(self, id=0, timeout=5000):
+        _vboard.wdt_start(timeout)
+
+    def feed(self):
+        _vboard.wdt_feed()
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+    OPEN_DRAIN = 7
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self.id = id
+        self._value = 0 if value is None else value
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if value is not None:
+            self._value = value
+
+    def value(self, v=None):
+        if v is None:
+            return self._value
+        self._value = 1 if v else 0
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self._value = 1
+
+    def off(self):
+        self._value = 0
+
+    def toggle(self):
+        self._value ^= 1
+
+    def irq(self, handler=None, trigger=3):
+        pass
+
+
+class ADC:
+    ATTN_0DB = 0
+    ATTN_11DB = 3
+
+    def __init__(self, pin, atten=None):
+        self.pin = pin
+
+    def read_u16(self):
+        return 32768
+
+    def read(self):
+        return 2048
+
+    def read_uv(self):
+        return 1650000
+
+    def atten(self, value):
+        pass
+
+
+class RTC:
+    def datetime(self, value=None):
+        import time
+        if value is None:
+            t = time.localtime()
+            return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+
+    def memory(self, data=None):
+        if data is None:
+            return b""
