@@ -1,0 +1,20 @@
+# Greenhouse monitor: the example app mpota's demo and benchmarks update.
+import time
+import machine
+from lib import sensors
+
+VERSION = "1.0.0"
+
+
+def main(readings=3):
+    print("greenhouse", VERSION, "starting on", machine.unique_id().hex())
+    for _ in range(readings):
+        t, h = sensors.read()
+        print("temperature %.1f C  humidity %d %%" % (t, h))
+        sensors.log(t, h)
+        time.sleep(60)
+    print("greenhouse", VERSION, "done")
+
+
+if __name__ == "__main__":
+    main()

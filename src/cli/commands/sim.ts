@@ -1,0 +1,75 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { CliError } from "../errors.ts";
+
+interface SimRunOptions {
+  fs: string;
+  net?: boolean;
+  flash: "torn" | "commit-on-close";
+  cutAt?: number;
+  flashSize?: number;
+  reboots: number;
+  timeout: number;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    return n;
+  };
+}
+
+export function registerSim(program: Command): void {
+  const sim = program.command("sim").description("the virtual MicroPython device");
+  sim
+    .command("run")
+    .description("boot a virtual device from a folder (boot.py, then main.py or SCRIPT.py) and save its flash back")
+    .argument("[script]", "Python file to run after boot.py instead of main.py")
+    .requiredOption("--fs <dir>", "folder holding the device's flash")
+    .option("--net", "give the device network access (loopback)")
+    .addOption(
+      new Option("--flash <model>", "durability model at a power cut")
+        .choices(["torn", "commit-on-close"])
+        .default("torn"),
+    )
+    .option("--cut-at <n>", "cut the power before mutating flash operation N", positiveInt("--cut-at"))
+    .option("--flash-size <bytes>", "flash capacity (ENOSPC past it)", positiveInt("--flash-size"))
+    .option("--reboots <n>", "stop after N reboots", positiveInt("--reboots"), 10)
+    .option("--timeout <seconds>", "stop after this many seconds", positiveInt("--timeout"), 60)
+    .option("--json", "end with one JSON line of figures")
+    .option("--dry-run", "do not write the flash back to --fs")
+    .action(async (script: string | undefined, opts: SimRunOptions) => {
+      if (!existsSync(opts.fs) || !statSync(opts.fs).isDirectory()) {
+        throw new CliError(`--fs ${opts.fs}: no such folder`);
+      }
+      if (script !== undefined && !existsSync(script)) throw new CliError(`${script}: no such file`);
+      const { VirtualDevice, loadTree, saveTree } = await import("../../sim/index.ts");
+      const device = new VirtualDevice({
+        files: loadTree(opts.fs),
+        net: opts.net === true,
+        flash: { model: opts.flash, cutAt: opts.cutAt, sizeBytes: opts.flashSize },
+      });
+      try {
+        const result = await device.run({
+          script: script === undefined ? undefined : readFileSync(script, "utf8"),
+          maxReboots: opts.reboots,
+          timeoutMs: opts.timeout * 1000,
+          onOutput: (line) => console.log(line),
+        });
+        if (!opts.dryRun) saveTree(opts.fs, device.files());
+        const { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated, error } = result;
+        if (opts.json) {
+          const figures = { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated };
+          console.log(JSON.stringify({ ...figures, error: error ?? null }));
+        } else if (!ok) {
+          console.error(`device stopped: ${error ?? result.end}`);
+        }
+        if (!ok) process.exitCode = 1;
+      } finally {
+        await device.close();
+      }
+    });
+}

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from "commander";
+import { commands } from "./commands/index.ts";
+import { CliError } from "./errors.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("mpota")
+    .description("Over-the-air updates for MicroPython devices")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+/** Runs the CLI; a CliError or a bad argument becomes one clear line on stderr and exit code 2. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`mpota: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
