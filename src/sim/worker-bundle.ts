@@ -11,6 +11,7 @@ import { buildSync } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let bundled: string | undefined;
+let firmware: Record<string, string> | undefined;
 
 export function workerScript(): string {
   if (bundled) return bundled;
