@@ -38,9 +38,11 @@ export function workerScript(): string {
 
 /** The firmware's Python modules (socket, machine, …), which live outside the device's flash. */
 export function firmwareModules(): Record<string, string> {
+  if (firmware) return firmware;
   const dir = join(here, "python");
   const modules: Record<string, string> = {};
   for (const name of readdirSync(dir))
     if (name.endsWith(".py")) modules[name] = readFileSync(join(dir, name), "utf8");
+  firmware = modules;
   return modules;
 }
