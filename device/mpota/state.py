@@ -1,0 +1,90 @@
+# The state record (which slot runs, trial or good, boot count, versions per slot) is read and written
+# by the loader's own functions in /boot.py, so the loader and every release agree on its format
+# forever. This module adds the transitions the mpota package makes.
+from mpota.errors import UpdateError
+
+ROOT = "/.mpota"
+
+
+def loader():
+    # The loader module: registered as "boot" when it ran this boot; otherwise imported from /boot.py
+    # only (a release may carry a boot.py of its own, which must not be picked up).
+    import sys
+
+    mod = sys.modules.get("boot")
+    if mod is None:
+        saved = list(sys.path)
+        sys.path.clear()
+        sys.path.append("/")
+        try:
+            import boot as mod
+        except ImportError:
+            raise UpdateError("loader", "/boot.py (the mpota loader) is missing")
+        finally:
+            sys.path.clear()
+            sys.path.extend(saved)
+    if not hasattr(mod, "write_state"):
+        raise UpdateError("loader", "/boot.py is not the mpota loader")
+    return mod
+
+
+def run_info():
+    # What the loader set up this boot ({"slot", "trial", "wdt", "ticks", "auto_s"}), or None when
+    # mpota runs without the loader (tests, a script run over the REPL).
+    return getattr(loader(), "MPOTA", None)
+
+
+def slot_dir(slot):
+    return "%s/slot%d" % (ROOT, slot)
+
+
+def load():
+    rec = loader().read_state()
+    if rec is None:
+        raise UpdateError("state", "no valid state record in /.mpota (state.a and state.b are missing or corrupt)")
+    return rec
+
+
+def save(rec):
+    return loader().write_state(rec)
+
+
+def running_slot(rec):
+    info = run_info()
+    return info["slot"] if info else rec["slot"]
+
+
+def fall_back(rec, why):
+    return loader().fall_back(rec, why)
+
+
+def free_slot(rec, target):
+    # Before the first byte goes into `target`, record that it holds no release, so that nothing
+    # (a rollback, a pending install) can switch to a half-written slot. The running slot stays good.
+    running = 1 - target
+    if rec["slot"] == running and rec["versions"][target] is None:
+        return rec
+    rec["slot"] = running
+    rec["state"] = "good"
+    rec["boots"] = 0
+    rec["versions"][target] = None
+    rec["hook"] = None
+    rec["back_hook"] = None
+    return save(rec)
+
+
+def commit_trial(rec, target, version, cfg, hook, back_hook):
+    # THE commit point of an install: from this write on, the next boot runs `target` on trial.
+    rec["slot"] = target
+    rec["state"] = "trial"
+    rec["boots"] = 0
+    rec["versions"][target] = version
+    rec["max_boots"] = cfg["max_trial_boots"]
+    rec["wdt_ms"] = cfg["trial_watchdog_ms"]
+    rec["auto_s"] = cfg["auto_confirm_s"]
+    rec["hook"] = hook
+    rec["back_hook"] = back_hook
+    rec["why"] = None
+    if rec.get("failed") == version:
+        rec["failed"] = None  # forced reinstall of a version that failed before
+    return save(rec)

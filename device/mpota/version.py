@@ -1,0 +1,63 @@
+# Semantic versions (semver 2.0) as releases name them: "1.2.3", "1.2.3-rc.1"; build metadata
+# ("+...") is ignored for ordering.
+
+
+def _ident_ok(s, numeric_strict):
+    if not s:
+        return False
+    for ch in s:
+        if not (ch.isdigit() or ch.isalpha() or ch == "-"):
+            return False
+    if numeric_strict and s.isdigit() and len(s) > 1 and s[0] == "0":
+        return False
+    return True
+
+
+def parse(v):
+    # -> (major, minor, patch, [prerelease identifiers]); ValueError if `v` is not semver.
+    if not isinstance(v, str) or not v:
+        raise ValueError("not a version")
+    core = v.split("+", 1)
+    if len(core) == 2 and not all(_ident_ok(p, False) for p in core[1].split(".")):
+        raise ValueError("bad build metadata")
+    core = core[0].split("-", 1)
+    nums = core[0].split(".")
+    if len(nums) != 3 or not all(n.isdigit() and (n == "0" or n[0] != "0") for n in nums):
+        raise ValueError("bad major.minor.patch")
+    pre = []
+    if len(core) == 2:
+        pre = core[1].split(".")
+        if not all(_ident_ok(p, True) for p in pre):
+            raise ValueError("bad prerelease")
+    return int(nums[0]), int(nums[1]), int(nums[2]), pre
+
+
+def is_version(v):
+    try:
+        parse(v)
+        return True
+    except ValueError:
+        return False
+
+
+def compare(a, b):
+    # -1, 0 or 1 as a is older than, equal to or newer than b.
+    pa = parse(a)
+    pb = parse(b)
+    if pa[:3] != pb[:3]:
+        return -1 if pa[:3] < pb[:3] else 1
+    ra = pa[3]
+    rb = pb[3]
+    if ra == rb:
+        return 0
+    if not ra or not rb:
+        return 1 if not ra else -1  # a release is newer than its prereleases
+    for x, y in zip(ra, rb):
+        if x == y:
+            continue
+        if x.isdigit() and y.isdigit():
+            return -1 if int(x) < int(y) else 1
+        if x.isdigit() != y.isdigit():
+            return -1 if x.isdigit() else 1  # numeric identifiers sort before alphanumeric ones
+        return -1 if x < y else 1
+    return -1 if len(ra) < len(rb) else 1
