@@ -164,7 +164,12 @@ export function installFlashHooks(FS: EmFS, job: BootJob, journal: (op: JournalO
     used += grow;
     journal({ t: "truncate", path: full, length });
   };
-  FS.truncate = (path: string, length: number) => truncateTo(abs(path), length, () => truncate(path, length));
+  // FS.open(…, O_TRUNC) on an existing file calls FS.truncate(node, 0): that is part of the open, already
+  // journaled (and counted) as an open with truncate, so it passes through.
+  FS.truncate = (path: string | object, length: number) =>
+    typeof path === "string"
+      ? truncateTo(abs(path), length, () => truncate(path, length))
+      : truncate(path, length);
   FS.ftruncate = (fd: number, length: number) =>
     truncateTo(FS.getPath(FS.getStreamChecked(fd).node), length, () => ftruncate(fd, length));
 
