@@ -69,7 +69,7 @@ def _run(path):
     # Runs a file of the release as a board runs main.py: as __main__.
     with open(path) as f:
         source = f.read()
-    exec(source, {"__name__": "__main__", "__file__": path})
+    exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path})
 
 
 def boot():
