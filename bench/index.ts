@@ -1,0 +1,14 @@
+/**
+ * The benchmarks behind `mpota bench NAME --json`. Each returns a JSON-serialisable object of figures;
+ * a benchmark module is imported only when it runs.
+ */
+export type Benchmark = (options: {
+  progress: (message: string) => void;
+}) => Promise<Record<string, unknown>>;
+
+export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {
+  sim: {
+    describe: "virtual device: interpreter start time, socket throughput, RSS per device in a fleet",
+    load: async () => (await import("./sim.ts")).default,
+  },
+};
