@@ -1,23 +1,29 @@
 # /ota_config.json: loaded only when an update is checked (never on the plain boot path) and
-# validated field by field. Mirrored by src/config/ on the host (`mpota config`), which gives the
-# same messages for the same mistakes.
+# validated field by field. Mirrored rule for rule by src/config/rules.ts on the host (`mpota config`),
+# which gives the same messages for the same mistakes (one table of bad configs tests both).
 from mpota.errors import UpdateError
 
 PATH = "/ota_config.json"
-DEFAULTS = {
-    "channel": "stable",
-    "version": None,
-    "reset_mode": "hard",
-    "max_trial_boots": 3,
-    "trial_watchdog_ms": 0,
-    "auto_confirm_s": 0,
-    "timeout_ms": 10000,
-    "retries": 3,
-    "ca": None,
-    "wifi": None,
-    "token": None,
-}
-REQUIRED = ("url", "project", "keys")
+SOURCE_TYPES = ("static", "server", "github", "gitea", "gogs", "micropython_ota")
+# Sources whose releases carry a signed manifest; the others (a git branch tip, micropython_ota) do not.
+GITHUB_API = "https://api.github.com"
+
+
+def _int(v):
+    # JSON has one number type: 3.0 is the whole number 3 (as JavaScript reads it); True is not.
+    if type(v) is int:
+        return v
+    if type(v) is float and v == v and -1e15 < v < 1e15 and v == int(v):
+        return int(v)
+    return None
+
+
+def _whole(lo, hi):
+    def ok(v):
+        n = _int(v)
+        return n is not None and lo <= n <= hi
+
+    return ok
 
 
 def _name(v):
@@ -34,61 +40,192 @@ def _key(v):
     return isinstance(v, str) and len(v) == 64 and all(ch in "0123456789abcdef" for ch in v)
 
 
-def _whole(lo, hi):
-    return lambda v: type(v) is int and lo <= v <= hi
-
-
 def _text(v):
-    return isinstance(v, str) and len(v) > 0
+    # A non-empty single-line string.
+    return isinstance(v, str) and 0 < len(v) <= 1024 and all(" " <= ch for ch in v)
+
+
+def _url(v):
+    if not _text(v) or " " in v:
+        return False
+    for scheme in ("http://", "https://"):
+        if v.startswith(scheme):
+            host = v[len(scheme):]
+            return len(host) > 0 and host[0] not in "/?#:"
+    return False
+
+
+def _path(v):
+    # A relative /-separated path as releases name files: no empty, "." or ".." segment, no "\".
+    if not _text(v) or "\\" in v:
+        return False
+    for part in v.split("/"):
+        if part in ("", ".", ".."):
+            return False
+    return True
+
+
+def _repo(v):
+    if not isinstance(v, str) or v.count("/") != 1:
+        return False
+    for part in v.split("/"):
+        if not 1 <= len(part) <= 100:
+            return False
+        for ch in part:
+            if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch in "._-"):
+                return False
+    return True
+
+
+def _list_of(ok, empty):
+    return lambda v: isinstance(v, list) and (empty or len(v) > 0) and all(ok(x) for x in v)
+
+
+def _or_null(ok):
+    return lambda v: v is None or ok(v)
 
 
 def _version(v):
     from mpota.version import is_version
 
-    return v is None or is_version(v)
+    return is_version(v)
 
 
 def _wifi(v):
-    if v is None:
-        return True
     if not isinstance(v, dict) or sorted(v) != ["password", "ssid"]:
         return False
     return isinstance(v["ssid"], str) and 1 <= len(v["ssid"]) <= 32 and isinstance(v["password"], str)
 
 
-# (field, rule, what the rule asks for); the order is the order of the messages.
-FIELDS = (
-    ("url", lambda v: isinstance(v, str) and (v.startswith("http://") or v.startswith("https://")) and len(v) > 8,
-     "an http:// or https:// URL"),
-    ("project", _name, "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit"),
-    ("keys", lambda v: isinstance(v, list) and len(v) > 0 and all(_key(k) for k in v),
-     "a non-empty list of Ed25519 public keys, each 64 lowercase hex characters"),
-    ("channel", _name, "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit"),
-    ("version", _version, 'null or a semver version such as "1.2.3"'),
-    ("reset_mode", lambda v: v in ("hard", "soft", "none"), '"hard", "soft" or "none"'),
-    ("max_trial_boots", _whole(1, 100), "a whole number from 1 to 100"),
-    ("trial_watchdog_ms", lambda v: type(v) is int and (v == 0 or 1000 <= v <= 3600000),
-     "0 (off) or a whole number of milliseconds from 1000 to 3600000"),
-    ("auto_confirm_s", _whole(0, 86400), "0 (off) or a whole number of seconds up to 86400"),
-    ("timeout_ms", _whole(100, 600000), "a whole number of milliseconds from 100 to 600000"),
-    ("retries", _whole(0, 20), "a whole number from 0 to 20"),
-    ("ca", lambda v: v is None or _text(v), "null or the path of a CA certificate file on the board"),
-    ("wifi", _wifi, 'null or {"ssid": "...", "password": "..."}'),
-    ("token", lambda v: v is None or _text(v), "null or a non-empty string"),
+NAME = "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit"
+URL = "an http:// or https:// URL"
+TEXT = "a non-empty string"
+PATHS = "a list of relative paths such as \"lib/app.py\""
+GLOBS = "a list of non-empty strings (glob patterns)"
+
+# A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
+# The order of the fields is the order of the messages.
+TRIAL = (
+    ("max_boots", False, _whole(1, 100), "a whole number from 1 to 100", 3, None),
+    ("watchdog_ms", False, lambda v: _int(v) == 0 or _whole(1000, 3600000)(v),
+     "0 (off) or a whole number of milliseconds from 1000 to 3600000", 0, None),
+    ("auto_confirm_s", False, _whole(0, 86400), "0 (off) or a whole number of seconds up to 86400", 0, None),
 )
+_GIT = (
+    ("repo", True, _repo, 'a repository name "owner/name"', None, None),
+    ("tag", False, _text, TEXT, None, None),
+    ("branch", False, _text, TEXT, None, None),
+    ("token", False, _text, TEXT, None, None),
+    ("subdir", False, _path, 'a relative path such as "firmware"', None, None),
+    ("paths", False, _list_of(_path, False), PATHS, None, None),
+    ("allow", False, _list_of(_text, True), GLOBS, None, None),
+    ("ignore", False, _list_of(_text, True), GLOBS, None, None),
+)
+SOURCES = {
+    "static": (
+        ("url", True, _url, URL, None, None),
+        ("channel", False, _name, NAME, "stable", None),
+    ),
+    "server": (
+        ("url", True, _url, URL, None, None),
+        ("channel", False, _name, NAME, "stable", None),
+        ("device_id", True, _text, TEXT, None, None),
+        ("token", True, _text, TEXT, None, None),
+    ),
+    "github": (("api", False, _url, URL, GITHUB_API, None),) + _GIT,
+    "gitea": (("api", True, _url, URL, None, None),) + _GIT,
+    "gogs": (("api", True, _url, URL, None, None),) + _GIT,
+    "micropython_ota": (
+        ("host", True, _url, URL, None, None),
+        ("project", True, _path, 'a folder name such as "greenhouse"', None, None),
+        ("filenames", True, _list_of(_path, False), PATHS, None, None),
+        ("use_version_prefix", False, lambda v: v is True or v is False, "true or false", True, None),
+        ("user", False, _text, TEXT, None, None),
+        ("passwd", False, lambda v: isinstance(v, str), "a string", None, None),
+    ),
+}
+FIELDS = (
+    ("project", True, _name, NAME, None, None),
+    ("keys", True, _list_of(_key, True), "a list of Ed25519 public keys, each 64 lowercase hex characters",
+     None, None),
+    ("source", True, lambda v: isinstance(v, dict), "an object with a \"type\"", None, "source"),
+    ("reset_mode", False, lambda v: v in ("hard", "soft", "none"), '"hard", "soft" or "none"', "hard", None),
+    ("pin", False, _or_null(_version), 'null or a semver version such as "1.2.3"', None, None),
+    ("trial", False, lambda v: isinstance(v, dict), "an object", {}, TRIAL),
+    ("timeout_s", False, _whole(1, 600), "a whole number of seconds from 1 to 600", 10, None),
+    ("retries", False, _whole(0, 20), "a whole number from 0 to 20", 3, None),
+    ("ca", False, _or_null(_text), "null or the path of a CA certificate file on the board", None, None),
+    ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
+)
+
+
+def _source_fields(src, out):
+    # The fields a source of this type has, or None (with the message) when the type is wrong.
+    if "type" not in src:
+        out.append('missing "source.type"')
+    elif src["type"] not in SOURCES:
+        out.append('"source.type" must be one of %s' % ", ".join('"%s"' % t for t in SOURCE_TYPES))
+    else:
+        return (("type", True, lambda v: True, "", None, None),) + SOURCES[src["type"]]
+    return None
+
+
+def _check(obj, fields, at, out):
+    names = [f[0] for f in fields]
+    out += ['unknown key "%s%s"' % (at, k) for k in sorted(obj) if k not in names]
+    for name, required, ok, wants, _, nested in fields:
+        if name not in obj:
+            if required:
+                out.append('missing "%s%s"' % (at, name))
+        elif not ok(obj[name]):
+            out.append('"%s%s" must be %s' % (at, name, wants))
+        elif nested == "source":
+            inner = _source_fields(obj[name], out)
+            if inner:
+                _check(obj[name], inner, at + name + ".", out)
+        elif nested:
+            _check(obj[name], nested, at + name + ".", out)
+
+
+def _signed(src):
+    # Sources whose releases come with a signed manifest.
+    return src.get("type") in ("static", "server") or (src.get("type") in ("github", "gitea", "gogs")
+                                                       and "branch" not in src)
 
 
 def problems(cfg):
     # Every mistake in `cfg`, one message each: unknown keys, missing fields, wrong values.
     if not isinstance(cfg, dict):
         return ["must hold a JSON object"]
-    known = [f[0] for f in FIELDS]
-    out = ['unknown key "%s"' % k for k in sorted(cfg) if k not in known]
-    out += ['missing "%s"' % k for k in REQUIRED if k not in cfg]
-    for key, ok, wants in FIELDS:
-        if key in cfg and not ok(cfg[key]):
-            out.append('"%s" must be %s' % (key, wants))
+    out = []
+    _check(cfg, FIELDS, "", out)
+    if out:
+        return out
+    src = cfg["source"]
+    if "tag" in src and "branch" in src:
+        out.append('"source.tag" and "source.branch" exclude each other: follow one of them')
+    if _signed(src) and not cfg["keys"]:
+        out.append('"keys" must list at least one public key: releases of a "%s" source are signed'
+                   % src["type"])
     return out
+
+
+def _fill(obj, fields):
+    for name, _, ok, _, default, nested in fields:
+        if name not in obj:
+            obj[name] = dict(default) if isinstance(default, dict) else default
+        if type(obj[name]) is float:
+            obj[name] = _int(obj[name])
+        if isinstance(nested, tuple):
+            _fill(obj[name], nested)
+
+
+def complete(cfg):
+    # A valid config with every default filled in (the device reads fields without .get()).
+    _fill(cfg, FIELDS)
+    src = cfg["source"]
+    _fill(src, (("type", True, None, "", None, None),) + SOURCES[src["type"]])
+    return cfg
 
 
 def load(path=PATH):
@@ -105,7 +242,4 @@ def load(path=PATH):
     bad = problems(cfg)
     if bad:
         raise UpdateError("config", "%s: %s" % (path, "; ".join(bad)))
-    out = dict(DEFAULTS)
-    out.update(cfg)
-    out["url"] = out["url"].rstrip("/")
-    return out
+    return complete(cfg)

@@ -1,0 +1,255 @@
+/**
+ * One table of configs for the host rules (rules.ts) and the device rules (device/mpota/config.py):
+ * config.test.ts runs every entry through both and expects exactly these messages from each.
+ */
+const KEY = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+const URL = "http://127.0.0.1:8080/site";
+
+export const GOOD_CONFIGS: Record<string, Record<string, unknown>> = {
+  minimal: { project: "greenhouse", keys: [KEY], source: { type: "static", url: URL } },
+  everything: {
+    project: "greenhouse",
+    keys: [KEY, KEY.replace("3d", "4e")],
+    source: { type: "static", url: "https://ota.example/site/", channel: "beta-2" },
+    reset_mode: "soft",
+    pin: "1.2.3-rc.1",
+    trial: { max_boots: 5, watchdog_ms: 30000, auto_confirm_s: 60 },
+    timeout_s: 30,
+    retries: 0,
+    ca: "/certs/ca.pem",
+    wifi: { ssid: "lab", password: "" },
+  },
+  server: {
+    project: "greenhouse",
+    keys: [KEY],
+    source: { type: "server", url: URL, channel: "stable", device_id: "dev-0001", token: "t0k3n" },
+  },
+  githubRelease: { project: "p", keys: [KEY], source: { type: "github", repo: "acme/greenhouse" } },
+  githubBranch: {
+    project: "p",
+    keys: [],
+    source: {
+      type: "github",
+      repo: "acme/greenhouse",
+      branch: "main",
+      token: "ghp_x",
+      subdir: "firmware/app",
+      paths: ["main.py", "lib/util.py"],
+      allow: ["*.py", "lib/**"],
+      ignore: [],
+    },
+  },
+  gitea: {
+    project: "p",
+    keys: [KEY],
+    source: { type: "gitea", api: "https://git.example/api/v1", repo: "a/b", tag: "v1" },
+  },
+  gogs: {
+    project: "p",
+    keys: [],
+    source: { type: "gogs", api: "http://gogs.local/api/v1", repo: "a/b", branch: "dev" },
+  },
+  micropythonOta: {
+    project: "p",
+    keys: [],
+    source: {
+      type: "micropython_ota",
+      host: "http://192.168.1.10:8000",
+      project: "greenhouse",
+      filenames: ["main.py", "lib/sensors.py"],
+      use_version_prefix: false,
+      user: "me",
+      passwd: "",
+    },
+  },
+  nullables: {
+    project: "p",
+    keys: [KEY],
+    source: { type: "static", url: URL },
+    pin: null,
+    ca: null,
+    wifi: null,
+    trial: {},
+  },
+};
+
+const base = GOOD_CONFIGS.minimal!;
+const withSource = (source: Record<string, unknown>) => ({ ...base, source });
+const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
+
+/** Each bad config with exactly the messages both validators give, in order. */
+export const BAD_CONFIGS: Array<{ name: string; config: unknown; messages: string[]; crossField?: boolean }> =
+  [
+    { name: "not an object", config: [base], messages: ["must hold a JSON object"] },
+    { name: "unknown key", config: { ...base, colour: "red" }, messages: ['unknown key "colour"'] },
+    { name: "missing project", config: without("project"), messages: ['missing "project"'] },
+    {
+      name: "bad project",
+      config: { ...base, project: "Green House" },
+      messages: ['"project" must be 1 to 64 characters a-z 0-9 . _ - starting with a letter or digit'],
+    },
+    {
+      name: "keys not a list",
+      config: { ...base, keys: KEY },
+      messages: ['"keys" must be a list of Ed25519 public keys, each 64 lowercase hex characters'],
+    },
+    {
+      name: "key in upper case",
+      config: { ...base, keys: [KEY.toUpperCase()] },
+      messages: ['"keys" must be a list of Ed25519 public keys, each 64 lowercase hex characters'],
+    },
+    { name: "missing source", config: without("source"), messages: ['missing "source"'] },
+    {
+      name: "source a string",
+      config: { ...base, source: URL },
+      messages: ['"source" must be an object with a "type"'],
+    },
+    { name: "source without type", config: withSource({ url: URL }), messages: ['missing "source.type"'] },
+    {
+      name: "unknown source type",
+      config: withSource({ type: "ftp", url: URL }),
+      messages: [
+        '"source.type" must be one of "static", "server", "github", "gitea", "gogs", "micropython_ota"',
+      ],
+    },
+    {
+      name: "static without url",
+      config: withSource({ type: "static" }),
+      messages: ['missing "source.url"'],
+    },
+    {
+      name: "static url not http",
+      config: withSource({ type: "static", url: "ftp://host/x" }),
+      messages: ['"source.url" must be an http:// or https:// URL'],
+    },
+    {
+      name: "url without host",
+      config: withSource({ type: "static", url: "http:///x" }),
+      messages: ['"source.url" must be an http:// or https:// URL'],
+    },
+    {
+      name: "bad channel",
+      config: withSource({ type: "static", url: URL, channel: "Stable!" }),
+      messages: ['"source.channel" must be 1 to 64 characters a-z 0-9 . _ - starting with a letter or digit'],
+    },
+    {
+      name: "field of another source type",
+      config: withSource({ type: "static", url: URL, branch: "main" }),
+      messages: ['unknown key "source.branch"'],
+    },
+    {
+      name: "server without device_id and token",
+      config: withSource({ type: "server", url: URL }),
+      messages: ['missing "source.device_id"', 'missing "source.token"'],
+    },
+    {
+      name: "github repo without owner",
+      config: withSource({ type: "github", repo: "greenhouse" }),
+      messages: ['"source.repo" must be a repository name "owner/name"'],
+    },
+    {
+      name: "github tag and branch",
+      config: withSource({ type: "github", repo: "a/b", tag: "v1", branch: "main" }),
+      messages: ['"source.tag" and "source.branch" exclude each other: follow one of them'],
+      crossField: true,
+    },
+    {
+      name: "gitea without api",
+      config: withSource({ type: "gitea", repo: "a/b" }),
+      messages: ['missing "source.api"'],
+    },
+    {
+      name: "empty paths",
+      config: withSource({ type: "github", repo: "a/b", paths: [] }),
+      messages: ['"source.paths" must be a list of relative paths such as "lib/app.py"'],
+    },
+    {
+      name: "path escaping the tree",
+      config: withSource({ type: "github", repo: "a/b", subdir: "../up" }),
+      messages: ['"source.subdir" must be a relative path such as "firmware"'],
+    },
+    {
+      name: "allow not a list",
+      config: withSource({ type: "gogs", api: URL, repo: "a/b", allow: "*.py" }),
+      messages: ['"source.allow" must be a list of non-empty strings (glob patterns)'],
+    },
+    {
+      name: "micropython_ota mistakes",
+      config: withSource({
+        type: "micropython_ota",
+        host: "192.168.1.10",
+        project: "p",
+        use_version_prefix: "yes",
+      }),
+      messages: [
+        '"source.host" must be an http:// or https:// URL',
+        'missing "source.filenames"',
+        '"source.use_version_prefix" must be true or false',
+      ],
+    },
+    {
+      name: "bad reset_mode",
+      config: { ...base, reset_mode: "reboot" },
+      messages: ['"reset_mode" must be "hard", "soft" or "none"'],
+    },
+    {
+      name: "pin not semver",
+      config: { ...base, pin: "1.2" },
+      messages: ['"pin" must be null or a semver version such as "1.2.3"'],
+    },
+    { name: "trial not an object", config: { ...base, trial: 3 }, messages: ['"trial" must be an object'] },
+    {
+      name: "trial fields",
+      config: { ...base, trial: { max_boots: 0, watchdog_ms: 500, auto_confirm_s: -1, boots: 2 } },
+      messages: [
+        'unknown key "trial.boots"',
+        '"trial.max_boots" must be a whole number from 1 to 100',
+        '"trial.watchdog_ms" must be 0 (off) or a whole number of milliseconds from 1000 to 3600000',
+        '"trial.auto_confirm_s" must be 0 (off) or a whole number of seconds up to 86400',
+      ],
+    },
+    {
+      name: "timeout as a string",
+      config: { ...base, timeout_s: "10" },
+      messages: ['"timeout_s" must be a whole number of seconds from 1 to 600'],
+    },
+    {
+      name: "timeout with a fraction",
+      config: { ...base, timeout_s: 2.5 },
+      messages: ['"timeout_s" must be a whole number of seconds from 1 to 600'],
+    },
+    {
+      name: "retries a boolean",
+      config: { ...base, retries: true },
+      messages: ['"retries" must be a whole number from 0 to 20'],
+    },
+    {
+      name: "wifi without password",
+      config: { ...base, wifi: { ssid: "lab" } },
+      messages: ['"wifi" must be null or {"ssid": "...", "password": "..."}'],
+    },
+    {
+      name: "ca empty",
+      config: { ...base, ca: "" },
+      messages: ['"ca" must be null or the path of a CA certificate file on the board'],
+    },
+    {
+      name: "no keys for a signed source",
+      config: { ...base, keys: [] },
+      messages: ['"keys" must list at least one public key: releases of a "static" source are signed'],
+      crossField: true,
+    },
+    {
+      name: "several mistakes at once, in field order",
+      config: { zz: 1, aa: 2, keys: "x", source: { type: "static", url: "nope", extra: 1 }, retries: 99 },
+      messages: [
+        'unknown key "aa"',
+        'unknown key "zz"',
+        'missing "project"',
+        '"keys" must be a list of Ed25519 public keys, each 64 lowercase hex characters',
+        'unknown key "source.extra"',
+        '"source.url" must be an http:// or https:// URL',
+        '"retries" must be a whole number from 0 to 20',
+      ],
+    },
+  ];

@@ -1,0 +1,12 @@
+/** ota_config.json, the device config: its schema, its rules (the device's own) and its readers. */
+export {
+  ConfigError,
+  type ConfigFormat,
+  configJson,
+  formatOf,
+  parseConfig,
+  parseConfigText,
+  readConfigFile,
+} from "./load.ts";
+export { completeConfig, configProblems, GITHUB_API, SOURCE_TYPES } from "./rules.ts";
+export { OtaConfig } from "./schema.ts";

@@ -1,0 +1,226 @@
+/**
+ * The rules of ota_config.json, field for field and message for message the same as
+ * device/mpota/config.py (the board validates the same file again when it loads it). Change both
+ * together: config.test.ts runs one table of bad configs through both and compares the messages.
+ */
+
+type Rule = (value: unknown) => boolean;
+
+/** A field: its name, whether it is required, its rule, what the rule asks for, its default, nested fields. */
+export interface Field {
+  name: string;
+  required: boolean;
+  ok: Rule;
+  wants: string;
+  default?: unknown;
+  nested?: readonly Field[] | "source";
+}
+
+export const SOURCE_TYPES = ["static", "server", "github", "gitea", "gogs", "micropython_ota"] as const;
+export const GITHUB_API = "https://api.github.com";
+
+/** JSON has one number type: 3.0 is the whole number 3; true is not a number. */
+const whole =
+  (lo: number, hi: number): Rule =>
+  (v) =>
+    typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isName: Rule = (v) => typeof v === "string" && /^[a-z0-9][a-z0-9._-]{0,63}$/.test(v);
+
+const isKey: Rule = (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+
+/** A non-empty single-line string (no control characters), at most 1024 characters. */
+const isText = (v: unknown): v is string =>
+  typeof v === "string" && v.length > 0 && [...v].length <= 1024 && [...v].every((ch) => ch >= " ");
+
+const isUrl: Rule = (v) => isText(v) && !v.includes(" ") && /^https?:\/\/[^/?#:]/.test(v);
+
+/** A relative /-separated path as releases name files: no empty, "." or ".." segment, no "\". */
+const isPath: Rule = (v) =>
+  isText(v) &&
+  !v.includes("\\") &&
+  v.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+
+const isRepo: Rule = (v) => typeof v === "string" && /^[A-Za-z0-9._-]{1,100}\/[A-Za-z0-9._-]{1,100}$/.test(v);
+
+const listOf =
+  (ok: Rule, empty: boolean): Rule =>
+  (v) =>
+    Array.isArray(v) && (empty || v.length > 0) && v.every(ok);
+
+const orNull =
+  (ok: Rule): Rule =>
+  (v) =>
+    v === null || ok(v);
+
+/** Semantic version 2.0 (same grammar as device/mpota/version.py). */
+export const isVersion: Rule = (v) =>
+  typeof v === "string" &&
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-((0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/.test(
+    v,
+  );
+
+const isWifi: Rule = (v) =>
+  isObject(v) &&
+  Object.keys(v).sort().join(",") === "password,ssid" &&
+  typeof v.ssid === "string" &&
+  v.ssid.length >= 1 &&
+  v.ssid.length <= 32 &&
+  typeof v.password === "string";
+
+const NAME = "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit";
+const URL = "an http:// or https:// URL";
+const TEXT = "a non-empty string";
+const PATHS = 'a list of relative paths such as "lib/app.py"';
+const GLOBS = "a list of non-empty strings (glob patterns)";
+
+const field = (
+  name: string,
+  required: boolean,
+  ok: Rule,
+  wants: string,
+  defaultValue?: unknown,
+  nested?: Field["nested"],
+): Field => ({ name, required, ok, wants, default: defaultValue, nested });
+
+export const TRIAL: readonly Field[] = [
+  field("max_boots", false, whole(1, 100), "a whole number from 1 to 100", 3),
+  field(
+    "watchdog_ms",
+    false,
+    (v) => v === 0 || whole(1000, 3600000)(v),
+    "0 (off) or a whole number of milliseconds from 1000 to 3600000",
+    0,
+  ),
+  field("auto_confirm_s", false, whole(0, 86400), "0 (off) or a whole number of seconds up to 86400", 0),
+];
+
+const GIT: readonly Field[] = [
+  field("repo", true, isRepo, 'a repository name "owner/name"'),
+  field("tag", false, isText, TEXT),
+  field("branch", false, isText, TEXT),
+  field("token", false, isText, TEXT),
+  field("subdir", false, isPath, 'a relative path such as "firmware"'),
+  field("paths", false, listOf(isPath, false), PATHS),
+  field("allow", false, listOf(isText, true), GLOBS),
+  field("ignore", false, listOf(isText, true), GLOBS),
+];
+
+export const SOURCES: Record<(typeof SOURCE_TYPES)[number], readonly Field[]> = {
+  static: [field("url", true, isUrl, URL), field("channel", false, isName, NAME, "stable")],
+  server: [
+    field("url", true, isUrl, URL),
+    field("channel", false, isName, NAME, "stable"),
+    field("device_id", true, isText, TEXT),
+    field("token", true, isText, TEXT),
+  ],
+  github: [field("api", false, isUrl, URL, GITHUB_API), ...GIT],
+  gitea: [field("api", true, isUrl, URL), ...GIT],
+  gogs: [field("api", true, isUrl, URL), ...GIT],
+  micropython_ota: [
+    field("host", true, isUrl, URL),
+    field("project", true, isPath, 'a folder name such as "greenhouse"'),
+    field("filenames", true, listOf(isPath, false), PATHS),
+    field("use_version_prefix", false, (v) => typeof v === "boolean", "true or false", true),
+    field("user", false, isText, TEXT),
+    field("passwd", false, (v) => typeof v === "string", "a string"),
+  ],
+};
+
+export const FIELDS: readonly Field[] = [
+  field("project", true, isName, NAME),
+  field("keys", true, listOf(isKey, true), "a list of Ed25519 public keys, each 64 lowercase hex characters"),
+  field("source", true, isObject, 'an object with a "type"', undefined, "source"),
+  field(
+    "reset_mode",
+    false,
+    (v) => v === "hard" || v === "soft" || v === "none",
+    '"hard", "soft" or "none"',
+    "hard",
+  ),
+  field("pin", false, orNull(isVersion), 'null or a semver version such as "1.2.3"', null),
+  field("trial", false, isObject, "an object", {}, TRIAL),
+  field("timeout_s", false, whole(1, 600), "a whole number of seconds from 1 to 600", 10),
+  field("retries", false, whole(0, 20), "a whole number from 0 to 20", 3),
+  field("ca", false, orNull(isText), "null or the path of a CA certificate file on the board", null),
+  field("wifi", false, orNull(isWifi), 'null or {"ssid": "...", "password": "..."}', null),
+];
+
+const TYPE_FIELD = field("type", true, () => true, "");
+
+/** The fields of a source of this type, or undefined (with the message) when the type is wrong. */
+function sourceFields(src: Record<string, unknown>, out: string[]): readonly Field[] | undefined {
+  if (!("type" in src)) out.push('missing "source.type"');
+  else if (!(SOURCE_TYPES as readonly unknown[]).includes(src.type))
+    out.push(`"source.type" must be one of ${SOURCE_TYPES.map((t) => `"${t}"`).join(", ")}`);
+  else return [TYPE_FIELD, ...SOURCES[src.type as (typeof SOURCE_TYPES)[number]]];
+  return undefined;
+}
+
+/** Code-point order, as Python's sorted() orders strings. */
+const byCodePoint = (a: string, b: string) => {
+  const x = [...a].map((c) => c.codePointAt(0)!);
+  const y = [...b].map((c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+};
+
+function check(obj: Record<string, unknown>, fields: readonly Field[], at: string, out: string[]): void {
+  const names = new Set(fields.map((f) => f.name));
+  for (const key of Object.keys(obj).sort(byCodePoint))
+    if (!names.has(key)) out.push(`unknown key "${at}${key}"`);
+  for (const f of fields) {
+    if (!(f.name in obj)) {
+      if (f.required) out.push(`missing "${at}${f.name}"`);
+      continue;
+    }
+    const value = obj[f.name];
+    if (!f.ok(value)) out.push(`"${at}${f.name}" must be ${f.wants}`);
+    else if (f.nested === "source") {
+      const inner = sourceFields(value as Record<string, unknown>, out);
+      if (inner) check(value as Record<string, unknown>, inner, `${at}${f.name}.`, out);
+    } else if (f.nested) check(value as Record<string, unknown>, f.nested, `${at}${f.name}.`, out);
+  }
+}
+
+/** Sources whose releases come with a signed manifest (a git branch tip and micropython_ota do not). */
+function signed(src: Record<string, unknown>): boolean {
+  if (src.type === "static" || src.type === "server") return true;
+  return (src.type === "github" || src.type === "gitea" || src.type === "gogs") && !("branch" in src);
+}
+
+/** Every mistake in `cfg`, one message each: unknown keys, missing fields, wrong values. */
+export function configProblems(cfg: unknown): string[] {
+  if (!isObject(cfg)) return ["must hold a JSON object"];
+  const out: string[] = [];
+  check(cfg, FIELDS, "", out);
+  if (out.length > 0) return out;
+  const src = cfg.source as Record<string, unknown>;
+  if ("tag" in src && "branch" in src)
+    out.push('"source.tag" and "source.branch" exclude each other: follow one of them');
+  if (signed(src) && (cfg.keys as unknown[]).length === 0)
+    out.push(
+      `"keys" must list at least one public key: releases of a "${String(src.type)}" source are signed`,
+    );
+  return out;
+}
+
+function fill(obj: Record<string, unknown>, fields: readonly Field[]): void {
+  for (const f of fields) {
+    if (!(f.name in obj) && f.default !== undefined)
+      obj[f.name] = typeof f.default === "object" && f.default !== null ? { ...f.default } : f.default;
+    if (Array.isArray(f.nested)) fill(obj[f.name] as Record<string, unknown>, f.nested);
+  }
+}
+
+/** A valid config (checked by configProblems) with every default filled in, as the device completes it. */
+export function completeConfig(cfg: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(cfg);
+  fill(out, FIELDS);
+  const src = out.source as Record<string, unknown>;
+  fill(src, SOURCES[src.type as (typeof SOURCE_TYPES)[number]]);
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * ota_config.json as a typebox schema: the TypeScript type of a config and a JSON Schema for editors.
+ * The messages come from rules.ts (the same as the device's); config.test.ts checks that this schema
+ * accepts exactly the configs those rules accept, apart from the two rules across fields.
+ */
+import Type, { type Static } from "typebox";
+
+const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" });
+const Text = Type.String({ minLength: 1, maxLength: 1024, pattern: "^[^\\u0000-\\u001f]+$" });
+const Url = Type.String({
+  pattern: "^https?://[^/?#: \\u0000-\\u001f][^ \\u0000-\\u001f]*$",
+  maxLength: 1024,
+});
+const RelPath = Type.String({
+  pattern: "^(?!.*\\\\)(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[^/\\u0000-\\u001f]+(/[^/\\u0000-\\u001f]+)*$",
+  maxLength: 1024,
+});
+const Globs = Type.Array(Text);
+const Paths = Type.Array(RelPath, { minItems: 1 });
+const Version = Type.String({
+  pattern:
+    "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-((0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$",
+});
+const strict = { additionalProperties: false } as const;
+
+export const StaticSource = Type.Object(
+  { type: Type.Literal("static"), url: Url, channel: Type.Optional(Name) },
+  { ...strict, description: "a static site written by `mpota publish --static` (any web server or CDN)" },
+);
+
+export const ServerSource = Type.Object(
+  { type: Type.Literal("server"), url: Url, channel: Type.Optional(Name), device_id: Text, token: Text },
+  { ...strict, description: "an `mpota serve` update server" },
+);
+
+const gitFields = {
+  repo: Type.String({ pattern: "^[A-Za-z0-9._-]{1,100}/[A-Za-z0-9._-]{1,100}$" }),
+  tag: Type.Optional(Text),
+  branch: Type.Optional(Text),
+  token: Type.Optional(Text),
+  subdir: Type.Optional(RelPath),
+  paths: Type.Optional(Paths),
+  allow: Type.Optional(Globs),
+  ignore: Type.Optional(Globs),
+};
+
+export const GitSource = Type.Union([
+  Type.Object({ type: Type.Literal("github"), api: Type.Optional(Url), ...gitFields }, strict),
+  Type.Object(
+    { type: Type.Union([Type.Literal("gitea"), Type.Literal("gogs")]), api: Url, ...gitFields },
+    strict,
+  ),
+]);
+
+export const MicropythonOtaSource = Type.Object(
+  {
+    type: Type.Literal("micropython_ota"),
+    host: Url,
+    project: RelPath,
+    filenames: Paths,
+    use_version_prefix: Type.Optional(Type.Boolean()),
+    user: Type.Optional(Text),
+    passwd: Type.Optional(Type.String()),
+  },
+  { ...strict, description: "a server in the micropython_ota layout (<project>/version, <version>_<file>)" },
+);
+
+export const Source = Type.Union([StaticSource, ServerSource, GitSource, MicropythonOtaSource]);
+
+export const Trial = Type.Object(
+  {
+    max_boots: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    watchdog_ms: Type.Optional(
+      Type.Union([Type.Literal(0), Type.Integer({ minimum: 1000, maximum: 3_600_000 })]),
+    ),
+    auto_confirm_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+  },
+  strict,
+);
+
+export const OtaConfig = Type.Object(
+  {
+    project: Name,
+    keys: Type.Array(Type.String({ pattern: "^[0-9a-f]{64}$" })),
+    source: Source,
+    reset_mode: Type.Optional(Type.Union([Type.Literal("hard"), Type.Literal("soft"), Type.Literal("none")])),
+    pin: Type.Optional(Type.Union([Version, Type.Null()])),
+    trial: Type.Optional(Trial),
+    timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+    ca: Type.Optional(Type.Union([Text, Type.Null()])),
+    wifi: Type.Optional(
+      Type.Union([
+        Type.Object({ ssid: Type.String({ minLength: 1, maxLength: 32 }), password: Type.String() }, strict),
+        Type.Null(),
+      ]),
+    ),
+  },
+  { ...strict, description: "mpota device config (/ota_config.json)" },
+);
+
+export type OtaConfig = Static<typeof OtaConfig>;
