@@ -253,7 +253,9 @@ export class DeviceNet {
         servername: servername && !isIP(servername) ? servername : undefined,
         ca: ca ? [ca] : undefined,
         rejectUnauthorized: verifyMode !== 0,
-        checkServerIdentity: servername ? undefined : () => undefined,
+        // No server_hostname: like mbedTLS, verify the chain but not the name. (Passing
+        // checkServerIdentity: undefined would replace Node's default and fail an internal assertion.)
+        ...(servername ? {} : { checkServerIdentity: () => undefined }),
       });
       const onError = (err: NodeJS.ErrnoException) => {
         const verify = /certificate|self.signed|CERT|unable to verify|altnames/i.test(
