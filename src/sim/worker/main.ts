@@ -173,7 +173,6 @@ async function boot(job: BootJob): Promise<void> {
 
   try {
     for (const [name, source] of files) {
-      if (name !== "<script>") counters.bytesRead += source.length;
       const before = gc.mem_alloc() as number;
       try {
         runFile(mp, name, source);
