@@ -1,51 +1,208 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { VirtualDevice } from "./index.ts";
+import { deviceTracker } from "./testing.ts";
 
-const devices: VirtualDevice[] = [];
-function device(...args: ConstructorParameters<typeof VirtualDevice>): VirtualDevice {
-  const dev = new VirtualDevice(...args);
-  devices.push(dev);
-  return dev;
-}
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
+const { device, closeAll } = deviceTracker();
+afterEach(closeAll);
+
+/** main.py that counts its boots in the file "boots" and records machine.reset_cause(), then does `then`. */
+const countingMain = (then: string) => `
+import machine
+try:
+    n = int(open("boots").read())
+except OSError:
+    n = 0
+with open("boots", "w") as f:
+    f.write(str(n + 1))
+with open("causes", "a") as f:
+    f.write("%d " % machine.reset_cause())
+${then}
+`;
 
 describe("VirtualDevice boot", () => {
   it("runs boot.py then main.py and captures their output", async () => {
     const dev = device({ files: { "boot.py": "print('boot')", "main.py": "print('main', 6 * 7)" } });
     const r = await dev.run();
-    expect(r).toMatchObject({ ok: true, end: "returned", reboots: 0 });
-    expect(r.output.split("\n").filter(Boolean)).toEqual(["boot", "main 42"]);
+    expect(r).toMatchObject({ ok: true, end: "returned", reboots: 0, resets: [] });
+    expect(r.output).toBe("boot\nmain 42");
   });
 
-  it("reboots on machine.reset() and runs main.py again, up to maxReboots", async () => {
-    const main = [
-      "try:",
-      "    n = int(open('count').read())",
-      "except OSError:",
-      "    n = 0",
-      "f = open('count', 'w')",
-      "f.write(str(n + 1))",
-      "f.close()",
-      "import machine",
-      "machine.reset()",
-    ].join("\n");
-    const dev = device({ files: { "main.py": main } });
-    const r = await dev.run({ maxReboots: 3 });
-    expect(r.end).toBe("reboots");
-    expect(r.reboots).toBe(3);
-    expect(r.resets.map((x) => x.cause)).toEqual(["reset", "reset", "reset", "reset"]);
-    expect(dev.readText("count")).toBe("4");
+  it("runs `script` after boot.py instead of main.py, and only the script with boot: false", async () => {
+    const files = { "boot.py": "print('boot')", "main.py": "print('main')" };
+    const lines: string[] = [];
+    const r = await device({ files }).run({ script: "print('script')", onOutput: (l) => lines.push(l) });
+    expect(r.output).toBe("boot\nscript");
+    expect(lines).toEqual(["boot", "script"]);
+    const alone = await device({ files }).run({ script: "print('script')", boot: false });
+    expect(alone.output).toBe("script");
   });
 
-  it("reports a missing file with errno ENOENT (2)", async () => {
-    const dev = device();
-    const r = await dev.run({
+  it("gives the board's identity and firmware modules", async () => {
+    const r = await device({ uniqueId: "0a1b2c3d4e5f" }).run({
       boot: false,
-      script: "try:\n    open('nope')\nexcept OSError as e:\n    print('errno', e.errno)",
+      script: `
+import machine, os, sys
+print(machine.unique_id().hex(), machine.reset_cause() == machine.PWRON_RESET)
+print(os.uname()[0], sorted(os.listdir("/")))
+import esp32
+print(esp32.Partition(esp32.Partition.RUNNING).info()[4])
+`,
     });
-    expect(r.ok).toBe(true);
-    expect(r.output.trim()).toBe("errno 2");
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).toBe("0a1b2c3d4e5f True\nesp32 []\nfactory");
+  });
+
+  it("ends with ok false and the exception line when main.py raises", async () => {
+    const dev = device({ files: { "main.py": "print('before')\nraise ValueError('bad config')" } });
+    const r = await dev.run();
+    expect(r).toMatchObject({ ok: false, end: "returned", reboots: 0, error: "ValueError: bad config" });
+    expect(r.output).toContain("before\nTraceback (most recent call last):");
+    expect(r.output).toContain('File "/main.py", line 2');
+  });
+
+  it("an exception in boot.py is reported and main.py still runs, as on a board", async () => {
+    const dev = device({ files: { "boot.py": "1/0", "main.py": "print('main ran')" } });
+    const r = await dev.run();
+    expect(r.output).toContain("ZeroDivisionError");
+    expect(r.output).toContain("main ran");
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe("reboot loop", () => {
+  it("machine.reset() reboots and main.py runs again, up to maxReboots", async () => {
+    const dev = device({ files: { "main.py": countingMain("machine.reset()") } });
+    const r = await dev.run({ maxReboots: 3 });
+    expect(r).toMatchObject({ ok: true, end: "reboots", reboots: 3 });
+    expect(r.resets).toEqual([
+      { cause: "reset" },
+      { cause: "reset" },
+      { cause: "reset" },
+      { cause: "reset" },
+    ]);
+    expect(dev.readText("boots")).toBe("4");
+    expect(dev.readText("causes")).toBe("1 2 2 2 ");
+  });
+
+  it("a later run() continues from the flash the last one left", async () => {
+    const dev = device({ files: { "main.py": countingMain("if n < 2:\n    machine.reset()") } });
+    const first = await dev.run();
+    expect(first).toMatchObject({ ok: true, end: "returned", reboots: 2 });
+    const second = await dev.run();
+    expect(second).toMatchObject({ ok: true, end: "returned", reboots: 0 });
+    expect(dev.readText("boots")).toBe("4");
+  });
+
+  it("soft_reset() and SystemExit are soft resets", async () => {
+    const then = `
+if n == 0:
+    machine.soft_reset()
+if n == 1:
+    raise SystemExit
+`;
+    const dev = device({ files: { "main.py": countingMain(then) } });
+    const r = await dev.run();
+    expect(r).toMatchObject({ ok: true, end: "returned", reboots: 2 });
+    expect(r.resets).toEqual([{ cause: "soft" }, { cause: "soft" }]);
+    expect(dev.readText("causes")).toBe("1 5 5 ");
+  });
+
+  it("deepsleep(ms) reboots with DEEPSLEEP_RESET after the virtual clock moved on", async () => {
+    const then = `
+import time
+with open("t", "a") as f:
+    f.write("%d " % time.time())
+if n == 0:
+    machine.deepsleep(3600 * 1000)
+`;
+    const dev = device({ files: { "main.py": countingMain(then) } });
+    const t0 = Date.now();
+    const r = await dev.run();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r).toMatchObject({ ok: true, reboots: 1, resets: [{ cause: "deepsleep" }] });
+    expect(dev.readText("causes")).toBe("1 4 ");
+    const [before, after] = dev.readText("t")!.trim().split(" ").map(Number) as [number, number];
+    expect(after - before).toBeGreaterThanOrEqual(3600);
+    expect(after - before).toBeLessThan(3610);
+  });
+
+  it("time.sleep advances the virtual clock without waiting", async () => {
+    const r = await device().run({
+      boot: false,
+      script: `
+import time
+t, ms = time.time(), time.ticks_ms()
+time.sleep(600)
+time.sleep_ms(500)
+print(time.time() - t >= 600, 600500 <= time.ticks_diff(time.ticks_ms(), ms) < 601500)
+`,
+      timeoutMs: 5000,
+    });
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).toBe("True True");
+  });
+
+  it("a watchdog kills a device spinning in `while True: pass` and reboots it", async () => {
+    const then = `
+if n == 0:
+    wdt = machine.WDT(timeout=200)
+    while True:
+        pass
+print("recovered")
+`;
+    const dev = device({ files: { "main.py": countingMain(then) } });
+    const t0 = Date.now();
+    const r = await dev.run({ timeoutMs: 10_000 });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r).toMatchObject({ ok: true, end: "returned", reboots: 1, resets: [{ cause: "wdt" }] });
+    expect(r.output).toBe("recovered");
+    expect(dev.readText("causes")).toBe("1 3 ");
+  });
+
+  it("a fed watchdog does not bite; one left armed after main.py returns does", async () => {
+    const then = `
+if n == 0:
+    import time
+    wdt = machine.WDT(timeout=1000)
+    for i in range(5):
+        time.sleep_ms(600)
+        wdt.feed()
+    print("fed")
+`;
+    const dev = device({ files: { "main.py": countingMain(then) } });
+    const r = await dev.run();
+    expect(r.output).toBe("fed");
+    expect(r.resets).toEqual([{ cause: "wdt" }]);
+    expect(r.reboots).toBe(1);
+    expect(dev.readText("boots")).toBe("2");
+  });
+
+  it("a watchdog that is not fed bites inside a sleep", async () => {
+    const then = `
+if n == 0:
+    import time
+    wdt = machine.WDT(timeout=1000)
+    time.sleep(5)
+    print("not reached")
+`;
+    const r = await device({ files: { "main.py": countingMain(then) } }).run();
+    expect(r.output).toBe("");
+    expect(r.resets).toEqual([{ cause: "wdt" }]);
+  });
+
+  it("a run that never ends stops at its time limit", async () => {
+    const t0 = Date.now();
+    const r = await device().run({ boot: false, script: "while True:\n    pass", timeoutMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r).toMatchObject({ ok: false, end: "timeout", error: "time limit reached" });
+  });
+});
+
+describe("measurements", () => {
+  it("heapAllocated counts what the device code allocated", async () => {
+    const small = await device().run({ boot: false, script: "x = 1" });
+    const big = await device().run({ boot: false, script: "b = bytearray(100000)" });
+    expect(small.heapAllocated).toBeLessThan(2000);
+    expect(big.heapAllocated).toBeGreaterThanOrEqual(100_000);
+    expect(big.heapAllocated).toBeLessThan(110_000);
   });
 });
