@@ -65,6 +65,19 @@ def fall_back(rec, why):
     return rec
 
 
+def _trial_failed(rec):
+    # Why the release on trial has failed, or None: too many boots without confirm(), or the trial
+    # watchdog reset the board (the release hung) after it started.
+    if rec["boots"] >= rec.get("max_boots", 3):
+        return "not confirmed after %d boots" % rec["boots"]
+    if rec["boots"] and rec.get("wdt_ms"):
+        import machine
+
+        if machine.reset_cause() == machine.WDT_RESET:
+            return "hung: the trial watchdog reset the board"
+    return None
+
+
 def _run(path):
     # Runs a file of the release as a board runs main.py: as __main__.
     with open(path) as f:
@@ -83,12 +96,14 @@ def boot():
         return
     trial = rec["state"] == "trial"
     changed = trial
-    if trial and rec["boots"] >= rec.get("max_boots", 3):
-        fall_back(rec, "not confirmed after %d boots" % rec["boots"])
-        print("mpota:", rec["why"], "- back to", rec["versions"][rec["slot"]])
-        trial = False
-    elif trial:
-        rec["boots"] += 1
+    if trial:
+        why = _trial_failed(rec)
+        if why:
+            fall_back(rec, why)
+            print("mpota:", why, "- back to", rec["versions"][rec["slot"]])
+            trial = False
+        else:
+            rec["boots"] += 1
     hook = rec.get("hook")
     if hook or changed:
         rec["hook"] = None

@@ -79,9 +79,10 @@ def commit_trial(rec, target, version, cfg, hook, back_hook):
     rec["state"] = "trial"
     rec["boots"] = 0
     rec["versions"][target] = version
-    rec["max_boots"] = cfg["max_trial_boots"]
-    rec["wdt_ms"] = cfg["trial_watchdog_ms"]
-    rec["auto_s"] = cfg["auto_confirm_s"]
+    trial = cfg["trial"]
+    rec["max_boots"] = trial["max_boots"]
+    rec["wdt_ms"] = trial["watchdog_ms"]
+    rec["auto_s"] = trial["auto_confirm_s"]
     rec["hook"] = hook
     rec["back_hook"] = back_hook
     rec["why"] = None

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { VirtualDevice } from "../sim/index.ts";
+import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
 export const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
 
@@ -39,4 +40,47 @@ export async function runDeviceScript(
   } finally {
     await device.close();
   }
+}
+
+type Tree = Record<string, Uint8Array | string>;
+
+/** An app release tree: main.py (`main`), the mpota package in lib/mpota/, and `extra` files. */
+export function appTree(main: string, extra: Tree = {}): Record<string, Uint8Array> {
+  const tree: Record<string, Uint8Array> = { ...devicePackage(), "main.py": Buffer.from(main) };
+  for (const [path, data] of Object.entries(extra))
+    tree[path] = typeof data === "string" ? Buffer.from(data) : data;
+  return tree;
+}
+
+/** A board's flash: the loader, the config, the slots' trees and a state record. */
+export function boardTree(options: {
+  slots: [Tree | null, Tree | null];
+  record: StateRecord;
+  config?: unknown;
+  files?: Tree;
+}): Tree {
+  const tree: Tree = { "boot.py": loaderSource(), ...options.files };
+  if (options.config !== undefined) tree["ota_config.json"] = JSON.stringify(options.config);
+  options.slots.forEach((slot, i) => {
+    for (const [path, data] of Object.entries(slot ?? {})) tree[`.mpota/slot${i}/${path}`] = data;
+  });
+  tree[".mpota/state.a"] = encodeStateRecord(options.record);
+  return tree;
+}
+
+/** The files of one slot in a flash tree, by their path inside the slot. */
+export function slotTree(files: Record<string, Uint8Array>, slot: 0 | 1): Record<string, Uint8Array> {
+  const prefix = `.mpota/slot${slot}/`;
+  const out: Record<string, Uint8Array> = {};
+  for (const [path, data] of Object.entries(files)) {
+    if (path.startsWith(prefix) && !path.endsWith("/")) out[path.slice(prefix.length)] = data;
+  }
+  return out;
+}
+
+/** The same files with the same bytes (trees as `slotTree` returns them). */
+export function sameTree(a: Record<string, Uint8Array>, b: Record<string, Uint8Array | string>): boolean {
+  const keys = Object.keys(a).sort();
+  if (keys.join("\n") !== Object.keys(b).sort().join("\n")) return false;
+  return keys.every((k) => Buffer.from(a[k]!).equals(Buffer.from(b[k]!)));
 }

@@ -1,0 +1,212 @@
+# mpota: over-the-air updates for this board. Every call returns a value and none raises into the app:
+# a failure comes back as {"ok": False, "error": {"code": ..., "message": ...}}, is kept in
+# /.mpota/last_error.json and shows in status(). Submodules are imported only by the call that needs
+# them, so `import mpota` on the plain boot path costs almost nothing.
+from mpota.errors import UpdateError
+
+
+def _failed(e, version=None):
+    from mpota import errors
+
+    e = errors.record(e, version)
+    return {"ok": False, "error": {"code": e.code, "message": e.message}}
+
+
+def _call(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # errors are values: nothing an update does may crash the app
+        return _failed(e)
+
+
+def _running():
+    # -> (state record, the slot this boot runs, its version)
+    from mpota import state
+
+    rec = state.load()
+    slot = state.running_slot(rec)
+    return rec, slot, rec["versions"][slot]
+
+
+def _reset(mode):
+    # After an install or a rollback: "hard" resets the board, "soft" restarts MicroPython, "none" lets
+    # the app go on (the new slot runs from the next boot).
+    import machine
+
+    if mode == "hard":
+        machine.reset()
+    elif mode == "soft":
+        machine.soft_reset()
+
+
+def _reset_mode():
+    # A rollback must work even when the config is broken (a bad config may be why one rolls back).
+    from mpota import config
+
+    try:
+        return config.load()["reset_mode"]
+    except UpdateError:
+        return "hard"
+
+
+def _status():
+    from mpota import errors
+
+    rec, slot, version = _running()
+    trial = rec["state"] == "trial" and rec["slot"] == slot
+    return {
+        "ok": True,
+        "version": version,
+        "slot": slot,
+        "state": "trial" if trial else "good",
+        "boots": rec["boots"] if trial else 0,
+        "versions": rec["versions"],
+        # The release the next boot runs, when it is not this one (after rollback() or update() with
+        # reset_mode "none").
+        "next": rec["versions"][rec["slot"]] if rec["slot"] != slot else None,
+        "failed": rec.get("failed"),
+        "why": rec.get("why"),
+        "last_error": errors.last(),
+    }
+
+
+def status():
+    # What runs, in which state, what failed last and why.
+    return _call(_status)
+
+
+def _confirm():
+    from mpota import state
+
+    rec, slot, version = _running()
+    if rec["slot"] == slot and rec["state"] == "trial":
+        rec["state"] = "good"
+        rec["boots"] = 0
+        rec["why"] = None
+        state.save(rec)
+    info = state.run_info()
+    if info:
+        info["trial"] = False
+    return {"ok": True, "version": version}
+
+
+def confirm():
+    # The running release is healthy: it stays, and the previous one's slot may be reused.
+    return _call(_confirm)
+
+
+def feed():
+    # Call often from the app's main loop: feeds the trial watchdog (the loader arms it while a release
+    # is on trial with trial.watchdog_ms) and confirms the release once trial.auto_confirm_s have passed.
+    try:
+        import boot
+        import time
+
+        info = boot.MPOTA
+    except (ImportError, AttributeError):
+        return
+    if info["wdt"]:
+        info["wdt"].feed()
+    if info["trial"] and info["auto_s"] and time.ticks_diff(time.ticks_ms(), info["ticks"]) >= info["auto_s"] * 1000:
+        confirm()
+
+
+def _rollback():
+    from mpota import state
+
+    rec, slot, version = _running()
+    back = rec["versions"][1 - slot]
+    if rec["slot"] != slot:
+        return {"ok": True, "version": rec["versions"][rec["slot"]]}  # already switching away
+    if back is None:
+        raise UpdateError("rollback", "no previous release on this board to go back to")
+    state.save(state.fall_back(rec, "rolled back by the app from %s" % version))
+    _reset(_reset_mode())
+    return {"ok": True, "version": back}
+
+
+def rollback():
+    # Back to the previous release at once (reset per reset_mode); the release left is not offered again.
+    return _call(_rollback)
+
+
+def _wanted(cfg, rec, version, current, force):
+    # Whether to install `version`: not the running one (unless forced), not one that failed here
+    # (unless forced or pinned). Older versions are refused later unless signed as a rollback release.
+    if version is None:
+        return False
+    if version == current:
+        return force
+    return force or cfg["pin"] == version or rec.get("failed") != version
+
+
+def _check():
+    from mpota import config
+
+    cfg = config.load()
+    rec, slot, current = _running()
+    version = _available(cfg, current, False)
+    return {"ok": True, "version": current, "available": version if _wanted(cfg, rec, version, current, False) else None}
+
+
+def _available(cfg, current, force):
+    # The version the source offers (or the pinned one); None when there is nothing new.
+    if cfg["pin"]:
+        return cfg["pin"]
+    from mpota import source
+
+    pointer = source.check(cfg, None if force else current)
+    return pointer["version"] if pointer else None
+
+
+def check():
+    # Is there a release to install? One small request when there is not.
+    return _call(_check)
+
+
+def _update(force):
+    from mpota import config, errors
+
+    cfg = config.load()
+    rec, slot, current = _running()
+    if rec["slot"] != slot:
+        raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
+    if rec["state"] == "trial":
+        raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
+    version = _available(cfg, current, force)
+    if not _wanted(cfg, rec, version, current, force):
+        return {"ok": True, "version": current, "installed": None}
+    from mpota import install, source
+
+    path, header = source.fetch_release(cfg, version)
+    _allowed(cfg, header, current, force)
+    install.install_release(cfg, path, header)
+    errors.clear()
+    _reset(cfg["reset_mode"])
+    return {"ok": True, "version": current, "installed": header["version"]}
+
+
+def _allowed(cfg, header, current, force):
+    # An older release only when it is signed as a rollback release (or pinned by this board's config):
+    # a server cannot push a device back to an old, vulnerable version.
+    from mpota.version import compare
+
+    new = header["version"]
+    if current and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
+        raise UpdateError("version", "%s is older than the running %s and not a signed rollback release" % (new, current))
+    if current == new and not force:
+        raise UpdateError("version", "%s is already running" % new)
+    if header.get("min_loader", 0) > boot_loader_version():
+        raise UpdateError("loader", "%s needs loader %d; this board has loader %d" % (new, header["min_loader"], boot_loader_version()))
+
+
+def boot_loader_version():
+    from mpota import state
+
+    return state.loader().LOADER
+
+
+def update(force=False):
+    # Check, download, verify and install the next release into the free slot, then reset per
+    # reset_mode. force=True reinstalls the offered release even when it already runs or failed before.
+    return _call(_update, force)
