@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "./open.ts";
+import { createTestDatabase, type TestDatabase, testDialects } from "./testing.ts";
+
+describe.each(testDialects)("database (%s)", (dialect) => {
+  let testDb: TestDatabase | undefined;
+  afterEach(async () => {
+    await testDb?.drop();
+    testDb = undefined;
+  });
+
+  it("creates the schema once and opens again without re-running migrations", async () => {
+    testDb = await createTestDatabase(dialect);
+    const first = await openDatabase(testDb.url);
+    expect(first.dialect).toBe(dialect);
+    await first.kysely
+      .insertInto("projects")
+      .values({ name: "greenhouse", auto_accept: 1, enrol_token_hash: null, created_at: 1_700_000_000_000 })
+      .execute();
+    await first.close();
+    const second = await openDatabase(testDb.url);
+    const rows = await second.kysely.selectFrom("projects").selectAll().execute();
+    // bigint columns come back as numbers on both dialects
+    expect(rows).toEqual([
+      { name: "greenhouse", auto_accept: 1, enrol_token_hash: null, created_at: 1_700_000_000_000 },
+    ]);
+    await second.close();
+  });
+
+  it("two connections migrating at once leave one schema", async () => {
+    testDb = await createTestDatabase(dialect);
+    const [a, b] = await Promise.all([openDatabase(testDb.url), openDatabase(testDb.url)]);
+    await a.kysely
+      .insertInto("projects")
+      .values({ name: "p", auto_accept: 0, enrol_token_hash: null, created_at: 1 })
+      .execute();
+    expect(await b.kysely.selectFrom("projects").select("name").execute()).toEqual([{ name: "p" }]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("enforces the unique device token and the composite keys", async () => {
+    testDb = await createTestDatabase(dialect);
+    const db = await openDatabase(testDb.url);
+    await db.kysely
+      .insertInto("projects")
+      .values({ name: "p", auto_accept: 0, enrol_token_hash: null, created_at: 1 })
+      .execute();
+    const device = {
+      project: "p",
+      id: "d1",
+      token_hash: "h",
+      status: "active" as const,
+      tags: "[]",
+      created_at: 1,
+    };
+    await db.kysely.insertInto("devices").values(device).execute();
+    await expect(
+      db.kysely
+        .insertInto("devices")
+        .values({ ...device, id: "d2" })
+        .execute(),
+    ).rejects.toThrow(/unique|duplicate/i);
+    await db.close();
+  });
+});
+
+describe("openDatabase errors", () => {
+  it("names the database it cannot reach", async () => {
+    await expect(openDatabase("postgres://nobody:x@127.0.0.1:1/none")).rejects.toThrow(
+      /ECONNREFUSED|connect/,
+    );
+  });
+});

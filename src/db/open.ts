@@ -1,0 +1,105 @@
+/**
+ * Opens the server's database from a URL and brings its schema up to date:
+ * `postgres://…` / `postgresql://…` → PostgreSQL (pg pool); anything else → a SQLite file
+ * (`sqlite:PATH`, a plain path, or `:memory:`).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { migrationProvider } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** The URL with any password masked: safe to print. */
+  label: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
+  const db = isPostgresUrl(url) ? openPostgres(url, options) : openSqlite(url);
+  try {
+    await migrate(db.kysely, db.dialect === "sqlite" ? 20 : 0);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+function openSqlite(url: string): Db {
+  const path = url.replace(/^sqlite:(\/\/)?/i, "");
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  // Kysely prepares every query afresh; the hot paths repeat a handful of SQL texts, so keep them.
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const database = {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        if (statements.size > 500) statements.clear();
+        statement = sqlite.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { kysely, dialect: "sqlite", label: `sqlite:${path}`, close: () => kysely.destroy() };
+}
+
+function openPostgres(url: string, options: OpenOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    // Every bigint column holds milliseconds or byte sizes, well inside 2^53: read them as numbers.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: "postgres",
+    label: url.replace(/:[^:@/]*@/, ":***@"),
+    close: () => kysely.destroy(),
+  };
+}
+
+/**
+ * SQLite has no migration lock across connections: a second opener racing the first fails on
+ * "already exists" and, once the first is done, finds the schema up to date; so it retries a little.
+ */
+async function migrate(kysely: Kysely<Database>, retries: number): Promise<void> {
+  const migrator = new Migrator({ db: kysely, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error && retries > 0) {
+    await new Promise((done) => setTimeout(done, 50));
+    return migrate(kysely, retries - 1);
+  }
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed ?? ""} failed: ${reason}`);
+  }
+}
