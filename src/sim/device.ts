@@ -14,6 +14,7 @@ import {
   type BootJob,
   type DurabilityModel,
   type FaultErrno,
+  type FlashCounters,
   RESET_CAUSE,
   type WorkerMessage,
 } from "./worker/protocol.ts";
@@ -262,10 +263,10 @@ export class VirtualDevice {
     const { port, worker, board } = running;
     return new Promise((resolve) => {
       let settled = false;
-      let journaled = 0;
+      let counted: FlashCounters = { ops: 0, bytesRead: 0, bytesWritten: 0 };
       const handle = (message: WorkerMessage): void => {
         if (message.type === "op") {
-          journaled += 1;
+          counted = message.counters;
           this.flash.apply(message.op);
         } else if (message.type === "out") for (const line of message.text.split("\n")) print(line);
         else if (message.type === "done") finish(message);
@@ -295,9 +296,7 @@ export class VirtualDevice {
         finish({
           type: "done",
           end,
-          ops: journaled,
-          bytesRead: 0,
-          bytesWritten: 0,
+          ...counted,
           heapAllocated: 0,
           clockMs,
         });

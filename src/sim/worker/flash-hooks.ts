@@ -6,7 +6,7 @@
  */
 import { posix } from "node:path";
 import { WASI } from "../errno.ts";
-import type { BootJob, JournalOp } from "./protocol.ts";
+import type { BootJob, FlashCounters, JournalOp } from "./protocol.ts";
 
 /** Thrown at the cut point: it unwinds the interpreter, and no `except` in Python can catch it. */
 export class PowerCut extends Error {
@@ -24,12 +24,6 @@ const O_APPEND = 1024;
 const BLOCK = 4096;
 /** Paths that belong to the firmware or the OS, not to the flash. */
 const NOT_FLASH = ["/.sim", "/dev", "/proc"];
-
-export interface FlashCounters {
-  ops: number;
-  bytesRead: number;
-  bytesWritten: number;
-}
 
 function isFlashPath(path: string): boolean {
   return !NOT_FLASH.some((p) => path === p || path.startsWith(`${p}/`));

@@ -154,7 +154,7 @@ async function boot(job: BootJob): Promise<void> {
   mp.registerJsModule("_vnet", createVnet(init.netBuffer, { clock, memory, enabled: wifiUp }));
   mp.runPython('exec(open("/.sim/_simboot.py").read())');
   const gc = mp.pyimport("gc");
-  const counters = installFlashHooks(FS, job, (op) => post({ type: "op", op }));
+  const counters = installFlashHooks(FS, job, (op) => post({ type: "op", op, counters: { ...counters } }));
   let heapAllocated = 0;
   let end: BootEnd = { kind: "returned" };
 

@@ -42,6 +42,12 @@ export type BootEnd =
   /** Set by the host: the run's time limit passed. */
   | { kind: "timeout" };
 
+export interface FlashCounters {
+  ops: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
 /** One mutating flash operation, as the host replays it onto the durable flash. */
 export type JournalOp =
   | { t: "open"; id: number; path: string; truncate: boolean }
@@ -55,7 +61,8 @@ export type JournalOp =
 
 export type WorkerMessage =
   | { type: "ready" }
-  | { type: "op"; op: JournalOp }
+  /** A journaled operation, with the boot's flash counters so far (kept if the worker must be killed). */
+  | { type: "op"; op: JournalOp; counters: FlashCounters }
   | { type: "out"; text: string }
   | {
       type: "done";
