@@ -176,9 +176,10 @@ def _update(force):
     version = _available(cfg, current, force)
     if not _wanted(cfg, rec, version, current, force):
         return {"ok": True, "version": current, "installed": None}
-    from mpota import install, source
+    from mpota import envelope, install, source
 
-    path, header = source.fetch_release(cfg, version)
+    path = source.fetch_release(cfg, version)  # downloaded and verified (signature, project, paths)
+    header = envelope.header(path)
     _allowed(cfg, header, current, force)
     install.install_release(cfg, path, header)
     errors.clear()

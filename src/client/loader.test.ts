@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type FlashTree, VirtualDevice } from "../sim/index.ts";
 import { currentState, firstStateRecord, type StateRecord } from "./state-record.ts";
-import { appTree, boardTree, sameTree, slotTree } from "./testkit.ts";
+import { appTree, boardTree, printed, sameTree, slotTree } from "./testkit.ts";
 
 const devices: VirtualDevice[] = [];
 afterEach(async () => {
@@ -34,11 +34,6 @@ function trialRecord(extra: Partial<StateRecord> = {}): StateRecord {
 }
 
 const printStatus = 'print("status", json.dumps(mpota.status()))';
-/** The JSON the device printed last after `name `. */
-const printed = (output: string, name: string) => {
-  const line = output.split("\n").findLast((l) => l.startsWith(`${name} `));
-  return line && JSON.parse(line.slice(name.length + 1));
-};
 const statusIn = (output: string) => printed(output, "status");
 
 describe("the loader", () => {

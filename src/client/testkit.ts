@@ -2,9 +2,23 @@
  * Helpers for tests and benchmarks of the device client: the device files as flash trees, and runs of
  * device code on a virtual board.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VirtualDevice } from "../sim/index.ts";
+import { deflateSync } from "node:zlib";
+import { type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
+import { bundleFiles } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
 export const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
@@ -14,11 +28,17 @@ export function loaderSource(): Uint8Array {
   return readFileSync(`${DEVICE_DIR}boot.py`);
 }
 
-/** The device package device/mpota/*.py as a flash tree under `prefix` (as a release carries it). */
+const STAND_INS = fileURLToPath(new URL("./stand-ins/", import.meta.url));
+
+/**
+ * The device package device/mpota/*.py as a flash tree under `prefix` (as a release carries it).
+ * Modules of the network side not in device/mpota yet come from src/client/stand-ins/ (tests only).
+ */
 export function devicePackage(prefix = "lib/mpota/"): Record<string, Uint8Array> {
   const tree: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(`${DEVICE_DIR}mpota`).sort()) {
-    if (name.endsWith(".py")) tree[prefix + name] = readFileSync(`${DEVICE_DIR}mpota/${name}`);
+  for (const dir of [STAND_INS, `${DEVICE_DIR}mpota/`]) {
+    for (const name of readdirSync(dir).sort())
+      if (name.endsWith(".py")) tree[prefix + name] = readFileSync(dir + name);
   }
   return tree;
 }
@@ -83,4 +103,221 @@ export function sameTree(a: Record<string, Uint8Array>, b: Record<string, Uint8A
   const keys = Object.keys(a).sort();
   if (keys.join("\n") !== Object.keys(b).sort().join("\n")) return false;
   return keys.every((k) => Buffer.from(a[k]!).equals(Buffer.from(b[k]!)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Releases and a static site on loopback. Until src/manifest and src/release land, a release is built
+// here directly from docs/protocol.md (canonical manifest, ed25519 envelope, zlib blobs with a 2^10
+// window, the static layout).
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  /** Raw 32-byte public key, lowercase hex: what ota_config.json lists in `keys`. */
+  publicHex: string;
+  keyid: string;
+}
+
+export function makeSigningKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  return {
+    privateKey,
+    publicHex: raw.toString("hex"),
+    keyid: createHash("sha256").update(raw).digest("hex").slice(0, 16),
+  };
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${k === "files" && Array.isArray(v) ? filesArray(v) : canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const filesArray = (files: unknown[]) => `[\n${files.map(canonical).join(",\n")}\n]`;
+
+function envelopeBytes(signed: unknown, key: SigningKey | null): Buffer {
+  const bytes = Buffer.from(canonical(signed));
+  const sigs = key ? [{ keyid: key.keyid, sig: sign(null, bytes, key.privateKey).toString("hex") }] : [];
+  return Buffer.concat([
+    Buffer.from(`{"signatures":${canonical(sigs)},"signed":\n`),
+    bytes,
+    Buffer.from("\n}\n"),
+  ]);
+}
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+export interface ReleaseOptions {
+  rollback?: boolean;
+  hooks?: { post_update?: string; rollback?: string };
+  created?: string;
+}
+
+/** Writes release `version` of `tree` into the static site `site` (envelope and blobs); returns the envelope. */
+export function buildRelease(
+  site: string,
+  project: string,
+  version: string,
+  tree: Record<string, Uint8Array | string>,
+  key: SigningKey,
+  options: ReleaseOptions = {},
+): Buffer {
+  const root = join(site, project);
+  mkdirSync(join(root, "blobs"), { recursive: true });
+  mkdirSync(join(root, "releases"), { recursive: true });
+  const files = Object.keys(tree)
+    .sort()
+    .map((path) => {
+      const data = Buffer.from(tree[path]!);
+      const hash = sha256(data);
+      const blob = deflateSync(data, { level: 9, windowBits: 10, memLevel: 9 });
+      writeFileSync(join(root, "blobs", `${hash}.z`), blob);
+      return { blobs: { patches: [], zlib: blob.length }, path, sha256: hash, size: data.length };
+    });
+  const signed = {
+    created: options.created ?? "2026-11-23T06:00:00Z",
+    files,
+    format: 1,
+    hooks: options.hooks,
+    project,
+    rollback: options.rollback,
+    version,
+  };
+  const envelope = envelopeBytes(signed, key);
+  writeFileSync(join(root, "releases", `${version}.json`), envelope);
+  return envelope;
+}
+
+/** Points `channel` at a release already in the site (the pointer is written last, by rename). */
+export function publishPointer(site: string, project: string, channel: string, version: string): void {
+  const envelope = readFileSync(join(site, project, "releases", `${version}.json`));
+  const pointer = envelopeBytes(
+    {
+      channel,
+      project,
+      release: `releases/${version}.json`,
+      sha256: sha256(envelope),
+      size: envelope.length,
+      version,
+    },
+    null,
+  );
+  mkdirSync(join(site, project, "channels"), { recursive: true });
+  const file = join(site, project, "channels", `${channel}.json`);
+  writeFileSync(`${file}.tmp`, pointer);
+  renameSync(`${file}.tmp`, file);
+}
+
+export interface StaticServer {
+  url: string;
+  /** Paths requested so far, in order. */
+  requests: string[];
+  close: () => Promise<void>;
+}
+
+/** Serves the folder `dir` on 127.0.0.1 (GET only; ETag / If-None-Match; 404 for anything missing). */
+export async function serveStatic(dir: string): Promise<StaticServer> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    requests.push(path);
+    const file = join(dir, normalize(path));
+    if (req.method !== "GET" || !file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { "content-length": 0 }).end();
+      return;
+    }
+    const body = readFileSync(file);
+    const etag = `"${sha256(body).slice(0, 16)}"`;
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, { etag }).end();
+      return;
+    }
+    res
+      .writeHead(200, { "content-length": body.length, etag, "content-type": "application/octet-stream" })
+      .end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A test app: says which version runs and prints its status at each boot, then carries out the
+ * one-shot command in /data/cmd ("update", "update-force", "check", "confirm", "rollback"), printing
+ * `<cmd> <json result>`. The command file is removed first, so the next boot does not repeat it.
+ */
+export function testApp(version: string, extra: Tree = {}): Record<string, Uint8Array> {
+  const main = `import mpota, json, os
+print("running ${version}")
+print("status", json.dumps(mpota.status()))
+try:
+    with open("/data/cmd") as f:
+        cmd = f.read()
+    os.remove("/data/cmd")
+except OSError:
+    cmd = ""
+if cmd == "update":
+    print("update", json.dumps(mpota.update()))
+elif cmd == "update-force":
+    print("update", json.dumps(mpota.update(force=True)))
+elif cmd:
+    print(cmd, json.dumps(getattr(mpota, cmd)()))
+`;
+  return appTree(main, extra);
+}
+
+/** The JSON a device printed last after `name ` (as testApp prints results). */
+// biome-ignore lint/suspicious/noExplicitAny: device output, checked by the tests that read it
+export function printed(output: string, name: string): any {
+  const line = output.split("\n").findLast((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : JSON.parse(line.slice(name.length + 1));
+}
+
+/** A board as `mpota device bundle` sets it up, with `version` of the site's release in slot 0. */
+export function bundledBoard(
+  site: string,
+  config: { project: string; keys: string[] },
+  version?: string,
+): Tree {
+  const root = join(site, config.project);
+  const release = version
+    ? {
+        envelope: readFileSync(join(root, "releases", `${version}.json`)),
+        blob: (hash: string) => readFileSync(join(root, "blobs", `${hash}.z`)),
+      }
+    : undefined;
+  return bundleFiles({
+    config,
+    configJson: JSON.stringify(config),
+    loader: loaderSource(),
+    mpotaPackage: devicePackage(),
+    release,
+  }).files;
+}
+
+/** Leaves a one-shot command for testApp in /data/cmd, then boots the board (first boot runs it). */
+export async function runCommand(
+  device: VirtualDevice,
+  cmd: string,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const wrote = await device.run({
+    boot: false,
+    script: `with open("/data/cmd", "w") as f:\n    f.write(${JSON.stringify(cmd)})`,
+  });
+  if (!wrote.ok) throw new Error(`could not leave the command: ${wrote.error}`);
+  return device.run(options);
 }

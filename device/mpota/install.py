@@ -1,0 +1,229 @@
+# Installs a verified release into the slot that is not running, then commits it with one write of the
+# state record. Until that write the running slot is untouched and the state record says the other
+# slot holds nothing; after it, the other slot is complete and verified. A power cut anywhere leaves
+# the board running exactly the old or exactly the new release.
+from micropython import const
+
+from mpota.errors import UpdateError
+
+CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
+TMP = "/.mpota/tmp"
+
+
+def _hex(h):
+    import binascii
+
+    return binascii.hexlify(h.digest()).decode()
+
+
+def _exists(path):
+    import os
+
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def remove_tree(path):
+    # Deletes a file or a folder with everything below it; a missing path is fine.
+    import os
+
+    try:
+        mode = os.stat(path)[0]
+    except OSError:
+        return
+    if mode & 0x4000:
+        for entry in list(os.ilistdir(path)):
+            remove_tree(path + "/" + entry[0])
+        os.rmdir(path)
+    else:
+        os.remove(path)
+
+
+def _blocks(size, block):
+    return (size + block - 1) // block * block
+
+
+def _tree_bytes(path, block):
+    # Flash the files below `path` occupy (whole blocks), freed when the slot is cleared.
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    if not st[0] & 0x4000:
+        return _blocks(st[6], block)
+    return sum(_tree_bytes(path + "/" + e[0], block) for e in os.ilistdir(path))
+
+
+def _old_entries(active_envelope):
+    # The running release's file entries (sorted by path, as every manifest is), or none at all when
+    # the running slot has no envelope (a board set up without a first release).
+    from mpota import envelope
+
+    if _exists(active_envelope):
+        yield from envelope.files(active_envelope)
+
+
+def plan(envelope_path, active_envelope):
+    # -> iterator of (entry, how, old_path): how is "copy" when the running slot holds the same file
+    # (same path and sha256), else "download". Both lists are sorted by path: one merge pass, O(1) RAM.
+    from mpota import envelope
+
+    old = _old_entries(active_envelope)
+    prev = next(old, None)
+    for entry in envelope.files(envelope_path):
+        while prev is not None and prev["path"] < entry["path"]:
+            prev = next(old, None)
+        if prev is not None and prev["path"] == entry["path"] and prev["sha256"] == entry["sha256"]:
+            yield entry, "copy", entry["path"]
+        else:
+            yield entry, "download", None
+
+
+def check_space(envelope_path, active_envelope, target_dir, target_envelope):
+    # Refuses before the first write when the release would not fit: every file in whole blocks plus
+    # the largest compressed download, against what is free plus what clearing the target slot frees.
+    import os
+
+    st = os.statvfs("/")
+    block = st[0] or 4096
+    need = 2 * block
+    largest = 0
+    for entry, how, _ in plan(envelope_path, active_envelope):
+        need += _blocks(entry["size"], block)
+        if how == "download":
+            largest = max(largest, _blocks(entry["blobs"]["zlib"], block))
+    need += largest + _blocks(os.stat(envelope_path)[6], block)
+    have = st[0] * st[4] + _tree_bytes(target_dir, block) + _tree_bytes(target_envelope, block)
+    if need > have:
+        raise UpdateError("space", "the release needs %d KB of flash, %d KB are free" % (need // 1024, have // 1024))
+
+
+def _mkdirs(path, made):
+    # Creates the folders above the file `path` (each at most once per install).
+    import os
+
+    at = ""
+    for part in path.split("/")[1:-1]:
+        at += "/" + part
+        if at not in made:
+            try:
+                os.mkdir(at)
+            except OSError:
+                pass  # already there
+            made.add(at)
+
+
+def _pump(src, dst, buf, limit, what):
+    # Streams src into dst (when given) through sha256; at most `limit` bytes, else UpdateError.
+    import hashlib
+
+    h = hashlib.sha256()
+    total = 0
+    while True:
+        n = src.readinto(buf)
+        if not n:
+            break
+        total += n
+        if total > limit:
+            raise UpdateError("size", "%s is larger than the %d bytes the manifest declares" % (what, limit))
+        h.update(buf[:n])
+        if dst is not None:
+            done = 0
+            while done < n:
+                done += dst.write(buf[done:n])
+    return total, _hex(h)
+
+
+def _copy(src_path, dst_path, entry, buf):
+    # The same file from the running slot; False when it no longer matches its manifest entry.
+    with open(src_path, "rb") as src:
+        with open(dst_path, "wb") as dst:
+            n, digest = _pump(src, dst, buf, entry["size"], entry["path"])
+    return n == entry["size"] and digest == entry["sha256"]
+
+
+def _download(cfg, dst_path, entry, buf):
+    # The whole file as a zlib stream (2^10 window): downloaded to a temporary file capped at its
+    # declared compressed size, then inflated into place, capped at the declared size.
+    import deflate
+    import os
+
+    from mpota import http, source
+
+    tmp = "%s/%s.z" % (TMP, entry["sha256"])
+    http.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
+    try:
+        with open(tmp, "rb") as raw:
+            with open(dst_path, "wb") as dst:
+                n, digest = _pump(deflate.DeflateIO(raw, deflate.ZLIB, 10), dst, buf, entry["size"], entry["path"])
+    except (OSError, ValueError) as e:
+        if isinstance(e, OSError) and e.args and e.args[0] in (5, 28):
+            raise  # a flash fault or a full flash, not a bad blob
+        raise UpdateError("blob", "%s: the download is not a valid zlib stream (%s)" % (entry["path"], e))
+    os.remove(tmp)
+    if n != entry["size"] or digest != entry["sha256"]:
+        raise UpdateError("sha256", "%s: the downloaded file does not match the manifest (%d bytes, sha256 %s)"
+                          % (entry["path"], n, digest))
+
+
+def verify_slot(envelope_path, slot_dir, buf):
+    # Reads back every file of the slot and checks its size and sha256 against the manifest.
+    from mpota import envelope
+
+    for entry in envelope.files(envelope_path):
+        try:
+            with open(slot_dir + "/" + entry["path"], "rb") as f:
+                n, digest = _pump(f, None, buf, entry["size"], entry["path"])
+        except OSError:
+            raise UpdateError("verify", "%s is missing from the new slot" % entry["path"])
+        if n != entry["size"] or digest != entry["sha256"]:
+            raise UpdateError("verify", "%s in the new slot does not match the manifest" % entry["path"])
+
+
+def install_release(cfg, envelope_path, header):
+    # Writes the release whose verified envelope is at `envelope_path` into the inactive slot,
+    # verifies every file, and commits it as "trial". Raises UpdateError; the running slot is never
+    # touched.
+    import os
+
+    from mpota import state
+
+    rec = state.load()
+    running = state.running_slot(rec)
+    target = 1 - running
+    active_dir = state.slot_dir(running)
+    target_dir = state.slot_dir(target)
+    active_envelope = active_dir + ".json"
+    target_envelope = target_dir + ".json"
+    check_space(envelope_path, active_envelope, target_dir, target_envelope)
+
+    rec = state.free_slot(rec, target)  # from here on nothing may switch to the target slot
+    remove_tree(target_envelope)
+    remove_tree(target_dir)
+    made = {"/.mpota"}
+    _mkdirs(TMP + "/", made)
+    _mkdirs(target_dir + "/", made)
+    buf = memoryview(bytearray(CHUNK))
+    hooks = header.get("hooks") or {}
+    missing = set(hooks.values())
+    for entry, how, old in plan(envelope_path, active_envelope):
+        missing.discard(entry["path"])
+        dst = target_dir + "/" + entry["path"]
+        _mkdirs(dst, made)
+        if how == "copy" and _copy(active_dir + "/" + old, dst, entry, buf):
+            continue
+        _download(cfg, dst, entry, buf)
+    if missing:
+        raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
+    verify_slot(envelope_path, target_dir, buf)
+    os.rename(envelope_path, target_envelope)
+    back = hooks.get("rollback")
+    state.commit_trial(rec, target, header["version"], cfg, hooks.get("post_update"),
+                       target_dir + "/" + back if back else None)
+    remove_tree(TMP)
+    return target

@@ -1,0 +1,239 @@
+/** Updates end to end: a static site on loopback, a board set up as `mpota device bundle` does it. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { VirtualDevice } from "../sim/index.ts";
+import { currentState } from "./state-record.ts";
+import {
+  buildRelease,
+  bundledBoard,
+  makeSigningKey,
+  printed,
+  publishPointer,
+  runCommand,
+  type StaticServer,
+  sameTree,
+  serveStatic,
+  slotTree,
+  testApp,
+} from "./testkit.ts";
+
+const PROJECT = "greenhouse";
+const key = makeSigningKey();
+const site = mkdtempSync(join(tmpdir(), "mpota-site-"));
+let server: StaticServer;
+
+// 1.0.0 -> 1.1.0 changes a file in a nested folder, keeps two, removes one and adds one three levels deep.
+const v100 = testApp("1.0.0", {
+  "lib/sensors/temp.py": "OFFSET = 1\n",
+  "lib/sensors/hum.py": "HUM = 1\n",
+  "assets/web/index.html": "<h1>greenhouse</h1>\n",
+  "old.py": "print('gone in 1.1.0')\n",
+});
+const v110 = testApp("1.1.0", {
+  "lib/sensors/temp.py": "OFFSET = 2\n",
+  "lib/sensors/hum.py": "HUM = 1\n",
+  "assets/web/index.html": "<h1>greenhouse</h1>\n",
+  "lib/new/deep/mod.py": "ADDED = True\n",
+});
+const v090 = testApp("0.9.0");
+const v080 = testApp("0.8.0");
+const crashing = testApp("1.2.0", { "lib/sensors/temp.py": "raise ImportError('no sensor on bus 2')\n" });
+const hanging = testApp("1.3.0", {
+  "lib/sensors/temp.py": "import time\nwhile True:\n    time.sleep_ms(50)\n",
+});
+
+function config(channel: string, extra: Record<string, unknown> = {}) {
+  return {
+    project: PROJECT,
+    keys: [key.publicHex],
+    source: { type: "static", url: `${server.url}/`, channel },
+    ...extra,
+  };
+}
+
+const devices: VirtualDevice[] = [];
+function board(files: Record<string, Uint8Array | string>): VirtualDevice {
+  const device = new VirtualDevice({ files });
+  devices.push(device);
+  return device;
+}
+
+const blobRequests = () => server.requests.filter((p) => p.includes("/blobs/"));
+
+beforeAll(async () => {
+  server = await serveStatic(site);
+  buildRelease(site, PROJECT, "1.0.0", v100, key);
+  buildRelease(site, PROJECT, "1.1.0", v110, key);
+  buildRelease(site, PROJECT, "0.9.0", v090, key, { rollback: true });
+  buildRelease(site, PROJECT, "0.8.0", v080, key);
+  // The app imports its sensors module only from 1.2.0 on: give it a main that does.
+  buildRelease(site, PROJECT, "1.2.0", { ...crashing, "boot_check.py": "import sensors.temp\n" }, key, {
+    hooks: { post_update: "boot_check.py" },
+  });
+  buildRelease(site, PROJECT, "1.3.0", { ...hanging, "boot_check.py": "import sensors.temp\n" }, key, {
+    hooks: { post_update: "boot_check.py" },
+  });
+  for (const [channel, version] of Object.entries({
+    stable: "1.1.0",
+    same: "1.0.0",
+    rollback: "0.9.0",
+    old: "0.8.0",
+    broken: "1.2.0",
+    hangs: "1.3.0",
+  }))
+    publishPointer(site, PROJECT, channel, version);
+});
+
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close()));
+  server.requests.length = 0;
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(site, { recursive: true, force: true });
+});
+
+describe("update", () => {
+  it("installs 1.1.0 beside 1.0.0 (copying unchanged files, downloading the rest), boots it on trial, confirms", async () => {
+    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.output).toContain("running 1.0.0");
+    expect(r.resets.map((x) => x.cause)).toEqual(["reset"]);
+    expect(r.output).toContain("running 1.1.0");
+    expect(printed(r.output, "status")).toMatchObject({
+      version: "1.1.0",
+      slot: 1,
+      state: "trial",
+      boots: 1,
+    });
+    const files = device.files();
+    expect(sameTree(slotTree(files, 1), v110)).toBe(true);
+    expect(sameTree(slotTree(files, 0), v100)).toBe(true);
+    expect(files[".mpota/tmp/"] ?? files[".mpota/tmp"]).toBeUndefined();
+    // Only the changed and the added files came over the network.
+    const changed = ["main.py", "lib/sensors/temp.py", "lib/new/deep/mod.py"];
+    expect(blobRequests()).toHaveLength(changed.length);
+
+    const c = await runCommand(device, "confirm");
+    expect(printed(c.output, "confirm")).toEqual({ ok: true, version: "1.1.0" });
+    expect(currentState(device.files())).toMatchObject({
+      slot: 1,
+      state: "good",
+      versions: ["1.0.0", "1.1.0"],
+    });
+    expect((await device.run()).output).toContain("running 1.1.0");
+  });
+
+  it("a bootstrap board (no release yet) installs the channel's release at its first boot", async () => {
+    const device = board(bundledBoard(site, config("same")));
+    const r = await device.run();
+    expect(r.output).toContain("mpota: no release installed yet");
+    expect(r.output).toContain("running 1.0.0");
+    expect(sameTree(slotTree(device.files(), 1), v100)).toBe(true);
+    expect(currentState(device.files())).toMatchObject({
+      slot: 1,
+      state: "trial",
+      versions: ["0.0.0", "1.0.0"],
+    });
+  });
+
+  it("no update: one small request, nothing written", async () => {
+    const device = board(bundledBoard(site, config("same"), "1.0.0"));
+    const before = device.files();
+    const r = await runCommand(device, "update");
+    expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
+    expect(server.requests).toEqual([`/${PROJECT}/channels/same.json`]);
+    const after = device.files();
+    for (const path of Object.keys(before))
+      if (path !== "data/cmd") expect(after[path]).toEqual(before[path]);
+  });
+
+  it("check() says what is available without installing it", async () => {
+    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    const r = await runCommand(device, "check");
+    expect(printed(r.output, "check")).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
+    expect(currentState(device.files())).toMatchObject({ seq: 1, versions: ["1.0.0", null] });
+  });
+
+  it("update(force=True) reinstalls the running version into the other slot, all by local copies", async () => {
+    const device = board(bundledBoard(site, config("same"), "1.0.0"));
+    const r = await runCommand(device, "update-force");
+    expect(r.output.match(/running 1\.0\.0/g)).toHaveLength(2);
+    expect(currentState(device.files())).toMatchObject({
+      slot: 1,
+      state: "trial",
+      versions: ["1.0.0", "1.0.0"],
+    });
+    expect(sameTree(slotTree(device.files(), 1), v100)).toBe(true);
+    expect(blobRequests()).toEqual([]);
+  });
+
+  it("a pinned version is installed whatever the channel says", async () => {
+    const device = board(bundledBoard(site, config("same", { pin: "1.1.0" }), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.output).toContain("running 1.1.0");
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+  });
+
+  it("installs an older release signed as a rollback release, and refuses an older one that is not", async () => {
+    const device = board(bundledBoard(site, config("rollback"), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.output).toContain("running 0.9.0");
+    expect(sameTree(slotTree(device.files(), 1), v090)).toBe(true);
+
+    const other = board(bundledBoard(site, config("old"), "1.0.0"));
+    const before = other.files();
+    const refused = await runCommand(other, "update");
+    expect(printed(refused.output, "update")).toEqual({
+      ok: false,
+      error: {
+        code: "version",
+        message: "0.8.0 is older than the running 1.0.0 and not a signed rollback release",
+      },
+    });
+    expect(currentState(other.files())).toEqual(currentState(before));
+    expect(sameTree(slotTree(other.files(), 0), v100)).toBe(true);
+  });
+
+  it("after a manual rollback the release left is not installed again (unless forced)", async () => {
+    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    await runCommand(device, "update");
+    const back = await runCommand(device, "rollback");
+    expect(back.output).toContain("running 1.0.0");
+    expect(currentState(device.files())).toMatchObject({ slot: 0, failed: "1.1.0" });
+    const again = await runCommand(device, "update");
+    expect(printed(again.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
+    const forced = await runCommand(device, "update-force");
+    expect(forced.output).toContain("running 1.1.0");
+  });
+
+  it("rolls back by itself from a release that crashes at start", async () => {
+    const device = board(bundledBoard(site, config("broken"), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.output).toContain("ImportError: no sensor on bus 2");
+    expect(r.output.split("\n").filter((l) => l.startsWith("running "))).toEqual([
+      "running 1.0.0",
+      "running 1.0.0",
+    ]);
+    expect(printed(r.output, "status")).toMatchObject({ version: "1.0.0", failed: "1.2.0" });
+    expect(printed(r.output, "status").why).toMatch(/^crashed: ImportError: no sensor on bus 2/);
+    expect(sameTree(slotTree(device.files(), 0), v100)).toBe(true);
+    // The failed release is not offered again.
+    const again = await runCommand(device, "update");
+    expect(printed(again.output, "update")).toMatchObject({ ok: true, installed: null });
+  });
+
+  it("rolls back by itself from a release that hangs (trial watchdog)", async () => {
+    const device = board(bundledBoard(site, config("hangs", { trial: { watchdog_ms: 1000 } }), "1.0.0"));
+    const r = await runCommand(device, "update", { timeoutMs: 20_000 });
+    expect(r.resets.map((x) => x.cause)).toEqual(["reset", "wdt"]);
+    expect(printed(r.output, "status")).toMatchObject({
+      version: "1.0.0",
+      failed: "1.3.0",
+      why: "hung: the trial watchdog reset the board",
+    });
+  });
+});
