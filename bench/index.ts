@@ -11,4 +11,9 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
     describe: "virtual device: interpreter start time, socket throughput, RSS per device in a fleet",
     load: async () => (await import("./sim.ts")).default,
   },
+  powercut: {
+    describe:
+      "device client: power cut at every flash operation of an update, confirm, rollback and recovery",
+    load: async () => (await import("./powercut.ts")).default,
+  },
 };
