@@ -183,6 +183,72 @@ print("connected")
   });
 });
 
+describe("device uploads and connection lifetime", () => {
+  it("sendall of 300 KB arrives whole (several bridge chunks), counted in netBytesOut", async () => {
+    const sink = createTcpServer({ allowHalfOpen: true });
+    let received = Buffer.alloc(0);
+    const gotAll = new Promise<void>((resolve) => {
+      sink.on("connection", (sock) => {
+        const parts: Buffer[] = [];
+        sock.on("data", (d) => parts.push(d));
+        sock.on("end", () => {
+          received = Buffer.concat(parts);
+          sock.end("thanks");
+          resolve();
+        });
+      });
+    });
+    const port = await listenLoopback(sink);
+    try {
+      const r = await runScript(`
+import socket, hashlib
+s = socket.socket()
+s.connect(("127.0.0.1", ${port}))
+block = bytes(range(256)) * 1200
+s.sendall(block)
+print(hashlib.sha256(block).digest().hex())
+s.close()
+`);
+      await gotAll;
+      expect(r.ok, r.output).toBe(true);
+      expect(received.length).toBe(300 * 1024);
+      expect(r.output).toBe(createHash("sha256").update(received).digest("hex"));
+      expect(r.netBytesOut).toBe(300 * 1024);
+    } finally {
+      await closeServer(sink);
+    }
+  });
+
+  it("counts each connection, and a reset closes the ones left open", async () => {
+    const closed: string[] = [];
+    const server = createTcpServer((sock) => {
+      sock.resume(); // read (and drop) what arrives, so the peer's FIN is seen
+      sock.on("close", () => closed.push("closed"));
+    });
+    const port = await listenLoopback(server);
+    try {
+      const main = `
+import socket, machine
+try:
+    open("again")
+except OSError:
+    open("again", "w").close()
+    for i in range(3):
+        s = socket.socket()
+        s.connect(("127.0.0.1", ${port}))
+        s.send(b"hi")
+    machine.reset()
+`;
+      const r = await device({ files: { "main.py": main } }).run({ timeoutMs: 5000 });
+      expect(r).toMatchObject({ ok: true, reboots: 1, netConnections: 3, netBytesOut: 6 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(closed).toEqual(["closed", "closed", "closed"]);
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
+
 describe("device socket errors", () => {
   it("times out with ETIMEDOUT (110) when the server never answers", async () => {
     const held: Socket[] = [];
@@ -252,12 +318,15 @@ ${expectOSError("socket.socket(socket.AF_INET, socket.SOCK_DGRAM)")}
 });
 
 describe("device TLS", () => {
+  const big = randomBytes(256 * 1024);
   let pki: TestPki;
   let port = 0;
   let server: ReturnType<typeof createHttpsServer>;
   beforeAll(async () => {
     pki = makeTestPki();
-    server = createHttpsServer({ key: pki.key, cert: pki.cert }, (_req, res) => res.end("secret hello"));
+    server = createHttpsServer({ key: pki.key, cert: pki.cert }, (req, res) =>
+      res.end(req.url === "/big" ? big : "secret hello"),
+    );
     port = await listenLoopback(server);
   });
   afterAll(() => closeServer(server));
@@ -289,6 +358,33 @@ else:
     // On the wire: the handshake and the encrypted records, more than the plaintext.
     expect(r.netBytesIn).toBeGreaterThan(500);
     expect(r.netBytesOut).toBeGreaterThan(100);
+  });
+
+  it("downloads 256 KiB over TLS in a readinto loop, sha256 equal to Node's", async () => {
+    const r = await runScript(
+      `
+import socket, tls, hashlib
+s = socket.socket()
+s.connect(("127.0.0.1", ${port}))
+ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+ss = ctx.wrap_socket(s, server_hostname="localhost")
+ss.write(b"GET /big HTTP/1.0\\r\\n\\r\\n")
+while ss.readline() != b"\\r\\n":
+    pass
+h = hashlib.sha256()
+buf = memoryview(bytearray(1024))
+n = ss.readinto(buf)
+while n:
+    h.update(buf[:n])
+    n = ss.readinto(buf)
+ss.close()
+print(h.digest().hex())
+`,
+      { tlsCa: pki.ca },
+    );
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).toBe(createHash("sha256").update(big).digest("hex"));
+    expect(r.netBytesIn).toBeGreaterThan(big.length);
   });
 
   it("verifies against the firmware CA (tlsCa) through ssl.wrap_socket", async () => {
