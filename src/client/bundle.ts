@@ -5,6 +5,8 @@
  * "0.0.0" (the mpota package and a main.py that installs the channel's release at first boot).
  */
 import { createHash, createPublicKey, verify } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { inflateSync } from "node:zlib";
 import { encodeStateRecord, firstStateRecord, STATE_COPIES } from "./state-record.ts";
 
@@ -22,6 +24,20 @@ interface FileEntry {
 }
 
 export const BOOTSTRAP_VERSION = "0.0.0";
+export const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
+
+/** The loader, as /boot.py. */
+export function loaderSource(): Uint8Array {
+  return readFileSync(`${DEVICE_DIR}boot.py`);
+}
+
+/** The device package device/mpota/*.py as a tree under `prefix` (where a release carries it). */
+export function mpotaPackage(prefix = "lib/mpota/"): Record<string, Uint8Array> {
+  const tree: Record<string, Uint8Array> = {};
+  for (const name of readdirSync(`${DEVICE_DIR}mpota`).sort())
+    if (name.endsWith(".py")) tree[prefix + name] = readFileSync(`${DEVICE_DIR}mpota/${name}`);
+  return tree;
+}
 
 const BOOTSTRAP_MAIN = `# mpota bootstrap: no release is installed yet; fetch the channel's release and reset into it.
 import mpota
@@ -54,18 +70,17 @@ export function verifiedManifest(envelope: Uint8Array, keys: string[]): Record<s
 }
 
 /**
- * The files of a board ready to run: device paths -> bytes. `loader` is device/boot.py, `mpotaPackage`
- * the package as lib/mpota/… (used only for the bootstrap slot).
+ * The files of a board ready to run: device paths -> bytes. `mpotaPackage` is the package as
+ * lib/mpota/… for the bootstrap slot (default: device/mpota).
  */
 export function bundleFiles(options: {
   config: { project: string; keys: string[] };
   configJson: string;
-  loader: Uint8Array;
-  mpotaPackage: Record<string, Uint8Array>;
+  mpotaPackage?: Record<string, Uint8Array>;
   release?: ReleaseSource;
 }): { files: Record<string, Uint8Array>; version: string } {
   const files: Record<string, Uint8Array> = {
-    "boot.py": options.loader,
+    "boot.py": loaderSource(),
     "ota_config.json": Buffer.from(options.configJson),
     "data/": new Uint8Array(0),
   };
@@ -85,7 +100,8 @@ export function bundleFiles(options: {
     }
     files[".mpota/slot0.json"] = options.release.envelope;
   } else {
-    for (const [path, data] of Object.entries(options.mpotaPackage)) files[`.mpota/slot0/${path}`] = data;
+    for (const [path, data] of Object.entries(options.mpotaPackage ?? mpotaPackage()))
+      files[`.mpota/slot0/${path}`] = data;
     files[".mpota/slot0/main.py"] = Buffer.from(BOOTSTRAP_MAIN);
   }
   files[STATE_COPIES[0]] = encodeStateRecord(firstStateRecord(version));

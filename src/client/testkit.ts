@@ -18,29 +18,19 @@ import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import { type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
-import { bundleFiles } from "./bundle.ts";
+import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
-
-export const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
-
-/** The loader, as /boot.py. */
-export function loaderSource(): Uint8Array {
-  return readFileSync(`${DEVICE_DIR}boot.py`);
-}
 
 const STAND_INS = fileURLToPath(new URL("./stand-ins/", import.meta.url));
 
 /**
- * The device package device/mpota/*.py as a flash tree under `prefix` (as a release carries it).
- * Modules of the network side not in device/mpota yet come from src/client/stand-ins/ (tests only).
+ * The device package as a release carries it (lib/mpota/). Modules of the network side not in
+ * device/mpota yet come from src/client/stand-ins/ (tests only).
  */
 export function devicePackage(prefix = "lib/mpota/"): Record<string, Uint8Array> {
   const tree: Record<string, Uint8Array> = {};
-  for (const dir of [STAND_INS, `${DEVICE_DIR}mpota/`]) {
-    for (const name of readdirSync(dir).sort())
-      if (name.endsWith(".py")) tree[prefix + name] = readFileSync(dir + name);
-  }
-  return tree;
+  for (const name of readdirSync(STAND_INS).sort()) tree[prefix + name] = readFileSync(STAND_INS + name);
+  return { ...tree, ...mpotaPackage(prefix) };
 }
 
 /**
@@ -302,7 +292,6 @@ export function bundledBoard(
   return bundleFiles({
     config,
     configJson: JSON.stringify(config),
-    loader: loaderSource(),
     mpotaPackage: devicePackage(),
     release,
   }).files;

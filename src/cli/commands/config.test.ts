@@ -1,0 +1,187 @@
+/** `mpota config` and `mpota device bundle`, run as a user would (child processes). */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { currentState } from "../../client/state-record.ts";
+import { buildRelease, makeSigningKey, testApp } from "../../client/testkit.ts";
+import { loadTree, VirtualDevice } from "../../sim/index.ts";
+
+const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
+
+function mpota(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "mpota-cli-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const write = (name: string, text: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+const key = makeSigningKey();
+const CONFIG_YAML = `project: greenhouse
+keys: ["${key.publicHex}"]
+source:
+  type: static
+  url: http://127.0.0.1:9/site
+  channel: stable
+trial: { max_boots: 2 }
+`;
+
+describe("mpota config", () => {
+  it("turns YAML into the board's ota_config.json", async () => {
+    const out = join(dir, "ota_config.json");
+    const r = await mpota("config", write("c.yaml", CONFIG_YAML), "--out", out);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toBe(`wrote ${out}: project greenhouse, static source, 1 key\n`);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({
+      project: "greenhouse",
+      keys: [key.publicHex],
+      source: { type: "static", url: "http://127.0.0.1:9/site", channel: "stable" },
+      trial: { max_boots: 2 },
+    });
+  });
+
+  it("prints the config without --out, and one JSON line with --json", async () => {
+    const file = write(
+      "c.toml",
+      `project = "p"\nkeys = []\n[source]\ntype = "micropython_ota"\nhost = "http://h"\nproject = "p"\nfilenames = ["main.py"]\n`,
+    );
+    const plain = await mpota("config", file);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ project: "p", source: { type: "micropython_ota" } });
+    const json = await mpota("config", file, "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ out: null, config: JSON.parse(plain.stdout) });
+  });
+
+  it("a bad config is one line naming the file and every wrong field, exit code 2, nothing written", async () => {
+    const out = join(dir, "never.json");
+    const r = await mpota(
+      "config",
+      write("bad.toml", 'project = "p"\nretries = -1\n[source]\ntype = "static"\n'),
+      "--out",
+      out,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `mpota: ${join(dir, "bad.toml")}: missing "keys"; missing "source.url"; "retries" must be a whole number from 0 to 20\n`,
+    );
+    expect(() => readFileSync(out)).toThrow();
+  });
+});
+
+describe("mpota device bundle", () => {
+  const store = join(dir, "store");
+  const app = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n" });
+  buildRelease(store, "greenhouse", "1.0.0", app, key);
+  const configFile = write("bundle.yaml", CONFIG_YAML);
+
+  it("writes loader, config, the first release in slot 0 with its envelope, and the state record; the board boots it", async () => {
+    const out = join(dir, "board");
+    const r = await mpota(
+      "device",
+      "bundle",
+      "--config",
+      configFile,
+      "--out",
+      out,
+      "--store",
+      store,
+      "--release",
+      "1.0.0",
+      "--json",
+    );
+    expect(r.stderr).toBe("");
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ out, version: "1.0.0", files: Object.keys(app).length + 4 });
+    const tree = loadTree(out);
+    expect(Buffer.from(tree["boot.py"]!).toString()).toContain("mpota loader");
+    expect(JSON.parse(Buffer.from(tree["ota_config.json"]!).toString()).project).toBe("greenhouse");
+    expect(tree[".mpota/slot0.json"]).toEqual(readFileSync(join(store, "greenhouse/releases/1.0.0.json")));
+    for (const [path, data] of Object.entries(app))
+      expect(Buffer.from(tree[`.mpota/slot0/${path}`]!)).toEqual(Buffer.from(data));
+    expect(currentState(tree)).toMatchObject({ slot: 0, state: "good", versions: ["1.0.0", null] });
+
+    const device = new VirtualDevice({ files: tree, net: false });
+    try {
+      const run = await device.run();
+      expect(run.output).toContain("running 1.0.0");
+    } finally {
+      await device.close();
+    }
+  });
+
+  it("without a store it writes a bootstrap slot that installs the channel's release at first boot", async () => {
+    const out = join(dir, "bootstrap");
+    const r = await mpota("device", "bundle", "--config", configFile, "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("a bootstrap slot that installs the channel's release");
+    const tree = loadTree(out);
+    expect(Buffer.from(tree[".mpota/slot0/main.py"]!).toString()).toContain("mpota.update()");
+    expect(tree[".mpota/slot0/lib/mpota/__init__.py"]).toBeDefined();
+    expect(currentState(tree)).toMatchObject({ versions: ["0.0.0", null] });
+  });
+
+  it("refuses a release not signed by a key of the config, a missing version, a folder in use, half options", async () => {
+    const other = makeSigningKey();
+    const otherConfig = write("other.yaml", CONFIG_YAML.replace(key.publicHex, other.publicHex));
+    const bad = await mpota(
+      "device",
+      "bundle",
+      "--config",
+      otherConfig,
+      "--out",
+      join(dir, "b1"),
+      "--store",
+      store,
+      "--release",
+      "1.0.0",
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      "mpota: release 1.0.0: the release envelope carries no valid signature by a key of the config\n",
+    );
+    const missing = await mpota(
+      "device",
+      "bundle",
+      "--config",
+      configFile,
+      "--out",
+      join(dir, "b2"),
+      "--store",
+      store,
+      "--release",
+      "9.9.9",
+    );
+    expect(missing.stderr).toBe(
+      `mpota: --release 9.9.9: no ${join(store, "greenhouse/releases/9.9.9.json")}\n`,
+    );
+    mkdirSync(join(dir, "used"));
+    writeFileSync(join(dir, "used", "x"), "keep me");
+    const used = await mpota("device", "bundle", "--config", configFile, "--out", join(dir, "used"));
+    expect(used.stderr).toBe(
+      `mpota: --out ${join(dir, "used")}: not an empty folder (nothing was written)\n`,
+    );
+    expect(readFileSync(join(dir, "used", "x"), "utf8")).toBe("keep me");
+    const half = await mpota(
+      "device",
+      "bundle",
+      "--config",
+      configFile,
+      "--out",
+      join(dir, "b3"),
+      "--store",
+      store,
+    );
+    expect(half.stderr).toBe(
+      "mpota: --store and --release go together: the first release is version RELEASE from STORE\n",
+    );
+  });
+});

@@ -1,0 +1,43 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { CliError } from "../errors.ts";
+
+interface ConfigOptions {
+  out?: string;
+  json?: boolean;
+}
+
+/** `mpota config IN.{json,yaml,toml} --out ota_config.json`: validate a device config, write it as JSON. */
+export function registerConfig(program: Command): void {
+  program
+    .command("config")
+    .description("check a device config (JSON, YAML or TOML) and write it as the board's ota_config.json")
+    .argument("<file>", "the config: .json, .yaml/.yml or .toml")
+    .option("--out <file>", "where to write ota_config.json (default: print it)")
+    .option("--json", "print one JSON line: {out, config}")
+    .action(async (file: string, opts: ConfigOptions) => {
+      const { ConfigError, configJson, readConfigFile } = await import("../../config/index.ts");
+      let config: Awaited<ReturnType<typeof readConfigFile>>;
+      try {
+        config = readConfigFile(file);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message);
+        throw err;
+      }
+      const text = configJson(config);
+      if (opts.out) {
+        try {
+          writeFileSync(opts.out, text);
+        } catch (err) {
+          throw new CliError(`--out ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        }
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out ?? null, config })}\n`);
+      else if (opts.out) {
+        const keys = config.keys.length;
+        process.stdout.write(
+          `wrote ${opts.out}: project ${config.project}, ${config.source.type} source, ${keys} key${keys === 1 ? "" : "s"}\n`,
+        );
+      } else process.stdout.write(text);
+    });
+}
