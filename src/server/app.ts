@@ -1,0 +1,124 @@
+/**
+ * The update server as a Fastify app: device API under /d, admin API under /api/v1, status at /.
+ * All state that must agree across processes lives in the database; each process keeps only
+ * caches of immutable things, its check-in batch, and its own overload counters.
+ */
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { Db } from "../db/index.ts";
+import { adminAuth } from "./auth.ts";
+import { CheckinBatcher } from "./checkins.ts";
+import type { Limits, ServerContext } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import { tickRollouts } from "./rollouts/engine.ts";
+import { deviceApiRoutes } from "./routes/device-api.ts";
+import { deviceRoutes } from "./routes/devices.ts";
+import { projectRoutes } from "./routes/projects.ts";
+import { releaseRoutes } from "./routes/releases.ts";
+import { rolloutRoutes } from "./routes/rollouts.ts";
+import { statusRoutes } from "./routes/status.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+import { FileStore } from "./store.ts";
+
+export interface ServerOptions {
+  db: Db;
+  /** Where blobs, patches and envelopes are stored. */
+  dataDir: string;
+  limits?: Partial<Limits>;
+  /** How often check-ins are written to the database (ms, default 1000). */
+  flushIntervalMs?: number;
+  /** How often rollouts are moved on (ms, default 1000; 0: only by `tick()`). */
+  tickIntervalMs?: number;
+  logger?: boolean;
+  now?: () => number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  checkinIntervalMs: 5000,
+  maxConcurrent: 512,
+  maxBlobBytes: 16 * 1024 * 1024 + 64 * 1024,
+  maxEnvelopeBytes: 8 * 1024 * 1024,
+};
+
+export interface MpotaServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  /** Writes pending check-ins now (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Moves rollouts on now (tests). */
+  tick(): Promise<void>;
+}
+
+export async function createServer(options: ServerOptions): Promise<MpotaServer> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    // patch names are two SHA-256s: 135 characters
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const store = new FileStore(options.dataDir);
+  await store.init();
+  const onError = (err: unknown) => app.log.error(err);
+  const ctx: ServerContext = {
+    db: options.db,
+    store,
+    now: options.now ?? Date.now,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    checkins: new CheckinBatcher(options.db.kysely, options.flushIntervalMs ?? 1000, onError),
+  };
+
+  app.decorateRequest("admin", null);
+  app.decorateRequest("device", null);
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (err instanceof HttpError)
+      return reply.code(err.statusCode).headers(err.headers).send({ error: err.message });
+    if ("validation" in err && err.validation) return reply.code(400).send({ error: err.message });
+    const status = (err as FastifyError).statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: err.message });
+    request.log.error(err);
+    return reply.code(500).send({ error: "internal server error" });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}` }),
+  );
+
+  await app.register(statusRoutes, { ctx });
+  await app.register(
+    async (device) => {
+      // Overload: past maxConcurrent device requests in flight, new ones are told to come back.
+      let inFlight = 0;
+      device.addHook("onRequest", async (request, reply) => {
+        if (inFlight >= ctx.limits.maxConcurrent) {
+          return reply.code(503).header("retry-after", "5").send({ error: "server busy; retry later" });
+        }
+        inFlight++;
+        (request as { counted?: boolean }).counted = true;
+      });
+      device.addHook("onResponse", async (request) => {
+        if ((request as { counted?: boolean }).counted) inFlight--;
+      });
+      await device.register(deviceApiRoutes, { ctx });
+    },
+    { prefix: "/d" },
+  );
+  await app.register(
+    async (admin) => {
+      admin.addHook("preHandler", adminAuth(ctx));
+      for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
+        await admin.register(routes, { ctx });
+    },
+    { prefix: "/api/v1" },
+  );
+
+  const tick = () => tickRollouts(options.db.kysely, ctx.now());
+  const tickMs = options.tickIntervalMs ?? 1000;
+  const ticker = tickMs > 0 ? setInterval(() => void tick().catch(onError), tickMs) : undefined;
+  ticker?.unref();
+  ctx.checkins.start();
+  app.addHook("onClose", async () => {
+    clearInterval(ticker);
+    await ctx.checkins.stop();
+  });
+  return { app, ctx, flush: () => ctx.checkins.flush(), tick };
+}

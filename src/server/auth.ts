@@ -1,0 +1,72 @@
+/**
+ * Who is asking. Admin routes take an admin token (role admin: everything; read-only: GET only);
+ * device routes take the device's own token plus its id, and reach only the device's own project.
+ */
+import type { FastifyRequest } from "fastify";
+import type { AdminRole, Device } from "../db/index.ts";
+import type { ServerContext } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import { bearerToken, hashToken } from "./tokens.ts";
+
+export interface AdminIdentity {
+  id: string;
+  name: string;
+  role: AdminRole;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    admin: AdminIdentity | null;
+    device: Device | null;
+  }
+}
+
+const WWW_AUTHENTICATE = { "www-authenticate": 'Bearer realm="mpota"' };
+
+export function adminAuth(ctx: ServerContext) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new HttpError(401, "missing admin token (Authorization: Bearer …)", WWW_AUTHENTICATE);
+    const row = await ctx.db.kysely
+      .selectFrom("admin_tokens")
+      .select(["id", "name", "role"])
+      .where("token_hash", "=", hashToken(token))
+      .executeTakeFirst();
+    if (!row) throw new HttpError(401, "unknown admin token", WWW_AUTHENTICATE);
+    if (row.role !== "admin" && request.method !== "GET" && request.method !== "HEAD")
+      throw new HttpError(403, `token "${row.name}" is read-only`);
+    request.admin = row;
+  };
+}
+
+/** The actor name written to the audit log. */
+export function actorOf(request: FastifyRequest): string {
+  return request.admin ? `token:${request.admin.name}` : "anonymous";
+}
+
+/**
+ * Authenticates a device request for `/d/:project/…`: a known, accepted, unrevoked device of that
+ * project whose id matches the X-Mpota-Device header.
+ */
+export function deviceAuth(ctx: ServerContext) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const token = bearerToken(request.headers.authorization);
+    const claimed = request.headers["x-mpota-device"];
+    if (!token) throw new HttpError(401, "missing device token (Authorization: Bearer …)", WWW_AUTHENTICATE);
+    if (typeof claimed !== "string" || claimed === "")
+      throw new HttpError(401, "missing X-Mpota-Device header", WWW_AUTHENTICATE);
+    const device = await ctx.db.kysely
+      .selectFrom("devices")
+      .selectAll()
+      .where("token_hash", "=", hashToken(token))
+      .executeTakeFirst();
+    if (!device || device.id !== claimed) throw new HttpError(401, "unknown device token", WWW_AUTHENTICATE);
+    if (device.status === "revoked") throw new HttpError(401, "device is revoked", WWW_AUTHENTICATE);
+    const project = (request.params as { project?: string }).project;
+    if (project !== device.project)
+      throw new HttpError(403, `device belongs to another project than "${project}"`);
+    if (device.status === "pending")
+      throw new HttpError(403, "device is waiting for approval", { "retry-after": "300" });
+    request.device = device;
+  };
+}

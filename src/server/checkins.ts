@@ -1,0 +1,87 @@
+/**
+ * Check-ins are the hot path, so they do not write to the database one by one: what a device says
+ * (version, state, failed version, time) is kept in memory and written for all devices at once every
+ * flush interval. A change of what the device runs also becomes an event (trial / confirmed /
+ * rolled_back), which is how a report the device lost is made good by its next check-in.
+ */
+import { type Kysely, sql } from "kysely";
+import type { Database, Device } from "../db/index.ts";
+import { type EventInput, recordEvents } from "./rollouts/engine.ts";
+
+export interface Seen {
+  version: string | null;
+  state: string | null;
+  failed: string | null;
+  at: number;
+}
+
+interface PendingRow extends Seen {
+  project: string;
+  id: string;
+}
+
+export class CheckinBatcher {
+  private rows = new Map<string, PendingRow>();
+  private events: EventInput[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly intervalMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush().catch(this.onError), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  record(device: Device, seen: Seen): void {
+    this.rows.set(`${device.project}\n${device.id}`, { project: device.project, id: device.id, ...seen });
+    const changed =
+      seen.version !== device.version || seen.state !== device.state || seen.failed !== device.failed;
+    if (!changed) return;
+    const base = { project: device.project, deviceId: device.id, error: null, at: seen.at };
+    if (seen.version && (seen.state === "trial" || seen.state === "good"))
+      this.events.push({
+        ...base,
+        version: seen.version,
+        event: seen.state === "trial" ? "trial" : "confirmed",
+      });
+    if (seen.failed && seen.failed !== device.failed)
+      this.events.push({ ...base, version: seen.failed, event: "rolled_back" });
+  }
+
+  /** Writes everything recorded so far; flushes run one after another. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const rows = [...this.rows.values()];
+    const events = this.events;
+    this.rows = new Map();
+    this.events = [];
+    for (let i = 0; i < rows.length; i += 1000) {
+      const values = sql.join(
+        rows
+          .slice(i, i + 1000)
+          .map(
+            (r) =>
+              sql`(${r.project}, ${r.id}, ${r.version}, ${r.state}, ${r.failed}, cast(${r.at} as bigint))`,
+          ),
+      );
+      await sql`with seen(project, id, version, state, failed, at) as (values ${values})
+        update devices set version = seen.version, state = seen.state, failed = seen.failed, last_seen = seen.at
+        from seen where devices.project = seen.project and devices.id = seen.id`.execute(this.db);
+    }
+    await recordEvents(this.db, events);
+  }
+}

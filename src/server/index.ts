@@ -1,0 +1,3 @@
+export { createServer, DEFAULT_LIMITS, type MpotaServer, type ServerOptions } from "./app.ts";
+export { bucketOf, pickVersion } from "./rollouts/policy.ts";
+export { bootstrapAdminToken, createAdminToken } from "./routes/tokens.ts";

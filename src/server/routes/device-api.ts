@@ -1,0 +1,286 @@
+/**
+ * The device API under /d/<project>/: the same files as the static layout (docs/protocol.md), with the
+ * channel pointer chosen per device, plus enrolment and event reports. Devices send
+ * `Authorization: Bearer <device token>` and `X-Mpota-Device: <device id>`; the check-in carries what
+ * the device runs as `?version=…&state=good|trial&failed=…`.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import { recordAudit } from "../audit.ts";
+import { deviceAuth } from "../auth.ts";
+import type { ServerContext } from "../context.ts";
+import { envelopeBytes, sha256Hex } from "../envelope.ts";
+import { HttpError } from "../errors.ts";
+import { recordEvents } from "../rollouts/engine.ts";
+import { type ChannelRoute, pickVersion } from "../rollouts/policy.ts";
+import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import { matchesEtag, sendFile } from "../send-file.ts";
+import { hashToken, newToken } from "../tokens.ts";
+
+const Event = Type.Union([
+  Type.Literal("downloading"),
+  Type.Literal("installed"),
+  Type.Literal("trial"),
+  Type.Literal("confirmed"),
+  Type.Literal("rolled_back"),
+  Type.Literal("failed"),
+]);
+
+interface Pointer {
+  bytes: Buffer;
+  etag: string;
+}
+
+export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const db = ctx.db.kysely;
+  // Releases never change once published, so what a pointer says about one can be kept for good.
+  const releases = new Map<string, { sha256: string; size: number }>();
+  const pointers = new Map<string, Pointer>();
+  const lastCheckin = new Map<string, number>();
+
+  async function releaseInfo(project: string, version: string) {
+    const key = `${project}\n${version}`;
+    let info = releases.get(key);
+    if (!info) {
+      const row = await db
+        .selectFrom("releases")
+        .select(["sha256", "size"])
+        .where("project", "=", project)
+        .where("version", "=", version)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      info = row;
+      releases.set(key, info);
+    }
+    return info;
+  }
+
+  async function pointerFor(project: string, channel: string, version: string): Promise<Pointer | undefined> {
+    const key = `${project}\n${channel}\n${version}`;
+    let pointer = pointers.get(key);
+    if (!pointer) {
+      const release = await releaseInfo(project, version);
+      if (!release) return undefined;
+      const signed = {
+        channel,
+        project,
+        release: `releases/${version}.json`,
+        sha256: release.sha256,
+        size: release.size,
+        version,
+      };
+      const bytes = envelopeBytes(signed, [], false);
+      pointer = { bytes, etag: `"${sha256Hex(bytes)}"` };
+      if (pointers.size > 10_000) pointers.clear();
+      pointers.set(key, pointer);
+    }
+    return pointer;
+  }
+
+  async function routeOf(project: string, channel: string): Promise<ChannelRoute | undefined> {
+    const row = await db
+      .selectFrom("channels as c")
+      .leftJoin("rollouts as r", "r.id", "c.rollout_id")
+      .select(["c.version", "r.id", "r.from_version", "r.to_version", "r.steps", "r.step", "r.state"])
+      .where("c.project", "=", project)
+      .where("c.name", "=", channel)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    if (!row.id || (row.state !== "running" && row.state !== "paused"))
+      return { version: row.version, rollout: null };
+    const steps = JSON.parse(row.steps!) as number[];
+    return {
+      version: row.version,
+      rollout: {
+        id: row.id,
+        fromVersion: row.from_version,
+        toVersion: row.to_version!,
+        percent: steps[row.step!] ?? 100,
+        state: row.state,
+      },
+    };
+  }
+
+  async function tagPinOf(project: string, tags: string): Promise<string | null> {
+    if (tags === "[]") return null;
+    const list = JSON.parse(tags) as string[];
+    const pin = await db
+      .selectFrom("tag_pins")
+      .select("version")
+      .where("project", "=", project)
+      .where("tag", "in", list)
+      .orderBy("tag")
+      .executeTakeFirst();
+    return pin?.version ?? null;
+  }
+
+  app.post(
+    "/:project/enrol",
+    {
+      schema: {
+        params: ProjectParams,
+        body: Type.Object({ deviceId: DeviceId, token: Type.String({ maxLength: 200 }) }, strict),
+      },
+    },
+    async (request, reply) => {
+      const { project } = request.params;
+      const row = await db.selectFrom("projects").selectAll().where("name", "=", project).executeTakeFirst();
+      if (!row?.enrol_token_hash || row.enrol_token_hash !== hashToken(request.body.token))
+        throw new HttpError(401, `wrong or closed enrolment token for project "${project}"`);
+      const { token, hash } = newToken("device");
+      const status = row.auto_accept === 1 ? "active" : "pending";
+      const now = ctx.now();
+      const id = request.body.deviceId;
+      await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .insertInto("devices")
+          .values({ project, id, token_hash: hash, status, tags: "[]", created_at: now })
+          .onConflict((oc) => oc.columns(["project", "id"]).doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
+          throw new HttpError(409, `device "${id}" is already enrolled in "${project}"`);
+        await recordAudit(trx, now, {
+          actor: `device:${id}`,
+          action: "device.enrol",
+          project,
+          target: id,
+          detail: { status },
+        });
+      });
+      return reply.code(201).send({ deviceId: id, token, status });
+    },
+  );
+
+  const authed = { preHandler: deviceAuth(ctx) };
+
+  app.get(
+    "/:project/channels/:file",
+    {
+      ...authed,
+      schema: {
+        params: Type.Object({
+          project: Name,
+          file: Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}\\.json$" }),
+        }),
+        querystring: Type.Object(
+          {
+            version: Type.Optional(Version),
+            state: Type.Optional(Type.Union([Type.Literal("good"), Type.Literal("trial")])),
+            failed: Type.Optional(Version),
+          },
+          strict,
+        ),
+      },
+    },
+    async (request, reply) => {
+      const device = request.device!;
+      const now = ctx.now();
+      const key = `${device.project}\n${device.id}`;
+      const last = lastCheckin.get(key);
+      if (last !== undefined && now - last < ctx.limits.checkinIntervalMs) {
+        const wait = Math.ceil((ctx.limits.checkinIntervalMs - (now - last)) / 1000);
+        throw new HttpError(429, `check in at most every ${ctx.limits.checkinIntervalMs} ms`, {
+          "retry-after": String(wait),
+        });
+      }
+      lastCheckin.set(key, now);
+      if (lastCheckin.size > 500_000) lastCheckin.clear();
+      const { version = null, state = null, failed = null } = request.query;
+      ctx.checkins.record(device, { version, state, failed, at: now });
+
+      const channel = request.params.file.slice(0, -".json".length);
+      const route = await routeOf(device.project, channel);
+      if (!route) throw new HttpError(404, `project "${device.project}" has no channel "${channel}"`);
+      const target = pickVersion(
+        { id: device.id, version, pin: device.pin, tagPin: await tagPinOf(device.project, device.tags) },
+        route,
+      );
+      const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
+      if (!pointer) throw new HttpError(404, `channel "${channel}" has no release for this device`);
+      reply.header("etag", pointer.etag).header("cache-control", "private, no-cache");
+      if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
+      return reply.type("application/json").send(pointer.bytes);
+    },
+  );
+
+  app.get(
+    "/:project/releases/:file",
+    {
+      ...authed,
+      schema: { params: Type.Object({ project: Name, file: Type.String({ pattern: "^.{1,140}\\.json$" }) }) },
+    },
+    async (request, reply) => {
+      const { project, file } = request.params;
+      const version = file.slice(0, -".json".length);
+      const release = await releaseInfo(project, version);
+      if (!release) throw new HttpError(404, `project "${project}" has no release ${version}`);
+      const path = ctx.store.path(project, "releases", `${release.sha256}.json`);
+      return sendFile(request, reply, path, release.sha256, "application/json");
+    },
+  );
+
+  app.get(
+    "/:project/blobs/:file",
+    {
+      ...authed,
+      schema: {
+        params: Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) }),
+      },
+    },
+    async (request, reply) => {
+      const { project, file } = request.params;
+      return sendFile(
+        request,
+        reply,
+        ctx.store.path(project, "blobs", file),
+        file.slice(0, 64),
+        "application/octet-stream",
+      );
+    },
+  );
+
+  app.get(
+    "/:project/patches/:file",
+    {
+      ...authed,
+      schema: {
+        params: Type.Object({
+          project: Name,
+          file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { project, file } = request.params;
+      return sendFile(
+        request,
+        reply,
+        ctx.store.path(project, "patches", file),
+        file.slice(0, -3),
+        "application/octet-stream",
+      );
+    },
+  );
+
+  app.post(
+    "/:project/reports",
+    {
+      ...authed,
+      schema: {
+        params: ProjectParams,
+        body: Type.Object(
+          { version: Version, event: Event, error: Type.Optional(Type.String({ maxLength: 2000 })) },
+          strict,
+        ),
+      },
+    },
+    async (request) => {
+      const device = request.device!;
+      const { version, event, error } = request.body;
+      await recordEvents(db, [
+        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: ctx.now() },
+      ]);
+      return { ok: true };
+    },
+  );
+};

@@ -1,0 +1,315 @@
+/**
+ * Admin: publishing. A publisher sends the envelope to /releases/plan (checked, nothing stored) to
+ * learn which blobs and patches the server lacks, PUTs those, then POSTs the envelope to /releases.
+ * The release exists only once that last request has checked every file and inserted the row, so an
+ * upload cut off anywhere leaves no partial release and can simply be done again.
+ */
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createInflate } from "node:zlib";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import { recordAudit } from "../audit.ts";
+import { actorOf } from "../auth.ts";
+import type { ServerContext } from "../context.ts";
+import { type CheckedEnvelope, checkEnvelope, type Manifest, sha256Hex } from "../envelope.ts";
+import { HttpError } from "../errors.ts";
+import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import { requireProject, requireRelease } from "./projects.ts";
+
+const MAX_FILE = 16 * 1024 * 1024;
+const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
+const BlobParams = Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) });
+const PatchParams = Type.Object({
+  project: Name,
+  file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+});
+
+export interface Missing {
+  blobs: string[];
+  patches: string[];
+}
+
+/** Inflates a stored zlib stream (capped), returning the SHA-256 and size of what comes out. */
+async function inflatedDigest(path: string, cap: number): Promise<{ sha256: string; size: number }> {
+  const { createHash } = await import("node:crypto");
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    await pipeline(createReadStream(path), createInflate(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > cap) throw new HttpError(400, `blob inflates to more than ${cap} bytes`);
+        hash.update(chunk);
+      }
+    });
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `not a zlib stream: ${(err as Error).message}`);
+  }
+  return { sha256: hash.digest("hex"), size };
+}
+
+/** The blobs and patches of `manifest` the store lacks (or holds with other bytes than declared). */
+export async function missingFiles(ctx: ServerContext, manifest: Manifest): Promise<Missing> {
+  const project = manifest.project;
+  const blobs = new Set<string>();
+  const patches = new Set<string>();
+  for (const file of manifest.files) {
+    const blob = `${file.sha256}.z`;
+    if ((await ctx.store.size(project, "blobs", blob)) !== file.blobs.zlib) blobs.add(blob);
+    for (const patch of file.blobs.patches ?? []) {
+      const name = `${patch.from_sha256}-${file.sha256}.fz`;
+      const size = await ctx.store.size(project, "patches", name);
+      const same =
+        size === patch.size &&
+        sha256Hex(await readFile(ctx.store.path(project, "patches", name))) === patch.sha256_of_patch;
+      if (!same) patches.add(name);
+    }
+  }
+  return { blobs: [...blobs], patches: [...patches] };
+}
+
+async function checkedUpload(
+  ctx: ServerContext,
+  project: string,
+  body: { signed: unknown; signatures: unknown },
+) {
+  await requireProject(ctx, project);
+  const keys = await ctx.db.kysely
+    .selectFrom("keys")
+    .select(["keyid", "public_key"])
+    .where("project", "=", project)
+    .execute();
+  if (keys.length === 0) throw new HttpError(400, `project "${project}" has no public keys; add one first`);
+  return checkEnvelope(body, project, new Map(keys.map((k) => [k.keyid, k.public_key])));
+}
+
+export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const db = ctx.db.kysely;
+  // Blob and patch bodies are streamed to a temporary file, never buffered whole.
+  app.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
+
+  app.post(
+    "/projects/:project/releases/plan",
+    { schema: { params: ProjectParams, body: Envelope }, bodyLimit: ctx.limits.maxEnvelopeBytes },
+    async (request) => {
+      const checked = await checkedUpload(ctx, request.params.project, request.body);
+      const existing = await db
+        .selectFrom("releases")
+        .select("sha256")
+        .where("project", "=", request.params.project)
+        .where("version", "=", checked.manifest.version)
+        .executeTakeFirst();
+      if (existing && existing.sha256 !== checked.sha256)
+        throw new HttpError(409, `release ${checked.manifest.version} already exists with other contents`);
+      return {
+        version: checked.manifest.version,
+        published: !!existing,
+        missing: await missingFiles(ctx, checked.manifest),
+      };
+    },
+  );
+
+  app.put("/projects/:project/blobs/:file", { schema: { params: BlobParams } }, async (request, reply) => {
+    const { project, file } = request.params;
+    await requireProject(ctx, project);
+    const body = bodyStream(request.body);
+    const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
+      const { sha256 } = await inflatedDigest(tmp, MAX_FILE);
+      if (`${sha256}.z` !== file)
+        throw new HttpError(400, `blob ${file} inflates to content with SHA-256 ${sha256}`);
+    });
+    return reply.code(201).send({ file, size });
+  });
+
+  app.put(
+    "/projects/:project/patches/:file",
+    { schema: { params: PatchParams, headers: Type.Object({ "x-mpota-sha256": Hex64 }) } },
+    async (request, reply) => {
+      const { project, file } = request.params;
+      await requireProject(ctx, project);
+      const declared = request.headers["x-mpota-sha256"];
+      const size = await ctx.store.put(
+        project,
+        "patches",
+        file,
+        bodyStream(request.body),
+        ctx.limits.maxBlobBytes,
+        async (tmp) => {
+          const actual = sha256Hex(await readFile(tmp));
+          if (actual !== declared)
+            throw new HttpError(400, `patch ${file} has SHA-256 ${actual}, not ${declared}`);
+          await inflatedDigest(tmp, MAX_FILE);
+        },
+      );
+      return reply.code(201).send({ file, size });
+    },
+  );
+
+  app.post(
+    "/projects/:project/releases",
+    { schema: { params: ProjectParams, body: Envelope }, bodyLimit: ctx.limits.maxEnvelopeBytes },
+    async (request, reply) => {
+      const { project } = request.params;
+      const checked = await checkedUpload(ctx, project, request.body);
+      const { version } = checked.manifest;
+      const existing = await db
+        .selectFrom("releases")
+        .selectAll()
+        .where("project", "=", project)
+        .where("version", "=", version)
+        .executeTakeFirst();
+      if (existing) return reply.code(200).send(sameRelease(existing, checked));
+      const missing = await missingFiles(ctx, checked.manifest);
+      const count = missing.blobs.length + missing.patches.length;
+      if (count > 0) {
+        const first = [...missing.blobs, ...missing.patches].slice(0, 3).join(", ");
+        throw new HttpError(
+          409,
+          `${count} blob(s)/patch(es) of release ${version} are not uploaded yet (${first}…)`,
+        );
+      }
+      await ctx.store.put(
+        project,
+        "releases",
+        `${checked.sha256}.json`,
+        checked.bytes,
+        ctx.limits.maxEnvelopeBytes,
+      );
+      const now = ctx.now();
+      const row = {
+        project,
+        version,
+        sha256: checked.sha256,
+        size: checked.bytes.length,
+        files: checked.manifest.files.length,
+        rollback: checked.manifest.rollback ? 1 : 0,
+        created_at: now,
+      };
+      const inserted = await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .insertInto("releases")
+          .values(row)
+          .onConflict((oc) => oc.columns(["project", "version"]).doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+        await recordAudit(trx, now, {
+          actor: actorOf(request),
+          action: "release.publish",
+          project,
+          target: version,
+          detail: { sha256: checked.sha256, files: row.files },
+        });
+        return true;
+      });
+      if (!inserted)
+        return reply.code(200).send(sameRelease(await requireRelease(ctx, project, version), checked));
+      return reply.code(201).send(releaseView(row));
+    },
+  );
+
+  app.get("/projects/:project/releases", { schema: { params: ProjectParams } }, async (request) => {
+    await requireProject(ctx, request.params.project);
+    const rows = await db
+      .selectFrom("releases")
+      .selectAll()
+      .where("project", "=", request.params.project)
+      .orderBy("created_at", "desc")
+      .execute();
+    return { releases: rows.map(releaseView) };
+  });
+
+  app.get("/projects/:project/channels", { schema: { params: ProjectParams } }, async (request) => {
+    await requireProject(ctx, request.params.project);
+    const rows = await db
+      .selectFrom("channels")
+      .selectAll()
+      .where("project", "=", request.params.project)
+      .orderBy("name")
+      .execute();
+    return { channels: rows.map((c) => ({ name: c.name, version: c.version, rollout: c.rollout_id })) };
+  });
+
+  app.put(
+    "/projects/:project/channels/:channel",
+    {
+      schema: {
+        params: Type.Object({ project: Name, channel: Name }),
+        body: Type.Object({ version: Version }, strict),
+      },
+    },
+    async (request) => {
+      const { project, channel } = request.params;
+      const { version } = request.body;
+      await requireRelease(ctx, project, version);
+      const now = ctx.now();
+      await db.transaction().execute(async (trx) => {
+        const current = await trx
+          .selectFrom("channels")
+          .selectAll()
+          .where("project", "=", project)
+          .where("name", "=", channel)
+          .executeTakeFirst();
+        if (current?.rollout_id)
+          throw new HttpError(
+            409,
+            `channel "${channel}" has a rollout in progress (${current.rollout_id}); abort it first`,
+          );
+        if (current)
+          await trx
+            .updateTable("channels")
+            .set({ version, updated_at: now })
+            .where("project", "=", project)
+            .where("name", "=", channel)
+            .where("rollout_id", "is", null)
+            .execute();
+        else
+          await trx
+            .insertInto("channels")
+            .values({ project, name: channel, version, rollout_id: null, updated_at: now })
+            .execute();
+        await recordAudit(trx, now, {
+          actor: actorOf(request),
+          action: "channel.set",
+          project,
+          target: channel,
+          detail: { version, previous: current?.version ?? null },
+        });
+      });
+      return { name: channel, version };
+    },
+  );
+};
+
+function bodyStream(body: unknown): Readable {
+  if (!body || typeof (body as Readable).pipe !== "function")
+    throw new HttpError(415, "send the file as Content-Type: application/octet-stream");
+  return body as Readable;
+}
+
+function releaseView(r: {
+  version: string;
+  sha256: string;
+  size: number;
+  files: number;
+  rollback: number;
+  created_at: number;
+}) {
+  return {
+    version: r.version,
+    sha256: r.sha256,
+    size: r.size,
+    files: r.files,
+    rollback: r.rollback === 1,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+function sameRelease(existing: Parameters<typeof releaseView>[0], checked: CheckedEnvelope) {
+  if (existing.sha256 !== checked.sha256)
+    throw new HttpError(409, `release ${existing.version} already exists with other contents`);
+  return releaseView(existing);
+}
