@@ -1,0 +1,188 @@
+/** install.py when things go wrong: full flash, flash faults, damaged files, and the reset modes. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DeviceOptions, VirtualDevice } from "../sim/index.ts";
+import { currentState } from "./state-record.ts";
+import {
+  buildRelease,
+  bundledBoard,
+  makeSigningKey,
+  printed,
+  publishPointer,
+  runCommand,
+  type StaticServer,
+  sameTree,
+  serveStatic,
+  slotTree,
+  testApp,
+} from "./testkit.ts";
+
+const PROJECT = "greenhouse";
+const key = makeSigningKey();
+const site = mkdtempSync(join(tmpdir(), "mpota-install-"));
+let server: StaticServer;
+
+const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "web/big.txt": "x".repeat(40_000) });
+const v110 = testApp("1.1.0", {
+  "lib/sensors/temp.py": "OFFSET = 2\n",
+  "web/big.txt": "x".repeat(40_000),
+  "migrate.py": 'with open("/data/migrated", "w") as f:\n    f.write("for 1.1.0")\n',
+});
+
+function config(channel: string, extra: Record<string, unknown> = {}) {
+  return {
+    project: PROJECT,
+    keys: [key.publicHex],
+    source: { type: "static", url: server.url, channel },
+    ...extra,
+  };
+}
+
+const devices: VirtualDevice[] = [];
+function board(files: Record<string, Uint8Array | string>, options: DeviceOptions = {}): VirtualDevice {
+  const device = new VirtualDevice({ files, ...options });
+  devices.push(device);
+  return device;
+}
+
+beforeAll(async () => {
+  server = await serveStatic(site);
+  buildRelease(site, PROJECT, "1.0.0", v100, key);
+  buildRelease(site, PROJECT, "1.1.0", v110, key, { hooks: { post_update: "migrate.py" } });
+  publishPointer(site, PROJECT, "stable", "1.1.0");
+});
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close()));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(site, { recursive: true, force: true });
+});
+
+/** The board's state record and slot 0, which a failed update must leave exactly as they were. */
+function untouched(device: VirtualDevice, before: Record<string, Uint8Array>) {
+  const after = device.files();
+  expect(currentState(after)).toEqual(currentState(before));
+  expect(sameTree(slotTree(after, 0), v100)).toBe(true);
+}
+
+describe("install", () => {
+  it("refuses before writing anything when the release does not fit in the free flash", async () => {
+    const files = bundledBoard(site, config("stable"), "1.0.0");
+    const device = board(files, { flash: { sizeBytes: 200_000 } });
+    const before = device.files();
+    const r = await runCommand(device, "update");
+    const result = printed(r.output, "update");
+    expect(result.ok).toBe(false);
+    expect(result.error.code).toBe("space");
+    expect(result.error.message).toMatch(/^the release needs \d+ KB of flash, \d+ KB are free$/);
+    untouched(device, before);
+    expect(Object.keys(device.files()).some((p) => p.startsWith(".mpota/slot1"))).toBe(false);
+  });
+
+  it("a flash fault in the middle of an install is an error value; the board keeps its release and a retry works", async () => {
+    const files = bundledBoard(site, config("stable"), "1.0.0");
+    // Count the operations of a clean update, then fail one in the middle of writing the new slot.
+    const probe = board(files);
+    const clean = await runCommand(probe, "update");
+    const device = board(files, {
+      flash: { faults: [{ at: Math.floor(clean.flashOps / 2), errno: "EIO" }] },
+    });
+    const before = device.files();
+    const r = await runCommand(device, "update");
+    const result = printed(r.output, "update");
+    expect(result).toMatchObject({ ok: false, error: { code: "io" } });
+    expect(currentState(device.files())).toMatchObject({ slot: 0, state: "good", versions: ["1.0.0", null] });
+    expect(sameTree(slotTree(device.files(), 0), slotTree(before, 0))).toBe(true);
+    expect(JSON.parse(device.readText(".mpota/last_error.json")!)).toMatchObject({ code: "io" });
+    const retry = await runCommand(device, "update");
+    expect(retry.output).toContain("running 1.1.0");
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+    expect(device.readText(".mpota/last_error.json")).toBeUndefined();
+  });
+
+  it("a file of the running slot changed on the board is downloaded instead of copied", async () => {
+    const files = bundledBoard(site, config("stable"), "1.0.0");
+    files[".mpota/slot0/web/big.txt"] = "changed by the app";
+    const device = board(files);
+    server.requests.length = 0;
+    const r = await runCommand(device, "update");
+    expect(r.output).toContain("running 1.1.0");
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+    const big = readFileSync(join(site, PROJECT, "releases", "1.1.0.json"), "utf8")
+      .split("\n")
+      .find((l) => l.includes('"path":"web/big.txt"'))!;
+    const sha = /"sha256":"([0-9a-f]{64})"/.exec(big)![1];
+    expect(server.requests).toContain(`/${PROJECT}/blobs/${sha}.z`);
+  });
+
+  it("a damaged blob is refused and nothing switches", async () => {
+    const damagedSite = mkdtempSync(join(tmpdir(), "mpota-damaged-"));
+    const damaged = await serveStatic(damagedSite);
+    try {
+      buildRelease(damagedSite, PROJECT, "1.0.0", v100, key);
+      buildRelease(damagedSite, PROJECT, "1.1.0", v110, key);
+      publishPointer(damagedSite, PROJECT, "stable", "1.1.0");
+      const line = readFileSync(join(damagedSite, PROJECT, "releases", "1.1.0.json"), "utf8")
+        .split("\n")
+        .find((l) => l.includes('"path":"lib/sensors/temp.py"'))!;
+      const sha = /"sha256":"([0-9a-f]{64})"/.exec(line)![1];
+      const blob = join(damagedSite, PROJECT, "blobs", `${sha}.z`);
+      const bytes = readFileSync(blob);
+      bytes[bytes.length - 6] ^= 0x20; // inside the deflate data or its checksum
+      writeFileSync(blob, bytes);
+      const cfg = { ...config("stable"), source: { type: "static", url: damaged.url, channel: "stable" } };
+      const device = board(bundledBoard(damagedSite, cfg, "1.0.0"));
+      const before = device.files();
+      const r = await runCommand(device, "update");
+      const result = printed(r.output, "update");
+      expect(result.ok).toBe(false);
+      expect(["blob", "sha256"]).toContain(result.error.code);
+      expect(result.error.message).toContain("lib/sensors/temp.py");
+      untouched(device, before);
+    } finally {
+      await damaged.close();
+      rmSync(damagedSite, { recursive: true, force: true });
+    }
+  });
+
+  it('reset_mode "none" installs and returns; the new release runs from the next boot, its post_update hook once', async () => {
+    const device = board(bundledBoard(site, config("stable", { reset_mode: "none" }), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.resets).toEqual([]);
+    expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: "1.1.0" });
+    expect(device.readText("data/migrated")).toBeUndefined();
+    const pending = await runCommand(device, "update");
+    expect(printed(pending.output, "update")).toMatchObject({ ok: false, error: { code: "trial" } });
+    // The command above already booted 1.1.0 (on trial) and ran its hook.
+    expect(pending.output).toContain("running 1.1.0");
+    expect(device.readText("data/migrated")).toBe("for 1.1.0");
+    const next = await device.run();
+    expect(next.output).toContain("running 1.1.0");
+    expect(currentState(device.files())).toMatchObject({ slot: 1, state: "trial", boots: 2 });
+  });
+
+  it('reset_mode "soft" restarts MicroPython into the new release', async () => {
+    const device = board(bundledBoard(site, config("stable", { reset_mode: "soft" }), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.resets.map((x) => x.cause)).toEqual(["soft"]);
+    expect(r.output).toContain("running 1.1.0");
+  });
+
+  it("update() again in the same boot after an install with reset_mode none says a switch is pending", async () => {
+    const files = bundledBoard(site, config("stable", { reset_mode: "none" }), "1.0.0");
+    const device = board(files);
+    const r = await device.run({
+      boot: true,
+      script:
+        "import mpota, json\nprint('first', json.dumps(mpota.update()))\nprint('second', json.dumps(mpota.update()))",
+    });
+    expect(printed(r.output, "first")).toMatchObject({ ok: true, installed: "1.1.0" });
+    expect(printed(r.output, "second")).toEqual({
+      ok: false,
+      error: { code: "pending", message: "the board switches to 1.1.0 at the next boot: reset first" },
+    });
+  });
+});
