@@ -140,10 +140,32 @@ def _wanted(cfg, rec, version, current, force):
     return force or cfg["pin"] == version or rec.get("failed") != version
 
 
+def _online(cfg):
+    # Joins the config's Wi-Fi network when the board is not connected yet (apps that connect
+    # themselves leave "wifi" out of the config).
+    wifi = cfg["wifi"]
+    if not wifi:
+        return
+    import network
+    import time
+
+    sta = network.WLAN(network.STA_IF)
+    if sta.isconnected():
+        return
+    sta.active(True)
+    sta.connect(wifi["ssid"], wifi["password"])
+    start = time.ticks_ms()
+    while not sta.isconnected():
+        if time.ticks_diff(time.ticks_ms(), start) > cfg["timeout_s"] * 1000:
+            raise UpdateError("wifi", "could not join Wi-Fi network %s within %d s" % (wifi["ssid"], cfg["timeout_s"]))
+        time.sleep_ms(100)
+
+
 def _check():
     from mpota import config
 
     cfg = config.load()
+    _online(cfg)
     rec, slot, current = _running()
     version = _available(cfg, current, False)
     return {"ok": True, "version": current, "available": version if _wanted(cfg, rec, version, current, False) else None}
@@ -173,6 +195,7 @@ def _update(force):
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
+    _online(cfg)
     version = _available(cfg, current, force)
     if not _wanted(cfg, rec, version, current, force):
         return {"ok": True, "version": current, "installed": None}

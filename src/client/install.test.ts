@@ -164,6 +164,23 @@ describe("install", () => {
     expect(currentState(device.files())).toMatchObject({ slot: 1, state: "trial", boots: 2 });
   });
 
+  it("joins the config's Wi-Fi network first, and a network it cannot join is an error value", async () => {
+    const wifi = { ssid: "lab", password: "pw" };
+    const device = board(bundledBoard(site, config("stable", { wifi }), "1.0.0"), { wifi });
+    expect((await runCommand(device, "update")).output).toContain("running 1.1.0");
+    const wrong = board(
+      bundledBoard(site, config("stable", { wifi: { ...wifi, password: "nope" }, timeout_s: 2 }), "1.0.0"),
+      {
+        wifi,
+      },
+    );
+    const r = await runCommand(wrong, "update");
+    expect(printed(r.output, "update")).toEqual({
+      ok: false,
+      error: { code: "wifi", message: "could not join Wi-Fi network lab within 2 s" },
+    });
+  });
+
   it('reset_mode "soft" restarts MicroPython into the new release', async () => {
     const device = board(bundledBoard(site, config("stable", { reset_mode: "soft" }), "1.0.0"));
     const r = await runCommand(device, "update");

@@ -21,7 +21,7 @@ export interface StateRecord {
   why: string | null;
   /** A file of the active release to run once at the next boot (post_update or rollback hook). */
   hook: string | null;
-  /** The rollback hook of the other slot's release, run if the device falls back to it. */
+  /** The rollback hook of the release on trial/running (absolute path in its slot), run once after the device goes back from it. */
   back_hook: string | null;
   /** Trial settings copied from ota_config.json at install time (the loader never reads the config). */
   max_boots?: number;
