@@ -197,6 +197,19 @@ if n == 0:
   });
 });
 
+describe("closing", () => {
+  it("close() during a run ends that run at once", async () => {
+    const dev = device();
+    const t0 = Date.now();
+    const running = dev.run({ boot: false, script: "while True:\n    pass", timeoutMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await dev.close();
+    const r = await running;
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r).toMatchObject({ ok: false, end: "error", error: "device closed" });
+  });
+});
+
 describe("measurements", () => {
   it("heapAllocated counts what the device code allocated", async () => {
     const small = await device().run({ boot: false, script: "x = 1" });

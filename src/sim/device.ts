@@ -96,6 +96,8 @@ interface Running {
   port: MessagePort;
   net: DeviceNet;
   board: Float64Array;
+  /** Ends the boot in progress (if any) at once, keeping what it journaled. */
+  abortBoot?: (error: string) => void;
 }
 
 export class VirtualDevice {
@@ -197,6 +199,7 @@ export class VirtualDevice {
     const running = this.running;
     this.running = undefined;
     if (!running) return;
+    running.abortBoot?.("device closed");
     running.net.stop();
     running.port.close();
     await running.worker.terminate();
@@ -274,6 +277,7 @@ export class VirtualDevice {
       const finish = (message: Extract<WorkerMessage, { type: "done" }>) => {
         if (settled) return;
         settled = true;
+        running.abortBoot = undefined;
         clearInterval(monitor);
         port.off("message", handle);
         worker.off("error", onError);
@@ -307,6 +311,7 @@ export class VirtualDevice {
         if (wdt > 0 && virtualNow() > wdt + WATCHDOG_GRACE_MS) kill({ kind: "wdt" });
         else if (Date.now() > deadline) kill({ kind: "timeout" });
       }, 20);
+      running.abortBoot = (error) => kill({ kind: "fatal", error });
       port.on("message", handle);
       worker.once("error", onError);
       port.postMessage({ type: "boot", job });
