@@ -275,6 +275,34 @@ ${expectOSError("s.recv(10)")}
     }
   });
 
+  it("a non-blocking connect raises EINPROGRESS (115) and the socket is then usable", async () => {
+    const echo = createTcpServer((sock) => sock.pipe(sock));
+    const port = await listenLoopback(echo);
+    try {
+      const r = await runScript(`
+import socket, time
+s = socket.socket()
+s.setblocking(False)
+${expectOSError(`s.connect(("127.0.0.1", ${port}))`)}
+s.send(b"ping")
+data = b""
+for i in range(100000):
+    try:
+        data += s.recv(10)
+        break
+    except OSError as e:
+        assert e.errno == 11
+        time.sleep_ms(1)
+print(data)
+s.close()
+`);
+      expect(r.ok, r.output).toBe(true);
+      expect(r.lines).toEqual(["errno 115", "b'ping'"]);
+    } finally {
+      await closeServer(echo);
+    }
+  });
+
   it("a refused connection is ECONNREFUSED (111)", async () => {
     const gone = createTcpServer();
     const port = await listenLoopback(gone);
