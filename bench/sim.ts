@@ -1,14 +1,17 @@
 /**
  * Virtual device figures: interpreter start (worker + fresh interpreter for a trivial run), socket
- * download throughput through the device's `socket` shim, and memory per device in a 200-device fleet.
+ * download throughput through the device's `socket` shim (MiB/s, timed on the device around its
+ * recv_into loop), and memory per device in a 200-device fleet, next to what an idle Node worker
+ * thread costs on its own (the floor of the one-worker-per-device design).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import { VirtualDevice } from "../src/sim/index.ts";
 import type { Benchmark } from "./index.ts";
 
 const START_SAMPLES = 11;
-const DOWNLOAD_BYTES = 4 * 1024 * 1024;
+const DOWNLOAD_BYTES = 16 * 1024 * 1024;
 const FLEET_DEVICES = 200;
 const MiB = 1024 * 1024;
 
@@ -102,6 +105,26 @@ async function fleetMemory(progress: (m: string) => void): Promise<{ rssPerDevic
   }
 }
 
+/** RSS growth per idle worker thread (nothing loaded in it). */
+async function workerBaselineMiB(): Promise<number> {
+  const count = 20;
+  const rssBefore = process.memoryUsage().rss;
+  const idle = "require('node:worker_threads').parentPort.postMessage(0); setInterval(() => {}, 1000);";
+  const workers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Worker>((resolve) => {
+          const worker = new Worker(idle, { eval: true });
+          worker.once("message", () => resolve(worker));
+        }),
+    ),
+  );
+  const grown = process.memoryUsage().rss - rssBefore;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return grown / MiB / count;
+}
+
 const simBenchmark: Benchmark = async ({ progress }) => {
   const starts = await startTimes(progress);
   const { server, port } = await downloadServer();
@@ -114,6 +137,7 @@ const simBenchmark: Benchmark = async ({ progress }) => {
     server.close();
   }
   const fleet = await fleetMemory(progress);
+  const idleWorker = await workerBaselineMiB();
   return {
     startMs: round(median(starts.slice(1))),
     firstStartMs: round(starts[0]!),
@@ -122,6 +146,7 @@ const simBenchmark: Benchmark = async ({ progress }) => {
     fleetDevices: FLEET_DEVICES,
     fleetStartMs: round(fleet.ms, 0),
     rssPerDeviceMiB: round(fleet.rssPerDeviceMiB, 2),
+    idleWorkerRssMiB: round(idleWorker, 2),
   };
 };
 
