@@ -446,6 +446,14 @@ ss.close()
     expect(r.lines).toEqual(["errno -9984"]);
   });
 
+  it("checks an IP address given as server_hostname against the certificate's IP names", async () => {
+    const r = await runScript(tlsGet("127.0.0.1", ""), { tlsCa: pki.ca });
+    expect(r.ok, r.output).toBe(true);
+    expect(r.lines).toEqual(["secret hello"]);
+    const wrongIp = await runScript(tlsGet("127.0.0.2", ""), { tlsCa: pki.ca });
+    expect(wrongIp.lines).toEqual(["errno -9984"]);
+  });
+
   it("fails verification with no CA at all, and connects with CERT_NONE", async () => {
     const refused = await runScript(tlsGet("localhost", ""));
     expect(refused.lines).toEqual(["errno -9984"]);

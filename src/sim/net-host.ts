@@ -3,7 +3,7 @@
  * the blocking calls the device worker makes through a SharedArrayBuffer (see worker/vnet.ts).
  */
 import { isIP, Socket } from "node:net";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { checkServerIdentity, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { LINUX } from "./errno.ts";
 import { EAI_FAIL, NET, NET_OP, NET_STATE, TLS_RESULT } from "./worker/protocol.ts";
 
@@ -250,12 +250,13 @@ export class DeviceNet {
     return new Promise((resolve) => {
       const secure = tlsConnect({
         socket: conn.raw,
-        servername: servername && !isIP(servername) ? servername : undefined,
+        servername: servername && !isIP(servername) ? servername : undefined, // SNI carries DNS names only
         ca: ca ? [ca] : undefined,
         rejectUnauthorized: verifyMode !== 0,
-        // No server_hostname: like mbedTLS, verify the chain but not the name. (Passing
-        // checkServerIdentity: undefined would replace Node's default and fail an internal assertion.)
-        ...(servername ? {} : { checkServerIdentity: () => undefined }),
+        // The certificate must match the name the device gave (DNS name or IP address), not the address
+        // it connected to; with no server_hostname, like mbedTLS, only the chain is verified.
+        checkServerIdentity: (_host, cert) =>
+          servername ? checkServerIdentity(servername, cert) : undefined,
       });
       const onError = (err: NodeJS.ErrnoException) => {
         const verify = /certificate|self.signed|CERT|unable to verify|altnames/i.test(
