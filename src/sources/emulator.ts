@@ -1,0 +1,207 @@
+/**
+ * What the provider emulators (GitHub, Gitea, Gogs) share: two loopback hosts (the API host and a
+ * different host for raw files and release assets), a log of every request with its response bytes,
+ * tokens and private repositories, ETag / If-None-Match, and page links.
+ */
+import { createHash } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { GitRepo } from "./git-repo.ts";
+
+export interface ReleaseSpec {
+  tag: string;
+  name?: string;
+  body?: string;
+  draft?: boolean;
+  prerelease?: boolean;
+  /** Files attached to the release, by asset name. */
+  assets?: Record<string, Uint8Array | string>;
+}
+
+export interface HostedRepo {
+  repo: GitRepo;
+  /** Seen only with a valid token; without one the API answers 404, as the providers do. */
+  private?: boolean;
+  /** Oldest first; the newest non-draft, non-prerelease one is "latest". */
+  releases?: ReleaseSpec[];
+}
+
+export interface EmulatorOptions {
+  /** By "owner/name". */
+  repos: Record<string, HostedRepo>;
+  /** Valid API tokens; each one may read every repository. */
+  tokens?: string[];
+  /** Default page size of list endpoints (and of Gitea's tree pages). */
+  perPage?: number;
+}
+
+export interface RequestRecord {
+  host: "api" | "raw";
+  method: string;
+  url: string;
+  status: number;
+  /** Response body bytes. */
+  bytes: number;
+  /** Whether the request carried an Authorization header (or token parameter). */
+  authorized: boolean;
+}
+
+export interface Emulator {
+  /** The API base URL a device config names (`source.api`). */
+  api: string;
+  /** The origin of the API host (web routes live there too). */
+  origin: string;
+  /** The origin of the other host (raw files, release asset storage). */
+  rawOrigin: string;
+  requests: RequestRecord[];
+  /** Requests so far with their bytes, optionally only those matching `filter`. */
+  totals(filter?: (r: RequestRecord) => boolean): { requests: number; bytes: number };
+  close(): Promise<void>;
+}
+
+export interface Hosts {
+  api: FastifyInstance;
+  raw: FastifyInstance;
+  requests: RequestRecord[];
+  origin: string;
+  rawOrigin: string;
+  close(): Promise<void>;
+}
+
+/** Two Fastify servers on 127.0.0.1 with a shared request log. `setup` adds the routes before listening. */
+export async function startHosts(
+  setup: (hosts: Omit<Hosts, "origin" | "rawOrigin" | "close">) => void,
+): Promise<Hosts> {
+  const requests: RequestRecord[] = [];
+  const make = (host: "api" | "raw") => {
+    const app = Fastify({
+      logger: false,
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    });
+    app.addHook("onResponse", async (request, reply) => {
+      requests.push({
+        host,
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        bytes: Number(reply.getHeader("content-length") ?? 0),
+        authorized: request.headers.authorization !== undefined || /[?&](access_)?token=/.test(request.url),
+      });
+    });
+    return app;
+  };
+  const api = make("api");
+  const raw = make("raw");
+  setup({ api, raw, requests });
+  const origin = await api.listen({ port: 0, host: "127.0.0.1" });
+  const rawOrigin = await raw.listen({ port: 0, host: "127.0.0.1" });
+  return {
+    api,
+    raw,
+    requests,
+    origin,
+    rawOrigin,
+    close: async () => {
+      await Promise.all([api.close(), raw.close()]);
+    },
+  };
+}
+
+export function totalsOf(requests: RequestRecord[]) {
+  return (filter: (r: RequestRecord) => boolean = () => true) => {
+    const picked = requests.filter(filter);
+    return { requests: picked.length, bytes: picked.reduce((n, r) => n + r.bytes, 0) };
+  };
+}
+
+/** The token a request carries: `Authorization: token X`, `Bearer X`, or a `token`/`access_token` parameter. */
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header) {
+    const [scheme, value] = header.split(/\s+/, 2);
+    return scheme && /^(token|bearer)$/i.test(scheme) ? (value ?? "") : header;
+  }
+  const query = request.query as Record<string, string | undefined>;
+  return query.access_token ?? query.token;
+}
+
+export type Access = { ok: true; hosted: HostedRepo; token: boolean } | { ok: false; status: 401 | 404 };
+
+/**
+ * Whether the request may read `owner/name`: a wrong token is 401 on every repository; a private
+ * repository without a valid token is 404 (providers do not say that it exists).
+ */
+export function access(options: EmulatorOptions, request: FastifyRequest, repo: string): Access {
+  const token = tokenOf(request);
+  const valid = token !== undefined && (options.tokens ?? []).includes(token);
+  if (token !== undefined && !valid) return { ok: false, status: 401 };
+  const hosted = options.repos[repo];
+  if (!hosted || (hosted.private && !valid)) return { ok: false, status: 404 };
+  return { ok: true, hosted, token: valid };
+}
+
+export const etagOf = (body: Buffer) => `W/"${createHash("sha1").update(body).digest("hex")}"`;
+
+/** Sends `body` with an ETag; 304 with no body when the request's If-None-Match names it. */
+export function sendTagged(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Buffer | string | object,
+  contentType = "application/json; charset=utf-8",
+  extra: Record<string, string> = {},
+) {
+  const bytes = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
+  const etag = etagOf(bytes);
+  reply.headers({ etag, ...extra });
+  const wanted = request.headers["if-none-match"];
+  if (wanted?.split(",").some((t) => t.trim() === etag || t.trim() === etag.slice(2))) {
+    return reply.code(304).send();
+  }
+  return reply.code(200).header("content-type", contentType).send(bytes);
+}
+
+/**
+ * One page of `items` and its RFC 8288 Link header (`first`/`prev`/`next`/`last`), for `?page=&per_page=`
+ * (GitHub) or `?page=&limit=` (Gitea, Gogs).
+ */
+export function paginate<T>(
+  request: FastifyRequest,
+  items: T[],
+  perPageDefault: number,
+  sizeParam: "per_page" | "limit",
+): { page: T[]; link?: string; total: number; more: boolean } {
+  const query = request.query as Record<string, string | undefined>;
+  const size = Math.max(1, Math.min(100, Number(query[sizeParam] ?? perPageDefault) || perPageDefault));
+  const last = Math.max(1, Math.ceil(items.length / size));
+  const page = Math.max(1, Number(query.page ?? 1) || 1);
+  const url = new URL(request.url, `http://${request.headers.host}`);
+  const at = (n: number) => {
+    url.searchParams.set("page", String(n));
+    url.searchParams.set(sizeParam, String(size));
+    return url.toString();
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(`<${at(page - 1)}>; rel="prev"`, `<${at(1)}>; rel="first"`);
+  if (page < last) links.push(`<${at(page + 1)}>; rel="next"`, `<${at(last)}>; rel="last"`);
+  return {
+    page: items.slice((page - 1) * size, page * size),
+    link: links.length ? links.join(", ") : undefined,
+    total: items.length,
+    more: page < last,
+  };
+}
+
+/** The release marked latest: the newest one that is neither a draft nor a prerelease. */
+export function latestRelease(hosted: HostedRepo): ReleaseSpec | undefined {
+  return (hosted.releases ?? []).filter((r) => !r.draft && !r.prerelease).at(-1);
+}
+
+export function assetBytes(data: Uint8Array | string): Buffer {
+  return typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+}
+
+/** A stable small id for a release or an asset (index based, as the tests build them). */
+export function idOf(...parts: number[]): number {
+  return parts.reduce((n, p) => n * 1000 + p + 1, 0);
+}
