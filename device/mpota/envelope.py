@@ -1,0 +1,325 @@
+# Signed envelopes (docs/protocol.md): a release manifest kept on flash, or a channel pointer in RAM.
+# Layout: line 1 is {"signatures":[…],"signed":  then the canonical signed bytes, then \n}\n.
+# The signature is checked first, in one streaming pass over the signed bytes, before anything in
+# them is parsed; then the manifest is read one line at a time (the header from its first and last
+# lines, one file entry per line in between), never whole.
+from micropython import const
+
+from mpota.errors import UpdateError
+
+_MAX_LINE = const(4096)
+_MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
+_MAX_FILE = const(16777216)  # 16 MiB per file
+_MAX_FILES = const(10000)
+_OPEN = b'{"signatures":'
+_SIGNED = b',"signed":\n'
+_CLOSE = b"\n}\n"
+_HEX = "0123456789abcdef"
+
+
+def _bad(what):
+    return UpdateError("manifest", what)
+
+
+def _hex(v, n):
+    return isinstance(v, str) and len(v) == n and all(c in _HEX for c in v)
+
+
+def _int(v, lo, hi):
+    return type(v) is int and lo <= v <= hi
+
+
+def path_ok(p):
+    # A release path: relative, /-separated, no empty/./.. segment, no \ or control characters,
+    # at most 255 bytes.
+    if not isinstance(p, str) or not p or len(p.encode()) > 255 or "\\" in p:
+        return False
+    for ch in p:
+        if ch < " " or ch == "\x7f":
+            return False
+    for part in p.split("/"):
+        if part in ("", ".", ".."):
+            return False
+    return True
+
+
+def keyid(pub):
+    # First 16 hex characters of SHA-256 of the raw 32-byte public key.
+    import binascii
+    import hashlib
+
+    return binascii.hexlify(hashlib.sha256(pub).digest())[:16].decode()
+
+
+def _first_line(f):
+    # Line 1 -> the signatures list; the stream is left at the first signed byte.
+    import json
+
+    line = f.readline(_MAX_LINE + 1)
+    if not line.startswith(_OPEN) or not line.endswith(_SIGNED):
+        raise _bad("not a signed envelope (docs/protocol.md layout)")
+    try:
+        sigs = json.loads(line[len(_OPEN):-len(_SIGNED)])
+    except ValueError:
+        raise _bad("the signatures line is not valid JSON")
+    if not isinstance(sigs, list) or not all(
+            isinstance(s, dict) and _hex(s.get("keyid"), 16) and _hex(s.get("sig"), 128) for s in sigs):
+        raise _bad("malformed signatures")
+    return sigs, len(line)
+
+
+def _candidates(sigs, keys_hex):
+    # (public key, signature) pairs whose key this board trusts.
+    import binascii
+
+    out = []
+    for k in keys_hex:
+        pub = binascii.unhexlify(k)
+        kid = keyid(pub)
+        for s in sigs:
+            if s["keyid"] == kid and len(out) < _MAX_CANDIDATES:
+                out.append((pub, binascii.unhexlify(s["sig"])))
+    return out
+
+
+def _check_signature(f, size, keys_hex, what):
+    # Verifies that the envelope in stream f (size bytes) carries a valid signature by one of keys_hex.
+    # -> the offset of the signed bytes.
+    from mpota import ed25519
+
+    sigs, start = _first_line(f)
+    if not sigs:
+        raise UpdateError("signature", "%s is not signed" % what)
+    pairs = _candidates(sigs, keys_hex)
+    if not pairs:
+        raise UpdateError("signature", "%s is signed by key %s, which this board does not trust"
+                          % (what, ", ".join(s["keyid"] for s in sigs)))
+    length = size - start - len(_CLOSE)
+    if length < 2:
+        raise _bad("%s is truncated" % what)
+    hashers = [ed25519.start(pub, sig) for pub, sig in pairs]
+    buf = memoryview(bytearray(512))
+    left = length
+    while left:
+        n = f.readinto(buf[:min(left, 512)])
+        if not n:
+            raise _bad("%s is truncated" % what)
+        for h in hashers:
+            h.update(buf[:n])
+        left -= n
+    if f.read(4) != _CLOSE:
+        raise _bad("%s does not end the way docs/protocol.md says" % what)
+    if not any(ed25519.finish(pub, sig, h) for (pub, sig), h in zip(pairs, hashers)):
+        raise UpdateError("signature", "%s: the signature does not match (tampered, or the wrong key)" % what)
+    return start
+
+
+def _size(path):
+    import os
+
+    return os.stat(path)[6]
+
+
+def _header_lines(path):
+    # -> (first line of the manifest, its last line), both without their line break.
+    size = _size(path)
+    with open(path, "rb") as f:
+        _first_line(f)
+        first = f.readline(_MAX_LINE + 1)
+        back = min(size, _MAX_LINE + 1 + len(_CLOSE))
+        f.seek(size - back)
+        tail = f.read(back)
+    if not first.endswith(b'"files":[\n') or len(first) > _MAX_LINE:
+        raise _bad("the manifest header does not open the files list on its first line")
+    last = tail[:-len(_CLOSE)]
+    last = last[last.rfind(b"\n") + 1:]
+    if not last.startswith(b"]") or len(last) >= _MAX_LINE:
+        raise _bad("the manifest does not close the files list on its last line")
+    return first[:-1], last
+
+
+def _check_header(h):
+    from mpota.version import is_version
+
+    from mpota.config import _name
+
+    if not isinstance(h, dict) or h.get("format") != 1:
+        raise _bad("unknown manifest format %s" % (h.get("format") if isinstance(h, dict) else None))
+    if h.get("files") != []:
+        raise _bad("the header holds file entries")
+    if not _name(h.get("project")):
+        raise _bad("bad project name")
+    if not is_version(h.get("version")):
+        raise _bad("bad version %s" % h.get("version"))
+    if not isinstance(h.get("created"), str):
+        raise _bad("bad created date")
+    if h.get("rollback", False) not in (True, False):
+        raise _bad("rollback must be true or false")
+    if not _int(h.get("min_loader", 0), 0, 1000000):
+        raise _bad("bad min_loader")
+    hooks = h.get("hooks", {})
+    if not isinstance(hooks, dict) or any(k not in ("post_update", "rollback") or not path_ok(v)
+                                          for k, v in hooks.items()):
+        raise _bad("bad hooks")
+    del h["files"]
+    return h
+
+
+def header(path):
+    # The manifest without its file entries: project, version, created, rollback, hooks, min_loader.
+    # Read from the envelope's first and last lines only.
+    import json
+
+    first, last = _header_lines(path)
+    try:
+        h = json.loads(first + last)
+    except ValueError:
+        raise _bad("the manifest header is not valid JSON")
+    return _check_header(h)
+
+
+def _zlib_bound(size):
+    # The largest zlib stream the compressor can make of `size` bytes (zlib's compressBound, rounded up).
+    return size + (size >> 10) + 64
+
+
+def _check_entry(e):
+    if not isinstance(e, dict) or not path_ok(e.get("path")):
+        raise _bad("bad file path %s" % (e.get("path") if isinstance(e, dict) else e))
+    p = e["path"]
+    if not _int(e.get("size"), 0, _MAX_FILE):
+        raise _bad("%s: size must be 0 to %d bytes" % (p, _MAX_FILE))
+    if not _hex(e.get("sha256"), 64):
+        raise _bad("%s: bad sha256" % p)
+    if "git_sha1" in e and not _hex(e["git_sha1"], 40):
+        raise _bad("%s: bad git_sha1" % p)
+    blobs = e.get("blobs")
+    if not isinstance(blobs, dict) or not _int(blobs.get("zlib"), 1, _zlib_bound(e["size"])):
+        raise _bad("%s: bad compressed size" % p)
+    patches = blobs.get("patches", [])
+    if not isinstance(patches, list) or not all(
+            isinstance(x, dict) and _hex(x.get("from_sha256"), 64) and _hex(x.get("sha256_of_patch"), 64)
+            and _int(x.get("size"), 1, _zlib_bound(_MAX_FILE)) for x in patches):
+        raise _bad("%s: bad patches" % p)
+    return e
+
+
+def files(path):
+    # The file entries of a verified envelope, one line read at a time, each checked on its own.
+    import json
+
+    size = _size(path)
+    with open(path, "rb") as f:
+        _first_line(f)
+        f.readline(_MAX_LINE + 1)
+        while True:
+            line = f.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE or not line.endswith(b"\n"):
+                raise _bad("a manifest line is longer than %d bytes or unterminated" % _MAX_LINE)
+            if line.startswith(b"]"):
+                if f.tell() != size - len(_CLOSE) + 1:
+                    raise _bad("the files list closes before the end of the manifest")
+                return
+            try:
+                entry = json.loads(line[:-2] if line.endswith(b",\n") else line[:-1])
+            except ValueError:
+                raise _bad("a file entry is not valid JSON")
+            yield _check_entry(entry)
+
+
+def _count_lower(path, lower):
+    # How many files of the manifest have `lower` as their lower-cased path (a second pass, only when
+    # a hash of lower-cased paths was seen before: rare).
+    n = 0
+    for e in files(path):
+        n += e["path"].lower() == lower
+    return n
+
+
+def _check_tree(path):
+    # Across entries: sorted and unique paths (so no duplicates), no two differing only in case, no
+    # path that is a file and a folder; count within limits.
+    prev = None
+    seen = set()  # hashes of lower-cased paths: small ints, a few bytes per file
+    count = 0
+    for e in files(path):
+        p = e["path"]
+        if prev is not None and p <= prev:
+            raise _bad("%s: paths must be unique and sorted" % p)
+        prev = p
+        count += 1
+        if count > _MAX_FILES:
+            raise _bad("more than %d files" % _MAX_FILES)
+        lower = p.lower()
+        parts = lower.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if hash(folder) in seen and _count_lower(path, folder):
+                raise _bad("%s: its folder %s is also a file" % (p, folder))
+        h = hash(lower)
+        if h in seen and _count_lower(path, lower) > 1:
+            raise _bad("%s: another path differs from it only in case" % p)
+        seen.add(h)
+
+
+def verify(path, keys_hex, project=None):
+    # Checks the envelope at `path` (on flash): a valid signature by one of keys_hex (64-hex public
+    # keys), the layout, the header, every file entry. -> the header. Raises UpdateError.
+    size = _size(path)
+    with open(path, "rb") as f:
+        _check_signature(f, size, keys_hex, "the release")
+    h = header(path)
+    if project is not None and h["project"] != project:
+        raise UpdateError("project", "the release is for project %s, this board runs %s" % (h["project"], project))
+    _check_tree(path)
+    return h
+
+
+def _now_iso():
+    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
+    import time
+
+    t = time.gmtime()
+    if t[0] < 2024:
+        return None
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
+
+
+def pointer(data, keys_hex, project):
+    # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
+    # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
+    # is verified on its own). Either is refused once its `expires` has passed.
+    import io
+    import json
+
+    from mpota.version import is_version
+
+    f = io.BytesIO(data)
+    sigs, start = _first_line(f)
+    if sigs:
+        f.seek(0)
+        _check_signature(f, len(data), keys_hex, "the channel pointer")
+    elif data[-len(_CLOSE):] != _CLOSE:
+        raise _bad("the channel pointer does not end the way docs/protocol.md says")
+    try:
+        p = json.loads(data[start:-len(_CLOSE)])
+    except ValueError:
+        raise _bad("the channel pointer is not valid JSON")
+    if not isinstance(p, dict) or p.get("project") != project:
+        raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
+                          % (p.get("project") if isinstance(p, dict) else None, project))
+    if not is_version(p.get("version")) or not path_ok(p.get("release")) or not _hex(p.get("sha256"), 64) \
+            or not _int(p.get("size"), 1, 1 << 30):
+        raise _bad("malformed channel pointer")
+    if "expires" in p and not isinstance(p["expires"], str):
+        raise _bad("malformed channel pointer")
+    return check_expiry(p)
+
+
+def check_expiry(p):
+    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
+    # knows the time. -> p
+    now = _now_iso()
+    if now and "expires" in p and now > p["expires"]:
+        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
+    return p

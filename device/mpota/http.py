@@ -1,0 +1,450 @@
+# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https. No body is ever
+# held in RAM beyond a caller's cap: downloads go to a file through one reused buffer.
+# - one request per connection ("Connection: close"), so a no-update check is one short exchange;
+# - Content-Length, chunked and close-delimited bodies; declared sizes are enforced: a body larger than
+#   the caller's cap is refused, more bytes than Content-Length is a failed transfer;
+# - redirects (also to another host), at most _MAX_REDIRECTS, a loop or https->http is refused;
+# - a failed transfer is retried with exponential backoff and jitter, honouring Retry-After on
+#   429/503 (bounded); a download resumes with Range, and a 200 answer to it restarts the file;
+# - connect/read timeouts, plus a whole-attempt deadline against servers that drip bytes.
+from micropython import const
+
+from mpota.errors import UpdateError
+
+_CHUNK = const(1024)  # the one I/O buffer
+_MAX_HEAD = const(8192)  # status line + headers; a CDN's fit easily
+_MAX_LINE = const(128)  # chunk-size lines
+_MAX_REDIRECTS = const(5)
+_MAX_RETRY_AFTER = const(300)  # seconds a server may ask us to wait before we give up instead
+_BACKOFF_MS = const(1000)
+_BACKOFF_CAP_MS = const(60000)
+_MIN_RATE = const(256)  # bytes/s an attempt must average (after the first timeout) to go on
+
+_RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+_REDIRECT_STATUS = (301, 302, 303, 307, 308)
+_HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-after", "content-range")
+
+_opts = {"timeout": 10, "retries": 3, "ca": None}
+_buf = None
+
+
+def configure(timeout_s=10, retries=3, ca=None):
+    # Timeouts (seconds), retries after the first attempt, and a CA file for https (None: the CA the
+    # firmware provides). Set once from the config by the source before any request.
+    _opts["timeout"] = timeout_s
+    _opts["retries"] = retries
+    _opts["ca"] = ca
+
+
+def _buffer():
+    global _buf
+    if _buf is None:
+        _buf = memoryview(bytearray(_CHUNK))
+    return _buf
+
+
+class _Retry(Exception):
+    # A transfer failed in a way worth another attempt; `wait` (seconds) when the server said so.
+    def __init__(self, message, wait=None):
+        super().__init__(message)
+        self.wait = wait
+
+
+def split(url):
+    # -> (tls, host, port, path); UpdateError for anything but a plain http(s)://host[:port]/path URL.
+    if url.startswith("https://"):
+        tls = True
+        rest = url[8:]
+    elif url.startswith("http://"):
+        tls = False
+        rest = url[7:]
+    else:
+        raise UpdateError("url", "%s: not an http:// or https:// URL" % url)
+    rest = rest.split("#", 1)[0]
+    i = rest.find("/")
+    hostport = rest if i < 0 else rest[:i]
+    path = "/" if i < 0 else rest[i:]
+    host, _, port = hostport.partition(":")
+    if not host or "@" in hostport or "[" in hostport or " " in rest or not (port.isdigit() or not port):
+        raise UpdateError("url", "%s: not a URL this client can fetch" % url)
+    return tls, host, int(port) if port else (443 if tls else 80), path
+
+
+def _join(url, location):
+    # The absolute URL a Location header names.
+    if "://" in location:
+        return location
+    scheme, _, rest = url.partition("://")
+    if location.startswith("//"):
+        return scheme + ":" + location
+    hostport = rest.split("/", 1)[0]
+    if location.startswith("/"):
+        return "%s://%s%s" % (scheme, hostport, location)
+    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/" + location
+
+
+def _wrap(sock, host):
+    # TLS with the server's certificate checked (chain and name) against the configured CA file, or
+    # the firmware's when there is none.
+    try:
+        import ssl
+    except ImportError:
+        import tls as ssl
+    ca = _opts["ca"]
+    if hasattr(ssl, "SSLContext"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if ca:
+            ctx.load_verify_locations(cafile=ca)
+        return ctx.wrap_socket(sock, server_hostname=host)
+    cadata = None
+    if ca:
+        with open(ca, "rb") as f:
+            cadata = f.read()
+    return ssl.wrap_socket(sock, server_hostname=host, cert_reqs=ssl.CERT_REQUIRED, cadata=cadata)
+
+
+def _connect(tls, host, port):
+    import socket
+
+    addr = socket.getaddrinfo(host, port)[0][-1]
+    sock = socket.socket()
+    try:
+        sock.settimeout(_opts["timeout"])
+        sock.connect(addr)
+        if tls:
+            try:
+                return _wrap(sock, host)
+            except OSError as e:
+                if e.args and e.args[0] == -9984:
+                    raise UpdateError("tls", "%s: the server's certificate is not trusted" % host)
+                raise
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _send(sock, tls, host, port, path, headers):
+    default = 443 if tls else 80
+    lines = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: mpota\r\n" % (
+        path, host if port == default else "%s:%d" % (host, port))
+    for name, value in headers.items():
+        value = str(value)
+        if "\r" in value or "\n" in value:
+            raise UpdateError("http", "header %s holds a line break" % name)
+        lines += "%s: %s\r\n" % (name, value)
+    sock.write((lines + "\r\n").encode())
+
+
+class _Reader:
+    # Buffered reads from one response: lines for the head and chunk sizes, slices for the body.
+    def __init__(self, sock, deadline_ms):
+        import time
+
+        self.sock = sock
+        self.buf = _buffer()
+        self.pos = 0
+        self.end = 0
+        self.start = time.ticks_ms()
+        self.deadline = deadline_ms
+
+    def fill(self, want=_CHUNK):
+        # Reads up to `want` more bytes into the (empty) buffer; 0 at the end of the stream.
+        import time
+
+        if time.ticks_diff(time.ticks_ms(), self.start) > self.deadline:
+            raise _Retry("the transfer is too slow")
+        self.pos = 0
+        self.end = self.sock.readinto(self.buf[:min(want, _CHUNK)]) or 0
+        return self.end
+
+    def line(self, limit):
+        # One line without its line break; UpdateError past `limit` bytes, None at the end of the stream.
+        out = b""
+        while True:
+            if self.pos == self.end and not self.fill():
+                return None if not out else out
+            buf = self.buf
+            p = self.pos
+            end = self.end
+            while p < end and buf[p] != 10:
+                p += 1
+            out += bytes(buf[self.pos:p])
+            if len(out) > limit:
+                raise UpdateError("http", "the server sent a line longer than %d bytes" % limit)
+            if p < end:
+                self.pos = p + 1
+                return out[:-1] if out.endswith(b"\r") else out
+            self.pos = end
+
+    def piece(self, most):
+        # -> a view of the next body bytes (at most `most`), empty at the end of the stream.
+        if self.pos == self.end and not self.fill(most):
+            return self.buf[:0]
+        n = min(most, self.end - self.pos)
+        view = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return view
+
+
+def _head(r):
+    # -> (status, {header: value}) for the headers this client uses; the rest are skipped.
+    size = 0
+    status = None
+    head = {}
+    while True:
+        line = r.line(_MAX_HEAD)
+        if line is None:
+            raise _Retry("the connection closed before the response headers ended")
+        size += len(line) + 2
+        if size > _MAX_HEAD:
+            raise UpdateError("http", "the response headers are larger than %d bytes" % _MAX_HEAD)
+        if status is None:
+            parts = line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
+                raise UpdateError("http", "not an HTTP/1.x response")
+            status = int(parts[1])
+            continue
+        if not line:
+            return status, head
+        try:
+            name, sep, value = line.decode().partition(":")
+        except UnicodeError:
+            sep = None
+        name = name.strip().lower() if sep else ""
+        if not name:
+            raise UpdateError("http", "malformed response header")
+        if name in _HEADERS:
+            value = value.strip()
+            if name == "content-length" and head.get(name, value) != value:
+                raise UpdateError("http", "two different Content-Length headers")
+            head[name] = value
+
+
+def _length(head):
+    n = head.get("content-length")
+    if n is None:
+        return None
+    if not n.isdigit():
+        raise UpdateError("http", "Content-Length %s is not a number" % n)
+    return int(n)
+
+
+def _body(r, head, cap, sink):
+    # Passes the body to sink(view) piece by piece; -> its length. Refuses a body larger than `cap`;
+    # a body shorter or longer than its Content-Length is a failed transfer (_Retry).
+    chunked = "chunked" in head.get("transfer-encoding", "").lower()
+    length = None if chunked else _length(head)
+    if length is not None and length > cap:
+        raise UpdateError("size", "the server sends %d bytes where at most %d are expected" % (length, cap))
+    total = 0
+    left = length if length is not None else cap + 1
+    while True:
+        if chunked:
+            left = _chunk_size(r)
+            if left == 0:
+                _trailers(r)
+                return total
+        while left:
+            view = r.piece(min(left, _CHUNK))
+            if not view:
+                if length is None and not chunked:
+                    return total  # close-delimited body
+                raise _Retry("the connection closed after %d bytes of the body" % total)
+            total += len(view)
+            if total > cap:
+                raise UpdateError("size", "the body is larger than the %d bytes expected" % cap)
+            sink(view)
+            left -= len(view)
+        if chunked:
+            if r.line(_MAX_LINE) != b"":
+                raise _Retry("malformed chunked body")
+        else:
+            _nothing_more(r, total)
+            return total
+
+
+def _nothing_more(r, total):
+    # After Content-Length bytes the server must close: anything more means the length lied.
+    try:
+        extra = r.piece(1)
+    except (OSError, _Retry):
+        return  # a server keeping the connection open; the body itself is complete
+    if extra:
+        raise _Retry("more bytes than the Content-Length of %d" % total)
+
+
+def _chunk_size(r):
+    line = r.line(_MAX_LINE)
+    if line is None:
+        raise _Retry("the connection closed inside a chunked body")
+    size = line.split(b";", 1)[0].strip()
+    try:
+        return int(size, 16)
+    except ValueError:
+        raise UpdateError("http", "malformed chunk size")
+
+
+def _trailers(r):
+    size = 0
+    while True:
+        line = r.line(_MAX_HEAD)
+        if not line:
+            return
+        size += len(line)
+        if size > _MAX_HEAD:
+            raise UpdateError("http", "the response trailers are larger than %d bytes" % _MAX_HEAD)
+
+
+def _retry_status(status, head):
+    # 429/503 and friends: try again later, after Retry-After seconds when the server gives them.
+    wait = head.get("retry-after", "")
+    if not wait.isdigit():
+        return _Retry("HTTP %d" % status)
+    if int(wait) > _MAX_RETRY_AFTER:
+        raise UpdateError("busy", "HTTP %d: the server asks to come back in %s s" % (status, wait))
+    return _Retry("HTTP %d" % status, int(wait))
+
+
+def _exchange(url, headers, cap, answer):
+    # One attempt: connects, sends the request, follows redirects; -> answer(reader, status, head).
+    seen = [url]
+    while True:
+        tls, host, port, path = split(url)
+        deadline = (_opts["timeout"] + cap // _MIN_RATE) * 1000
+        sock = _connect(tls, host, port)
+        try:
+            _send(sock, tls, host, port, path, headers)
+            r = _Reader(sock, deadline)
+            status, head = _head(r)
+            if status not in _REDIRECT_STATUS or "location" not in head:
+                return answer(r, status, head)
+        finally:
+            sock.close()
+        new = _join(url, head["location"])
+        if new in seen or len(seen) > _MAX_REDIRECTS:
+            raise UpdateError("redirect", "%s: redirect loop or more than %d redirects" % (seen[0], _MAX_REDIRECTS))
+        if tls and new.startswith("http://"):
+            raise UpdateError("redirect", "%s: refused a redirect from https to http" % seen[0])
+        if split(new)[1] != host:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        seen.append(new)
+        url = new
+
+
+def _backoff_ms(attempt):
+    # 1 s, 2 s, 4 s, … capped, each cut by a random 0..50 % so a fleet does not retry in step.
+    import random
+
+    ms = min(_BACKOFF_CAP_MS, _BACKOFF_MS << attempt)
+    return ms - ms * random.getrandbits(7) // 256
+
+
+def _retrying(url, attempt):
+    # Runs attempt(i) until it returns, retrying network failures; UpdateError when all failed.
+    import time
+
+    tries = 1 + _opts["retries"]
+    for i in range(tries):
+        try:
+            return attempt(i)
+        except UpdateError:
+            raise
+        except (OSError, _Retry) as e:
+            why = e
+            wait = e.wait * 1000 if isinstance(e, _Retry) and e.wait is not None else _backoff_ms(i)
+        if i + 1 < tries:
+            time.sleep_ms(wait)
+    if isinstance(why, OSError) and why.args:
+        why = "network error %s" % why.args[0]
+    raise UpdateError("network", "%s: %s (%d attempts)" % (url, why, tries))
+
+
+def get_small(url, headers=None, max_bytes=4096, etag=None):
+    # A small document in RAM (a channel pointer): -> (status, etag, body). 304 when `etag` still
+    # matches; statuses other than 200/304 come back with an empty body for the caller to judge.
+    headers = dict(headers or {})
+    if etag:
+        headers["If-None-Match"] = etag
+
+    def answer(r, status, head):
+        if status in _RETRY_STATUS:
+            raise _retry_status(status, head)
+        body = bytearray()
+        if status == 200:
+            _body(r, head, max_bytes, body.extend)
+        return status, head.get("etag"), bytes(body)
+
+    return _retrying(url, lambda i: _exchange(url, headers, max_bytes, answer))
+
+
+def _size(path):
+    import os
+
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0
+
+
+def _resume_at(head, have):
+    # A 206 must continue exactly where the file ends.
+    spec = head.get("content-range", "")
+    if spec.startswith("bytes ") and spec[6:].split("-", 1)[0] == str(have):
+        return have
+    raise _Retry("a partial answer that does not continue at byte %d" % have)
+
+
+def _write_all(f):
+    def sink(view):
+        done = 0
+        while done < len(view):
+            done += f.write(view[done:])
+
+    return sink
+
+
+def download(url, path, max_bytes, hasher=None, headers=None):
+    # Streams the body of `url` into the file `path` (at most max_bytes, else UpdateError "size");
+    # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
+    # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
+    # the whole file once it is complete.
+    def answer(r, status, head, have):
+        if status in _RETRY_STATUS:
+            raise _retry_status(status, head)
+        if status == 206 and have:
+            start = _resume_at(head, have)
+        elif status == 200:
+            start = 0
+        elif status == 416 and have:
+            import os
+
+            os.remove(path)  # what we have does not fit this file any more: start again
+            raise _Retry("HTTP 416")
+        else:
+            raise UpdateError("http", "%s: HTTP %d" % (url, status))
+        with open(path, "ab" if start else "wb") as f:
+            return start + _body(r, head, max_bytes - start, _write_all(f))
+
+    def attempt(i):
+        have = _size(path) if i else 0
+        h = dict(headers or {})
+        if have:
+            h["Range"] = "bytes=%d-" % have
+        return _exchange(url, h, max_bytes, lambda r, status, head: answer(r, status, head, have))
+
+    n = _retrying(url, attempt)
+    if hasher is not None:
+        _hash_file(path, hasher)
+    return n
+
+
+def _hash_file(path, hasher):
+    buf = _buffer()
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                return
+            hasher.update(buf[:n])
