@@ -133,7 +133,8 @@ import time
 t, ms = time.time(), time.ticks_ms()
 time.sleep(600)
 time.sleep_ms(500)
-print(time.time() - t >= 600, 600500 <= time.ticks_diff(time.ticks_ms(), ms) < 601500)
+# ticks also follow real time, so allow a few (busy-machine) real seconds on top
+print(time.time() - t >= 600, 600500 <= time.ticks_diff(time.ticks_ms(), ms) < 605500)
 `,
       timeoutMs: 5000,
     });
@@ -192,7 +193,7 @@ if n == 0:
   it("a run that never ends stops at its time limit", async () => {
     const t0 = Date.now();
     const r = await device().run({ boot: false, script: "while True:\n    pass", timeoutMs: 300 });
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(r).toMatchObject({ ok: false, end: "timeout", error: "time limit reached" });
   });
 });
