@@ -1,3 +1,12 @@
 export { createServer, DEFAULT_LIMITS, type MpotaServer, type ServerOptions } from "./app.ts";
+export {
+  AdminClient,
+  type PublishResult,
+  publishRelease,
+  type ReleaseFiles,
+  releaseFromFolder,
+  ServerError,
+} from "./client.ts";
 export { bucketOf, pickVersion } from "./rollouts/policy.ts";
 export { bootstrapAdminToken, createAdminToken } from "./routes/tokens.ts";
+export { type RunningServer, serve } from "./serve.ts";

@@ -3,6 +3,10 @@ import { registerBench } from "./bench.ts";
 import { registerDeviceBundle } from "./bundle.ts";
 import { registerConfig } from "./config.ts";
 import { registerDemo } from "./demo.ts";
+import { registerDevice } from "./device.ts";
+import { registerProject } from "./project.ts";
+import { registerRollout } from "./rollout.ts";
+import { registerServe } from "./serve.ts";
 import { registerSim } from "./sim.ts";
 
 /** Every `mpota` command; each file registers one command (heavy imports stay inside its action). */
@@ -11,6 +15,8 @@ export const commands: Array<(program: Command) => void> = [
   registerConfig,
   registerDemo,
   registerSim,
-  // TEMPORARY (device-core): `mpota device bundle` until src/cli/commands/device.ts registers it.
-  (program) => registerDeviceBundle(program.command("device").description("set up and manage boards")),
+  (program) => void registerDevice(program, registerDeviceBundle),
+  registerProject,
+  registerRollout,
+  registerServe,
 ];

@@ -1,0 +1,169 @@
+/**
+ * Talking to an `mpota serve` server from the publisher's side: the admin API with a bearer token,
+ * and publishing a release (only the blobs and patches the server lacks, then the envelope, then
+ * optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export class ServerError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ServerError";
+  }
+}
+
+export class AdminClient {
+  readonly baseUrl: string;
+
+  constructor(
+    server: string,
+    private readonly token: string,
+  ) {
+    this.baseUrl = server.replace(/\/+$/, "");
+  }
+
+  /** One admin API call (path below /api/v1); a non-2xx answer throws ServerError with the server's message. */
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    const raw = body instanceof Uint8Array;
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined
+            ? {}
+            : { "content-type": raw ? "application/octet-stream" : "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new ServerError(0, `cannot reach ${this.baseUrl} (${cause})`);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {}
+      throw new ServerError(response.status, `${method} ${path}: ${response.status} ${message}`);
+    }
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+}
+
+export interface ReleaseFiles {
+  /** The release envelope (any JSON layout; the server re-serializes it). */
+  envelope: Uint8Array;
+  blob(name: string): Promise<Uint8Array>;
+  patch(name: string): Promise<Uint8Array>;
+}
+
+export interface PublishOptions {
+  project: string;
+  /** Point this channel at the release once it is published. */
+  channel?: string;
+  /** Uploads in flight at once (default 4). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PublishResult {
+  version: string;
+  /** Blobs and patches sent / already on the server. */
+  uploaded: number;
+  skipped: number;
+  bytes: number;
+  created: boolean;
+  channel?: string;
+}
+
+export async function publishRelease(
+  client: AdminClient,
+  files: ReleaseFiles,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const envelope = JSON.parse(Buffer.from(files.envelope).toString("utf8")) as {
+    signed?: { files?: Array<{ blobs?: { patches?: unknown[] } }> };
+  };
+  const project = encodeURIComponent(options.project);
+  const plan = await client.request<{
+    version: string;
+    published: boolean;
+    missing: { blobs: string[]; patches: string[] };
+  }>("POST", `/projects/${project}/releases/plan`, envelope);
+  const jobs = [
+    ...plan.missing.blobs.map((name) => ({ kind: "blobs" as const, name })),
+    ...plan.missing.patches.map((name) => ({ kind: "patches" as const, name })),
+  ];
+  const total = (envelope.signed?.files ?? []).reduce((n, f) => n + 1 + (f.blobs?.patches?.length ?? 0), 0);
+  let done = 0;
+  let bytes = 0;
+  const worker = async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) {
+      const data = job.kind === "blobs" ? await files.blob(job.name) : await files.patch(job.name);
+      const headers =
+        job.kind === "patches"
+          ? { "x-mpota-sha256": createHash("sha256").update(data).digest("hex") }
+          : undefined;
+      await client.request("PUT", `/projects/${project}/${job.kind}/${job.name}`, data, headers);
+      bytes += data.length;
+      options.onProgress?.(++done, plan.missing.blobs.length + plan.missing.patches.length);
+    }
+  };
+  const uploads = plan.missing.blobs.length + plan.missing.patches.length;
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  const release = await client.request<{ version: string; createdAt: string }>(
+    "POST",
+    `/projects/${project}/releases`,
+    envelope,
+  );
+  const result: PublishResult = {
+    version: release.version,
+    uploaded: uploads,
+    skipped: Math.max(0, total - uploads),
+    bytes,
+    created: !plan.published,
+  };
+  if (options.channel) {
+    await client.request("PUT", `/projects/${project}/channels/${encodeURIComponent(options.channel)}`, {
+      version: release.version,
+    });
+    result.channel = options.channel;
+  }
+  return result;
+}
+
+/**
+ * A release in a folder of the static layout (what `mpota release` / `mpota publish --static` write):
+ * `ROOT/<project>/releases/<version>.json` or `ROOT/releases/<version>.json`, with blobs/ and patches/ beside.
+ */
+export async function releaseFromFolder(
+  root: string,
+  project: string,
+  version: string,
+): Promise<ReleaseFiles> {
+  const nested = join(root, project);
+  const base = existsSync(join(nested, "releases")) ? nested : root;
+  const envelopePath = join(base, "releases", `${version}.json`);
+  if (!existsSync(envelopePath))
+    throw new Error(`no release ${version} in ${root} (looked for ${envelopePath})`);
+  return {
+    envelope: await readFile(envelopePath),
+    blob: (name) => readFile(join(base, "blobs", name)),
+    patch: (name) => readFile(join(base, "patches", name)),
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * Real `mpota serve` processes: first start prints the admin token once; SIGKILL in the middle of an
+ * upload leaves no partial release and the upload can be redone; the admin CLI against a live server;
+ * two processes on one PostgreSQL answer alike during one rollout.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../cli/main.ts";
+import { createTestDatabase, postgresUrl, type TestDatabase } from "../db/testing.ts";
+import { AdminClient, publishRelease } from "./client.ts";
+import { bucketOf } from "./rollouts/policy.ts";
+import { testKey, testRelease } from "./testing.ts";
+
+const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+interface Started {
+  url: string;
+  adminToken?: string;
+  child: ChildProcess;
+}
+
+function startServe(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise((done, fail) => {
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const line = out.split("\n")[0];
+      if (out.includes("\n")) done({ ...JSON.parse(line!), child });
+    });
+    child.on("exit", (code) => fail(new Error(`mpota serve exited ${code}: ${err}`)));
+  });
+}
+
+function stopped(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once("exit", () => done());
+    child.kill(signal);
+  });
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "mpota-serve-"));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => stopped(c)));
+});
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs an `mpota` command in this process and returns what it printed on stdout. */
+async function mpota(...argv: string[]): Promise<string> {
+  let printed = "";
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    printed += String(chunk);
+    return true;
+  });
+  try {
+    await buildProgram().parseAsync(["node", "mpota", ...argv]);
+  } finally {
+    spy.mockRestore();
+  }
+  return printed;
+}
+
+describe("mpota serve (SQLite)", () => {
+  it("prints the admin token on the first start only", async () => {
+    const data = tempDir();
+    const first = await startServe(["--data", data]);
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.adminToken).toMatch(/^mpa_/);
+    const status = await fetch(`${first.url}/`);
+    expect(await status.text()).toContain("mpota update server");
+    await stopped(first.child);
+    const second = await startServe(["--data", data]);
+    expect(second.adminToken).toBeUndefined();
+    const projects = await fetch(`${second.url}/api/v1/projects`, {
+      headers: { authorization: `Bearer ${first.adminToken}` },
+    });
+    expect(projects.status).toBe(200);
+  });
+
+  it("leaves no partial release after SIGKILL mid-upload, and the upload can be redone", async () => {
+    const data = tempDir();
+    const server = await startServe(["--data", data]);
+    const client = new AdminClient(server.url, server.adminToken!);
+    const key = testKey();
+    await client.request("POST", "/projects", { name: "p" });
+    await client.request("POST", "/projects/p/keys", { publicKey: key.publicKey });
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    const release = testRelease("p", "1.0.0", { "main.py": "print(1)\n", "big.bin": big }, key);
+    const [smallName, smallBlob] = [...release.blobs.entries()].find(([, b]) => b.length < 100)!;
+    await client.request("PUT", `/projects/p/blobs/${smallName}`, smallBlob);
+    // Send half of the big blob, then kill the server while it waits for the rest.
+    const [bigName, bigBlob] = [...release.blobs.entries()].find(([, b]) => b.length > 100)!;
+    const url = new URL(`${server.url}/api/v1/projects/p/blobs/${bigName}`);
+    const upload = request(url, {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${server.adminToken}`,
+        "content-type": "application/octet-stream",
+        "content-length": bigBlob.length,
+      },
+    });
+    upload.on("error", () => {});
+    upload.write(bigBlob.subarray(0, bigBlob.length >> 1));
+    await vi.waitUntil(() => readdirSync(join(data, "tmp")).length > 0, { timeout: 5000 });
+    await stopped(server.child, "SIGKILL");
+    upload.destroy();
+
+    const again = await startServe(["--data", data]);
+    const client2 = new AdminClient(again.url, server.adminToken!);
+    expect(readdirSync(join(data, "tmp"))).toEqual([]);
+    expect((await client2.request<{ releases: unknown[] }>("GET", "/projects/p/releases")).releases).toEqual(
+      [],
+    );
+    const plan = await client2.request<{ missing: { blobs: string[] } }>(
+      "POST",
+      "/projects/p/releases/plan",
+      release.envelope,
+    );
+    expect(plan.missing.blobs).toEqual([bigName]);
+    const result = await publishRelease(
+      client2,
+      {
+        envelope: release.bytes,
+        blob: async (n) => release.blobs.get(n)!,
+        patch: async (n) => release.patches.get(n)!,
+      },
+      { project: "p", channel: "stable" },
+    );
+    expect(result).toMatchObject({
+      version: "1.0.0",
+      uploaded: 1,
+      skipped: 1,
+      created: true,
+      channel: "stable",
+    });
+    expect(readFileSync(join(data, "store/p/blobs", bigName)).equals(bigBlob)).toBe(true);
+  });
+
+  it("runs the admin commands against a live server", async () => {
+    const data = tempDir();
+    const server = await startServe(["--data", data, "--checkin-interval", "0"]);
+    const auth = ["--server", server.url, "--token", server.adminToken!];
+    const key = testKey();
+    expect(await mpota("project", "add", "greenhouse", ...auth)).toBe("created project greenhouse\n");
+    expect(await mpota("project", "key", "greenhouse", "--key", key.publicKey, ...auth)).toContain(key.keyid);
+    const configPath = join(data, "ota_config.json");
+    const added = await mpota(
+      "device",
+      "add",
+      "board-1",
+      "--project",
+      "greenhouse",
+      "--tag",
+      "lab",
+      "--out",
+      configPath,
+      ...auth,
+    );
+    expect(added).toMatch(/token \(shown once\): mpd_/);
+    const config = JSON.parse(readFileSync(configPath, "utf8"));
+    expect(config).toMatchObject({
+      project: "greenhouse",
+      keys: [key.publicKey],
+      source: { type: "server", url: server.url, channel: "stable", device_id: "board-1" },
+    });
+    const list = JSON.parse(await mpota("device", "list", "--project", "greenhouse", "--json", ...auth));
+    expect(list.devices.map((d: { id: string; tags: string[] }) => [d.id, d.tags])).toEqual([
+      ["board-1", ["lab"]],
+    ]);
+    const release = testRelease("greenhouse", "1.0.0", { "main.py": "print(1)\n" }, key);
+    const client = new AdminClient(server.url, server.adminToken!);
+    await publishRelease(
+      client,
+      {
+        envelope: release.bytes,
+        blob: async (n) => release.blobs.get(n)!,
+        patch: async () => Buffer.alloc(0),
+      },
+      { project: "greenhouse", channel: "stable" },
+    );
+    const release2 = testRelease("greenhouse", "1.1.0", { "main.py": "print(2)\n" }, key);
+    await publishRelease(
+      client,
+      {
+        envelope: release2.bytes,
+        blob: async (n) => release2.blobs.get(n)!,
+        patch: async () => Buffer.alloc(0),
+      },
+      { project: "greenhouse" },
+    );
+    const started = JSON.parse(
+      await mpota(
+        "rollout",
+        "start",
+        "--project",
+        "greenhouse",
+        "--release",
+        "1.1.0",
+        "--steps",
+        "50,100",
+        "--json",
+        ...auth,
+      ),
+    );
+    expect(started).toMatchObject({ from: "1.0.0", to: "1.1.0", percent: 50, state: "running" });
+    expect(await mpota("rollout", "pause", started.id, "--project", "greenhouse", ...auth)).toContain(
+      "paused at 50%",
+    );
+    expect(await mpota("device", "revoke", "board-1", "--project", "greenhouse", ...auth)).toBe(
+      "device board-1: revoked\n",
+    );
+    const checkin = await fetch(`${server.url}/d/greenhouse/channels/stable.json`, {
+      headers: { authorization: `Bearer ${config.source.token}`, "x-mpota-device": "board-1" },
+    });
+    expect(checkin.status).toBe(401);
+    await expect(mpota("project", "add", "greenhouse", ...auth)).rejects.toThrow(
+      /409 project "greenhouse" already exists/,
+    );
+    await expect(mpota("project", "list", "--server", server.url, "--token", "mpa_wrong")).rejects.toThrow(
+      /401 unknown admin token/,
+    );
+    await expect(mpota("project", "list", "--server", "http://127.0.0.1:1", "--token", "x")).rejects.toThrow(
+      /cannot reach/,
+    );
+  });
+});
+
+describe.skipIf(!postgresUrl)("two mpota serve processes on one PostgreSQL", () => {
+  let testDb: TestDatabase;
+  afterAll(async () => testDb?.drop());
+
+  it("give every device the same answer during one rollout", async () => {
+    testDb = await createTestDatabase("postgres");
+    const [a, b] = await Promise.all([
+      startServe(["--data", tempDir(), "--db", testDb.url, "--checkin-interval", "0"]),
+      startServe(["--data", tempDir(), "--db", testDb.url, "--checkin-interval", "0"]),
+    ]);
+    // exactly one of them made the first admin token
+    const token = (a.adminToken ?? b.adminToken)!;
+    expect([a.adminToken, b.adminToken].filter(Boolean)).toHaveLength(1);
+    const clients = [new AdminClient(a.url, token), new AdminClient(b.url, token)] as const;
+    const key = testKey();
+    await clients[0].request("POST", "/projects", { name: "p" });
+    await clients[1].request("POST", "/projects/p/keys", { publicKey: key.publicKey });
+    // each server keeps its own blob folder, so each gets the files (as behind a shared volume or object store)
+    for (const [i, version] of ["1.0.0", "2.0.0"].entries()) {
+      const release = testRelease("p", version, { "main.py": `v = ${i}\n` }, key);
+      for (const client of clients)
+        await publishRelease(
+          client,
+          {
+            envelope: release.bytes,
+            blob: async (n) => release.blobs.get(n)!,
+            patch: async () => Buffer.alloc(0),
+          },
+          { project: "p" },
+        );
+    }
+    await clients[1].request("PUT", "/projects/p/channels/stable", { version: "1.0.0" });
+    const devices: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `dev-${i}`;
+      devices.push({
+        id,
+        token: (await clients[i % 2]!.request<{ token: string }>("POST", "/projects/p/devices", { id }))
+          .token,
+      });
+    }
+    const rollout = await clients[0].request<{ id: string }>("POST", "/projects/p/rollouts", {
+      channel: "stable",
+      version: "2.0.0",
+      steps: [25, 100],
+      minWaitSeconds: 3600,
+    });
+    const answers = async (round: number) => {
+      const out: string[] = [];
+      for (const [i, d] of devices.entries()) {
+        const server = (i + round) % 2 === 0 ? a : b;
+        const res = await fetch(`${server.url}/d/p/channels/stable.json?version=1.0.0&state=good`, {
+          headers: { authorization: `Bearer ${d.token}`, "x-mpota-device": d.id },
+        });
+        expect(res.status).toBe(200);
+        out.push(JSON.parse((await res.text()).split("\n")[1]!).version);
+      }
+      return out;
+    };
+    const expected = devices.map((d) => (bucketOf(d.id, rollout.id) < 2500 ? "2.0.0" : "1.0.0"));
+    expect(await answers(0)).toEqual(expected);
+    expect(await answers(1)).toEqual(expected);
+    // a change made through one server is what the other answers at once
+    await clients[1].request("POST", `/projects/p/rollouts/${rollout.id}/advance`);
+    expect(await answers(0)).toEqual(devices.map(() => "2.0.0"));
+    await clients[0].request("POST", `/projects/p/rollouts/${rollout.id}/abort`);
+    expect(await answers(1)).toEqual(devices.map(() => "1.0.0"));
+    await clients[0].request("PATCH", "/projects/p/devices/dev-3", { status: "revoked" });
+    const revoked = await fetch(`${b.url}/d/p/channels/stable.json`, {
+      headers: { authorization: `Bearer ${devices[3]!.token}`, "x-mpota-device": "dev-3" },
+    });
+    expect(revoked.status).toBe(401);
+  });
+});
