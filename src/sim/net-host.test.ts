@@ -170,7 +170,7 @@ w.connect("lab", "wrong")
 print(w.isconnected(), w.status())
 ${expectOSError(`socket.socket().connect(("127.0.0.1", ${port}))`)}
 w.connect("lab", "pw")
-print(w.isconnected(), w.status())
+print(w.isconnected(), w.status(), w.status("rssi"), w.config("essid"))
 s = socket.socket()
 s.connect(("127.0.0.1", ${port}))
 s.close()
@@ -179,7 +179,21 @@ print("connected")
       { wifi: { ssid: "lab", password: "pw" } },
     );
     expect(r.ok, r.output).toBe(true);
-    expect(r.lines).toEqual(["False", "False 202", "errno 113", "True 1010", "connected"]);
+    expect(r.lines).toEqual(["False", "False 202", "errno 113", "True 1010 -58 lab", "connected"]);
+  });
+
+  it("a WLAN set to fail never connects", async () => {
+    const r = await runScript(
+      `
+import network
+w = network.WLAN(network.STA_IF)
+w.connect("any", "thing")
+print(w.isconnected(), w.status(), w.status("rssi"))
+`,
+      { wifi: "fail" },
+    );
+    expect(r.ok, r.output).toBe(true);
+    expect(r.lines).toEqual(["False 201 0"]);
   });
 });
 
