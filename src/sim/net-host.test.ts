@@ -233,6 +233,28 @@ s.close()
     }
   });
 
+  it("netBytesIn and netBytesOut are exactly the bytes on the wire", async () => {
+    const server = createTcpServer((sock) => {
+      sock.once("data", (d) => sock.end(Buffer.alloc(5000 + d.length, 7)));
+    });
+    const port = await listenLoopback(server);
+    try {
+      const r = await runScript(`
+import socket
+s = socket.socket()
+s.connect(("127.0.0.1", ${port}))
+s.write("x" * 123)
+print(len(s.read()))
+s.close()
+`);
+      expect(r.ok, r.output).toBe(true);
+      expect(r.output).toBe("5123");
+      expect(r).toMatchObject({ netBytesIn: 5123, netBytesOut: 123, netConnections: 1 });
+    } finally {
+      await closeServer(server);
+    }
+  });
+
   it("counts each connection, and a reset closes the ones left open", async () => {
     const closed: string[] = [];
     const server = createTcpServer((sock) => {
