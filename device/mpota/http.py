@@ -22,9 +22,11 @@ _MIN_RATE = const(256)  # bytes/s an attempt must average (after the first timeo
 
 _RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 _REDIRECT_STATUS = (301, 302, 303, 307, 308)
-_HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-after", "content-range")
+_HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-after", "content-range",
+            "date", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 _opts = {"timeout": 10, "retries": 3, "ca": None}
+last_head = {}  # the kept headers of the last response, for callers that judge them (API rate limits)
 _buf = None
 
 
@@ -207,6 +209,8 @@ def _head(r):
             status = int(parts[1])
             continue
         if not line:
+            last_head.clear()
+            last_head.update(head)
             return status, head
         try:
             name, sep, value = line.decode().partition(":")
