@@ -46,10 +46,12 @@ def _buffer():
 
 
 class _Retry(Exception):
-    # A transfer failed in a way worth another attempt; `wait` (seconds) when the server said so.
-    def __init__(self, message, wait=None):
+    # A transfer failed in a way worth another attempt; `wait` (seconds) when the server said so;
+    # `restart` when the bytes received so far cannot be trusted (a download then starts from zero).
+    def __init__(self, message, wait=None, restart=False):
         super().__init__(message)
         self.wait = wait
+        self.restart = restart
 
 
 def split(url):
@@ -276,7 +278,7 @@ def _nothing_more(r, total):
     except (OSError, _Retry):
         return  # a server keeping the connection open; the body itself is complete
     if extra:
-        raise _Retry("more bytes than the Content-Length of %d" % total)
+        raise _Retry("more bytes than the Content-Length of %d" % total, restart=True)
 
 
 def _chunk_size(r):
@@ -414,6 +416,8 @@ def download(url, path, max_bytes, hasher=None, headers=None):
     # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
     # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
     # the whole file once it is complete.
+    import os
+
     def answer(r, status, head, have):
         if status in _RETRY_STATUS:
             raise _retry_status(status, head)
@@ -422,14 +426,17 @@ def download(url, path, max_bytes, hasher=None, headers=None):
         elif status == 200:
             start = 0
         elif status == 416 and have:
-            import os
-
             os.remove(path)  # what we have does not fit this file any more: start again
             raise _Retry("HTTP 416")
         else:
             raise UpdateError("http", "%s: HTTP %d" % (url, status))
-        with open(path, "ab" if start else "wb") as f:
-            return start + _body(r, head, max_bytes - start, _write_all(f))
+        try:
+            with open(path, "ab" if start else "wb") as f:
+                return start + _body(r, head, max_bytes - start, _write_all(f))
+        except _Retry as e:
+            if e.restart:
+                os.remove(path)
+            raise
 
     def attempt(i):
         have = _size(path) if i else 0
