@@ -1,0 +1,246 @@
+/**
+ * device/mpota/envelope.py on the virtual device: release envelopes on flash and channel pointers,
+ * signed with node:crypto in the layout of docs/protocol.md; every malformed or hostile one is refused
+ * with a message that says why.
+ */
+import { createHash, sign } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { makeSigningKey, runDeviceScript, type SigningKey } from "./testkit.ts";
+
+const key = makeSigningKey();
+const stranger = makeSigningKey();
+
+// Canonical JSON of docs/protocol.md (sorted keys, no whitespace, one file entry per line).
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    const obj = value as Record<string, unknown>;
+    return `{${keys
+      .map((k) => {
+        const v = obj[k];
+        const files = k === "files" && Array.isArray(v);
+        return `${JSON.stringify(k)}:${files ? `[\n${v.map(canonical).join(",\n")}\n]` : canonical(v)}`;
+      })
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function envelope(signed: unknown, keys: SigningKey[] = [key], tamper?: (s: Buffer) => Buffer): Buffer {
+  const bytes = Buffer.from(canonical(signed));
+  const sigs = keys.map((k) => ({ keyid: k.keyid, sig: sign(null, bytes, k.privateKey).toString("hex") }));
+  const body = tamper ? tamper(bytes) : bytes;
+  return Buffer.concat([
+    Buffer.from(`{"signatures":${canonical(sigs)},"signed":\n`),
+    body,
+    Buffer.from("\n}\n"),
+  ]);
+}
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+function entry(path: string, size = 10, extra: Record<string, unknown> = {}) {
+  return { blobs: { patches: [], zlib: 18 }, path, sha256: sha(path), size, ...extra };
+}
+
+function manifest(files: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    created: "2026-11-23T06:00:00Z",
+    files,
+    format: 1,
+    project: "greenhouse",
+    version: "1.1.0",
+    ...extra,
+  };
+}
+
+const good = manifest([entry("lib/a.py"), entry("lib/b.py"), entry("main.py", 0)], {
+  hooks: { post_update: "main.py" },
+});
+
+/** envelope.verify on each named file; -> {name: header or {error, message}}. */
+async function verifyAll(files: Record<string, Buffer>, keys = [key.publicHex], project = "greenhouse") {
+  const flash: Record<string, Buffer> = {};
+  for (const [name, data] of Object.entries(files)) flash[`e/${name}`] = data;
+  const script = `
+import json, os
+from mpota import envelope
+from mpota.errors import UpdateError
+out = {}
+for name in sorted(os.listdir("/e")):
+    try:
+        out[name] = envelope.verify("/e/" + name, ${JSON.stringify(keys)}, "${project}")
+    except UpdateError as e:
+        out[name] = {"error": e.code, "message": e.message}
+print(json.dumps(out))
+`;
+  return (await runDeviceScript(script, flash)).value as Record<string, Record<string, unknown>>;
+}
+
+describe("envelope.verify", () => {
+  it("returns the header of a good envelope and lists its files line by line", async () => {
+    const script = `
+import json
+from mpota import envelope
+h = envelope.verify("/e.json", ["${stranger.publicHex}", "${key.publicHex}"], "greenhouse")
+print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.files("/e.json")]]))
+`;
+    // Signed by a key the board does not know and by one it does: the trusted one counts.
+    const { value } = await runDeviceScript(script, { "e.json": envelope(good, [stranger, key]) });
+    const header = {
+      created: "2026-11-23T06:00:00Z",
+      format: 1,
+      hooks: { post_update: "main.py" },
+      project: "greenhouse",
+      version: "1.1.0",
+    };
+    expect(value).toEqual([header, header, ["lib/a.py", "lib/b.py", "main.py"]]);
+  });
+
+  it("refuses unsigned, wrongly signed and tampered envelopes", async () => {
+    const results = await verifyAll({
+      unsigned: envelope(good, []),
+      stranger: envelope(good, [stranger]),
+      tampered: envelope(good, [key], (s) => Buffer.from(s.toString().replace('"size":10', '"size":11'))),
+      truncated: envelope(good).subarray(0, 300),
+      trailing: Buffer.concat([envelope(good), Buffer.from("x")]),
+      pretty: Buffer.from(JSON.stringify(JSON.parse(envelope(good).toString()), null, 2)),
+    });
+    expect(results).toEqual({
+      unsigned: { error: "signature", message: "the release is not signed" },
+      stranger: {
+        error: "signature",
+        message: `the release is signed by key ${stranger.keyid}, which this board does not trust`,
+      },
+      tampered: {
+        error: "signature",
+        message: "the release: the signature does not match (tampered, or the wrong key)",
+      },
+      truncated: { error: "manifest", message: "the release does not end the way docs/protocol.md says" },
+      trailing: { error: "manifest", message: "the release does not end the way docs/protocol.md says" },
+      pretty: { error: "manifest", message: "not a signed envelope (docs/protocol.md layout)" },
+    });
+  });
+
+  it("refuses every bad path, even when signed", async () => {
+    const bad: Record<string, unknown[]> = {
+      dotdot: [entry("../evil.py")],
+      inner_dotdot: [entry("lib/../../evil.py")],
+      absolute: [entry("/boot.py")],
+      empty_segment: [entry("lib//a.py")],
+      dot: [entry("./a.py")],
+      backslash: [entry("lib\\a.py")],
+      control: [entry("a\u0001.py")],
+      long: [entry(`${"x".repeat(253)}.py`)],
+      duplicate: [entry("a.py"), entry("a.py")],
+      unsorted: [entry("b.py"), entry("a.py")],
+      case: [entry("Main.py"), entry("lib/x.py"), entry("main.py")],
+      file_and_folder: [entry("lib"), entry("lib/x.py")],
+      folder_case: [entry("LIB"), entry("lib/x.py")],
+      empty: [entry("")],
+    };
+    const files: Record<string, Buffer> = {};
+    for (const [name, list] of Object.entries(bad)) files[name] = envelope(manifest(list));
+    const results = await verifyAll(files);
+    const messages = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.message]));
+    expect(messages).toEqual({
+      dotdot: "bad file path ../evil.py",
+      inner_dotdot: "bad file path lib/../../evil.py",
+      absolute: "bad file path /boot.py",
+      empty_segment: "bad file path lib//a.py",
+      dot: "bad file path ./a.py",
+      backslash: "bad file path lib\\a.py",
+      control: "bad file path a\u0001.py",
+      long: `bad file path ${"x".repeat(253)}.py`,
+      duplicate: "a.py: paths must be unique and sorted",
+      unsorted: "a.py: paths must be unique and sorted",
+      case: "main.py: another path differs from it only in case",
+      file_and_folder: "lib/x.py: its folder lib is also a file",
+      folder_case: "lib/x.py: its folder lib is also a file",
+      empty: "bad file path ",
+    });
+    expect(Object.values(results).every((r) => r.error === "manifest")).toBe(true);
+  });
+
+  it("refuses bad sizes, hashes, headers and another project's release", async () => {
+    const results = await verifyAll({
+      huge: envelope(manifest([entry("a.py", 16 * 1024 * 1024 + 1)])),
+      negative: envelope(manifest([entry("a.py", -1)])),
+      float: envelope(manifest([entry("a.py", 1.5)])),
+      sha: envelope(manifest([{ ...entry("a.py"), sha256: "ABC" }])),
+      zlib_bomb_size: envelope(manifest([{ ...entry("a.py"), blobs: { zlib: 1000 } }])),
+      no_blobs: envelope(manifest([{ path: "a.py", sha256: sha("a"), size: 1 }])),
+      format: envelope(manifest([], { format: 2 })),
+      version: envelope(manifest([], { version: "1.1" })),
+      project: envelope(manifest([], { project: "Green House" })),
+      hooks: envelope(manifest([], { hooks: { post_update: "../x.py" } })),
+      rollback: envelope(manifest([], { rollback: "yes" })),
+      other_project: envelope(manifest([], { project: "lighthouse" })),
+      long_line: envelope(manifest([entry("a.py", 1, { pad: "x".repeat(5000) })])),
+    });
+    const messages = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.message]));
+    expect(messages).toEqual({
+      huge: "a.py: size must be 0 to 16777216 bytes",
+      negative: "a.py: size must be 0 to 16777216 bytes",
+      float: "a.py: size must be 0 to 16777216 bytes",
+      sha: "a.py: bad sha256",
+      zlib_bomb_size: "a.py: bad compressed size",
+      no_blobs: "a.py: bad compressed size",
+      format: "unknown manifest format 2",
+      version: "bad version 1.1",
+      project: "bad project name",
+      hooks: "bad hooks",
+      rollback: "rollback must be true or false",
+      other_project: "the release is for project lighthouse, this board runs greenhouse",
+      long_line: "a manifest line is longer than 4096 bytes or unterminated",
+    });
+  });
+});
+
+describe("envelope.pointer", () => {
+  const target = {
+    channel: "stable",
+    project: "greenhouse",
+    release: "releases/1.1.0.json",
+    sha256: sha("x"),
+    size: 1234,
+    version: "1.1.0",
+  };
+
+  it("accepts an unsigned pointer and a signed one; refuses a bad signature, an expired one, another project's", async () => {
+    const pointers: Record<string, Buffer> = {
+      unsigned: envelope(target, []),
+      signed: envelope({ ...target, expires: "2099-01-01T00:00:00Z" }),
+      stranger: envelope(target, [stranger]),
+      tampered: envelope(target, [key], (s) => Buffer.from(s.toString().replace("1.1.0", "1.2.0"))),
+      expired: envelope({ ...target, expires: "2020-01-01T00:00:00Z" }),
+      other: envelope({ ...target, project: "lighthouse" }, []),
+      traversal: envelope({ ...target, release: "../../etc/x.json" }, []),
+      garbage: Buffer.from("<html>hello</html>"),
+    };
+    const script = `
+import json
+from mpota import envelope
+from mpota.errors import UpdateError
+out = {}
+for name, data in ${JSON.stringify(Object.fromEntries(Object.entries(pointers).map(([k, v]) => [k, v.toString("hex")])))}.items():
+    try:
+        out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicHex}"], "greenhouse")["version"]
+    except UpdateError as e:
+        out[name] = e.code + ": " + e.message
+print(json.dumps(out))
+`;
+    const { value } = await runDeviceScript(script);
+    expect(value).toEqual({
+      unsigned: "1.1.0",
+      signed: "1.1.0",
+      stranger: `signature: the channel pointer is signed by key ${stranger.keyid}, which this board does not trust`,
+      tampered: "signature: the channel pointer: the signature does not match (tampered, or the wrong key)",
+      expired: "expired: the channel pointer expired at 2020-01-01T00:00:00Z",
+      other: "project: the channel pointer is for project lighthouse, this board runs greenhouse",
+      traversal: "manifest: malformed channel pointer",
+      garbage: "manifest: not a signed envelope (docs/protocol.md layout)",
+    });
+  });
+});
