@@ -15,6 +15,8 @@ export interface Seen {
   at: number;
 }
 
+const CHUNK = 200;
+
 interface PendingRow extends Seen {
   project: string;
   id: string;
@@ -69,10 +71,13 @@ export class CheckinBatcher {
     const events = this.events;
     this.rows = new Map();
     this.events = [];
-    for (let i = 0; i < rows.length; i += 1000) {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      // SQLite writes synchronously: small chunks with a turn of the event loop between them keep
+      // a flush from stalling the check-ins being served meanwhile.
+      if (i > 0) await new Promise((done) => setImmediate(done));
       const values = sql.join(
         rows
-          .slice(i, i + 1000)
+          .slice(i, i + CHUNK)
           .map(
             (r) =>
               sql`(${r.project}, ${r.id}, ${r.version}, ${r.state}, ${r.failed}, cast(${r.at} as bigint))`,
