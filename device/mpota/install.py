@@ -6,7 +6,7 @@ from micropython import const
 
 from mpota.errors import UpdateError
 
-CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
+CHUNK = const(4096)  # the one I/O buffer of an install (a flash block); no file is ever held in RAM
 TMP = "/.mpota/tmp"
 
 

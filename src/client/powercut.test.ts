@@ -16,11 +16,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await close();
   // Every scenario and model ran, and together they cover the number of cut points the matrix promises.
-  expect(counted).toHaveLength(10);
+  expect(counted).toHaveLength(12);
   expect(counted.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(200);
 });
 
-const NAMES = ["update", "confirm", "rollback", "recovery after a crash", "recovery after max_boots"];
+const NAMES = [
+  "update",
+  "second update",
+  "confirm",
+  "rollback",
+  "recovery after a crash",
+  "recovery after max_boots",
+];
 const MODELS: DurabilityModel[] = ["torn", "commit-on-close"];
 
 describe("power cut at every flash operation", () => {

@@ -141,15 +141,19 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
   });
   const v120 = testApp("1.2.0");
   v120["main.py"] = Buffer.from('print("running 1.2.0")\nraise RuntimeError("1.2.0 is broken")\n');
+  const v130 = testApp("1.3.0", { "lib/sensors/temp.py": "OFFSET = 3\n", "lib/sensors/hum.py": "HUM = 1\n" });
   buildRelease(site, project, "1.0.0", v100, key);
   buildRelease(site, project, "1.1.0", v110, key, { hooks: { rollback: "undo.py" } });
+  buildRelease(site, project, "1.3.0", v130, key);
   publishPointer(site, project, "stable", "1.1.0");
+  publishPointer(site, project, "next", "1.3.0");
   const config = {
     project,
     keys: [key.publicHex],
     source: { type: "static", url: server.url, channel: "stable" },
   };
-  const releases = { "1.0.0": v100, "1.1.0": v110, "1.2.0": v120 };
+  const nextConfig = JSON.stringify({ ...config, source: { ...config.source, channel: "next" } });
+  const releases = { "1.0.0": v100, "1.1.0": v110, "1.2.0": v120, "1.3.0": v130 };
   const withCmd = (files: FlashTree, cmd: string): FlashTree => ({ ...files, "data/cmd": cmd });
 
   const bundled = bundledBoard(site, config, "1.0.0");
@@ -170,6 +174,13 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
     });
   const scenarios: CutScenario[] = [
     { name: "update", files: withCmd(bundled, "update"), releases, allowed: ["1.0.0", "1.1.0"] },
+    {
+      // Into a slot that holds the previous release: it is given up (state record first), then rewritten.
+      name: "second update",
+      files: { ...withCmd(afterConfirm, "update"), "ota_config.json": nextConfig },
+      releases,
+      allowed: ["1.1.0", "1.3.0"],
+    },
     { name: "confirm", files: withCmd(afterUpdate, "confirm"), releases, allowed: ["1.1.0"] },
     { name: "rollback", files: withCmd(afterConfirm, "rollback"), releases, allowed: ["1.0.0", "1.1.0"] },
     { name: "recovery after a crash", files: trialOf("1.2.0", { boots: 0 }), releases, allowed: ["1.0.0"] },
