@@ -142,6 +142,13 @@ print(time.time() - t >= 600, 600500 <= time.ticks_diff(time.ticks_ms(), ms) < 6
     expect(r.output).toBe("True True");
   });
 
+  it("sleepScale makes sleeps also take real time", async () => {
+    const t0 = Date.now();
+    const r = await device({ sleepScale: 1 }).run({ boot: false, script: "import time\ntime.sleep(0.25)" });
+    expect(r.ok, r.output).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+  });
+
   it("a watchdog kills a device spinning in `while True: pass` and reboots it", async () => {
     const then = `
 if n == 0:
