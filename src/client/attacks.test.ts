@@ -1,0 +1,236 @@
+/**
+ * Attacks by a malicious server (DESIGN.md §5): a board running 1.0.0 asks a hostile static site for
+ * an update. Every attack is refused before the new slot is made active: the state record does not
+ * change, the running slot keeps its files byte for byte, and the next boot runs 1.0.0.
+ */
+
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { VirtualDevice } from "../sim/index.ts";
+import { type Fault, type FaultServer, startFaultServer } from "./fault-proxy.ts";
+import { currentState } from "./state-record.ts";
+import {
+  buildRelease,
+  bundledBoard,
+  makeSigningKey,
+  printed,
+  publishPointer,
+  runCommand,
+  sameTree,
+  slotTree,
+  testApp,
+} from "./testkit.ts";
+
+const PROJECT = "greenhouse";
+const key = makeSigningKey();
+const stranger = makeSigningKey();
+const site = mkdtempSync(join(tmpdir(), "mpota-attacks-"));
+const root = join(site, PROJECT);
+let server: FaultServer;
+
+const v100 = testApp("1.0.0");
+/** A release with its own content (so its blobs are its own to tamper with). */
+const app = (version: string, extra: Record<string, string | Uint8Array> = {}) =>
+  testApp(version, { "data.bin": randomBytes(4000), ...extra });
+
+const envelopePath = (version: string) => join(root, "releases", `${version}.json`);
+const blobPath = (sha256: string) => join(root, "blobs", `${sha256}.z`);
+
+/** The manifest entry of `path` in a release envelope on disk. */
+function entryOf(version: string, path: string): { sha256: string; size: number; blobs: { zlib: number } } {
+  const signed = JSON.parse(readFileSync(envelopePath(version), "utf8")).signed;
+  return signed.files.find((f: { path: string }) => f.path === path);
+}
+
+function editEnvelope(version: string, edit: (text: string) => string) {
+  writeFileSync(envelopePath(version), edit(readFileSync(envelopePath(version), "utf8")));
+}
+
+interface Attack {
+  name: string;
+  /** Prepares the site; the channel named after the attack points at `version` afterwards. */
+  prepare: (version: string) => void;
+  /** Faults the server applies during the update. */
+  faults?: (version: string) => Array<{ path: string; fault: Fault; times?: number }>;
+  code: string;
+  message: RegExp;
+}
+
+const pathOf = (version: string) => `/${PROJECT}/releases/${version}.json`;
+const channelPath = (channel: string) => `/${PROJECT}/channels/${channel}.json`;
+
+const attacks: Attack[] = [
+  {
+    name: "unsigned",
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v), key);
+      editEnvelope(v, (t) => t.replace(/^\{"signatures":\[.*\],"signed":\n/, '{"signatures":[],"signed":\n'));
+    },
+    code: "signature",
+    message: /^the release is not signed$/,
+  },
+  {
+    name: "wrong-key",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v), stranger),
+    code: "signature",
+    message: /which this board does not trust$/,
+  },
+  {
+    name: "tampered-manifest",
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v, { "evil.py": "print('hi')\n" }), key);
+      // Point the manifest's entry for main.py at another file's content.
+      const evil = entryOf(v, "evil.py");
+      editEnvelope(v, (t) => t.replace(entryOf(v, "main.py").sha256, evil.sha256));
+    },
+    code: "signature",
+    message: /the signature does not match/,
+  },
+  {
+    name: "tampered-blob",
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v), key);
+      const e = entryOf(v, "main.py");
+      writeFileSync(blobPath(e.sha256), deflateSync("import machine\nmachine.reset()\n", { windowBits: 10 }));
+    },
+    code: "sha256",
+    message: /^main\.py: the downloaded file does not match the manifest/,
+  },
+  {
+    name: "older-version",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    code: "version",
+    message: /is older than the running 1\.0\.0 and not a signed rollback release$/,
+  },
+  {
+    name: "other-project",
+    prepare: (v) => {
+      const other = join(site, "lighthouse");
+      buildRelease(site, "lighthouse", v, app(v), key);
+      writeFileSync(envelopePath(v), readFileSync(join(other, "releases", `${v}.json`)));
+    },
+    code: "project",
+    message: /^the release is for project lighthouse, this board runs greenhouse$/,
+  },
+  {
+    name: "path-traversal",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "../../boot.py": "print('owned')\n" }), key),
+    code: "manifest",
+    message: /^bad file path \.\.\/\.\.\/boot\.py$/,
+  },
+  {
+    name: "absolute-path",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "/ota_config.json": "{}" }), key),
+    code: "manifest",
+    message: /^bad file path \/ota_config\.json$/,
+  },
+  {
+    name: "case-collision",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "Main.py": "print('shadow')\n" }), key),
+    code: "manifest",
+    message: /^main\.py: another path differs from it only in case$/,
+  },
+  {
+    name: "oversized-blob",
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v), key);
+      writeFileSync(blobPath(entryOf(v, "data.bin").sha256), randomBytes(100_000));
+    },
+    code: "size",
+    message: /where at most \d+ are expected$/,
+  },
+  {
+    name: "zlib-bomb",
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v), key);
+      // ~3 KB that inflates to 3 MB: fits the declared compressed size, not the declared file size.
+      const bomb = deflateSync(Buffer.alloc(3 << 20), { level: 9, windowBits: 10, memLevel: 9 });
+      expect(bomb.length).toBeLessThanOrEqual(entryOf(v, "data.bin").blobs.zlib);
+      writeFileSync(blobPath(entryOf(v, "data.bin").sha256), bomb);
+    },
+    code: "size",
+    message: /^data\.bin is larger than the 4000 bytes the manifest declares$/,
+  },
+  {
+    name: "huge-headers",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    faults: () => [{ path: channelPath("huge-headers"), fault: { kind: "hugeHeaders", bytes: 1 << 20 } }],
+    code: "http",
+    message: /^the response headers are larger than 8192 bytes$/,
+  },
+  {
+    name: "endless-body",
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    faults: (v) => [{ path: pathOf(v), fault: { kind: "endless" } }],
+    code: "size",
+    message: /^the body is larger than the \d+ bytes expected$/,
+  },
+  {
+    name: "swapped-envelope",
+    // The pointer names 2.0.14, the server answers with another validly signed release.
+    prepare: (v) => {
+      buildRelease(site, PROJECT, v, app(v), key);
+      buildRelease(site, PROJECT, "2.0.99", testApp("2.0.99"), key); // a smaller one: under the cap
+    },
+    faults: (v) => [{ path: pathOf(v), fault: { kind: "body", body: readFileSync(envelopePath("2.0.99")) } }],
+    code: "size",
+    message: /where the channel pointer says/,
+  },
+];
+
+beforeAll(async () => {
+  buildRelease(site, PROJECT, "1.0.0", v100, key);
+  attacks.forEach((attack, i) => {
+    const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
+    attack.prepare(version);
+    publishPointer(site, PROJECT, attack.name, version);
+  });
+  server = await startFaultServer({ root: site });
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(site, { recursive: true, force: true });
+});
+
+describe("a malicious server", () => {
+  it.each(attacks.map((a, i) => [a.name, a, i] as const))(
+    "%s: refused, the running release keeps running",
+    async (_name, attack, i) => {
+      const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
+      server.rules.length = 0;
+      server.rules.push(...(attack.faults?.(version) ?? []));
+      const config = {
+        project: PROJECT,
+        keys: [key.publicHex],
+        source: { type: "static", url: server.url, channel: attack.name },
+        timeout_s: 2,
+        retries: 1,
+      };
+      const device = new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
+      try {
+        const before = device.files();
+        const r = await runCommand(device, "update");
+        const result = printed(r.output, "update");
+        expect(result.ok).toBe(false);
+        expect(result.error.code).toBe(attack.code);
+        expect(result.error.message).toMatch(attack.message);
+        expect(r.resets).toEqual([]);
+        expect(currentState(device.files())).toEqual(currentState(before));
+        expect(sameTree(slotTree(device.files(), 0), v100)).toBe(true);
+        const next = await device.run();
+        expect(next.output).toContain("running 1.0.0");
+        expect(printed(next.output, "status")).toMatchObject({
+          version: "1.0.0",
+          last_error: { code: attack.code },
+        });
+      } finally {
+        await device.close();
+      }
+    },
+  );
+});
