@@ -98,17 +98,18 @@ def confirm():
 def feed():
     # Call often from the app's main loop: feeds the trial watchdog (the loader arms it while a release
     # is on trial with trial.watchdog_ms) and confirms the release once trial.auto_confirm_s have passed.
-    try:
-        import boot
-        import time
+    import sys
 
-        info = boot.MPOTA
-    except (ImportError, AttributeError):
+    info = getattr(sys.modules.get("boot"), "MPOTA", None)  # set by the loader; None without it
+    if not info:
         return
     if info["wdt"]:
         info["wdt"].feed()
-    if info["trial"] and info["auto_s"] and time.ticks_diff(time.ticks_ms(), info["ticks"]) >= info["auto_s"] * 1000:
-        confirm()
+    if info["trial"] and info["auto_s"]:
+        import time
+
+        if time.ticks_diff(time.ticks_ms(), info["ticks"]) >= info["auto_s"] * 1000:
+            confirm()
 
 
 def _rollback():

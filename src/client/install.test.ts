@@ -131,7 +131,8 @@ describe("install", () => {
       const sha = /"sha256":"([0-9a-f]{64})"/.exec(line)![1];
       const blob = join(damagedSite, PROJECT, "blobs", `${sha}.z`);
       const bytes = readFileSync(blob);
-      bytes[bytes.length - 6] ^= 0x20; // inside the deflate data or its checksum
+      const at = bytes.length - 6; // inside the deflate data or its checksum
+      bytes[at] = bytes[at]! ^ 0x20;
       writeFileSync(blob, bytes);
       const cfg = { ...config("stable"), source: { type: "static", url: damaged.url, channel: "stable" } };
       const device = board(bundledBoard(damagedSite, cfg, "1.0.0"));

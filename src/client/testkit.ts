@@ -146,6 +146,7 @@ export interface ReleaseOptions {
   rollback?: boolean;
   hooks?: { post_update?: string; rollback?: string };
   created?: string;
+  minLoader?: number;
 }
 
 /** Writes release `version` of `tree` into the static site `site` (envelope and blobs); returns the envelope. */
@@ -174,6 +175,7 @@ export function buildRelease(
     files,
     format: 1,
     hooks: options.hooks,
+    min_loader: options.minLoader,
     project,
     rollback: options.rollback,
     version,

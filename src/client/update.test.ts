@@ -75,7 +75,9 @@ beforeAll(async () => {
   buildRelease(site, PROJECT, "1.3.0", { ...hanging, "boot_check.py": "import sensors.temp\n" }, key, {
     hooks: { post_update: "boot_check.py" },
   });
+  buildRelease(site, PROJECT, "2.0.0", testApp("2.0.0"), key, { minLoader: 2 });
   for (const [channel, version] of Object.entries({
+    future: "2.0.0",
     stable: "1.1.0",
     same: "1.0.0",
     rollback: "0.9.0",
@@ -196,6 +198,16 @@ describe("update", () => {
     });
     expect(currentState(other.files())).toEqual(currentState(before));
     expect(sameTree(slotTree(other.files(), 0), v100)).toBe(true);
+  });
+
+  it("refuses a release that needs a newer loader than the board has", async () => {
+    const device = board(bundledBoard(site, config("future"), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(printed(r.output, "update")).toEqual({
+      ok: false,
+      error: { code: "loader", message: "2.0.0 needs loader 2; this board has loader 1" },
+    });
+    expect(currentState(device.files())).toMatchObject({ slot: 0, versions: ["1.0.0", null] });
   });
 
   it("after a manual rollback the release left is not installed again (unless forced)", async () => {
