@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Db, openDatabase } from "../src/db/index.ts";
 import { AdminClient, bootstrapAdminToken, createServer, publishRelease } from "../src/server/index.ts";
-import { testKey, testRelease } from "../src/server/testing.ts";
+import { testKey, testRelease } from "../src/server/test-release.ts";
 import { hashToken, newToken } from "../src/server/tokens.ts";
 import type { Benchmark } from "./index.ts";
 

@@ -57,6 +57,7 @@ export class FileStore {
   ): Promise<number> {
     const tmpPath = join(this.tmp, `${kind}-${randomBytes(8).toString("hex")}`);
     let size = 0;
+    let renamed = false;
     try {
       if (Buffer.isBuffer(source)) {
         if (source.length > limit) throw tooLarge(limit);
@@ -88,9 +89,10 @@ export class FileStore {
       const target = this.path(project, kind, name);
       await mkdir(join(this.root, project, kind), { recursive: true });
       await rename(tmpPath, target);
+      renamed = true;
       return size;
     } finally {
-      await rm(tmpPath, { force: true });
+      if (!renamed) await rm(tmpPath, { force: true });
     }
   }
 }

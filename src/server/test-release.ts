@@ -1,0 +1,71 @@
+/**
+ * Signed releases made in memory for tests and benchmarks: the wire format of docs/protocol.md,
+ * signed with a throwaway Ed25519 key.
+ */
+import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { deflateSync } from "node:zlib";
+import { createDelta } from "fossil-delta";
+import { envelopeBytes, keyIdOf, type Manifest, sha256Hex } from "./envelope.ts";
+
+export interface TestKey {
+  publicKey: string;
+  keyid: string;
+  privateKey: KeyObject;
+}
+
+export function testKey(): TestKey {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url").toString("hex");
+  return { publicKey: raw, keyid: keyIdOf(raw), privateKey };
+}
+
+export interface TestRelease {
+  envelope: { signed: Manifest; signatures: Array<{ keyid: string; sig: string }> };
+  /** The envelope as wire bytes. */
+  bytes: Buffer;
+  blobs: Map<string, Buffer>;
+  patches: Map<string, Buffer>;
+}
+
+/** A signed release of `files`; with `from`, each changed file also gets a fossil patch from it. */
+export function testRelease(
+  project: string,
+  version: string,
+  files: Record<string, string | Buffer>,
+  key: TestKey,
+  options: { from?: Record<string, string | Buffer>; rollback?: boolean } = {},
+): TestRelease {
+  const blobs = new Map<string, Buffer>();
+  const patches = new Map<string, Buffer>();
+  const entries = Object.keys(files)
+    .sort()
+    .map((path) => {
+      const data = Buffer.from(files[path]!);
+      const sha256 = sha256Hex(data);
+      const z = deflateSync(data, { level: 9, windowBits: 10, memLevel: 9 });
+      blobs.set(`${sha256}.z`, z);
+      const entry: Manifest["files"][number] = { path, size: data.length, sha256, blobs: { zlib: z.length } };
+      const old = options.from?.[path];
+      if (old !== undefined && sha256Hex(Buffer.from(old)) !== sha256) {
+        const oldSha = sha256Hex(Buffer.from(old));
+        const patch = deflateSync(Buffer.from(createDelta(Buffer.from(old), data)), { windowBits: 10 });
+        patches.set(`${oldSha}-${sha256}.fz`, patch);
+        entry.blobs.patches = [
+          { encoding: "fossil", from_sha256: oldSha, sha256_of_patch: sha256Hex(patch), size: patch.length },
+        ];
+      }
+      return entry;
+    });
+  const signed: Manifest = {
+    format: 1,
+    project,
+    version,
+    created: "2026-11-23T06:00:00Z",
+    ...(options.rollback ? { rollback: true } : {}),
+    files: entries,
+  };
+  const message = envelopeBytes(signed, []).toString().split("\n").slice(1, -2).join("\n");
+  const sig = sign(null, Buffer.from(message), key.privateKey).toString("hex");
+  const signatures = [{ keyid: key.keyid, sig }];
+  return { envelope: { signed, signatures }, bytes: envelopeBytes(signed, signatures), blobs, patches };
+}
