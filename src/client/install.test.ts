@@ -71,7 +71,9 @@ function untouched(device: VirtualDevice, before: Record<string, Uint8Array>) {
 describe("install", () => {
   it("refuses before writing anything when the release does not fit in the free flash", async () => {
     const files = bundledBoard(site, config("stable"), "1.0.0");
-    const device = board(files, { flash: { sizeBytes: 200_000 } });
+    // Room for the board's files (whole 4 KB blocks) and 12 blocks more: less than 1.1.0 needs.
+    const used = Object.values(files).reduce((sum, data) => sum + Math.ceil(data.length / 4096) * 4096, 0);
+    const device = board(files, { flash: { sizeBytes: used + 12 * 4096 } });
     const before = device.files();
     const r = await runCommand(device, "update");
     const result = printed(r.output, "update");

@@ -21,16 +21,9 @@ import { type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts"
 import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
-const STAND_INS = fileURLToPath(new URL("./stand-ins/", import.meta.url));
-
-/**
- * The device package as a release carries it (lib/mpota/). Modules of the network side not in
- * device/mpota yet come from src/client/stand-ins/ (tests only).
- */
+/** The device package as a release carries it (lib/mpota/). */
 export function devicePackage(prefix = "lib/mpota/"): Record<string, Uint8Array> {
-  const tree: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(STAND_INS).sort()) tree[prefix + name] = readFileSync(STAND_INS + name);
-  return { ...tree, ...mpotaPackage(prefix) };
+  return mpotaPackage(prefix);
 }
 
 /**
