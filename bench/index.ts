@@ -16,6 +16,11 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
       "device client: power cut at every flash operation of an update, confirm, rollback and recovery",
     load: async () => (await import("./powercut.ts")).default,
   },
+  update: {
+    describe:
+      "device client: requests, bytes, flash writes and heap of a no-update check and an update; verify time",
+    load: async () => (await import("./update.ts")).default,
+  },
   server: {
     describe:
       "update server: check-ins/s and p50/p99 with 100,000 devices (SQLite, PostgreSQL), 1,000-file publish time",

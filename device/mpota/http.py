@@ -160,7 +160,8 @@ class _Reader:
         if time.ticks_diff(time.ticks_ms(), self.start) > self.deadline:
             raise _Retry("the transfer is too slow")
         self.pos = 0
-        self.end = self.sock.readinto(self.buf[:min(want, _CHUNK)]) or 0
+        # Slicing a memoryview allocates: only a short read gets a slice.
+        self.end = self.sock.readinto(self.buf if want >= _CHUNK else self.buf[:want]) or 0
         return self.end
 
     def line(self, limit):
@@ -187,7 +188,7 @@ class _Reader:
         if self.pos == self.end and not self.fill(most):
             return self.buf[:0]
         n = min(most, self.end - self.pos)
-        view = self.buf[self.pos:self.pos + n]
+        view = self.buf if n == _CHUNK else self.buf[self.pos:self.pos + n]
         self.pos += n
         return view
 
@@ -404,7 +405,7 @@ def _resume_at(head, have):
 
 def _write_all(f):
     def sink(view):
-        done = 0
+        done = f.write(view)
         while done < len(view):
             done += f.write(view[done:])
 
@@ -458,4 +459,4 @@ def _hash_file(path, hasher):
             n = f.readinto(buf)
             if not n:
                 return
-            hasher.update(buf[:n])
+            hasher.update(buf if n == len(buf) else buf[:n])
