@@ -178,23 +178,28 @@ get("http://127.0.0.1:${server.port}/p/other")
       { path: "/p/far", fault: { kind: "redirect", to: "/p/far" }, times: 100 },
     );
     const { results } = await device(`
-get("http://127.0.0.1:${server.port}/p/moved")
+get("http://127.0.0.1:${server.port}/p/moved", headers={"Authorization": "Bearer s3cret"})
 get("http://127.0.0.1:${server.port}/p/loop")
 `);
     expect(results[0]!.value).toMatchObject({ status: 200, body: '{"hello":"world"}\n' });
     expect(other.requests.map((r) => r.headers.host)).toEqual([`cdn.example:${other.port}`]);
+    // The token went to the host it was meant for, not to the one redirected to.
+    expect(server.requests[0]!.headers.authorization).toBe("Bearer s3cret");
+    expect(other.requests[0]!.headers.authorization).toBeUndefined();
     expect(results[1]!.value).toEqual({
       error: "redirect",
       message: `http://127.0.0.1:${server.port}/p/loop: redirect loop or more than 5 redirects`,
     });
   });
 
-  it("refuses URLs it cannot fetch", async () => {
+  it("refuses URLs it cannot fetch and header values that would inject lines", async () => {
     const { results } = await device(`
 get("ftp://x/y")
 get("http://user@host/y")
+get("http://127.0.0.1:${server.port}/p/small.json", headers={"X-Token": "a\\r\\nX-Evil: 1"})
 `);
-    expect(results.map((r) => r.value.error)).toEqual(["url", "url"]);
+    expect(results.map((r) => r.value.error)).toEqual(["url", "url", "http"]);
+    expect(server.requests).toEqual([]);
   });
 });
 

@@ -149,6 +149,24 @@ describe("https", () => {
     }
   });
 
+  it("refuses a redirect from https to plain http", async () => {
+    const device = board({ firmwareCa: ca });
+    server.rules.push({
+      path: `/${PROJECT}/channels/stable.json`,
+      fault: { kind: "redirect", to: `http://ota.example:${server.port}/${PROJECT}/channels/stable.json` },
+    });
+    try {
+      const r = await runCommand(device, "update");
+      expect(printed(r.output, "update").error).toEqual({
+        code: "redirect",
+        message: `https://ota.example:${server.port}/${PROJECT}/channels/stable.json: refused a redirect from https to http`,
+      });
+    } finally {
+      server.rules.length = 0;
+      await device.close();
+    }
+  });
+
   it.each([
     ["another CA", "other", "ota.example"],
     ["another name", "test", "wrong.example"],
