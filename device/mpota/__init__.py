@@ -200,10 +200,11 @@ def _update(force):
     version = _available(cfg, current, force)
     if not _wanted(cfg, rec, version, current, force):
         return {"ok": True, "version": current, "installed": None}
-    from mpota import envelope, install, source
+    from mpota import envelope, filelist, install, source
 
     path = source.fetch_release(cfg, version)  # downloaded and verified (signature, project, paths)
-    header = envelope.header(path)
+    # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
+    header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
     _allowed(cfg, header, current, force)
     install.install_release(cfg, path, header)
     errors.clear()
@@ -214,10 +215,12 @@ def _update(force):
 def _allowed(cfg, header, current, force):
     # An older release only when it is signed as a rollback release (or pinned by this board's config):
     # a server cannot push a device back to an old, vulnerable version.
-    from mpota.version import compare
+    from mpota.version import compare, is_version
 
     new = header["version"]
-    if current and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
+    # Versions of unsigned sources (commits, tags, version tags) are names, not an order.
+    ordered = not header.get("unsigned") and is_version(current)
+    if current and ordered and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
         raise UpdateError("version", "%s is older than the running %s and not a signed rollback release" % (new, current))
     if current == new and not force:
         raise UpdateError("version", "%s is already running" % new)

@@ -62,23 +62,24 @@ def _tree_bytes(path, block):
 def _old_entries(active_envelope):
     # The running release's file entries (sorted by path, as every manifest is), or none at all when
     # the running slot has no envelope (a board set up without a first release).
-    from mpota import envelope
+    from mpota import filelist
 
-    if _exists(active_envelope):
-        yield from envelope.files(active_envelope)
+    yield from filelist.entries(active_envelope)
 
 
 def plan(envelope_path, active_envelope):
     # -> iterator of (entry, how, old_path): how is "copy" when the running slot holds the same file
-    # (same path and sha256), else "download". Both lists are sorted by path: one merge pass, O(1) RAM.
-    from mpota import envelope
+    # (same path and hash), else "download". Both lists are sorted by path: one merge pass, O(1) RAM.
+    # Either list may be a signed envelope or the file list of an unsigned source (filelist.py).
+    from mpota import filelist
 
     old = _old_entries(active_envelope)
     prev = next(old, None)
-    for entry in envelope.files(envelope_path):
+    for entry in filelist.entries(envelope_path):
         while prev is not None and prev["path"] < entry["path"]:
             prev = next(old, None)
-        if prev is not None and prev["path"] == entry["path"] and prev["sha256"] == entry["sha256"]:
+        key = filelist.hash_key(entry)
+        if prev is not None and prev["path"] == entry["path"] and prev.get(key) == entry[key]:
             yield entry, "copy", entry["path"]
         else:
             yield entry, "download", None
@@ -95,7 +96,7 @@ def check_space(envelope_path, active_envelope, target_dir, target_envelope):
     largest = 0
     for entry, how, _ in plan(envelope_path, active_envelope):
         need += _blocks(entry["size"], block)
-        if how == "download":
+        if how == "download" and "blobs" in entry:  # a file-list entry downloads straight into place
             largest = max(largest, _blocks(entry["blobs"]["zlib"], block))
     need += largest + _blocks(os.stat(envelope_path)[6], block)
     have = st[0] * st[4] + _tree_bytes(target_dir, block) + _tree_bytes(target_envelope, block)
@@ -118,11 +119,12 @@ def _mkdirs(path, made):
             made.add(at)
 
 
-def _pump(src, dst, buf, limit, what):
-    # Streams src into dst (when given) through sha256; at most `limit` bytes, else UpdateError.
+def _pump(src, dst, buf, limit, what, h=None):
+    # Streams src into dst (when given) through sha256 (or the hasher `h`); at most `limit` bytes, else
+    # UpdateError.
     import hashlib
 
-    h = hashlib.sha256()
+    h = h or hashlib.sha256()
     total = 0
     while True:
         n = src.readinto(buf)
@@ -141,10 +143,12 @@ def _pump(src, dst, buf, limit, what):
 
 def _copy(src_path, dst_path, entry, buf):
     # The same file from the running slot; False when it no longer matches its manifest entry.
+    from mpota import filelist
+
     with open(src_path, "rb") as src:
         with open(dst_path, "wb") as dst:
-            n, digest = _pump(src, dst, buf, entry["size"], entry["path"])
-    return n == entry["size"] and digest == entry["sha256"]
+            n, digest = _pump(src, dst, buf, entry["size"], entry["path"], filelist.hasher(entry))
+    return filelist.matches(entry, n, digest)
 
 
 def _download(cfg, dst_path, entry, buf):
@@ -172,16 +176,16 @@ def _download(cfg, dst_path, entry, buf):
 
 
 def verify_slot(envelope_path, slot_dir, buf):
-    # Reads back every file of the slot and checks its size and sha256 against the manifest.
-    from mpota import envelope
+    # Reads back every file of the slot and checks its size and hash against the manifest.
+    from mpota import filelist
 
-    for entry in envelope.files(envelope_path):
+    for entry in filelist.entries(envelope_path):
         try:
             with open(slot_dir + "/" + entry["path"], "rb") as f:
-                n, digest = _pump(f, None, buf, entry["size"], entry["path"])
+                n, digest = _pump(f, None, buf, entry["size"], entry["path"], filelist.hasher(entry))
         except OSError:
             raise UpdateError("verify", "%s is missing from the new slot" % entry["path"])
-        if n != entry["size"] or digest != entry["sha256"]:
+        if not filelist.matches(entry, n, digest):
             raise UpdateError("verify", "%s in the new slot does not match the manifest" % entry["path"])
 
 
@@ -217,7 +221,15 @@ def install_release(cfg, envelope_path, header):
         _mkdirs(dst, made)
         if how == "copy" and _copy(active_dir + "/" + old, dst, entry, buf):
             continue
-        _download(cfg, dst, entry, buf)
+        if "blobs" in entry:
+            _download(cfg, dst, entry, buf)
+        elif "url" in entry:
+            from mpota import filelist
+
+            filelist.download(cfg, dst, entry)  # a file of an unsigned source, checked by its hash
+        else:
+            raise UpdateError("verify", "%s no longer matches in the running slot, and the source does not "
+                              "provide it" % entry["path"])
     if missing:
         raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
     verify_slot(envelope_path, target_dir, buf)

@@ -32,6 +32,13 @@ export interface EmulatorOptions {
   tokens?: string[];
   /** Default page size of list endpoints (and of Gitea's tree pages). */
   perPage?: number;
+  /**
+   * Host names for the two hosts' URLs (both listen on 127.0.0.1; a virtual device maps the names with
+   * its `hosts` option), so that they are different hosts to a client, as on the real services.
+   */
+  names?: { api: string; raw: string };
+  /** Changes the bytes of raw file downloads (a tampering mirror or proxy), by repository path. */
+  tamper?: (path: string, data: Buffer) => Buffer;
 }
 
 export interface RequestRecord {
@@ -70,6 +77,7 @@ export interface Hosts {
 /** Two Fastify servers on 127.0.0.1 with a shared request log. `setup` adds the routes before listening. */
 export async function startHosts(
   setup: (hosts: Omit<Hosts, "origin" | "rawOrigin" | "close">) => void,
+  names?: { api: string; raw: string },
 ): Promise<Hosts> {
   const requests: RequestRecord[] = [];
   const make = (host: "api" | "raw") => {
@@ -92,8 +100,9 @@ export async function startHosts(
   const api = make("api");
   const raw = make("raw");
   setup({ api, raw, requests });
-  const origin = await api.listen({ port: 0, host: "127.0.0.1" });
-  const rawOrigin = await raw.listen({ port: 0, host: "127.0.0.1" });
+  const named = (url: string, name?: string) => (name ? url.replace("127.0.0.1", name) : url);
+  const origin = named(await api.listen({ port: 0, host: "127.0.0.1" }), names?.api);
+  const rawOrigin = named(await raw.listen({ port: 0, host: "127.0.0.1" }), names?.raw);
   return {
     api,
     raw,
@@ -204,4 +213,9 @@ export function assetBytes(data: Uint8Array | string): Buffer {
 /** A stable small id for a release or an asset (index based, as the tests build them). */
 export function idOf(...parts: number[]): number {
   return parts.reduce((n, p) => n * 1000 + p + 1, 0);
+}
+
+/** The bytes a raw file download sends: the blob, unless the test tampers with it. */
+export function rawBytes(options: EmulatorOptions, path: string, data: Buffer): Buffer {
+  return options.tamper ? options.tamper(path, data) : data;
 }

@@ -19,6 +19,7 @@ import {
   latestRelease,
   paginate,
   type ReleaseSpec,
+  rawBytes,
   sendTagged,
   startHosts,
   totalsOf,
@@ -133,7 +134,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       const entry = sha ? hosted.repo.tree(sha).find((e) => e.path === path && e.type === "blob") : undefined;
       if (!entry)
         return fail(reply, 404, flavour === "gitea" ? "The target couldn't be found." : "Not Found");
-      const data = hosted.repo.blob(entry.sha);
+      const data = rawBytes(options, path, hosted.repo.blob(entry.sha));
       if (flavour === "gogs")
         return reply.code(200).header("content-type", "text/plain; charset=utf-8").send(data);
       // Gitea serves blobs with the blob SHA-1 as a strong ETag.
@@ -260,7 +261,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       if (!entry) return reply.code(404).send("Not Found");
       return sendTagged(request, reply, assetBytes(entry), "application/octet-stream");
     });
-  });
+  }, options.names);
   origin = hosts.origin;
   rawOrigin = hosts.rawOrigin;
   return {

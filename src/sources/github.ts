@@ -19,6 +19,7 @@ import {
   latestRelease,
   paginate,
   type ReleaseSpec,
+  rawBytes,
   sendTagged,
   startHosts,
   totalsOf,
@@ -225,7 +226,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       if (!sha || !entry) return fail(reply, 404, "Not Found");
       const data = hosted.repo.blob(entry.sha);
       if ((request.headers.accept ?? "").includes("application/vnd.github.raw")) {
-        return sendTagged(request, reply, data, "application/vnd.github.raw");
+        return sendTagged(request, reply, rawBytes(options, path, data), "application/vnd.github.raw");
       }
       return sendTagged(request, reply, {
         type: "file",
@@ -367,11 +368,12 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       const rest = (request.params as Params)["*"]!;
       const cut = rest.indexOf("/");
       const sha = hosted && !hosted.private ? hosted.repo.resolve(rest.slice(0, cut)) : undefined;
-      const data = sha ? hosted!.repo.file(sha, decodeURIComponent(rest.slice(cut + 1))) : undefined;
+      const path = decodeURIComponent(rest.slice(cut + 1));
+      const data = sha ? hosted!.repo.file(sha, path) : undefined;
       if (!data) return reply.code(404).send("404: Not Found");
-      return sendTagged(request, reply, data, "text/plain; charset=utf-8");
+      return sendTagged(request, reply, rawBytes(options, path, data), "text/plain; charset=utf-8");
     });
-  });
+  }, options.names);
   origin = hosts.origin;
   rawOrigin = hosts.rawOrigin;
   return {

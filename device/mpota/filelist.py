@@ -1,0 +1,196 @@
+# The file list of an unsigned source (a git branch or tag, a micropython_ota server): what a signed
+# envelope is for a release, kept on flash in the same line layout so that it is written and read one
+# line at a time, never whole:
+#   {"unsigned":true,"signed":
+#   {"created":"...","files":[
+#   {"git_sha1":"...","path":"lib/a.py","size":12,"url":"https://..."},
+#   ],"format":1,"project":"...","source":"github","version":"<commit, tag or version tag>"}
+#   }
+# Each entry names the file's URL and its Git blob SHA-1 (or, when the source offers none, only its
+# size: micropython_ota). install.py writes such a release through the same A/B path as a signed one.
+from micropython import const
+
+from mpota.errors import UpdateError
+
+FIRST = b'{"unsigned":true,"signed":\n'
+_MAX_LINE = const(4096)
+_MAX_FILES = const(10000)
+
+
+def is_list(path):
+    try:
+        with open(path, "rb") as f:
+            return f.readline(64) == FIRST
+    except OSError:
+        return False
+
+
+def _bad(what):
+    return UpdateError("source", "the file list is invalid: %s" % what)
+
+
+class Writer:
+    # Writes a list entry by entry (sorted by path, unique): w.add(entry) ... w.close(header).
+    def __init__(self, path, created):
+        import json
+
+        self.f = open(path, "wb")
+        self.f.write(FIRST)
+        self.f.write(b'{"created":%s,"files":[\n' % json.dumps(created).encode())
+        self.prev = None
+        self.count = 0
+
+    def add(self, entry):
+        import json
+
+        from mpota.envelope import path_ok
+
+        p = entry["path"]
+        if not path_ok(p):
+            raise _bad("%s is not a path a release may hold" % p)
+        if self.prev is not None and p <= self.prev:
+            raise _bad("%s: paths must be unique and sorted" % p)
+        self.count += 1
+        if self.count > _MAX_FILES:
+            raise _bad("more than %d files" % _MAX_FILES)
+        line = json.dumps(entry).encode()
+        if len(line) >= _MAX_LINE:
+            raise _bad("%s: its entry is longer than %d bytes" % (p, _MAX_LINE))
+        if self.prev is not None:
+            self.f.write(b",\n")
+        self.f.write(line)
+        self.prev = p
+
+    def close(self, project, version, source):
+        import json
+
+        if not self.count:
+            self.f.close()
+            raise UpdateError("source", "%s %s holds no file the config selects" % (source, version))
+        tail = json.dumps({"format": 1, "project": project, "source": source, "unsigned": True, "version": version})
+        self.f.write(b"\n]," + tail[1:].encode() + b"\n}\n")
+        self.f.close()
+
+
+def header(path):
+    # {"created", "format", "project", "source", "unsigned", "version"} from the first and last lines.
+    import json
+    import os
+
+    size = os.stat(path)[6]
+    with open(path, "rb") as f:
+        f.readline(64)
+        first = f.readline(_MAX_LINE)
+        back = min(size, _MAX_LINE)
+        f.seek(size - back)
+        tail = f.read(back)
+    last = tail[:-3]
+    last = last[last.rfind(b"\n") + 1:]
+    try:
+        h = json.loads(first.rstrip(b"\n") + last)
+    except ValueError:
+        raise _bad("its header is not valid JSON")
+    del h["files"]
+    return h
+
+
+def files(path):
+    # The entries, one line read at a time.
+    import json
+
+    with open(path, "rb") as f:
+        f.readline(64)
+        f.readline(_MAX_LINE)
+        while True:
+            line = f.readline(_MAX_LINE)
+            if not line.endswith(b"\n"):
+                raise _bad("a line is longer than %d bytes or unterminated" % _MAX_LINE)
+            if line.startswith(b"]"):
+                return
+            yield json.loads(line[:-2] if line.endswith(b",\n") else line[:-1])
+
+
+def hash_key(entry):
+    # What a file is checked against: sha256 when the entry has one (signed releases; micropython_ota
+    # files, hashed as they came), else its Git blob SHA-1.
+    return "sha256" if "sha256" in entry else "git_sha1"
+
+
+def hasher(entry):
+    if hash_key(entry) == "git_sha1":
+        from mpota import sha1
+
+        return sha1.git_blob(entry["size"])
+    import hashlib
+
+    return hashlib.sha256()
+
+
+def hexdigest(h):
+    import binascii
+
+    return binascii.hexlify(h.digest()).decode()
+
+
+def matches(entry, n, digest):
+    # Whether a file of n bytes whose hasher(entry) digest is `digest` (hex) is the file the entry names.
+    return n == entry["size"] and digest == entry[hash_key(entry)]
+
+
+def download(cfg, dst_path, entry):
+    # Fetches one file of the list through its source (which adds the API token where it belongs and
+    # honours rate limits) straight into place, and checks it.
+    from mpota import source
+
+    h = hasher(entry)
+    n = source._module(cfg).fetch_file(cfg, entry["url"], dst_path, entry["size"], h)
+    if not matches(entry, n, hexdigest(h)):
+        raise UpdateError(hash_key(entry), "%s: the downloaded file does not match its %s (%d bytes)" % (
+            entry["path"], "Git blob SHA-1" if hash_key(entry) == "git_sha1" else "sha256", n))
+
+
+def running_release():
+    # Where the running slot's envelope (or file list) is kept.
+    from mpota import state
+
+    return state.slot_dir(state.running_slot(state.load())) + ".json"
+
+
+def entries(path):
+    # The entries of a signed envelope or of a file list, whichever `path` holds; none when it is missing.
+    import os
+
+    if is_list(path):
+        yield from files(path)
+        return
+    try:
+        os.stat(path)
+    except OSError:
+        return
+    from mpota import envelope
+
+    yield from envelope.files(path)
+
+
+def keep_running(prefixes=None):
+    # The running release's files to carry into the next one (those under `prefixes`, or all): the
+    # mpota package itself when a repository does not hold it; every file a micropython_ota server
+    # does not list, as that library leaves them in place. Installed by copy from the running slot.
+    for e in entries(running_release()):
+        if prefixes is None or any(e["path"].startswith(x) for x in prefixes):
+            yield {k: e[k] for k in ("path", "size", "sha256", "git_sha1") if k in e}
+
+
+def merge(new, kept):
+    # Two entry streams sorted by path -> one sorted stream; on the same path the new entry wins.
+    k = next(kept, None)
+    for e in new:
+        while k is not None and k["path"] < e["path"]:
+            yield k
+            k = next(kept, None)
+        if k is not None and k["path"] == e["path"]:
+            k = next(kept, None)
+        yield e
+    while k is not None:
+        yield k
+        k = next(kept, None)

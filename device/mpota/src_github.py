@@ -1,0 +1,111 @@
+# GitHub (and GitHub Enterprise Server, `api` = https://HOST/api/v3) as a source: a branch tip, a tag
+# or the latest release, files from the repository tree checked by their Git blob SHA-1.
+# - check: GET /repos/{repo}/commits/{branch} as `application/vnd.github.sha` (40 bytes, ETag, 304),
+#   or GET /repos/{repo}/releases/latest (ETag, 304);
+# - files: GET /repos/{repo}/git/trees/{commit}?recursive=1 (folder by folder when GitHub truncates
+#   it); public repositories download from raw.githubusercontent.com (or, on GitHub Enterprise, the
+#   /{repo}/raw/{commit}/{path} link, which redirects to its raw host): no API request per file and no
+#   token; private ones through the contents API (`application/vnd.github.raw`) with the token.
+AUTH = "Bearer"
+_SHA = "application/vnd.github.sha"
+_RAW = "application/vnd.github.raw"
+_JSON = "application/vnd.github+json"
+GITHUB_API = "https://api.github.com"
+
+
+def _git():
+    from mpota import src_git
+
+    return src_git
+
+
+def _me():
+    from mpota import src_github
+
+    return src_github
+
+
+def check_request(cfg):
+    src = cfg["source"]
+    base = _git().repo_url(cfg)
+    if src.get("branch"):
+        return "%s/commits/%s" % (base, _git().quote(src["branch"])), _SHA
+    return base + "/releases/latest", _JSON
+
+
+def version_of(cfg, body):
+    if cfg["source"].get("branch"):
+        return _commit(body)
+    import json
+
+    return json.loads(body)["tag_name"]
+
+
+def _commit(body):
+    from mpota.errors import UpdateError
+
+    sha = body.decode().strip()
+    if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
+        raise UpdateError("source", "GitHub answered a commit SHA that is not one")
+    return sha
+
+
+def resolve(cfg, tag):
+    g = _git()
+    url = "%s/commits/%s" % (g.repo_url(cfg), g.quote(tag))
+    return _commit(g.get_small(cfg, _me(), url, _SHA, what="tag %s" % tag)[2])
+
+
+def trees(cfg, commit):
+    g = _git()
+    base = g.repo_url(cfg)
+    path = g.listing(cfg, _me(), "%s/git/trees/%s?recursive=1" % (base, commit), "commit %s" % commit)
+    if _truncated(path):
+        # Over GitHub's limit for one listing: one request per folder, only into selected folders.
+        return g.walk(cfg, _me(), lambda sha: "%s/git/trees/%s" % (base, sha), commit)
+    return g.scan(path, "tree")
+
+
+def _truncated(path):
+    # GitHub puts "truncated" after the tree: read the listing's last bytes only.
+    import os
+
+    size = os.stat(path)[6]
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 64))
+        return b'"truncated":true' in f.read().replace(b" ", b"")
+
+
+def file_url(cfg, commit, path):
+    g = _git()
+    src = cfg["source"]
+    api = g.api(cfg)
+    if src.get("token"):
+        return "%s/contents/%s?ref=%s" % (g.repo_url(cfg), g.quote(path), commit)
+    if api == GITHUB_API:
+        return "https://raw.githubusercontent.com/%s/%s/%s" % (src["repo"], commit, g.quote(path))
+    web = api[:-7] if api.endswith("/api/v3") else api
+    return "%s/%s/raw/%s/%s" % (web, src["repo"], commit, g.quote(path))
+
+
+def raw_accept(cfg, url):
+    return _RAW if url.startswith(_git().api(cfg) + "/") else None
+
+
+def check(cfg, current_version):
+    return _git().check(_me(), cfg, current_version)
+
+
+def fetch_release(cfg, version):
+    return _git().fetch_release(_me(), cfg, version)
+
+
+def fetch_file(cfg, url, dst_path, size, hasher):
+    return _git().fetch_file(_me(), cfg, url, dst_path, size, hasher)
+
+
+def blob_url(cfg, sha256):
+    return _git().no_blobs(cfg)
+
+
+patch_url = blob_url
