@@ -403,11 +403,25 @@ def _resume_at(head, have):
     raise _Retry("a partial answer that does not continue at byte %d" % have)
 
 
+class _FlashFault(Exception):
+    # A flash error while saving a download (EIO, ENOSPC): not the network's fault, never retried.
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+def _flash(fn, *args):
+    try:
+        return fn(*args)
+    except OSError as e:
+        raise _FlashFault(e)
+
+
 def _write_all(f):
     def sink(view):
-        done = f.write(view)
+        done = _flash(f.write, view)
         while done < len(view):
-            done += f.write(view[done:])
+            done += _flash(f.write, view[done:])
 
     return sink
 
@@ -416,7 +430,7 @@ def download(url, path, max_bytes, hasher=None, headers=None):
     # Streams the body of `url` into the file `path` (at most max_bytes, else UpdateError "size");
     # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
     # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
-    # the whole file once it is complete.
+    # the whole file once it is complete. Flash errors come out as the OSError they are.
     import os
 
     def answer(r, status, head, have):
@@ -427,17 +441,21 @@ def download(url, path, max_bytes, hasher=None, headers=None):
         elif status == 200:
             start = 0
         elif status == 416 and have:
-            os.remove(path)  # what we have does not fit this file any more: start again
+            _flash(os.remove, path)  # what we have does not fit this file any more: start again
             raise _Retry("HTTP 416")
         else:
             raise UpdateError("http", "%s: HTTP %d" % (url, status))
+        f = _flash(open, path, "ab" if start else "wb")
         try:
-            with open(path, "ab" if start else "wb") as f:
-                return start + _body(r, head, max_bytes - start, _write_all(f))
+            n = start + _body(r, head, max_bytes - start, _write_all(f))
         except _Retry as e:
+            _flash(f.close)
             if e.restart:
-                os.remove(path)
+                _flash(os.remove, path)
             raise
+        finally:
+            _flash(f.close)
+        return n
 
     def attempt(i):
         have = _size(path) if i else 0
@@ -446,7 +464,10 @@ def download(url, path, max_bytes, hasher=None, headers=None):
             h["Range"] = "bytes=%d-" % have
         return _exchange(url, h, max_bytes, lambda r, status, head: answer(r, status, head, have))
 
-    n = _retrying(url, attempt)
+    try:
+        n = _retrying(url, attempt)
+    except _FlashFault as e:
+        raise e.error
     if hasher is not None:
         _hash_file(path, hasher)
     return n

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { VirtualDevice } from "../sim/index.ts";
+import { type FlashOptions, VirtualDevice } from "../sim/index.ts";
 import { type FaultServer, startFaultServer } from "./fault-proxy.ts";
 import { devicePackage } from "./testkit.ts";
 
@@ -77,10 +77,11 @@ interface Result {
 }
 
 /** Runs the calls on a fresh virtual device; -> one result per call, and the run's figures. */
-async function device(calls: string) {
+async function device(calls: string, flash?: FlashOptions) {
   const dev = new VirtualDevice({
     files: devicePackage(),
     hosts: { "ota.example": "127.0.0.1", "cdn.example": "127.0.0.1" },
+    flash,
   });
   try {
     const run = await dev.run({ script: PRELUDE + calls, boot: false, timeoutMs: 60_000 });
@@ -264,6 +265,21 @@ describe("http.download", () => {
     const { results } = await device(`fetch("${url()}", 10000)`);
     expect(results[0]!.value.error).toBe("network");
     expect(results[0]!.value.message).toMatch(/\(4 attempts\)$/);
+  });
+
+  it("does not retry a flash error: it comes out as the OSError it is", async () => {
+    const { results } = await device(
+      `
+try:
+    http.download("${url()}", "/d.bin", 10000)
+    print("result", json.dumps({"value": "saved", "ms": 0}))
+except OSError as e:
+    print("result", json.dumps({"value": e.args[0], "ms": 0}))
+`,
+      { faults: [{ at: 3, errno: "ENOSPC" }] },
+    );
+    expect(results[0]!.value).toBe(28);
+    expect(server.requests).toHaveLength(1);
   });
 
   it("reports HTTP errors that retrying cannot fix at once", async () => {
