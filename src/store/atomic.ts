@@ -1,0 +1,42 @@
+/**
+ * Durable, all-or-nothing file writes: write a temporary file beside the target, fsync it, rename
+ * it over the target, fsync the folder. A reader (or a crash) sees the old file or the new one.
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+/** Makes a folder's entries (a rename, a new file) durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Temporary files start with this, so listings can skip them. */
+export const TMP_PREFIX = ".tmp-";
+
+/** Writes `data` to `file` atomically and durably; creates the folder when missing. */
+export function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o644): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `${TMP_PREFIX}${basename(file)}-${randomBytes(6).toString("hex")}`);
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  try {
+    const fd = openSync(tmp, "wx", mode);
+    try {
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+}
