@@ -5,37 +5,33 @@
  */
 import { createHash, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { makeSigningKey, runDeviceScript, type SigningKey } from "./testkit.ts";
+import {
+  canonicalBytes,
+  canonicalJson,
+  envelopeBytes,
+  generateKeyPair,
+  type SigningKey,
+  signEnvelope,
+} from "../manifest/index.ts";
+import { runDeviceScript } from "./testkit.ts";
 
-const key = makeSigningKey();
-const stranger = makeSigningKey();
+const key = generateKeyPair();
+const stranger = generateKeyPair();
 
-// Canonical JSON of docs/protocol.md (sorted keys, no whitespace, one file entry per line).
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    const obj = value as Record<string, unknown>;
-    return `{${keys
-      .map((k) => {
-        const v = obj[k];
-        const files = k === "files" && Array.isArray(v);
-        return `${JSON.stringify(k)}:${files ? `[\n${v.map(canonical).join(",\n")}\n]` : canonical(v)}`;
-      })
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
+/** The envelope of `signed` as src/manifest writes it; `tamper` edits the signed bytes after signing. */
+function envelope(signed: unknown, keys: SigningKey[] = [key], tamper?: (s: string) => string): Buffer {
+  const bytes = envelopeBytes(signEnvelope(signed, keys));
+  if (!tamper) return bytes;
+  const text = bytes.toString();
+  const start = text.indexOf("\n") + 1;
+  return Buffer.from(text.slice(0, start) + tamper(text.slice(start, -3)) + text.slice(-3));
 }
 
-function envelope(signed: unknown, keys: SigningKey[] = [key], tamper?: (s: Buffer) => Buffer): Buffer {
-  const bytes = Buffer.from(canonical(signed));
-  const sigs = keys.map((k) => ({ keyid: k.keyid, sig: sign(null, bytes, k.privateKey).toString("hex") }));
-  const body = tamper ? tamper(bytes) : bytes;
-  return Buffer.concat([
-    Buffer.from(`{"signatures":${canonical(sigs)},"signed":\n`),
-    body,
-    Buffer.from("\n}\n"),
-  ]);
+/** A validly signed envelope over signed bytes that canonical JSON cannot produce (`edit` of them). */
+function oddEnvelope(signed: unknown, edit: (s: string) => string): Buffer {
+  const bytes = Buffer.from(edit(canonicalBytes(signed).toString()));
+  const sigs = [{ keyid: key.keyId, sig: sign(null, bytes, key.privateKey).toString("hex") }];
+  return Buffer.from(`{"signatures":${canonicalJson(sigs)},"signed":\n${bytes}\n}\n`);
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -60,7 +56,7 @@ const good = manifest([entry("lib/a.py"), entry("lib/b.py"), entry("main.py", 0)
 });
 
 /** envelope.verify on each named file; -> {name: header or {error, message}}. */
-async function verifyAll(files: Record<string, Buffer>, keys = [key.publicHex], project = "greenhouse") {
+async function verifyAll(files: Record<string, Buffer>, keys = [key.publicKeyHex], project = "greenhouse") {
   const flash: Record<string, Buffer> = {};
   for (const [name, data] of Object.entries(files)) flash[`e/${name}`] = data;
   const script = `
@@ -83,7 +79,7 @@ describe("envelope.verify", () => {
     const script = `
 import json
 from mpota import envelope
-h = envelope.verify("/e.json", ["${stranger.publicHex}", "${key.publicHex}"], "greenhouse")
+h = envelope.verify("/e.json", ["${stranger.publicKeyHex}", "${key.publicKeyHex}"], "greenhouse")
 print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.files("/e.json")]]))
 `;
     // Signed by a key the board does not know and by one it does: the trusted one counts.
@@ -102,7 +98,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
     const results = await verifyAll({
       unsigned: envelope(good, []),
       stranger: envelope(good, [stranger]),
-      tampered: envelope(good, [key], (s) => Buffer.from(s.toString().replace('"size":10', '"size":11'))),
+      tampered: envelope(good, [key], (s) => s.replace('"size":10', '"size":11')),
       truncated: envelope(good).subarray(0, 300),
       trailing: Buffer.concat([envelope(good), Buffer.from("x")]),
       pretty: Buffer.from(JSON.stringify(JSON.parse(envelope(good).toString()), null, 2)),
@@ -111,7 +107,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       unsigned: { error: "signature", message: "the release is not signed" },
       stranger: {
         error: "signature",
-        message: `the release is signed by key ${stranger.keyid}, which this board does not trust`,
+        message: `the release is signed by key ${stranger.keyId}, which this board does not trust`,
       },
       tampered: {
         error: "signature",
@@ -167,7 +163,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
     const results = await verifyAll({
       huge: envelope(manifest([entry("a.py", 16 * 1024 * 1024 + 1)])),
       negative: envelope(manifest([entry("a.py", -1)])),
-      float: envelope(manifest([entry("a.py", 1.5)])),
+      float: oddEnvelope(manifest([entry("a.py", 1)]), (s) => s.replace('"size":1}', '"size":1.5}')),
       sha: envelope(manifest([{ ...entry("a.py"), sha256: "ABC" }])),
       zlib_bomb_size: envelope(manifest([{ ...entry("a.py"), blobs: { zlib: 1000 } }])),
       no_blobs: envelope(manifest([{ path: "a.py", sha256: sha("a"), size: 1 }])),
@@ -213,7 +209,7 @@ describe("envelope.pointer", () => {
       unsigned: envelope(target, []),
       signed: envelope({ ...target, expires: "2099-01-01T00:00:00Z" }),
       stranger: envelope(target, [stranger]),
-      tampered: envelope(target, [key], (s) => Buffer.from(s.toString().replace("1.1.0", "1.2.0"))),
+      tampered: envelope(target, [key], (s) => s.replace("1.1.0", "1.2.0")),
       expired: envelope({ ...target, expires: "2020-01-01T00:00:00Z" }),
       other: envelope({ ...target, project: "lighthouse" }, []),
       traversal: envelope({ ...target, release: "../../etc/x.json" }, []),
@@ -226,7 +222,7 @@ from mpota.errors import UpdateError
 out = {}
 for name, data in ${JSON.stringify(Object.fromEntries(Object.entries(pointers).map(([k, v]) => [k, v.toString("hex")])))}.items():
     try:
-        out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicHex}"], "greenhouse")["version"]
+        out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicKeyHex}"], "greenhouse")["version"]
     except UpdateError as e:
         out[name] = e.code + ": " + e.message
 print(json.dumps(out))
@@ -235,7 +231,7 @@ print(json.dumps(out))
     expect(value).toEqual({
       unsigned: "1.1.0",
       signed: "1.1.0",
-      stranger: `signature: the channel pointer is signed by key ${stranger.keyid}, which this board does not trust`,
+      stranger: `signature: the channel pointer is signed by key ${stranger.keyId}, which this board does not trust`,
       tampered: "signature: the channel pointer: the signature does not match (tampered, or the wrong key)",
       expired: "expired: the channel pointer expired at 2020-01-01T00:00:00Z",
       other: "project: the channel pointer is for project lighthouse, this board runs greenhouse",
