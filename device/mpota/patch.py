@@ -1,0 +1,117 @@
+# Applies a patch (docs/protocol.md, encoding "fossil"): a Fossil delta inside a zlib stream with a
+# 2^10 window. The delta is a target size, then commands "<cnt>@<offset>," (copy cnt bytes of the old
+# file from offset) and "<cnt>:<bytes>" (insert cnt literal bytes), then "<checksum>;"; numbers are
+# base 64 with the digits 0-9 A-Z _ a-z ~. The old file is read with seek(), the new file is written
+# strictly in order and hashed as it is written. RAM: the caller's buffer, the 1 KB inflate window and
+# its tables, one byte for the parser; nothing grows with the file (a slice per command at most).
+from micropython import const
+
+from mpota.errors import UpdateError
+
+_MAX_DIGITS = const(6)  # 36 bits: sizes and offsets are at most 16 MiB, the Fossil checksum is 32 bits
+_EIO = const(5)
+_ENOSPC = const(28)
+
+
+def _bad(why):
+    return UpdateError("patch", "the patch does not apply: " + why)
+
+
+def _digit(c):
+    if 48 <= c <= 57:  # 0-9
+        return c - 48
+    if 65 <= c <= 90:  # A-Z
+        return c - 55
+    if c == 95:  # _
+        return 36
+    if 97 <= c <= 122:  # a-z
+        return c - 60
+    if c == 126:  # ~
+        return 63
+    return -1
+
+
+def _number(z, one):
+    # Reads a base-64 number from the delta; the byte that ended it is left in one[0].
+    v = 0
+    for _ in range(_MAX_DIGITS + 1):
+        if not z.readinto(one):
+            raise _bad("the delta ends early")
+        d = _digit(one[0])
+        if d < 0:
+            return v
+        v = v * 64 + d
+    raise _bad("a number is too long")
+
+
+def _pass(src, cnt, out, h, buf, what):
+    # Moves cnt bytes from src (the old file or the delta) to the new file and the hash, a buffer at a time.
+    size = len(buf)
+    while cnt:
+        part = buf if cnt >= size else buf[:cnt]
+        n = src.readinto(part)
+        if not n:
+            raise _bad(what)
+        if n < len(part):
+            part = part[:n]
+        if out.write(part) != n:
+            raise OSError(_ENOSPC)
+        h.update(part)
+        cnt -= n
+
+
+def _run(old, raw, out, size, h, buf):
+    import deflate
+
+    one = bytearray(1)
+    # zlib's first byte: method 8 and the window; a wider window than 2^10 could refer past ours
+    if not raw.readinto(one) or one[0] & 15 != 8 or one[0] >> 4 > 2:
+        raise _bad("it is not a zlib stream with a window of at most 1 KB")
+    raw.seek(0)
+    z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
+    if _number(z, one) != size or one[0] != 10:  # "<size>\n"
+        raise _bad("it makes a file of another size")
+    total = 0
+    while True:
+        cnt = _number(z, one)
+        op = one[0]
+        if op == 59:  # ";" after the checksum: SHA-256 of the result is checked instead
+            break
+        total += cnt
+        if total > size:
+            raise _bad("it makes a file larger than %d bytes" % size)
+        if op == 64:  # "@": copy from the old file
+            ofs = _number(z, one)
+            if one[0] != 44:  # ","
+                raise _bad("a copy command does not end with ','")
+            old.seek(ofs)
+            _pass(old, cnt, out, h, buf, "it copies past the end of the old file")
+        elif op == 58:  # ":": literal bytes
+            _pass(z, cnt, out, h, buf, "the delta ends inside an insert")
+        else:
+            raise _bad("unknown command %r" % chr(op))
+    if total != size:
+        raise _bad("it makes %d bytes, not %d" % (total, size))
+    if z.readinto(one):
+        raise _bad("bytes follow the end of the delta")
+
+
+def apply(old_path, patch_path, new_path, size, sha256, buf):
+    # Writes new_path from old_path and the patch at patch_path; the result must have `size` bytes and
+    # SHA-256 `sha256` (hex). `buf` is the caller's memoryview. Raises UpdateError("patch", ...) for a
+    # damaged patch, a wrong base or a wrong result (the caller then fetches the whole file); a flash
+    # fault (EIO) or a full flash (ENOSPC) is raised as the OSError it is. new_path may be left partial.
+    import binascii
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(old_path, "rb") as old, open(patch_path, "rb") as raw, open(new_path, "wb") as out:
+            _run(old, raw, out, size, h, buf)
+    except (OSError, ValueError, EOFError) as e:
+        if isinstance(e, OSError) and e.args and e.args[0] in (_EIO, _ENOSPC):
+            raise
+        raise _bad("%s: %s" % (type(e).__name__, e))  # a damaged zlib stream or a missing old file
+    digest = binascii.hexlify(h.digest()).decode()
+    if digest != sha256:
+        raise _bad("the result has sha256 %s, not %s" % (digest, sha256))

@@ -1,0 +1,141 @@
+/** device/mpota/patch.py on the virtual device, against patches made by src/delta. */
+import { createHash } from "node:crypto";
+import { deflateSync } from "node:zlib";
+import { createDelta } from "fossil-delta";
+import { describe, expect, it } from "vitest";
+import { runDeviceScript } from "../client/testkit.ts";
+import { editModule, editPairs, pythonModule, seededRng } from "./corpus.ts";
+import { makePatch } from "./index.ts";
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+const utf8 = (text: string) => new TextEncoder().encode(text);
+/** A number in Fossil's base-64 digits. */
+const fossilInt = (n: number): string => (n < 64 ? "" : fossilInt(Math.floor(n / 64))) + DIGITS[n % 64];
+const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~";
+
+interface DeviceCase {
+  name: string;
+  from: Uint8Array;
+  patch: Uint8Array;
+  /** The file the patch must make (size and hash given to apply()). */
+  to: Uint8Array;
+  /** Apply against this file instead of `from` (a wrong base). */
+  base?: Uint8Array;
+}
+
+interface DeviceResult {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  heap: number;
+  out?: string;
+}
+
+/** Applies every case on one device with a 4 KB buffer made beforehand, as install.py does. */
+async function applyOnDevice(cases: DeviceCase[]): Promise<Record<string, DeviceResult>> {
+  const files: Record<string, Uint8Array> = {};
+  const jobs = cases.map((c, i) => {
+    files[`c${i}.old`] = c.base ?? c.from;
+    files[`c${i}.fz`] = c.patch;
+    return [c.name, `c${i}`, c.to.length, sha256(c.to)];
+  });
+  const script = `
+import gc, json, binascii, hashlib
+from mpota import patch
+from mpota.errors import UpdateError
+buf = memoryview(bytearray(4096))
+out = {}
+for name, stem, size, digest in ${JSON.stringify(jobs)}:
+    before = gc.mem_alloc()
+    try:
+        patch.apply(stem + ".old", stem + ".fz", stem + ".new", size, digest, buf)
+        heap = gc.mem_alloc() - before
+        h = hashlib.sha256()
+        with open(stem + ".new", "rb") as f:
+            h.update(f.read())
+        out[name] = {"ok": True, "heap": heap, "out": binascii.hexlify(h.digest()).decode()}
+    except UpdateError as e:
+        out[name] = {"ok": False, "heap": gc.mem_alloc() - before, "code": e.code, "message": e.message}
+print(json.dumps(out))
+`;
+  const { value } = await runDeviceScript(script, files);
+  return value as Record<string, DeviceResult>;
+}
+
+describe("patch.py on the device", () => {
+  it("applies patches of every kind of edit and checks the result's sha256", async () => {
+    const cases = editPairs().map(([name, from, to]) => ({
+      name,
+      from,
+      to,
+      patch: makePatch(from, to).bytes,
+    }));
+    const results = await applyOnDevice(cases);
+    for (const c of cases) {
+      const r = results[c.name]!;
+      expect(r, c.name).toMatchObject({ ok: true, out: sha256(c.to) });
+    }
+  });
+
+  it("refuses damaged patches, wrong bases, wide windows and trailing bytes with a patch error", async () => {
+    const rng = seededRng(21);
+    const from = utf8(pythonModule(rng, 12));
+    const to = utf8(editModule(rng, new TextDecoder().decode(from), "insert"));
+    const good = makePatch(from, to).bytes;
+    const flipped = Uint8Array.from(good);
+    flipped[Math.floor(good.length / 2)]! ^= 0x20;
+    const delta = createDelta(from, to);
+    const z = (data: Uint8Array | string) => new Uint8Array(deflateSync(data, { level: 9, windowBits: 10 }));
+    const cases: DeviceCase[] = [
+      { name: "flipped byte", from, to, patch: flipped },
+      { name: "truncated", from, to, patch: good.subarray(0, good.length - 9) },
+      { name: "not zlib", from, to, patch: utf8("this is not a zlib stream") },
+      { name: "wrong base", from, to, patch: good, base: utf8(pythonModule(rng, 12)) },
+      { name: "wrong base, too short", from, to, patch: good, base: from.subarray(0, 100) },
+      { name: "window 2^15", from, to, patch: new Uint8Array(deflateSync(delta, { windowBits: 15 })) },
+      { name: "unknown command", from, to, patch: z(`${fossilInt(to.length)}\n3#abc0;`) },
+      { name: "other size", from, to, patch: z(`5\n5:hello0;`) },
+      { name: "too long", from, to, patch: z(`${fossilInt(to.length)}\n${"1:x".repeat(to.length + 1)}0;`) },
+      { name: "number too long", from, to, patch: z(`${fossilInt(to.length)}\nzzzzzzzzzzzz:`) },
+      { name: "ends early", from, to, patch: z(`${fossilInt(to.length)}\n`) },
+      { name: "bytes after the end", from, to, patch: z(Buffer.concat([delta, utf8("7:garbage")])) },
+      { name: "not the file wanted", from, to: from, patch: good },
+    ];
+    const results = await applyOnDevice(cases);
+    for (const c of cases) {
+      expect(results[c.name], c.name).toMatchObject({ ok: false, code: "patch" });
+      expect(results[c.name]!.message, c.name).toMatch(/^the patch does not apply: /);
+    }
+    expect(results["wrong base"]!.message).toMatch(/sha256|past the end/);
+    expect(results["window 2^15"]!.message).toMatch(/window of at most 1 KB/);
+    expect(results["too long"]!.message).toMatch(/larger than/);
+    expect(results["number too long"]!.message).toMatch(/number is too long/);
+    expect(results["ends early"]!.message).toMatch(/ends early/);
+    expect(results["bytes after the end"]!.message).toMatch(/bytes follow the end/);
+    expect(results["unknown command"]!.message).toMatch(/unknown command '#'/);
+  });
+
+  it("allocates the same heap for a 5 KB and a 360 KB file with the same edit, well under 8 KB", async () => {
+    const rng = seededRng(8);
+    const cases: DeviceCase[] = [];
+    for (const functions of [8, 800]) {
+      const text = pythonModule(rng, functions);
+      const from = utf8(text);
+      const to = utf8(`# a new first line\n${text}# a new last line\n`); // insert, copy, insert for both sizes
+      cases.push({ name: `${functions}`, from, to, patch: makePatch(from, to).bytes });
+      const literal = from.subarray(7); // a patch of one insert: the whole file passes through the delta
+      cases.push({
+        name: `${functions} literal`,
+        from,
+        to: literal,
+        patch: makePatch(new Uint8Array(0), literal).bytes,
+      });
+    }
+    const results = await applyOnDevice(cases);
+    expect(cases[2]!.from.length).toBeGreaterThan(50 * cases[0]!.from.length);
+    for (const r of Object.values(results)) expect(r.ok).toBe(true);
+    expect(Math.abs(results["800"]!.heap - results["8"]!.heap)).toBeLessThanOrEqual(64);
+    expect(Math.abs(results["800 literal"]!.heap - results["8 literal"]!.heap)).toBeLessThanOrEqual(64);
+    for (const r of Object.values(results)) expect(r.heap).toBeLessThan(8 * 1024);
+  });
+});

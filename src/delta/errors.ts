@@ -1,0 +1,4 @@
+/** A patch that cannot be made or does not apply: the caller falls back to the whole file. */
+export class PatchError extends Error {
+  override name = "PatchError";
+}

@@ -1,0 +1,78 @@
+/**
+ * Patches between two versions of a file, as published (docs/protocol.md, "A patch"): a Fossil delta
+ * in the zlib container. `makePatch` tries the stock encoder and this package's finer matcher at a few
+ * settings, keeps the smallest compressed patch, and proves it by applying it.
+ */
+import { createHash } from "node:crypto";
+import { applyDelta, createDelta } from "fossil-delta";
+import { PatchError } from "./errors.ts";
+import { encodeFossil } from "./fossil.ts";
+import { zlibCompress, zlibInflate } from "./zlib.ts";
+
+export type PatchEncoding = "fossil";
+
+export interface Patch {
+  encoding: PatchEncoding;
+  /** The compressed patch: what is stored and downloaded. */
+  bytes: Uint8Array;
+  /** Which encoder made the smallest patch ("stock" npm fossil-delta, or "mpota" with its minMatch). */
+  encoder: string;
+}
+
+/** Shortest matches the finer matcher tries: short ones win on bytecode, long ones on text. */
+const MIN_MATCHES = [6, 12, 24, 48] as const;
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/** The smallest verified patch that turns `from` into `to`. */
+export function makePatch(from: Uint8Array, to: Uint8Array): Patch {
+  const candidates: Patch[] = [
+    { encoding: "fossil", bytes: zlibCompress(createDelta(from, to)), encoder: "stock" },
+    ...MIN_MATCHES.map((minMatch) => ({
+      encoding: "fossil" as const,
+      bytes: zlibCompress(encodeFossil(from, to, { minMatch })),
+      encoder: `mpota-${minMatch}`,
+    })),
+  ];
+  const want = { size: to.length, sha256: sha256(to) };
+  candidates.sort((a, b) => a.bytes.length - b.bytes.length);
+  for (const patch of candidates) {
+    try {
+      applyPatch(from, patch.bytes, patch.encoding, want);
+      return patch;
+    } catch {
+      // an encoder that got it wrong: the next smallest one is checked the same way
+    }
+  }
+  throw new PatchError(`no encoder made a patch that reproduces the file (sha256 ${want.sha256})`);
+}
+
+/**
+ * Applies a compressed patch to `from`; the result must have `want.size` bytes and SHA-256
+ * `want.sha256`. Throws PatchError for a damaged patch, a patch made for another file, or a wrong result.
+ */
+export function applyPatch(
+  from: Uint8Array,
+  patch: Uint8Array,
+  encoding: string,
+  want: { size: number; sha256: string },
+): Uint8Array {
+  if (encoding !== "fossil") throw new PatchError(`unknown patch encoding "${encoding}"`);
+  const delta = zlibInflate(patch, 2 * want.size + 1024);
+  let out: Uint8Array;
+  try {
+    out = applyDelta(from, delta, { verifyChecksum: true });
+  } catch (e) {
+    throw new PatchError(`the patch does not apply (${(e as Error).message})`);
+  }
+  if (out.length !== want.size || sha256(out) !== want.sha256)
+    throw new PatchError(
+      `the patched file does not match (${out.length} bytes, sha256 ${sha256(out)}; want ${want.size} bytes, ${want.sha256})`,
+    );
+  return out;
+}
+
+/** Where a patch is stored on a static site or server, relative to the project folder. */
+export function patchPath(fromSha256: string, toSha256: string): string {
+  return `patches/${fromSha256}-${toSha256}.fz`;
+}
