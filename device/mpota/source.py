@@ -11,7 +11,7 @@ from mpota.errors import UpdateError
 TMP = "/.mpota/tmp"
 ETAG = "/.mpota/etag"  # {"url", "etag", "pointer"}: the last channel pointer, for conditional checks
 _MAX_POINTER = const(4096)
-_MAX_ENVELOPE = const(1048576)  # a release named by version only (a pin): its envelope's cap
+_MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
 
 _last = None  # the pointer the last check() returned, for fetch_release(cfg, version)
 
@@ -91,10 +91,10 @@ def check(cfg, current_version):
     return None if pointer["version"] == current_version else pointer
 
 
-def download_envelope(cfg, url, max_bytes, size=None, sha256=None):
+def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
     # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
-    # -> (path, header)
+    # `headers` go with the request (a source's credentials). -> (path, header)
     import binascii
     import hashlib
     import os
@@ -107,7 +107,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None):
         pass  # already there
     path = TMP + "/release.json"
     h = hashlib.sha256() if sha256 else None
-    n = http.download(url, path, max_bytes, h)
+    n = http.download(url, path, max_bytes, h, headers)
     if size is not None and n != size:
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and binascii.hexlify(h.digest()).decode() != sha256:
@@ -128,6 +128,9 @@ def fetch_release(cfg, pointer_or_version):
     if not isinstance(pointer, dict):
         pointer = _last if _last and _last["version"] == pointer_or_version else None
     if pointer:
+        if pointer["size"] > _MAX_ENVELOPE:
+            raise UpdateError("size", "the channel pointer names a %d-byte envelope; at most %d are accepted"
+                              % (pointer["size"], _MAX_ENVELOPE))
         version = pointer["version"]
         url = "%s/%s" % (_base(cfg), pointer["release"])
         path, header = download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"])

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import { type Fault, type FaultServer, startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
@@ -170,8 +171,36 @@ const attacks: Attack[] = [
     message: /^the body is larger than the \d+ bytes expected$/,
   },
   {
+    name: "huge-envelope-claim",
+    // An unsigned pointer (anyone can write one) claiming a 1 GiB envelope: refused before downloading.
+    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    faults: (v) => [
+      {
+        path: channelPath("huge-envelope-claim"),
+        fault: {
+          kind: "body",
+          body: envelopeBytes(
+            signEnvelope(
+              {
+                channel: "huge-envelope-claim",
+                project: PROJECT,
+                release: `releases/${v}.json`,
+                sha256: "0".repeat(64),
+                size: 1 << 30,
+                version: v,
+              },
+              [],
+            ),
+          ),
+        },
+      },
+    ],
+    code: "size",
+    message: /^the channel pointer names a 1073741824-byte envelope; at most 2097152 are accepted$/,
+  },
+  {
     name: "swapped-envelope",
-    // The pointer names 2.0.14, the server answers with another validly signed release.
+    // The server answers the release the pointer names with another validly signed one.
     prepare: (v) => {
       buildRelease(site, PROJECT, v, app(v), key);
       buildRelease(site, PROJECT, "2.0.99", testApp("2.0.99"), key); // a smaller one: under the cap

@@ -282,6 +282,16 @@ except OSError as e:
     expect(server.requests).toHaveLength(1);
   });
 
+  it("retries a refused connection, then reports it", async () => {
+    const closed = await startFaultServer({ root });
+    await closed.close();
+    const { results } = await device(`fetch("http://127.0.0.1:${closed.port}/p/blob.bin", 10000)`);
+    expect(results[0]!.value).toEqual({
+      error: "network",
+      message: `http://127.0.0.1:${closed.port}/p/blob.bin: network error 111 (4 attempts)`,
+    });
+  });
+
   it("reports HTTP errors that retrying cannot fix at once", async () => {
     const { results } = await device(`fetch("http://127.0.0.1:${server.port}/p/missing", 100)`);
     expect(results[0]!.value).toEqual({
