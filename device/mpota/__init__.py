@@ -162,10 +162,11 @@ def _online(cfg):
         time.sleep_ms(100)
 
 
-def _check():
+def _check(cfg=None):
+    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
     from mpota import config
 
-    cfg = config.load()
+    cfg = cfg or config.load()
     _online(cfg)
     rec, slot, current = _running()
     version = _available(cfg, current, False)
@@ -187,10 +188,10 @@ def check():
     return _call(_check)
 
 
-def _update(force):
+def _update(force, cfg=None):
     from mpota import config, errors
 
-    cfg = config.load()
+    cfg = cfg or config.load()
     rec, slot, current = _running()
     if rec["slot"] != slot:
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])

@@ -176,9 +176,42 @@ def keep_running(prefixes=None):
     # The running release's files to carry into the next one (those under `prefixes`, or all): the
     # mpota package itself when a repository does not hold it; every file a micropython_ota server
     # does not list, as that library leaves them in place. Installed by copy from the running slot.
-    for e in entries(running_release()):
+    import os
+
+    listed = running_release()
+    try:
+        os.stat(listed)
+        found = entries(listed)
+    except OSError:
+        found = _tree(listed[:-5], "")  # a slot set up without a release: its files as they are
+    for e in found:
         if prefixes is None or any(e["path"].startswith(x) for x in prefixes):
             yield {k: e[k] for k in ("path", "size", "sha256", "git_sha1") if k in e}
+
+
+def _tree(root, prefix):
+    # The files below root/prefix with their size and sha256, in path order (a folder sorts as its
+    # name + "/", as the paths of its files do).
+    import hashlib
+    import os
+
+    here = root + "/" + prefix if prefix else root
+    names = sorted((e[0] + "/" if e[1] & 0x4000 else e[0]) for e in os.ilistdir(here))
+    for name in names:
+        if name.endswith("/"):
+            yield from _tree(root, prefix + name)
+            continue
+        h = hashlib.sha256()
+        n = 0
+        buf = memoryview(bytearray(512))
+        with open(here + "/" + name, "rb") as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    break
+                h.update(buf[:k])
+                n += k
+        yield {"path": prefix + name, "size": n, "sha256": hexdigest(h)}
 
 
 def merge(new, kept):

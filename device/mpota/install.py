@@ -215,11 +215,13 @@ def install_release(cfg, envelope_path, header):
     buf = memoryview(bytearray(CHUNK))
     hooks = header.get("hooks") or {}
     missing = set(hooks.values())
-    for entry, how, old in plan(envelope_path, active_envelope):
+    for entry, how, _ in plan(envelope_path, active_envelope):
         missing.discard(entry["path"])
         dst = target_dir + "/" + entry["path"]
         _mkdirs(dst, made)
-        if how == "copy" and _copy(active_dir + "/" + old, dst, entry, buf):
+        # An entry with nowhere to download from is a file the source carries over from the running slot.
+        kept = "blobs" not in entry and "url" not in entry
+        if (how == "copy" or kept) and _copy(active_dir + "/" + entry["path"], dst, entry, buf):
             continue
         if "blobs" in entry:
             _download(cfg, dst, entry, buf)
