@@ -1,8 +1,8 @@
 # SHA-512 (FIPS 180-4) in plain MicroPython, for ports whose hashlib has no sha512 (the WebAssembly
 # port, many small boards). Only Ed25519 needs it: one hash per signature check. Same interface as a
 # hashlib object: sha512(data=b"") with update(data) and digest().
-# 64-bit words are Python ints; a rotation is a shift of the word doubled to 128 bits (x | x << 64),
-# masked once per sum.
+# 64-bit words are Python ints; a rotation is a shift of the word doubled to 128 bits (x | x << 64).
+# The bits left above bit 63 never carry down, so each new word is masked once, after its sum.
 from micropython import const
 
 _M = const(0xFFFFFFFFFFFFFFFF)
@@ -42,18 +42,15 @@ def _compress(h, block, w):
         y = w[t - 2]
         xx = x | (x << 64)
         yy = y | (y << 64)
-        s0 = ((xx >> 1) ^ (xx >> 8) ^ (x >> 7)) & _M
-        s1 = ((yy >> 19) ^ (yy >> 61) ^ (y >> 6)) & _M
-        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) & _M
+        w[t] = (w[t - 16] + ((xx >> 1) ^ (xx >> 8) ^ (x >> 7)) + w[t - 7]
+                + ((yy >> 19) ^ (yy >> 61) ^ (y >> 6))) & _M
     a, b, c, d, e, f, g, hh = h
     k = _K
     for t in range(80):
         ee = e | (e << 64)
         aa = a | (a << 64)
-        s1 = ((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & _M
-        t1 = hh + s1 + (g ^ (e & (f ^ g))) + k[t] + w[t]
-        s0 = ((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) & _M
-        t2 = s0 + ((a & b) | (c & (a | b)))
+        t1 = hh + ((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) + (g ^ (e & (f ^ g))) + k[t] + w[t]
+        t2 = ((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) + ((a & b) | (c & (a | b)))
         hh = g
         g = f
         f = e
