@@ -368,6 +368,11 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
         (await inject({ method: "GET", url: `/d/greenhouse/blobs/${"a".repeat(64)}.z`, headers: dev }))
           .statusCode,
       ).toBe(404);
+      // content-addressed files need no token; envelopes and pointers do
+      expect((await inject({ method: "GET", url })).rawPayload.equals(bytes)).toBe(true);
+      expect((await inject({ method: "GET", url: "/d/greenhouse/releases/1.0.0.json" })).statusCode).toBe(
+        401,
+      );
     });
 
     it("refuses missing, wrong, other-project, pending and revoked device credentials", async () => {

@@ -46,11 +46,14 @@ export function actorOf(request: FastifyRequest): string {
 
 /**
  * Authenticates a device request for `/d/:project/…`: a known, accepted, unrevoked device of that
- * project whose id matches the X-Mpota-Device header.
+ * project whose id matches the X-Mpota-Device header. With `optional`, a request without a token
+ * passes (blobs and patches: immutable, content-addressed, named only in signed manifests), but a
+ * token that is sent is still checked.
  */
-export function deviceAuth(ctx: ServerContext) {
+export function deviceAuth(ctx: ServerContext, optional = false) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
+    if (!token && optional) return;
     const claimed = request.headers["x-mpota-device"];
     if (!token) throw new HttpError(401, "missing device token (Authorization: Bearer …)", WWW_AUTHENTICATE);
     if (typeof claimed !== "string" || claimed === "")

@@ -2,7 +2,8 @@
  * The device API under /d/<project>/: the same files as the static layout (docs/protocol.md), with the
  * channel pointer chosen per device, plus enrolment and event reports. Devices send
  * `Authorization: Bearer <device token>` and `X-Mpota-Device: <device id>`; the check-in carries what
- * the device runs as `?version=…&state=good|trial&failed=…`.
+ * the device runs as `?version=…&state=good|trial&failed=…`. Blobs and patches are served without a
+ * token too (content-addressed and immutable, like a CDN would); pointers and envelopes never are.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
@@ -152,6 +153,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   );
 
   const authed = { preHandler: deviceAuth(ctx) };
+  const tokenOptional = { preHandler: deviceAuth(ctx, true) };
 
   app.get(
     "/:project/channels/:file",
@@ -222,7 +224,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   app.get(
     "/:project/blobs/:file",
     {
-      ...authed,
+      ...tokenOptional,
       schema: {
         params: Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) }),
       },
@@ -242,7 +244,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   app.get(
     "/:project/patches/:file",
     {
-      ...authed,
+      ...tokenOptional,
       schema: {
         params: Type.Object({
           project: Name,
