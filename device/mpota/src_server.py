@@ -8,7 +8,7 @@ from micropython import const
 from mpota.errors import UpdateError
 
 _MAX_POINTER = const(4096)
-_MAX_ENVELOPE = const(1048576)  # a release named by version only (a pin): its envelope's cap
+_MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (as source.py)
 
 _last = None  # the pointer the last check() returned, for fetch_release(cfg, version)
 
@@ -79,6 +79,9 @@ def fetch_release(cfg, pointer_or_version):
     if not isinstance(pointer, dict):
         pointer = _last if _last and _last["version"] == pointer_or_version else None
     if pointer:
+        if pointer["size"] > _MAX_ENVELOPE:
+            raise UpdateError("size", "the channel pointer names a %d-byte envelope; at most %d are accepted"
+                              % (pointer["size"], _MAX_ENVELOPE))
         version = pointer["version"]
         url = "%s/%s" % (_base(cfg), pointer["release"])
         path, header = source.download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"],
