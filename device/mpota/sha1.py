@@ -7,10 +7,6 @@ from micropython import const
 _MASK = const(0xFFFFFFFF)
 
 
-def _rol(x, n):
-    return ((x << n) | (x >> (32 - n))) & _MASK
-
-
 class _Sha1:
     # The hashlib interface (update, digest) in pure Python; keeps one partial 64-byte block.
     def __init__(self):
@@ -18,39 +14,34 @@ class _Sha1:
         self._tail = b""
         self._n = 0
 
-    def _block(self, b, at):
+    def _block(self, data, at):
+        # One 64-byte block: four 20-round loops (no branch per round), the schedule expanded first.
         import struct
 
-        w = list(struct.unpack_from(">16I", b, at))
-        a, b_, c, d, e = self._h
-        for i in range(80):
-            if i >= 16:
-                x = w[(i - 3) & 15] ^ w[(i - 8) & 15] ^ w[(i - 14) & 15] ^ w[i & 15]
-                w[i & 15] = ((x << 1) | (x >> 31)) & _MASK
-            if i < 20:
-                f = (b_ & c) | (~b_ & d)
-                k = 0x5A827999
-            elif i < 40:
-                f = b_ ^ c ^ d
-                k = 0x6ED9EBA1
-            elif i < 60:
-                f = (b_ & c) | (b_ & d) | (c & d)
-                k = 0x8F1BBCDC
-            else:
-                f = b_ ^ c ^ d
-                k = 0xCA62C1D6
-            t = (_rol(a, 5) + (f & _MASK) + e + k + w[i & 15]) & _MASK
-            e = d
-            d = c
-            c = _rol(b_, 30)
-            b_ = a
-            a = t
+        m = _MASK
+        w = list(struct.unpack_from(">16I", data, at))
+        for i in range(16, 80):
+            x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
+            w.append(((x << 1) | (x >> 31)) & m)
         h = self._h
-        h[0] = (h[0] + a) & _MASK
-        h[1] = (h[1] + b_) & _MASK
-        h[2] = (h[2] + c) & _MASK
-        h[3] = (h[3] + d) & _MASK
-        h[4] = (h[4] + e) & _MASK
+        a, b, c, d, e = h
+        for i in range(0, 20):
+            t = ((((a << 5) | (a >> 27)) & m) + ((b & c) | (~b & d)) + e + 0x5A827999 + w[i]) & m
+            e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & m, a, t
+        for i in range(20, 40):
+            t = ((((a << 5) | (a >> 27)) & m) + (b ^ c ^ d) + e + 0x6ED9EBA1 + w[i]) & m
+            e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & m, a, t
+        for i in range(40, 60):
+            t = ((((a << 5) | (a >> 27)) & m) + ((b & c) | (b & d) | (c & d)) + e + 0x8F1BBCDC + w[i]) & m
+            e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & m, a, t
+        for i in range(60, 80):
+            t = ((((a << 5) | (a >> 27)) & m) + (b ^ c ^ d) + e + 0xCA62C1D6 + w[i]) & m
+            e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & m, a, t
+        h[0] = (h[0] + a) & m
+        h[1] = (h[1] + b) & m
+        h[2] = (h[2] + c) & m
+        h[3] = (h[3] + d) & m
+        h[4] = (h[4] + e) & m
 
     def update(self, data):
         self._n += len(data)
