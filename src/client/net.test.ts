@@ -133,6 +133,9 @@ describe("update over a faulty network", () => {
       await expectUntouched(device, before);
       const again = await update(device, []);
       expectInstalled(device, again.r.output);
+      // The pointer had not changed (304 to the saved ETag): the board still knew what to install.
+      expect(server.requests[0]).toMatchObject({ path: POINTER, status: 304 });
+      expect(server.requests[0]!.headers["if-none-match"]).toMatch(/^"[0-9a-f]{16}"$/);
     } finally {
       await device.close();
     }
