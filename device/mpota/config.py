@@ -188,9 +188,9 @@ def _check(obj, fields, at, out):
 
 
 def _signed(src):
-    # Sources whose releases come with a signed manifest.
-    return src.get("type") in ("static", "server") or (src.get("type") in ("github", "gitea", "gogs")
-                                                       and "branch" not in src)
+    # Sources whose releases always come with a signed manifest. A git source (GitHub, Gitea, Gogs)
+    # installs signed releases when the board lists keys, else the unsigned files of a branch or tag.
+    return src.get("type") in ("static", "server")
 
 
 def problems(cfg):

@@ -186,10 +186,12 @@ function check(obj: Record<string, unknown>, fields: readonly Field[], at: strin
   }
 }
 
-/** Sources whose releases come with a signed manifest (a git branch tip and micropython_ota do not). */
+/**
+ * Sources whose releases always come with a signed manifest. A git source (GitHub, Gitea, Gogs) installs
+ * signed releases when the board lists keys, else the unsigned files of a branch or tag.
+ */
 function signed(src: Record<string, unknown>): boolean {
-  if (src.type === "static" || src.type === "server") return true;
-  return (src.type === "github" || src.type === "gitea" || src.type === "gogs") && !("branch" in src);
+  return src.type === "static" || src.type === "server";
 }
 
 /** Every mistake in `cfg`, one message each: unknown keys, missing fields, wrong values. */
