@@ -126,39 +126,59 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
   const server = await serveStatic(site);
   const key = makeSigningKey();
   const project = "greenhouse";
+  const page = (title: string) => `<h1>${title}</h1>\n${"<p>readings and charts</p>\n".repeat(400)}`; // > 2 buffers
   const v100 = testApp("1.0.0", {
     "lib/sensors/temp.py": "OFFSET = 1\n",
     "lib/sensors/hum.py": "HUM = 1\n",
-    "web/index.html": `<h1>greenhouse</h1>\n${"<p>readings</p>\n".repeat(200)}`,
+    "web/index.html": page("greenhouse"),
     "old.py": "OLD = True\n",
   });
   const v110 = testApp("1.1.0", {
     "lib/sensors/temp.py": "OFFSET = 2\n",
     "lib/sensors/hum.py": "HUM = 1\n",
-    "web/index.html": `<h1>greenhouse 1.1</h1>\n${"<p>readings and charts</p>\n".repeat(200)}`,
-    "lib/new/deep/mod.py": "ADDED = True\n",
+    "web/index.html": page("greenhouse 1.1"),
     "undo.py": 'with open("/data/undone", "w") as f:\n    f.write("1.1.0")\n',
   });
   const v120 = testApp("1.2.0");
   v120["main.py"] = Buffer.from('print("running 1.2.0")\nraise RuntimeError("1.2.0 is broken")\n');
-  const v130 = testApp("1.3.0", { "lib/sensors/temp.py": "OFFSET = 3\n", "lib/sensors/hum.py": "HUM = 1\n" });
+  // The releases the cut scenarios install are small (each op kind, not many of each, keeps the matrix
+  // fast): one file copied, one changed, one added three folders deep, one larger than the buffer, one
+  // removed, and no mpota package (they only have to boot and say so).
+  const small = (version: string, from: Record<string, Uint8Array>) => ({
+    "main.py": Buffer.from(`print("running ${version}")\n`),
+    "lib/sensors/hum.py": from["lib/sensors/hum.py"]!,
+    "lib/sensors/temp.py": Buffer.from(`OFFSET = ${version}\n`),
+    "lib/new/deep/mod.py": Buffer.from("ADDED = True\n"),
+    "web/index.html": Buffer.from(page(version)),
+  });
+  const v101 = small("1.0.1", v100);
+  const v130 = small("1.3.0", v110);
   buildRelease(site, project, "1.0.0", v100, key);
-  buildRelease(site, project, "1.1.0", v110, key, { hooks: { rollback: "undo.py" } });
+  const envelope101 = buildRelease(site, project, "1.0.1", v101, key);
+  const envelope110 = buildRelease(site, project, "1.1.0", v110, key, { hooks: { rollback: "undo.py" } });
   buildRelease(site, project, "1.3.0", v130, key);
   publishPointer(site, project, "stable", "1.1.0");
+  publishPointer(site, project, "small", "1.0.1");
   publishPointer(site, project, "next", "1.3.0");
   const config = {
     project,
     keys: [key.publicHex],
     source: { type: "static", url: server.url, channel: "stable" },
   };
-  const nextConfig = JSON.stringify({ ...config, source: { ...config.source, channel: "next" } });
-  const releases = { "1.0.0": v100, "1.1.0": v110, "1.2.0": v120, "1.3.0": v130 };
+  const onChannel = (channel: string) => JSON.stringify({ ...config, source: { ...config.source, channel } });
+  const releases = { "1.0.0": v100, "1.0.1": v101, "1.1.0": v110, "1.2.0": v120, "1.3.0": v130 };
   const withCmd = (files: FlashTree, cmd: string): FlashTree => ({ ...files, "data/cmd": cmd });
 
   const bundled = bundledBoard(site, config, "1.0.0");
   const afterUpdate = await settle(withCmd(bundled, "update"));
   const afterConfirm = await settle(withCmd(afterUpdate, "confirm"));
+  // Running 1.1.0 (good) from slot 1, with the small 1.0.1 in slot 0 to give up for the next release.
+  const secondUpdate = boardTree({
+    slots: [v101, v110],
+    record: { ...firstStateRecord("1.0.1"), slot: 1, versions: ["1.0.1", "1.1.0"] },
+    config: JSON.parse(onChannel("next")),
+    files: { "data/cmd": "update", ".mpota/slot0.json": envelope101, ".mpota/slot1.json": envelope110 },
+  });
   const trialOf = (version: string, record: Partial<StateRecord>) =>
     boardTree({
       slots: [v100, releases[version as keyof typeof releases]],
@@ -173,11 +193,16 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
       files: { "data/": "" },
     });
   const scenarios: CutScenario[] = [
-    { name: "update", files: withCmd(bundled, "update"), releases, allowed: ["1.0.0", "1.1.0"] },
     {
-      // Into a slot that holds the previous release: it is given up (state record first), then rewritten.
+      name: "update",
+      files: { ...withCmd(bundled, "update"), "ota_config.json": onChannel("small") },
+      releases,
+      allowed: ["1.0.0", "1.0.1"],
+    },
+    {
+      // Into the slot that holds the previous release: it is given up (state record first), then rewritten.
       name: "second update",
-      files: { ...withCmd(afterConfirm, "update"), "ota_config.json": nextConfig },
+      files: secondUpdate,
       releases,
       allowed: ["1.1.0", "1.3.0"],
     },
