@@ -1,0 +1,290 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  generateKeyPair,
+  gitBlobSha1,
+  parseReleaseEnvelope,
+  sha256Hex,
+  verifyEnvelope,
+} from "../manifest/index.ts";
+import { createRepo } from "../sources/git-repo.ts";
+import { compressBlob, openStore, type ReleaseStore } from "../store/index.ts";
+import {
+  type BuildOptions,
+  buildRelease,
+  type MadePatch,
+  type MakePatches,
+  type PatchContext,
+} from "./build.ts";
+
+const key = generateKeyPair();
+const created = new Date("2026-11-23T06:00:00.123Z");
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "mpota-app-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+const APP = {
+  "main.py": "import lib.util\nlib.util.run()\n",
+  "lib/util.py": "def run():\n    print('hi')\n",
+  "lib/data/table.bin": "\u0000\u0001\u0002",
+  "lib/__pycache__/util.cpython-311.pyc": "junk",
+  ".git/HEAD": "ref: refs/heads/main\n",
+  ".DS_Store": "junk",
+};
+
+function options(store: ReleaseStore, extra: Partial<BuildOptions>): BuildOptions {
+  return { project: "greenhouse", version: "1.0.0", key, store, created, ...extra };
+}
+
+const newStore = () => openStore(mkdtempSync(join(tmpdir(), "mpota-store-")));
+
+describe("buildRelease from a folder", () => {
+  it("stores every file as a blob and a signed envelope that verifies", async () => {
+    const store = newStore();
+    const events: string[] = [];
+    const built = await buildRelease(
+      options(store, { dir: tree(APP), onProgress: (e) => events.push(`${e.phase} ${e.done}/${e.total}`) }),
+    );
+    const envelope = parseReleaseEnvelope(built.bytes);
+    expect(verifyEnvelope(envelope, [key.publicKeyHex])).toEqual([key.keyId]);
+    expect(envelope.signed).toMatchObject({
+      format: 1,
+      project: "greenhouse",
+      version: "1.0.0",
+      created: "2026-11-23T06:00:00Z",
+    });
+    expect(envelope.signed.rollback).toBe(undefined);
+    expect(envelope.signed.files.map((f) => f.path)).toEqual([
+      "lib/data/table.bin",
+      "lib/util.py",
+      "main.py",
+    ]);
+    for (const file of envelope.signed.files) {
+      const original = Buffer.from(APP[file.path as keyof typeof APP]);
+      expect(file.sha256).toBe(sha256Hex(original));
+      expect(file.size).toBe(original.length);
+      expect(file.git_sha1).toBe(undefined);
+      expect(store.readFile(file.sha256, file.size)).toEqual(original);
+      expect(file.blobs.zlib).toBe(store.readBlob(file.sha256).length);
+    }
+    expect(store.readRelease("greenhouse", "1.0.0").bytes).toEqual(built.bytes);
+    expect(built.sha256).toBe(sha256Hex(built.bytes));
+    expect(built.newBlobs).toBe(3);
+    expect(built.size).toBe(envelope.signed.files.reduce((n, f) => n + f.size, 0));
+    expect(events).toEqual(["read 1/3", "read 2/3", "read 3/3", "patch 1/1", "sign 1/1"]);
+  });
+
+  it("refuses a version not greater than the latest, unless it is a signed rollback", async () => {
+    const store = newStore();
+    const dir = tree({ "main.py": "v1" });
+    await buildRelease(options(store, { dir, version: "1.2.0" }));
+    await expect(buildRelease(options(store, { dir, version: "1.1.0" }))).rejects.toThrow(
+      "version 1.1.0 is not greater than 1.2.0, the latest release of greenhouse in the store (--rollback makes a signed rollback release on purpose)",
+    );
+    await expect(buildRelease(options(store, { dir, version: "1.2.0" }))).rejects.toThrow(
+      "release greenhouse 1.2.0 is already in the store; choose a new version",
+    );
+    await expect(buildRelease(options(store, { dir, version: "1.2.0-rc.1" }))).rejects.toThrow(
+      "not greater than",
+    );
+    await expect(buildRelease(options(store, { dir, version: "1.2.0", rollback: true }))).rejects.toThrow(
+      "already in the store",
+    );
+    const rollback = await buildRelease(options(store, { dir, version: "1.1.1", rollback: true }));
+    expect(parseReleaseEnvelope(rollback.bytes).signed.rollback).toBe(true);
+    expect(rollback.newBlobs).toBe(0);
+    // The next ordinary release must still pass the highest version.
+    await expect(buildRelease(options(store, { dir, version: "1.1.2" }))).rejects.toThrow(
+      "not greater than 1.2.0",
+    );
+    await buildRelease(options(store, { dir, version: "1.3.0" }));
+    expect(store.listReleases("greenhouse")).toEqual(["1.1.1", "1.2.0", "1.3.0"]);
+    await buildRelease(options(store, { dir, project: "other", version: "0.1.0" }));
+  });
+
+  it("takes only allowed files, ignore winning", async () => {
+    const store = newStore();
+    const dir = tree({ ...APP, "tests/test_util.py": "x", "README.md": "x", "lib/secret.py": "x" });
+    const built = await buildRelease(
+      options(store, { dir, allow: ["main.py", "lib"], ignore: ["lib/secret.py", "lib/data"] }),
+    );
+    expect(built.envelope.signed.files.map((f) => f.path)).toEqual(["lib/util.py", "main.py"]);
+    await expect(
+      buildRelease(options(store, { dir, version: "1.0.1", allow: ["main.py", "lbi"] })),
+    ).rejects.toThrow("--allow lbi matched no file");
+  });
+
+  it("leaves out the store and the key file when they sit in the folder, and refuses other private keys", async () => {
+    const dir = tree({ "main.py": "x" });
+    const store = openStore(join(dir, "store"));
+    writeFileSync(join(dir, "release.key"), "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n");
+    await buildRelease(options(store, { dir, exclude: [join(dir, "release.key")] }));
+    const built = await buildRelease(
+      options(store, { dir, version: "1.0.1", exclude: [join(dir, "release.key")] }),
+    );
+    expect(built.envelope.signed.files.map((f) => f.path)).toEqual(["main.py"]);
+    await expect(buildRelease(options(store, { dir, version: "1.0.2" }))).rejects.toThrow(
+      "release.key holds a private key; it must not ship (--ignore release.key)",
+    );
+  });
+
+  it("signs hooks and min_loader, and checks the hooks exist", async () => {
+    const store = newStore();
+    const dir = tree({ "main.py": "x", "setup.py": "y" });
+    const built = await buildRelease(
+      options(store, { dir, hooks: { post_update: "setup.py" }, minLoader: 2 }),
+    );
+    expect(built.envelope.signed).toMatchObject({ hooks: { post_update: "setup.py" }, min_loader: 2 });
+    await expect(
+      buildRelease(options(store, { dir, version: "2.0.0", hooks: { rollback: "undo.py" } })),
+    ).rejects.toThrow("the rollback hook undo.py is not a file of the release");
+  });
+
+  it("says what is wrong with the source", async () => {
+    const store = newStore();
+    await expect(buildRelease(options(store, { dir: "/nonexistent/app" }))).rejects.toThrow(
+      "folder /nonexistent/app does not exist",
+    );
+    const dir = tree({ "main.py": "x" });
+    await expect(buildRelease(options(store, { dir: join(dir, "main.py") }))).rejects.toThrow(
+      "is not a folder",
+    );
+    await expect(buildRelease(options(store, { dir, allow: [], ignore: ["main.py"] }))).rejects.toThrow(
+      "there are no files to release",
+    );
+    symlinkSync("/etc/passwd", join(dir, "passwd"));
+    await expect(buildRelease(options(store, { dir }))).rejects.toThrow(
+      `${join(dir, "passwd")} is a symbolic link; a release holds plain files (--ignore it)`,
+    );
+    await expect(buildRelease(options(store, { dir, version: "1.0" }))).rejects.toThrow(
+      'version: "1.0" must be',
+    );
+    await expect(buildRelease(options(store, {}))).rejects.toThrow("give a folder or a git ref to release");
+    expect(store.listReleases("greenhouse")).toEqual([]);
+  });
+});
+
+describe("buildRelease from a git ref", () => {
+  it("reads a commit's files without a checkout, with their git blob SHA-1s", async () => {
+    const repo = createRepo();
+    try {
+      const first = repo.commit({ "app/main.py": "v1", "app/lib/x.py": "x", "README.md": "doc" });
+      repo.tag("v1");
+      repo.commit({ "app/main.py": "v2" });
+      // Uncommitted changes in the work tree are not part of any ref.
+      writeFileSync(join(repo.dir, "app/main.py"), "dirty");
+      const store = newStore();
+      const built = await buildRelease(options(store, { gitRef: "v1", repo: repo.dir }));
+      const files = built.envelope.signed.files;
+      expect(files.map((f) => f.path)).toEqual(["README.md", "app/lib/x.py", "app/main.py"]);
+      expect(files[2]?.git_sha1).toBe(gitBlobSha1(Buffer.from("v1")));
+      expect(store.readFile(files[2]!.sha256, 2).toString()).toBe("v1");
+      const sub = await buildRelease(
+        options(store, { gitRef: "HEAD", repo: repo.dir, dir: "app", version: "1.1.0" }),
+      );
+      expect(
+        sub.envelope.signed.files.map((f) => [f.path, store.readFile(f.sha256, f.size).toString()]),
+      ).toEqual([
+        ["lib/x.py", "x"],
+        ["main.py", "v2"],
+      ]);
+      const only = await buildRelease(
+        options(store, {
+          gitRef: first,
+          repo: repo.dir,
+          version: "1.2.0",
+          allow: ["app"],
+          ignore: ["app/lib"],
+        }),
+      );
+      expect(only.envelope.signed.files.map((f) => f.path)).toEqual(["app/main.py"]);
+      await expect(
+        buildRelease(options(store, { gitRef: "nope", repo: repo.dir, version: "2.0.0" })),
+      ).rejects.toThrow(/^git ls-tree failed in .*: fatal: Not a valid object name nope/);
+      await expect(
+        buildRelease(options(store, { gitRef: "--help", repo: repo.dir, version: "2.0.0" })),
+      ).rejects.toThrow('git ref "--help" cannot start with "-"');
+      symlinkSync("main.py", join(repo.dir, "app/link.py"));
+      repo.commit({}, "link");
+      await expect(
+        buildRelease(options(store, { gitRef: "HEAD", repo: repo.dir, version: "2.0.0" })),
+      ).rejects.toThrow("app/link.py is a symbolic link at HEAD");
+    } finally {
+      repo.close();
+    }
+  });
+});
+
+describe("the makePatches seam", () => {
+  // A stand-in patch maker: the "patch" is just the new file compressed; enough to check the seam.
+  const maker = ({ files, previous }: PatchContext): MadePatch[] =>
+    files.flatMap(({ entry, data }) => {
+      const old = previous[0]?.envelope.signed.files.find((f) => f.path === entry.path);
+      if (!old || old.sha256 === entry.sha256) return [];
+      const bytes = compressBlob(data);
+      return [
+        {
+          path: entry.path,
+          data: bytes,
+          patch: {
+            encoding: "fossil",
+            from_sha256: old.sha256,
+            sha256_of_patch: sha256Hex(bytes),
+            size: bytes.length,
+          },
+        },
+      ];
+    });
+
+  it("offers earlier releases newest first and stores the patches it returns", async () => {
+    const store = newStore();
+    const seen: string[][] = [];
+    const spy: MakePatches = (context) => {
+      seen.push(context.previous.map((r) => r.envelope.signed.version));
+      return maker(context);
+    };
+    await buildRelease(options(store, { dir: tree({ "a.py": "1", "b.py": "same" }), makePatches: spy }));
+    await buildRelease(
+      options(store, { dir: tree({ "a.py": "2", "b.py": "same" }), version: "1.1.0", makePatches: spy }),
+    );
+    const built = await buildRelease(
+      options(store, {
+        dir: tree({ "a.py": "3", "b.py": "same" }),
+        version: "1.2.0",
+        makePatches: spy,
+        patchBases: 2,
+      }),
+    );
+    // 1.0.0 had no earlier release, so the maker was not asked.
+    expect(seen).toEqual([["1.0.0"], ["1.1.0", "1.0.0"]]);
+    expect(built.patches).toBe(1);
+    const [a, b] = built.envelope.signed.files;
+    expect(b?.blobs.patches).toBe(undefined);
+    const patch = a?.blobs.patches?.[0];
+    expect(patch?.from_sha256).toBe(sha256Hex("2"));
+    expect(store.readPatch(patch!.from_sha256, a!.sha256)).toEqual(compressBlob(Buffer.from("3")));
+  });
+
+  it("refuses patches that do not match what they declare", async () => {
+    const store = newStore();
+    await buildRelease(options(store, { dir: tree({ "a.py": "1" }) }));
+    const liar: MakePatches = (context) =>
+      maker(context).map((p) => ({ ...p, patch: { ...p.patch, size: p.patch.size + 1 } }));
+    await expect(
+      buildRelease(options(store, { dir: tree({ "a.py": "2" }), version: "1.1.0", makePatches: liar })),
+    ).rejects.toThrow("the patch maker's patch for a.py does not match its size or sha256_of_patch");
+    const stray: MakePatches = (context) => maker(context).map((p) => ({ ...p, path: "zzz.py" }));
+    await expect(
+      buildRelease(options(store, { dir: tree({ "a.py": "2" }), version: "1.1.0", makePatches: stray })),
+    ).rejects.toThrow("the patch maker made a patch for zzz.py, which is not in the release");
+    expect(store.listReleases("greenhouse")).toEqual(["1.0.0"]);
+  });
+});

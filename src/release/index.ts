@@ -1,0 +1,14 @@
+/** Building signed releases from a folder or a git ref into the release store. */
+export {
+  type BuildOptions,
+  type BuiltRelease,
+  buildRelease,
+  type MadePatch,
+  type MakePatches,
+  type NewFile,
+  type PatchContext,
+  type ReleaseProgress,
+} from "./build.ts";
+export { ReleaseError } from "./errors.ts";
+export { type FilterOptions, JUNK, makeFilter, type PathFilter } from "./filter.ts";
+export { listDirFiles, listGitFiles, type SourceFile } from "./source.ts";
