@@ -69,7 +69,7 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
     const client = new AdminClient(url, token);
     const key = testKey();
     await client.request("POST", "/projects", { name: "bench" });
-    await client.request("POST", "/projects/bench/keys", { publicKey: key.publicKey });
+    await client.request("POST", "/projects/bench/keys", { publicKey: key.publicKeyHex });
     const release = testRelease("bench", "1.0.0", { "main.py": "print('hello')\n" }, key);
     await publishRelease(
       client,

@@ -141,13 +141,15 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
     });
 
     it("adds keys by their raw public key and names them by key id", async () => {
-      const res = await api("POST", "/projects/greenhouse/keys", { publicKey: key.publicKey });
+      const res = await api("POST", "/projects/greenhouse/keys", { publicKey: key.publicKeyHex });
       expect(res.statusCode).toBe(201);
-      expect(res.json().keyid).toBe(key.keyid);
+      expect(res.json().keyid).toBe(key.keyId);
       expect((await api("POST", "/projects/greenhouse/keys", { publicKey: "abc" })).statusCode).toBe(400);
-      expect((await api("POST", "/projects/nope/keys", { publicKey: key.publicKey })).statusCode).toBe(404);
+      expect((await api("POST", "/projects/nope/keys", { publicKey: key.publicKeyHex })).statusCode).toBe(
+        404,
+      );
       const project = (await api("GET", "/projects/greenhouse")).json();
-      expect(project.keys).toEqual([{ keyid: key.keyid, publicKey: key.publicKey }]);
+      expect(project.keys).toEqual([{ keyid: key.keyId, publicKey: key.publicKeyHex }]);
     });
   });
 

@@ -102,7 +102,7 @@ describe("mpota serve (SQLite)", () => {
     const client = new AdminClient(server.url, server.adminToken!);
     const key = testKey();
     await client.request("POST", "/projects", { name: "p" });
-    await client.request("POST", "/projects/p/keys", { publicKey: key.publicKey });
+    await client.request("POST", "/projects/p/keys", { publicKey: key.publicKeyHex });
     const big = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
     const release = testRelease("p", "1.0.0", { "main.py": "print(1)\n", "big.bin": big }, key);
@@ -162,7 +162,9 @@ describe("mpota serve (SQLite)", () => {
     const auth = ["--server", server.url, "--token", server.adminToken!];
     const key = testKey();
     expect(await mpota("project", "add", "greenhouse", ...auth)).toBe("created project greenhouse\n");
-    expect(await mpota("project", "key", "greenhouse", "--key", key.publicKey, ...auth)).toContain(key.keyid);
+    expect(await mpota("project", "key", "greenhouse", "--key", key.publicKeyHex, ...auth)).toContain(
+      key.keyId,
+    );
     const configPath = join(data, "ota_config.json");
     const added = await mpota(
       "device",
@@ -180,7 +182,7 @@ describe("mpota serve (SQLite)", () => {
     const config = JSON.parse(readFileSync(configPath, "utf8"));
     expect(config).toMatchObject({
       project: "greenhouse",
-      keys: [key.publicKey],
+      keys: [key.publicKeyHex],
       source: { type: "server", url: server.url, channel: "stable", device_id: "board-1" },
     });
     const list = JSON.parse(await mpota("device", "list", "--project", "greenhouse", "--json", ...auth));
@@ -261,7 +263,7 @@ describe.skipIf(!postgresUrl)("two mpota serve processes on one PostgreSQL", () 
     const clients = [new AdminClient(a.url, token), new AdminClient(b.url, token)] as const;
     const key = testKey();
     await clients[0].request("POST", "/projects", { name: "p" });
-    await clients[1].request("POST", "/projects/p/keys", { publicKey: key.publicKey });
+    await clients[1].request("POST", "/projects/p/keys", { publicKey: key.publicKeyHex });
     // each server keeps its own blob folder, so each gets the files (as behind a shared volume or object store)
     for (const [i, version] of ["1.0.0", "2.0.0"].entries()) {
       const release = testRelease("p", version, { "main.py": `v = ${i}\n` }, key);

@@ -2,22 +2,21 @@
  * Signed releases made in memory for tests and benchmarks: the wire format of docs/protocol.md,
  * signed with a throwaway Ed25519 key.
  */
-import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { createDelta } from "fossil-delta";
-import { envelopeBytes, keyIdOf, type Manifest, sha256Hex } from "./envelope.ts";
+import {
+  envelopeBytes,
+  generateKeyPair,
+  type Manifest,
+  type SigningKey,
+  sha256Hex,
+  signEnvelope,
+} from "../manifest/index.ts";
 
-export interface TestKey {
-  publicKey: string;
-  keyid: string;
-  privateKey: KeyObject;
-}
+export type TestKey = SigningKey;
 
-export function testKey(): TestKey {
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url").toString("hex");
-  return { publicKey: raw, keyid: keyIdOf(raw), privateKey };
-}
+/** A throwaway signing key. */
+export const testKey = generateKeyPair;
 
 export interface TestRelease {
   envelope: { signed: Manifest; signatures: Array<{ keyid: string; sig: string }> };
@@ -64,8 +63,6 @@ export function testRelease(
     ...(options.rollback ? { rollback: true } : {}),
     files: entries,
   };
-  const message = envelopeBytes(signed, []).toString().split("\n").slice(1, -2).join("\n");
-  const sig = sign(null, Buffer.from(message), key.privateKey).toString("hex");
-  const signatures = [{ keyid: key.keyid, sig }];
-  return { envelope: { signed, signatures }, bytes: envelopeBytes(signed, signatures), blobs, patches };
+  const envelope = signEnvelope(signed, key);
+  return { envelope, bytes: envelopeBytes(envelope), blobs, patches };
 }

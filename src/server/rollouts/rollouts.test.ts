@@ -48,7 +48,7 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
       s.app.inject({ method, url: `/api/v1${url}`, headers: admin, ...(payload ? { payload } : {}) });
     const key = testKey();
     await api("POST", "/projects", { name: "p" });
-    await api("POST", "/projects/p/keys", { publicKey: key.publicKey });
+    await api("POST", "/projects/p/keys", { publicKey: key.publicKeyHex });
     for (const version of ["1.0.0", "2.0.0"]) {
       const release = testRelease("p", version, { "main.py": `v = "${version}"\n` }, key);
       for (const [name, bytes] of release.blobs)

@@ -70,7 +70,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
         size: release.size,
         version,
       };
-      const bytes = envelopeBytes(signed, [], false);
+      const bytes = envelopeBytes({ signed, signatures: [] });
       pointer = { bytes, etag: `"${sha256Hex(bytes)}"` };
       if (pointers.size > 10_000) pointers.clear();
       pointers.set(key, pointer);

@@ -84,7 +84,11 @@ async function checkedUpload(
     .where("project", "=", project)
     .execute();
   if (keys.length === 0) throw new HttpError(400, `project "${project}" has no public keys; add one first`);
-  return checkEnvelope(body, project, new Map(keys.map((k) => [k.keyid, k.public_key])));
+  return checkEnvelope(
+    body,
+    project,
+    keys.map((k) => k.public_key),
+  );
 }
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
