@@ -363,9 +363,20 @@ def _retrying(url, attempt):
             wait = e.wait * 1000 if isinstance(e, _Retry) and e.wait is not None else _backoff_ms(i)
         if i + 1 < tries:
             time.sleep_ms(wait)
-    if isinstance(why, OSError) and why.args:
-        why = "network error %s" % why.args[0]
+    if isinstance(why, OSError):
+        why = _os_error(why)
     raise UpdateError("network", "%s: %s (%d attempts)" % (url, why, tries))
+
+
+def _os_error(e):
+    # A network OSError in words (the number alone means little at 2 a.m.).
+    import errno
+
+    code = e.args[0] if e.args else None
+    words = {errno.ETIMEDOUT: "timed out", errno.ECONNREFUSED: "connection refused",
+             errno.ECONNRESET: "connection reset", errno.EHOSTUNREACH: "host unreachable",
+             -202: "DNS lookup failed"}.get(code)
+    return "%s (OSError %s)" % (words, code) if words else "network error %s" % code
 
 
 def get_small(url, headers=None, max_bytes=4096, etag=None):

@@ -282,14 +282,22 @@ except OSError as e:
     expect(server.requests).toHaveLength(1);
   });
 
-  it("retries a refused connection, then reports it", async () => {
+  it("retries a refused connection and a failed DNS lookup, then says which it was", async () => {
     const closed = await startFaultServer({ root });
     await closed.close();
-    const { results } = await device(`fetch("http://127.0.0.1:${closed.port}/p/blob.bin", 10000)`);
-    expect(results[0]!.value).toEqual({
-      error: "network",
-      message: `http://127.0.0.1:${closed.port}/p/blob.bin: network error 111 (4 attempts)`,
-    });
+    const { results } = await device(
+      `fetch("http://127.0.0.1:${closed.port}/p/blob.bin", 10000)\nfetch("http://nowhere.invalid/x", 10)`,
+    );
+    expect(results.map((r) => r.value)).toEqual([
+      {
+        error: "network",
+        message: `http://127.0.0.1:${closed.port}/p/blob.bin: connection refused (OSError 111) (4 attempts)`,
+      },
+      {
+        error: "network",
+        message: "http://nowhere.invalid/x: DNS lookup failed (OSError -202) (4 attempts)",
+      },
+    ]);
   });
 
   it("reports HTTP errors that retrying cannot fix at once", async () => {
