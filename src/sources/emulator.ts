@@ -179,9 +179,10 @@ export function paginate<T>(
   items: T[],
   perPageDefault: number,
   sizeParam: "per_page" | "limit",
+  max = 100,
 ): { page: T[]; link?: string; total: number; more: boolean } {
   const query = request.query as Record<string, string | undefined>;
-  const size = Math.max(1, Math.min(100, Number(query[sizeParam] ?? perPageDefault) || perPageDefault));
+  const size = Math.max(1, Math.min(max, Number(query[sizeParam] ?? perPageDefault) || perPageDefault));
   const last = Math.max(1, Math.ceil(items.length / size));
   const page = Math.max(1, Number(query.page ?? 1) || 1);
   const url = new URL(request.url, `http://${request.headers.host}`);

@@ -112,7 +112,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
           tree: entries,
         });
       }
-      const { page, more, total } = paginate(request, entries, perPage, "per_page");
+      const { page, more, total } = paginate(request, entries, perPage, "per_page", perPage); // at most the server's page size
       return send(reply, {
         sha: treeSha,
         url: `${base(request)}/git/trees/${treeSha}`,
