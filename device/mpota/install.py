@@ -133,11 +133,12 @@ def _pump(src, dst, buf, limit, what, h=None):
         total += n
         if total > limit:
             raise UpdateError("size", "%s is larger than the %d bytes the manifest declares" % (what, limit))
-        h.update(buf[:n])
+        chunk = buf if n == len(buf) else buf[:n]  # a full buffer is passed as is: no allocation per chunk
+        h.update(chunk)
         if dst is not None:
-            done = 0
+            done = dst.write(chunk)
             while done < n:
-                done += dst.write(buf[done:n])
+                done += dst.write(chunk[done:])
     return total, _hex(h)
 
 
