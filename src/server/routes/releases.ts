@@ -4,6 +4,7 @@
  * The release exists only once that last request has checked every file and inserted the row, so an
  * upload cut off anywhere leaves no partial release and can simply be done again.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -34,7 +35,6 @@ export interface Missing {
 
 /** Inflates a stored zlib stream (capped), returning the SHA-256 and size of what comes out. */
 async function inflatedDigest(path: string, cap: number): Promise<{ sha256: string; size: number }> {
-  const { createHash } = await import("node:crypto");
   const hash = createHash("sha256");
   let size = 0;
   try {
