@@ -39,6 +39,7 @@ export {
   zlibBound,
 } from "./schema.ts";
 export { signEnvelope, verifyEnvelope } from "./sign.ts";
+export { isoSeconds } from "./time.ts";
 export {
   comparePaths,
   manifestProblems,

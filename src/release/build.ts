@@ -10,6 +10,7 @@ import {
   type FileEntry,
   gitBlobSha1,
   type Hooks,
+  isoSeconds,
   type Manifest,
   type PatchEntry,
   parseVersion,
@@ -96,7 +97,7 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 function createdAt(created: Date | undefined): string {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const date = created ?? (epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date());
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return isoSeconds(date);
 }
 
 function checkOrder(options: BuildOptions): void {

@@ -1,0 +1,8 @@
+/** The static-site publisher: a stored release in the CDN-ready layout of docs/protocol.md. */
+export {
+  parseExpiry,
+  publishStatic,
+  type StaticPublishOptions,
+  type StaticPublishResult,
+  sitePaths,
+} from "./publish.ts";

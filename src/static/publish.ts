@@ -1,0 +1,167 @@
+/**
+ * `mpota publish --static`: copies a release from the store into the static layout of
+ * docs/protocol.md, which any web server, object store or CDN can host:
+ * ```
+ * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  releases/<version>.json  channels/<channel>.json
+ * ```
+ * Blobs, patches and the envelope are written first, the channel pointer last, each by atomic
+ * rename: a device reading the site at any moment sees the old release or the new one.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ChannelPointer,
+  channelPointer,
+  compareVersions,
+  envelopeBytes,
+  isoSeconds,
+  parsePointerEnvelope,
+  type SigningKey,
+  sha256Hex,
+  signEnvelope,
+} from "../manifest/index.ts";
+import { inflateBlob, type ReleaseStore, StoreError, writeFileAtomic } from "../store/index.ts";
+
+export interface StaticPublishOptions {
+  site: string;
+  store: ReleaseStore;
+  project: string;
+  version: string;
+  channel: string;
+  /** Sign the channel pointer (recommended, with `expires`); unsigned otherwise. */
+  key?: SigningKey | readonly SigningKey[];
+  expires?: Date;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface StaticPublishResult {
+  project: string;
+  version: string;
+  channel: string;
+  pointer: ChannelPointer;
+  signed: boolean;
+  /** Files written / already on the site (blobs and patches). */
+  written: number;
+  skipped: number;
+  bytes: number;
+  /** The channel's version before, if it had one. */
+  previous?: string;
+}
+
+/** Where the files of a project sit in a static site. */
+export function sitePaths(site: string, project: string) {
+  const root = join(site, project);
+  return {
+    root,
+    blob: (sha256: string) => join(root, "blobs", `${sha256}.z`),
+    patch: (from: string, to: string) => join(root, "patches", `${from}-${to}.fz`),
+    release: (version: string) => join(root, "releases", `${version}.json`),
+    channel: (channel: string) => join(root, "channels", `${channel}.json`),
+  };
+}
+
+const sameSize = (file: string, size: number) => existsSync(file) && statSync(file).size === size;
+
+function currentVersion(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return parsePointerEnvelope(readFileSync(file)).signed.version;
+  } catch {
+    return undefined; // a damaged pointer is simply replaced
+  }
+}
+
+/** Publishes a stored release to a static site and points `channel` at it (the pointer last). */
+export function publishStatic(options: StaticPublishOptions): StaticPublishResult {
+  const { store, project, version, channel } = options;
+  const { envelope, bytes } = store.readRelease(project, version);
+  const paths = sitePaths(options.site, project);
+  const pointerFile = paths.channel(channel);
+  const previous = currentVersion(pointerFile);
+  if (previous !== undefined && compareVersions(version, previous) < 0 && !envelope.signed.rollback)
+    throw new StoreError(
+      `channel ${channel} is at ${previous}; ${version} is older and not a rollback release, so devices would refuse it (build it with --rollback)`,
+    );
+  const jobs: Array<{ file: string; size: number; load: () => Buffer }> = [];
+  for (const entry of envelope.signed.files) {
+    jobs.push({
+      file: paths.blob(entry.sha256),
+      size: entry.blobs.zlib,
+      load: () => {
+        store.readFile(entry.sha256, entry.size); // checks the stored blob before it goes out
+        return store.readBlob(entry.sha256);
+      },
+    });
+    for (const patch of entry.blobs.patches ?? []) {
+      jobs.push({
+        file: paths.patch(patch.from_sha256, entry.sha256),
+        size: patch.size,
+        load: () => {
+          const data = store.readPatch(patch.from_sha256, entry.sha256);
+          if (sha256Hex(data) !== patch.sha256_of_patch)
+            throw new StoreError(`patch ${patch.from_sha256}-${entry.sha256} in the store is damaged`);
+          inflateBlob(data, 64 * 1024 * 1024);
+          return data;
+        },
+      });
+    }
+  }
+  let written = 0;
+  let done = 0;
+  let size = 0;
+  for (const job of jobs) {
+    if (!sameSize(job.file, job.size)) {
+      const data = job.load();
+      writeFileAtomic(job.file, data);
+      written++;
+      size += data.length;
+    }
+    options.onProgress?.(++done, jobs.length);
+  }
+  const releaseFile = paths.release(version);
+  if (existsSync(releaseFile)) {
+    if (!readFileSync(releaseFile).equals(bytes))
+      throw new StoreError(
+        `${releaseFile} holds a different release ${version}; published versions are immutable (devices may have it cached)`,
+      );
+  } else {
+    writeFileAtomic(releaseFile, bytes);
+    size += bytes.length;
+  }
+  const pointer = channelPointer({
+    channel,
+    project,
+    version,
+    envelope: bytes,
+    expires: options.expires && isoSeconds(options.expires),
+  });
+  const keys = options.key === undefined ? [] : Array.isArray(options.key) ? options.key : [options.key];
+  const pointerBytes = envelopeBytes(
+    keys.length > 0 ? signEnvelope(pointer, keys) : { signed: pointer, signatures: [] },
+  );
+  writeFileAtomic(pointerFile, pointerBytes);
+  size += pointerBytes.length;
+  return {
+    project,
+    version,
+    channel,
+    pointer,
+    signed: keys.length > 0,
+    written,
+    skipped: jobs.length - written,
+    bytes: size,
+    ...(previous === undefined ? {} : { previous }),
+  };
+}
+
+/** `--expires` as a date: a duration from `now` (`30d`, `12h`, `90m`) or an ISO-8601 UTC time. */
+export function parseExpiry(text: string, now = new Date()): Date | undefined {
+  const duration = /^(\d+)([dhm])$/.exec(text);
+  if (duration) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[duration[2] as "d" | "h" | "m"];
+    return new Date(now.getTime() + Number(duration[1]) * unit);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?$/.test(text)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
