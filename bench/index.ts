@@ -21,6 +21,16 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
       "device client: requests, bytes, flash writes and heap of a no-update check and an update; verify time",
     load: async () => (await import("./update.ts")).default,
   },
+  delta: {
+    describe:
+      "delta patches: bytes downloaded vs zlib per release (.py and .mpy) over device/ history and a generated corpus; device heap to apply",
+    load: async () => (await import("./delta.ts")).default,
+  },
+  sources: {
+    describe:
+      "git and micropython_ota sources: requests and bytes of a no-update check and an update (GitHub, Gitea, Gogs, micropython_ota)",
+    load: async () => (await import("./sources.ts")).default,
+  },
   server: {
     describe:
       "update server: check-ins/s and p50/p99 with 100,000 devices (SQLite, PostgreSQL), 1,000-file publish time",

@@ -1,0 +1,172 @@
+/**
+ * `mpota bench sources`: what following each kind of source costs a board, on the virtual device
+ * against the emulators (GitHub Enterprise-style API with raw files on another host, Gitea, Gogs) and
+ * a micropython_ota static layout, all serving the example app (examples/greenhouse + lib/mpota):
+ * - check: a no-update check in steady state (the board kept the last answer's ETag where the API
+ *   gives one): requests the server saw, bytes on the wire both ways;
+ * - update: the next version, which changes lib/sensors.py and main.py, from a board that installed
+ *   the previous one from the same source (so unchanged files are copied from the running slot).
+ * The device's sockets count the bytes (requests and responses, headers included).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { devicePackage, runCommand } from "../src/client/testkit.ts";
+import { VirtualDevice } from "../src/sim/index.ts";
+import { gitBoard } from "../src/sources/device/testkit.ts";
+import {
+  createRepo,
+  type Emulator,
+  serveMicropythonOta,
+  startGitea,
+  startGitHub,
+  startGogs,
+  writeMicropythonOta,
+} from "../src/sources/index.ts";
+import type { Benchmark } from "./index.ts";
+
+const EXAMPLE = fileURLToPath(new URL("../examples/greenhouse/", import.meta.url));
+
+function readTree(dir: string, prefix = ""): Record<string, Uint8Array> {
+  const tree: Record<string, Uint8Array> = {};
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) Object.assign(tree, readTree(path, `${prefix}${name}/`));
+    else tree[prefix + name] = readFileSync(path);
+  }
+  return tree;
+}
+
+/** The example app as the board runs it: a main.py carrying out /data/cmd, the example's lib, mpota. */
+function exampleApp(label: string): Record<string, Uint8Array> {
+  const example = readTree(EXAMPLE);
+  const main = `import mpota, json, os
+LABEL = ${JSON.stringify(label)}
+try:
+    with open("/data/cmd") as f:
+        cmd = f.read()
+    os.remove("/data/cmd")
+except OSError:
+    cmd = ""
+if cmd == "update-force":
+    print("update", json.dumps(mpota.update(force=True)))
+elif cmd:
+    print(cmd, json.dumps(getattr(mpota, cmd)()))
+`;
+  const tree: Record<string, Uint8Array> = { ...example, ...devicePackage(), "main.py": Buffer.from(main) };
+  if (label === "next") {
+    tree["lib/sensors.py"] = Buffer.from(
+      `${Buffer.from(example["lib/sensors.py"]!).toString()}\n# calibrated 2026-11\n`,
+    );
+  }
+  return tree;
+}
+
+export interface SourceFigures {
+  checkRequests: number;
+  checkBytes: number;
+  updateRequests: number;
+  updateBytes: number;
+}
+
+async function measure(
+  files: Record<string, Uint8Array | string>,
+  requests: () => number,
+  publishNext: () => void,
+): Promise<SourceFigures> {
+  const device = new VirtualDevice({ files });
+  const step = async (cmd: string) => {
+    const before = requests();
+    const r = await runCommand(device, cmd, { timeoutMs: 600_000 });
+    const line = r.output.split("\n").find((l) => l.startsWith(`${cmd.split("-")[0]} `));
+    const result = line ? JSON.parse(line.slice(line.indexOf(" ") + 1)) : undefined;
+    if (!result?.ok) throw new Error(`${cmd} failed: ${line ?? r.output}`);
+    return { requests: requests() - before, bytes: r.netBytesIn + r.netBytesOut };
+  };
+  try {
+    await step("update-force"); // the board installs the current version from this source
+    await step("confirm");
+    await step("check"); // the first check keeps the answer's ETag
+    const check = await step("check");
+    publishNext();
+    const update = await step("update");
+    return {
+      checkRequests: check.requests,
+      checkBytes: check.bytes,
+      updateRequests: update.requests,
+      updateBytes: update.bytes,
+    };
+  } finally {
+    await device.close();
+  }
+}
+
+const run: Benchmark = async ({ progress }) => {
+  const repo = createRepo();
+  const first = repo.commitTree(exampleApp("first"), "first");
+  const next = repo.commitTree(exampleApp("next"), "next");
+  repo.branch("device", first);
+  const out: Record<string, SourceFigures> = {};
+  const emulators: Array<[string, () => Promise<Emulator>]> = [
+    ["github", () => startGitHub({ repos: { "acme/greenhouse": { repo } } })],
+    ["gitea", () => startGitea({ repos: { "acme/greenhouse": { repo } } })],
+    ["gogs", () => startGogs({ repos: { "acme/greenhouse": { repo } } })],
+  ];
+  try {
+    for (const [type, start] of emulators) {
+      progress(`${type}…`);
+      repo.branch("device", first);
+      const emulator = await start();
+      try {
+        const config = {
+          project: "greenhouse",
+          keys: [],
+          reset_mode: "none",
+          source: { type, api: emulator.api, repo: "acme/greenhouse", branch: "device" },
+        };
+        out[type] = await measure(
+          gitBoard(exampleApp("first"), first, config),
+          () => emulator.requests.length,
+          () => repo.branch("device", next),
+        );
+      } finally {
+        await emulator.close();
+      }
+    }
+    progress("micropython_ota…");
+    const root = mkdtempSync(join(tmpdir(), "mpota-bench-mota-"));
+    const server = await serveMicropythonOta(root);
+    const listed = (label: string) => {
+      const tree = exampleApp(label);
+      return Object.fromEntries(Object.entries(tree).filter(([p]) => !p.startsWith("lib/mpota/")));
+    };
+    try {
+      writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.0", files: listed("first") });
+      const config = {
+        project: "greenhouse",
+        keys: [],
+        reset_mode: "none",
+        source: {
+          type: "micropython_ota",
+          host: server.url,
+          project: "greenhouse",
+          filenames: Object.keys(listed("first")).sort(),
+        },
+      };
+      out.micropython_ota = await measure(
+        gitBoard(exampleApp("first"), "v1.0.0", config),
+        () => server.requests.length,
+        () => writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.1", files: listed("next") }),
+      );
+    } finally {
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  } finally {
+    repo.close();
+  }
+  return out;
+};
+
+export default run;
