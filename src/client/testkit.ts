@@ -2,22 +2,21 @@
  * Helpers for tests and benchmarks of the device client: the device files as flash trees, and runs of
  * device code on a virtual board.
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
-import { deflateSync } from "node:zlib";
+import {
+  channelPointer,
+  comparePaths,
+  envelopeBytes,
+  generateKeyPair,
+  type SigningKey as ManifestKey,
+  sha256Hex,
+  signEnvelope,
+} from "../manifest/index.ts";
 import { type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
+import { compressBlob } from "../store/index.ts";
 import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
@@ -89,51 +88,20 @@ export function sameTree(a: Record<string, Uint8Array>, b: Record<string, Uint8A
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Releases and a static site on loopback. Until src/manifest and src/release land, a release is built
-// here directly from docs/protocol.md (canonical manifest, ed25519 envelope, zlib blobs with a 2^10
-// window, the static layout).
+// Releases written straight into a static site (docs/protocol.md layout) with src/manifest, from
+// in-memory trees: tests need odd releases quickly (a crashing main.py, rollback flags, hooks).
 
-export interface SigningKey {
-  privateKey: KeyObject;
+/** A release key: src/manifest's, plus the names the device tests use. */
+export interface SigningKey extends ManifestKey {
   /** Raw 32-byte public key, lowercase hex: what ota_config.json lists in `keys`. */
   publicHex: string;
   keyid: string;
 }
 
 export function makeSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-  return {
-    privateKey,
-    publicHex: raw.toString("hex"),
-    keyid: createHash("sha256").update(raw).digest("hex").slice(0, 16),
-  };
+  const key = generateKeyPair();
+  return { ...key, publicHex: key.publicKeyHex, keyid: key.keyId };
 }
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${k === "files" && Array.isArray(v) ? filesArray(v) : canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-const filesArray = (files: unknown[]) => `[\n${files.map(canonical).join(",\n")}\n]`;
-
-function envelopeBytes(signed: unknown, key: SigningKey | null): Buffer {
-  const bytes = Buffer.from(canonical(signed));
-  const sigs = key ? [{ keyid: key.keyid, sig: sign(null, bytes, key.privateKey).toString("hex") }] : [];
-  return Buffer.concat([
-    Buffer.from(`{"signatures":${canonical(sigs)},"signed":\n`),
-    bytes,
-    Buffer.from("\n}\n"),
-  ]);
-}
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 export interface ReleaseOptions {
   rollback?: boolean;
@@ -155,11 +123,11 @@ export function buildRelease(
   mkdirSync(join(root, "blobs"), { recursive: true });
   mkdirSync(join(root, "releases"), { recursive: true });
   const files = Object.keys(tree)
-    .sort()
+    .sort(comparePaths)
     .map((path) => {
       const data = Buffer.from(tree[path]!);
-      const hash = sha256(data);
-      const blob = deflateSync(data, { level: 9, windowBits: 10, memLevel: 9 });
+      const hash = sha256Hex(data);
+      const blob = compressBlob(data);
       writeFileSync(join(root, "blobs", `${hash}.z`), blob);
       return { blobs: { patches: [], zlib: blob.length }, path, sha256: hash, size: data.length };
     });
@@ -167,13 +135,13 @@ export function buildRelease(
     created: options.created ?? "2026-11-23T06:00:00Z",
     files,
     format: 1,
-    hooks: options.hooks,
-    min_loader: options.minLoader,
+    ...(options.hooks && { hooks: options.hooks }),
+    ...(options.minLoader !== undefined && { min_loader: options.minLoader }),
     project,
-    rollback: options.rollback,
+    ...(options.rollback !== undefined && { rollback: options.rollback }),
     version,
   };
-  const envelope = envelopeBytes(signed, key);
+  const envelope = envelopeBytes(signEnvelope(signed, key));
   writeFileSync(join(root, "releases", `${version}.json`), envelope);
   return envelope;
 }
@@ -181,17 +149,10 @@ export function buildRelease(
 /** Points `channel` at a release already in the site (the pointer is written last, by rename). */
 export function publishPointer(site: string, project: string, channel: string, version: string): void {
   const envelope = readFileSync(join(site, project, "releases", `${version}.json`));
-  const pointer = envelopeBytes(
-    {
-      channel,
-      project,
-      release: `releases/${version}.json`,
-      sha256: sha256(envelope),
-      size: envelope.length,
-      version,
-    },
-    null,
-  );
+  const pointer = envelopeBytes({
+    signed: channelPointer({ channel, project, version, envelope }),
+    signatures: [],
+  });
   mkdirSync(join(site, project, "channels"), { recursive: true });
   const file = join(site, project, "channels", `${channel}.json`);
   writeFileSync(`${file}.tmp`, pointer);
@@ -217,7 +178,7 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
       return;
     }
     const body = readFileSync(file);
-    const etag = `"${sha256(body).slice(0, 16)}"`;
+    const etag = `"${sha256Hex(body).slice(0, 16)}"`;
     if (req.headers["if-none-match"] === etag) {
       res.writeHead(304, { etag }).end();
       return;
