@@ -3,7 +3,7 @@
 # file from offset) and "<cnt>:<bytes>" (insert cnt literal bytes), then "<checksum>;"; numbers are
 # base 64 with the digits 0-9 A-Z _ a-z ~. The old file is read with seek(), the new file is written
 # strictly in order and hashed as it is written. RAM: the caller's buffer, the 1 KB inflate window and
-# its tables, one byte for the parser; nothing grows with the file (a slice per command at most).
+# its tables, one byte for the parser; nothing grows with the file or with the number of commands.
 from micropython import const
 
 from mpota.errors import UpdateError
@@ -44,16 +44,30 @@ def _number(z, one):
     raise _bad("a number is too long")
 
 
-def _pass(src, cnt, out, h, buf, what):
-    # Moves cnt bytes from src (the old file or the delta) to the new file and the hash, a buffer at a time.
-    size = len(buf)
+def _views(buf):
+    # Views of the buffer's first 1, 2, 4, ... bytes, made once: any count is moved through them
+    # without a new slice per command (so the heap does not grow with the number of commands).
+    views = []
+    size = 1
+    while size <= len(buf):
+        views.append(buf[:size])
+        size *= 2
+    return views
+
+
+def _pass(src, cnt, out, h, views, what):
+    # Moves cnt bytes from src (the old file or the delta) to the new file and the hash, in pieces of
+    # the largest view that fits.
+    k = len(views) - 1
     while cnt:
-        part = buf if cnt >= size else buf[:cnt]
+        while len(views[k]) > cnt:
+            k -= 1
+        part = views[k]
         n = src.readinto(part)
         if not n:
             raise _bad(what)
         if n < len(part):
-            part = part[:n]
+            part = part[:n]  # a short read: rare (a stream that returns less than it could)
         if out.write(part) != n:
             raise OSError(_ENOSPC)
         h.update(part)
@@ -69,6 +83,7 @@ def _run(old, raw, out, size, h, buf):
         raise _bad("it is not a zlib stream with a window of at most 1 KB")
     raw.seek(0)
     z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
+    views = _views(buf)
     if _number(z, one) != size or one[0] != 10:  # "<size>\n"
         raise _bad("it makes a file of another size")
     total = 0
@@ -85,9 +100,9 @@ def _run(old, raw, out, size, h, buf):
             if one[0] != 44:  # ","
                 raise _bad("a copy command does not end with ','")
             old.seek(ofs)
-            _pass(old, cnt, out, h, buf, "it copies past the end of the old file")
+            _pass(old, cnt, out, h, views, "it copies past the end of the old file")
         elif op == 58:  # ":": literal bytes
-            _pass(z, cnt, out, h, buf, "the delta ends inside an insert")
+            _pass(z, cnt, out, h, views, "the delta ends inside an insert")
         else:
             raise _bad("unknown command %r" % chr(op))
     if total != size:
