@@ -153,7 +153,7 @@ def _check_header(h):
         raise _bad("bad version %s" % h.get("version"))
     if not isinstance(h.get("created"), str):
         raise _bad("bad created date")
-    if h.get("rollback", False) not in (True, False):
+    if type(h.get("rollback", False)) is not bool:
         raise _bad("rollback must be true or false")
     if not _int(h.get("min_loader", 0), 0, 1000000):
         raise _bad("bad min_loader")

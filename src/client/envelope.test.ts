@@ -171,7 +171,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       version: envelope(manifest([], { version: "1.1" })),
       project: envelope(manifest([], { project: "Green House" })),
       hooks: envelope(manifest([], { hooks: { post_update: "../x.py" } })),
-      rollback: envelope(manifest([], { rollback: "yes" })),
+      rollback: envelope(manifest([], { rollback: 1 })),
       other_project: envelope(manifest([], { project: "lighthouse" })),
       long_line: envelope(manifest([entry("a.py", 1, { pad: "x".repeat(5000) })])),
     });
