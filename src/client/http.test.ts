@@ -244,6 +244,22 @@ describe("http.download", () => {
     ]);
   });
 
+  it("resumes through the fault server in proxy mode (Range passed to the upstream server)", async () => {
+    const proxy = await startFaultServer({ upstream: server.url });
+    try {
+      proxy.rules.push({ path: "/p/blob.bin", fault: { kind: "truncate", after: 6000 } });
+      const { results } = await device(`fetch("http://127.0.0.1:${proxy.port}/p/blob.bin", 10000)`);
+      expect(results[0]!.value).toEqual(whole);
+      expect(proxy.requests.map((r) => [r.headers.range, r.status])).toEqual([
+        [undefined, 200],
+        ["bytes=6000-", 206],
+      ]);
+      expect(server.requests.map((r) => r.headers.range)).toEqual([undefined, "bytes=6000-"]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("treats more bytes than the Content-Length as a failed transfer and fetches again", async () => {
     server.rules.push({ path: "/p/blob.bin", fault: { kind: "extra", bytes: 500 } });
     const { results } = await device(`fetch("${url()}", 10000)`);
