@@ -14,3 +14,8 @@ export {
   serveMicropythonOta,
   writeMicropythonOta,
 } from "./micropython-ota.ts";
+export {
+  type MicropythonOtaPublishOptions,
+  type MicropythonOtaPublishResult,
+  publishMicropythonOta,
+} from "./publish-micropython-ota.ts";
