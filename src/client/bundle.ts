@@ -4,23 +4,24 @@
  * (/.mpota/slot0.json), and the first state record. Without a release, slot 0 holds a bootstrap
  * "0.0.0" (the mpota package and a main.py that installs the channel's release at first boot).
  */
-import { createHash, createPublicKey, verify } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { inflateSync } from "node:zlib";
+import {
+  envelopeBytes,
+  type Manifest,
+  parseReleaseEnvelope,
+  sha256Hex,
+  verifyEnvelope,
+} from "../manifest/index.ts";
+import { inflateBlob, openStore } from "../store/index.ts";
 import { encodeStateRecord, firstStateRecord, STATE_COPIES } from "./state-record.ts";
 
 export interface ReleaseSource {
-  /** The release envelope exactly as stored (releases/<version>.json). */
+  /** The release envelope exactly as published. */
   envelope: Uint8Array;
-  /** A blob (blobs/<sha256>.z) by the SHA-256 of the file it holds. */
+  /** A blob (the zlib stream of a file) by the SHA-256 of the file it holds. */
   blob: (sha256: string) => Uint8Array;
-}
-
-interface FileEntry {
-  path: string;
-  size: number;
-  sha256: string;
 }
 
 export const BOOTSTRAP_VERSION = "0.0.0";
@@ -45,34 +46,49 @@ print("mpota: no release installed yet, installing the first one")
 print("mpota:", mpota.update())
 `;
 
-/** The signed manifest of an envelope, after checking a signature by one of `keys` (raw hex). */
-export function verifiedManifest(envelope: Uint8Array, keys: string[]): Record<string, unknown> {
-  const text = Buffer.from(envelope);
-  const first = text.indexOf(0x0a);
-  if (first < 0 || !text.subarray(text.length - 3).equals(Buffer.from("\n}\n")))
-    throw new Error("the release envelope is not in the layout of docs/protocol.md");
-  const signed = text.subarray(first + 1, text.length - 3);
-  const { signatures } = JSON.parse(text.toString("utf8")) as {
-    signatures: Array<{ keyid: string; sig: string }>;
+/**
+ * Release `version` of `project` (default: the newest) from a release store (`mpota release --out`:
+ * releases/<project>/<version>/manifest.json, blobs/) or a static site (`<project>/releases/<v>.json`,
+ * `<project>/blobs/`). Error naming what is missing.
+ */
+export function releaseFrom(
+  dir: string,
+  project: string,
+  version?: string,
+): ReleaseSource & { version: string } {
+  const site = join(dir, project);
+  if (existsSync(join(site, "releases"))) {
+    if (version === undefined) throw new Error(`${dir} is a static site: name the release to bundle`);
+    const file = join(site, "releases", `${version}.json`);
+    if (!existsSync(file)) throw new Error(`no release ${version} of ${project} in ${dir} (no ${file})`);
+    return {
+      version,
+      envelope: readFileSync(file),
+      blob: (sha) => readFileSync(join(site, "blobs", `${sha}.z`)),
+    };
+  }
+  const store = openStore(dir);
+  const chosen = version ?? store.latestVersion(project);
+  if (chosen === undefined) throw new Error(`no release of ${project} in ${dir}`);
+  return {
+    version: chosen,
+    envelope: store.readRelease(project, chosen).bytes,
+    blob: (sha) => store.readBlob(sha),
   };
-  const ok = keys.some((hex) => {
-    const raw = Buffer.from(hex, "hex");
-    const keyid = createHash("sha256").update(raw).digest("hex").slice(0, 16);
-    const key = createPublicKey({
-      key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), raw]),
-      format: "der",
-      type: "spki",
-    });
-    return signatures.some((s) => s.keyid === keyid && verify(null, signed, key, Buffer.from(s.sig, "hex")));
-  });
-  if (!ok) throw new Error("the release envelope carries no valid signature by a key of the config");
-  return JSON.parse(signed.toString("utf8")) as Record<string, unknown>;
 }
 
-/**
- * The files of a board ready to run: device paths -> bytes. `mpotaPackage` is the package as
- * lib/mpota/… for the bootstrap slot (default: device/mpota).
- */
+/** The signed manifest of an envelope in the exact published layout, signed by a key of `keys`. */
+export function verifiedManifest(envelope: Uint8Array, keys: string[]): Manifest {
+  const parsed = parseReleaseEnvelope(envelope);
+  if (!envelopeBytes(parsed).equals(Buffer.from(envelope)))
+    throw new Error(
+      "the release envelope is not in the layout of docs/protocol.md (the board could not read it)",
+    );
+  verifyEnvelope(parsed, keys);
+  return parsed.signed;
+}
+
+/** The files of a board ready to run: device paths -> bytes. `mpotaPackage` defaults to device/mpota. */
 export function bundleFiles(options: {
   config: { project: string; keys: string[] };
   configJson: string;
@@ -91,11 +107,11 @@ export function bundleFiles(options: {
       throw new Error(
         `the release is for project "${manifest.project}", the config for "${options.config.project}"`,
       );
-    version = String(manifest.version);
-    for (const entry of manifest.files as FileEntry[]) {
-      const data = inflateSync(options.release.blob(entry.sha256));
-      if (data.length !== entry.size || createHash("sha256").update(data).digest("hex") !== entry.sha256)
-        throw new Error(`blob of ${entry.path} does not match the manifest`);
+    version = manifest.version;
+    for (const entry of manifest.files) {
+      const data = inflateBlob(options.release.blob(entry.sha256), entry.size);
+      if (data.length !== entry.size || sha256Hex(data) !== entry.sha256)
+        throw new Error(`the blob of ${entry.path} does not match the manifest`);
       files[`.mpota/slot0/${entry.path}`] = data;
     }
     files[".mpota/slot0.json"] = options.release.envelope;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { CliError } from "../errors.ts";
@@ -11,16 +11,8 @@ interface BundleOptions {
   json?: boolean;
 }
 
-/** The folder of `project` in a store or static site: STORE/<project>/ or STORE itself. */
-function projectFolder(store: string, project: string): string {
-  const nested = join(store, project);
-  if (existsSync(join(nested, "releases"))) return nested;
-  if (existsSync(join(store, "releases"))) return store;
-  throw new CliError(`--store ${store}: no releases of project "${project}" (looked for ${nested}/releases)`);
-}
-
 /**
- * `mpota device bundle --config ota_config.json --out DIR [--store STORE --release V]`: the files a board
+ * `mpota device bundle --config ota_config.json --out DIR [--store STORE [--release V]]`: the files a board
  * needs once (loader, config, first release in slot 0, state record), to copy with mpremote or Thonny.
  * Registered under the `device` command by the coordinator (src/cli/commands/device.ts).
  */
@@ -30,16 +22,14 @@ export function registerDeviceBundle(device: Command): void {
     .description("write the files a board needs once: loader, config, first release in slot 0")
     .requiredOption("--config <file>", "the device config (ota_config.json, or YAML/TOML)")
     .requiredOption("--out <dir>", "folder to write (must be empty or absent)")
-    .option("--store <dir>", "release store or static site holding the first release")
-    .option("--release <version>", "version of the first release in the store (with --store)")
+    .option("--store <dir>", "release store (mpota release --out) or static site holding the first release")
+    .option("--release <version>", "version of the first release (default: the newest in the store)")
     .option("--json", "print one JSON line: {out, version, files, bytes}")
     .action(async (opts: BundleOptions) => {
       const { ConfigError, configJson, readConfigFile } = await import("../../config/index.ts");
-      const { bundleFiles } = await import("../../client/bundle.ts");
-      if ((opts.store === undefined) !== (opts.release === undefined))
-        throw new CliError(
-          "--store and --release go together: the first release is version RELEASE from STORE",
-        );
+      const { bundleFiles, releaseFrom } = await import("../../client/bundle.ts");
+      if (opts.release !== undefined && opts.store === undefined)
+        throw new CliError("--release needs --store: the store or static site that holds it");
       if (existsSync(opts.out) && (!statSync(opts.out).isDirectory() || readdirSync(opts.out).length > 0))
         throw new CliError(`--out ${opts.out}: not an empty folder (nothing was written)`);
       let config: ReturnType<typeof readConfigFile>;
@@ -49,26 +39,20 @@ export function registerDeviceBundle(device: Command): void {
         if (err instanceof ConfigError) throw new CliError(err.message);
         throw err;
       }
-      let release: Parameters<typeof bundleFiles>[0]["release"];
-      if (opts.store && opts.release) {
-        const root = projectFolder(opts.store, config.project);
-        const envelopePath = join(root, "releases", `${opts.release}.json`);
-        if (!existsSync(envelopePath)) throw new CliError(`--release ${opts.release}: no ${envelopePath}`);
-        release = {
-          envelope: readFileSync(envelopePath),
-          blob: (sha256) => {
-            const path = join(root, "blobs", `${sha256}.z`);
-            if (!existsSync(path)) throw new CliError(`the store lacks blob ${path}`);
-            return readFileSync(path);
-          },
-        };
+      let release: ReturnType<typeof releaseFrom> | undefined;
+      if (opts.store !== undefined) {
+        try {
+          release = releaseFrom(opts.store, config.project, opts.release);
+        } catch (err) {
+          throw new CliError(`--store ${opts.store}: ${(err as Error).message}`);
+        }
       }
       let bundle: ReturnType<typeof bundleFiles>;
       try {
         bundle = bundleFiles({ config, configJson: configJson(config), release });
       } catch (err) {
         if (err instanceof CliError) throw err;
-        throw new CliError(`release ${opts.release}: ${(err as Error).message}`);
+        throw new CliError(`release ${release?.version}: ${(err as Error).message}`);
       }
       let bytes = 0;
       for (const [path, data] of Object.entries(bundle.files)) {

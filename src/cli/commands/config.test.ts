@@ -2,11 +2,13 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { currentState } from "../../client/state-record.ts";
 import { buildRelease, makeSigningKey, testApp } from "../../client/testkit.ts";
+import { buildRelease as buildStoreRelease } from "../../release/index.ts";
 import { loadTree, VirtualDevice } from "../../sim/index.ts";
+import { openStore } from "../../store/index.ts";
 
 const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
 
@@ -129,9 +131,47 @@ describe("mpota device bundle", () => {
     expect(currentState(tree)).toMatchObject({ versions: ["0.0.0", null] });
   });
 
+  it("takes the newest release from a release store built by src/release (mpota release --out)", async () => {
+    const appDir = join(dir, "app");
+    for (const [path, data] of Object.entries(testApp("2.0.0"))) {
+      mkdirSync(dirname(join(appDir, path)), { recursive: true });
+      writeFileSync(join(appDir, path), data);
+    }
+    const releaseStore = openStore(join(dir, "release-store"));
+    await buildStoreRelease({
+      dir: appDir,
+      project: "greenhouse",
+      version: "2.0.0",
+      key,
+      store: releaseStore,
+    });
+    const out = join(dir, "from-store");
+    const r = await mpota(
+      "device",
+      "bundle",
+      "--config",
+      configFile,
+      "--out",
+      out,
+      "--store",
+      releaseStore.root,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("release 2.0.0 in slot 0");
+    const tree = loadTree(out);
+    expect(tree[".mpota/slot0.json"]).toEqual(releaseStore.readRelease("greenhouse", "2.0.0").bytes);
+    const device = new VirtualDevice({ files: tree, net: false });
+    try {
+      expect((await device.run()).output).toContain("running 2.0.0");
+    } finally {
+      await device.close();
+    }
+  });
+
   it("refuses a release not signed by a key of the config, a missing version, a folder in use, half options", async () => {
     const other = makeSigningKey();
     const otherConfig = write("other.yaml", CONFIG_YAML.replace(key.publicHex, other.publicHex));
+    const bundle = (...args: string[]) => mpota("device", "bundle", "--config", configFile, ...args);
     const bad = await mpota(
       "device",
       "bundle",
@@ -146,42 +186,24 @@ describe("mpota device bundle", () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
-      "mpota: release 1.0.0: the release envelope carries no valid signature by a key of the config\n",
+      `mpota: release 1.0.0: the envelope is signed by key ${key.keyid}, which is not a trusted key\n`,
     );
-    const missing = await mpota(
-      "device",
-      "bundle",
-      "--config",
-      configFile,
-      "--out",
-      join(dir, "b2"),
-      "--store",
-      store,
-      "--release",
-      "9.9.9",
-    );
+    const missing = await bundle("--out", join(dir, "b2"), "--store", store, "--release", "9.9.9");
     expect(missing.stderr).toBe(
-      `mpota: --release 9.9.9: no ${join(store, "greenhouse/releases/9.9.9.json")}\n`,
+      `mpota: --store ${store}: no release 9.9.9 of greenhouse in ${store} (no ${join(store, "greenhouse/releases/9.9.9.json")})\n`,
+    );
+    const unnamed = await bundle("--out", join(dir, "b4"), "--store", store);
+    expect(unnamed.stderr).toBe(
+      `mpota: --store ${store}: ${store} is a static site: name the release to bundle\n`,
     );
     mkdirSync(join(dir, "used"));
     writeFileSync(join(dir, "used", "x"), "keep me");
-    const used = await mpota("device", "bundle", "--config", configFile, "--out", join(dir, "used"));
+    const used = await bundle("--out", join(dir, "used"));
     expect(used.stderr).toBe(
       `mpota: --out ${join(dir, "used")}: not an empty folder (nothing was written)\n`,
     );
     expect(readFileSync(join(dir, "used", "x"), "utf8")).toBe("keep me");
-    const half = await mpota(
-      "device",
-      "bundle",
-      "--config",
-      configFile,
-      "--out",
-      join(dir, "b3"),
-      "--store",
-      store,
-    );
-    expect(half.stderr).toBe(
-      "mpota: --store and --release go together: the first release is version RELEASE from STORE\n",
-    );
+    const half = await bundle("--out", join(dir, "b3"), "--release", "1.0.0");
+    expect(half.stderr).toBe("mpota: --release needs --store: the store or static site that holds it\n");
   });
 });
