@@ -162,7 +162,7 @@ describe("install", () => {
     const device = board(bundledBoard(site, config("stable", { reset_mode: "none" }), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.resets).toEqual([]);
-    expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: "1.1.0" });
+    expect(printed(r.output, "update")).toMatchObject({ ok: true, version: "1.0.0", installed: "1.1.0" });
     expect(device.readText("data/migrated")).toBeUndefined();
     const pending = await runCommand(device, "update");
     expect(printed(pending.output, "update")).toMatchObject({ ok: false, error: { code: "trial" } });
