@@ -121,7 +121,12 @@ def boot():
     MPOTA = {"slot": s, "trial": trial, "wdt": wdt, "ticks": time.ticks_ms(), "auto_s": rec.get("auto_s", 0)}
     try:
         if hook:
-            _run(hook)
+            try:
+                _run(hook)
+            except Exception as e:
+                if trial:
+                    raise  # a post_update hook that fails fails its release
+                sys.print_exception(e)  # a failed rollback hook must not keep the old release from running
         _run("main.py")
     except Exception as e:
         # A trial release that lets an exception escape has failed: back to the previous one at once.

@@ -125,6 +125,20 @@ describe("the loader", () => {
     expect(sameTree(slotTree(device.files(), 0), v1)).toBe(true);
   });
 
+  it("a rollback hook that fails is reported, and the release gone back to runs anyway", async () => {
+    const v2 = app("1.1.0", 'raise RuntimeError("broken")', { "undo.py": 'raise OSError("undo failed")' });
+    const device = board(
+      boardTree({
+        slots: [app("1.0.0", printStatus), v2],
+        record: trialRecord({ back_hook: "/.mpota/slot1/undo.py" }),
+      }),
+    );
+    const r = await device.run();
+    expect(r.ok).toBe(true);
+    expect(r.output).toContain("OSError: undo failed");
+    expect(statusIn(r.output)).toMatchObject({ version: "1.0.0", state: "good" });
+  });
+
   it("a crash of a good release is a crash like on any board (nothing to fall back to)", async () => {
     const device = board(
       boardTree({
