@@ -4,7 +4,10 @@ import { registerDeviceBundle } from "./bundle.ts";
 import { registerConfig } from "./config.ts";
 import { registerDemo } from "./demo.ts";
 import { registerDevice } from "./device.ts";
+import { registerKeygen } from "./keygen.ts";
 import { registerProject } from "./project.ts";
+import { registerPublish } from "./publish.ts";
+import { registerRelease } from "./release.ts";
 import { registerRollout } from "./rollout.ts";
 import { registerServe } from "./serve.ts";
 import { registerSim } from "./sim.ts";
@@ -19,4 +22,7 @@ export const commands: Array<(program: Command) => void> = [
   registerProject,
   registerRollout,
   registerServe,
+  registerKeygen,
+  registerRelease,
+  registerPublish,
 ];

@@ -1,0 +1,136 @@
+/** `mpota publish --static`, run as a user would (child processes). */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  generateKeyPair,
+  parsePointerEnvelope,
+  privateKeyPem,
+  sha256Hex,
+  verifyEnvelope,
+} from "../../manifest/index.ts";
+import { buildRelease } from "../../release/index.ts";
+import { openStore } from "../../store/index.ts";
+
+const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
+
+function mpota(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), "mpota-cli-publish-"));
+  const key = generateKeyPair();
+  writeFileSync(join(dir, "release.key"), privateKeyPem(key), { mode: 0o600 });
+  mkdirSync(join(dir, "app"));
+  const store = openStore(join(dir, "store"));
+  const versions: Record<string, Buffer> = {};
+  for (const [version, text] of [
+    ["1.0.0", "one"],
+    ["1.1.0", "two"],
+  ] as const) {
+    writeFileSync(join(dir, "app/main.py"), text);
+    versions[version] = (
+      await buildRelease({ dir: join(dir, "app"), project: "greenhouse", version, key, store })
+    ).bytes;
+  }
+  return { dir, key, store, versions };
+}
+
+const base = ["publish", "--store", "store", "--project", "greenhouse", "--channel", "stable"];
+
+describe("mpota publish --static", () => {
+  it("publishes the latest release (or --version) with a signed, expiring pointer", async () => {
+    const { dir, key, store, versions } = await workspace();
+    const first = await mpota(dir, ...base, "--static", "site", "--version", "1.0.0");
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    expect(first.stdout).toBe(
+      "published greenhouse 1.0.0 to site: 1 file written, 0 already there\nchannel stable -> 1.0.0, pointer unsigned\n",
+    );
+    const latest = await mpota(
+      dir,
+      ...base,
+      "--static",
+      "site",
+      "--key",
+      "release.key",
+      "--expires",
+      "30d",
+      "--json",
+    );
+    expect(latest.code).toBe(0);
+    const result = JSON.parse(latest.stdout);
+    expect(result).toMatchObject({
+      target: "static",
+      site: "site",
+      project: "greenhouse",
+      version: "1.1.0",
+      channel: "stable",
+      signed: true,
+      written: 1,
+      skipped: 0,
+      previous: "1.0.0",
+    });
+    const days = (Date.parse(result.pointer.expires) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThan(30.1);
+    const root = join(dir, "site/greenhouse");
+    expect(readdirSync(join(root, "releases")).sort()).toEqual(["1.0.0.json", "1.1.0.json"]);
+    expect(readFileSync(join(root, "releases/1.1.0.json"))).toEqual(versions["1.1.0"]);
+    const blobs = store.readRelease("greenhouse", "1.1.0").envelope.signed.files.map((f) => `${f.sha256}.z`);
+    expect(readdirSync(join(root, "blobs"))).toEqual(expect.arrayContaining(blobs));
+    const pointer = parsePointerEnvelope(readFileSync(join(root, "channels/stable.json")));
+    expect(verifyEnvelope(pointer, [key.publicKeyHex])).toEqual([key.keyId]);
+    expect(pointer.signed).toMatchObject({ version: "1.1.0", sha256: sha256Hex(versions["1.1.0"]!) });
+  });
+
+  it("says in one line what is wrong with each bad argument", async () => {
+    const { dir } = await workspace();
+    const cases: Array<[string[], string]> = [
+      [base, "mpota: say where to publish: --static SITE\n"],
+      [
+        [...base, "--static", "site", "--version", "2.0.0"],
+        "mpota: the store store has no release greenhouse 2.0.0 (it has: 1.0.0, 1.1.0)\n",
+      ],
+      [[...base, "--static", "site", "--version", "two"], 'mpota: --version "two": not a semver version\n'],
+      [
+        [...base.slice(0, 2), "nostore", ...base.slice(3), "--static", "site"],
+        "mpota: --store nostore: no such folder\n",
+      ],
+      [
+        ["publish", "--store", "store", "--project", "other", "--channel", "stable", "--static", "site"],
+        "mpota: the store store has no release of other\n",
+      ],
+      [
+        [...base.slice(0, -1), "Stable", "--static", "site"],
+        'mpota: --channel "Stable": use [a-z0-9][a-z0-9._-]{0,63} (e.g. stable)\n',
+      ],
+      [
+        [...base, "--static", "site", "--expires", "soon"],
+        "mpota: --expires soon: give a duration (30d, 12h, 90m) or a future UTC time (2027-01-01T00:00Z)\n",
+      ],
+      [
+        [...base, "--static", "site", "--key", "nope.key"],
+        "mpota: key file nope.key cannot be read (ENOENT)\n",
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => mpota(dir, ...args)));
+    results.forEach((r, i) => {
+      const [args, stderr] = cases[i]!;
+      expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+        args,
+        code: 2,
+        stderr,
+        stdout: "",
+      });
+    });
+    // Nothing reached the site.
+    expect(readdirSync(dir).sort()).toEqual(["app", "release.key", "store"]);
+  });
+});

@@ -1,0 +1,131 @@
+import type { Command } from "commander";
+import { CliError } from "../errors.ts";
+import { asCliErrors, loadKeyOption } from "./release.ts";
+
+/** The options every target shares (the release to publish and where it goes). */
+interface PublishCliOptions {
+  store: string;
+  project: string;
+  version?: string;
+  channel: string;
+  key?: string;
+  expires?: string;
+  json?: boolean;
+  static?: string;
+}
+
+/**
+ * One place a release can be published to. A target adds its own options, says whether the command
+ * line chose it, and publishes; `mpota publish` runs exactly one. Add a target: write one object
+ * (its options and its `run`) and list it in TARGETS.
+ */
+interface PublishTarget {
+  /** How the target is named in messages, e.g. `--static SITE`. */
+  usage: string;
+  addOptions(command: Command): void;
+  chosen(opts: PublishCliOptions): boolean;
+  run(
+    opts: PublishCliOptions & { version: string },
+  ): Promise<{ json: Record<string, unknown>; text: string }>;
+}
+
+const staticTarget: PublishTarget = {
+  usage: "--static SITE",
+  addOptions(command) {
+    command
+      .option(
+        "--static <site>",
+        "write the static layout into this folder (host it on any web server or CDN)",
+      )
+      .option(
+        "--expires <when>",
+        "the channel pointer expires after this duration (30d, 12h) or at this UTC time",
+      );
+  },
+  chosen: (opts) => opts.static !== undefined,
+  async run(opts) {
+    const { parseExpiry, publishStatic } = await import("../../static/index.ts");
+    const { openStore } = await import("../../store/index.ts");
+    const { startProgress } = await import("../progress.ts");
+    let expires: Date | undefined;
+    if (opts.expires !== undefined) {
+      expires = parseExpiry(opts.expires);
+      if (!expires || expires.getTime() <= Date.now())
+        throw new CliError(
+          `--expires ${opts.expires}: give a duration (30d, 12h, 90m) or a future UTC time (2027-01-01T00:00Z)`,
+        );
+    }
+    const key = opts.key === undefined ? undefined : await loadKeyOption(opts.key);
+    const site = opts.static as string;
+    const progress = await startProgress("publish", { quiet: opts.json });
+    const result = await asCliErrors(() =>
+      publishStatic({
+        site,
+        store: openStore(opts.store),
+        project: opts.project,
+        version: opts.version,
+        channel: opts.channel,
+        key,
+        expires,
+        onProgress: (done, total) => progress.update(done, total),
+      }),
+    ).finally(() => progress.stop());
+    const moved = result.previous === undefined ? "" : ` (was ${result.previous})`;
+    return {
+      json: { target: "static", site, ...result },
+      text:
+        `published ${result.project} ${result.version} to ${site}: ${result.written} file${result.written === 1 ? "" : "s"} written, ${result.skipped} already there\n` +
+        `channel ${result.channel} -> ${result.version}${moved}, pointer ${result.signed ? `signed by ${key?.keyId}` : "unsigned"}` +
+        `${result.pointer.expires ? `, expires ${result.pointer.expires}` : ""}\n`,
+    };
+  },
+};
+
+const TARGETS: readonly PublishTarget[] = [staticTarget];
+
+/** `mpota publish --static SITE --channel C --store STORE --project P [--version V]`: make a release available. */
+export function registerPublish(program: Command): void {
+  // `--version V` belongs to this command: program options (mpota --version) only before the command name.
+  program.enablePositionalOptions();
+  const command = program
+    .command("publish")
+    .description("publish a release from a release store and point a channel at it")
+    .requiredOption("--store <store>", "the release store `mpota release --out` wrote")
+    .requiredOption("--project <name>", "the project")
+    .option("--version <semver>", "the release to publish (default: the latest in the store)")
+    .requiredOption("--channel <name>", "the channel to point at the release (e.g. stable)")
+    .option("--key <keyfile>", "sign the channel pointer with this key (recommended, with --expires)")
+    .option("--json", "print one JSON line describing what was published");
+  for (const target of TARGETS) target.addOptions(command);
+  command.action(async (opts: PublishCliOptions) => {
+    const chosen = TARGETS.filter((t) => t.chosen(opts));
+    const usages = TARGETS.map((t) => t.usage).join(" or ");
+    if (chosen.length === 0) throw new CliError(`say where to publish: ${usages}`);
+    if (chosen.length > 1)
+      throw new CliError(`publish to one target at a time: ${chosen.map((t) => t.usage).join(" or ")}`);
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.channel))
+      throw new CliError(
+        `--channel ${JSON.stringify(opts.channel)}: use [a-z0-9][a-z0-9._-]{0,63} (e.g. stable)`,
+      );
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.project))
+      throw new CliError(`--project ${JSON.stringify(opts.project)}: use [a-z0-9][a-z0-9._-]{0,63}`);
+    const { existsSync } = await import("node:fs");
+    if (!existsSync(opts.store)) throw new CliError(`--store ${opts.store}: no such folder`);
+    const { openStore } = await import("../../store/index.ts");
+    const { isVersion } = await import("../../manifest/index.ts");
+    const store = openStore(opts.store);
+    if (opts.version !== undefined && !isVersion(opts.version))
+      throw new CliError(`--version ${JSON.stringify(opts.version)}: not a semver version`);
+    const version = opts.version ?? store.latestVersion(opts.project);
+    if (version === undefined)
+      throw new CliError(`the store ${opts.store} has no release of ${opts.project}`);
+    if (!store.hasRelease(opts.project, version)) {
+      const have = store.listReleases(opts.project);
+      throw new CliError(
+        `the store ${opts.store} has no release ${opts.project} ${version} (it has: ${have.join(", ") || "none"})`,
+      );
+    }
+    const result = await (chosen[0] as PublishTarget).run({ ...opts, version });
+    process.stdout.write(opts.json ? `${JSON.stringify(result.json)}\n` : result.text);
+  });
+}

@@ -1,0 +1,202 @@
+/** `mpota release`, run as a user would (child processes), on folders and on a real git repository. */
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { generateKeyPair, privateKeyPem, verifyEnvelope } from "../../manifest/index.ts";
+import { createRepo } from "../../sources/git-repo.ts";
+import { openStore } from "../../store/index.ts";
+
+const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
+
+function mpota(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), "mpota-cli-release-"));
+  const key = generateKeyPair();
+  writeFileSync(join(dir, "release.key"), privateKeyPem(key), { mode: 0o600 });
+  const app = (name: string, files: Record<string, string>) => {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, path, ".."), { recursive: true });
+      writeFileSync(join(dir, name, path), text);
+    }
+  };
+  return { dir, key, app };
+}
+
+const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store"];
+
+describe("mpota release", () => {
+  it("builds signed releases in order, with --rollback, --allow and --ignore", async () => {
+    const { dir, key, app } = workspace();
+    app("app", {
+      "main.py": "print(1)",
+      "lib/a.py": "a",
+      "tests/t.py": "t",
+      "lib/__pycache__/a.pyc": "junk",
+    });
+    const first = await mpota(dir, "release", "app", "--version", "1.0.0", ...common, "--ignore", "tests");
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    const store = openStore(join(dir, "store"));
+    const v1 = store.readRelease("greenhouse", "1.0.0").envelope;
+    const zsize = v1.signed.files.reduce((n, f) => n + f.blobs.zlib, 0);
+    expect(first.stdout).toBe(
+      `release greenhouse 1.0.0: 2 files, 9 B (${zsize} B compressed), 2 new blobs, signed with key ${key.keyId}\n` +
+        "wrote store/releases/greenhouse/1.0.0/manifest.json\n",
+    );
+    expect(verifyEnvelope(v1, [key.publicKeyHex])).toEqual([key.keyId]);
+    expect(v1.signed.files.map((f) => f.path)).toEqual(["lib/a.py", "main.py"]);
+
+    const [older, same, rollback, allowed] = await Promise.all([
+      mpota(dir, "release", "app", "--version", "0.9.0", ...common),
+      mpota(dir, "release", "app", "--version", "1.0.0", ...common),
+      mpota(dir, "release", "app", "--version", "0.9.1", ...common, "--rollback", "--json"),
+      mpota(dir, "release", "app", "--version", "1.1.0", ...common, "--allow", "main.py", "--json"),
+    ]);
+    expect(older).toMatchObject({
+      code: 2,
+      stderr:
+        "mpota: version 0.9.0 is not greater than 1.0.0, the latest release of greenhouse in the store (--rollback makes a signed rollback release on purpose)\n",
+    });
+    expect(same).toMatchObject({
+      code: 2,
+      stderr: "mpota: release greenhouse 1.0.0 is already in the store; choose a new version\n",
+    });
+    expect(JSON.parse(rollback.stdout)).toMatchObject({
+      version: "0.9.1",
+      rollback: true,
+      files: 3,
+      newBlobs: 1,
+    });
+    expect(store.readRelease("greenhouse", "0.9.1").envelope.signed.rollback).toBe(true);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({
+      project: "greenhouse",
+      version: "1.1.0",
+      rollback: false,
+      files: 1,
+      keyId: key.keyId,
+      manifest: "store/releases/greenhouse/1.1.0/manifest.json",
+    });
+    expect(store.listReleases("greenhouse")).toEqual(["0.9.1", "1.0.0", "1.1.0"]);
+  });
+
+  it("releases a git ref without a checkout", async () => {
+    const { dir, key } = workspace();
+    const repo = createRepo();
+    try {
+      repo.commit({ "app/main.py": "v1", "app/lib/x.py": "x", "README.md": "doc" });
+      repo.tag("v1.0.0");
+      repo.commit({ "app/main.py": "v2" });
+      const r = await mpota(
+        dir,
+        "release",
+        "app",
+        "--git",
+        "v1.0.0",
+        "--repo",
+        repo.dir,
+        "--version",
+        "1.0.0",
+        ...common,
+        "--json",
+      );
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      const { envelope } = openStore(join(dir, "store")).readRelease("greenhouse", "1.0.0");
+      expect(verifyEnvelope(envelope, [key.publicKeyHex])).toEqual([key.keyId]);
+      expect(envelope.signed.files.map((f) => [f.path, f.git_sha1])).toEqual([
+        ["lib/x.py", repo.tree("v1.0.0").find((e) => e.path === "app/lib/x.py")?.sha],
+        ["main.py", repo.tree("v1.0.0").find((e) => e.path === "app/main.py")?.sha],
+      ]);
+    } finally {
+      repo.close();
+    }
+  });
+
+  it("says in one line what is wrong with each bad argument", async () => {
+    const { dir, app } = workspace();
+    app("app", { "main.py": "x" });
+    writeFileSync(join(dir, "loose.key"), "");
+    writeFileSync(join(dir, "other.key"), privateKeyPem(generateKeyPair()), { mode: 0o644 });
+    chmodSync(join(dir, "other.key"), 0o644);
+    const v = ["--version", "1.0.0"];
+    const cases: Array<[string[], number, string]> = [
+      [
+        ["release", ...v, ...common],
+        2,
+        "mpota: give the folder to release (mpota release DIR …) or --git REF\n",
+      ],
+      [["release", "missing", ...v, ...common], 2, "mpota: folder missing does not exist\n"],
+      [
+        ["release", "app", "--version", "1.0", ...common],
+        2,
+        'mpota: --version "1.0": not a semver version (e.g. 1.2.0 or 1.2.0-rc.1)\n',
+      ],
+      [
+        ["release", "app", ...v, "--project", "Green House", "--key", "release.key", "--out", "store"],
+        2,
+        'mpota: --project "Green House": use [a-z0-9][a-z0-9._-]{0,63} (e.g. greenhouse)\n',
+      ],
+      [
+        ["release", "app", ...v, "--project", "p", "--key", "nope.key", "--out", "store"],
+        2,
+        "mpota: key file nope.key cannot be read (ENOENT)\n",
+      ],
+      [
+        ["release", "app", ...v, "--project", "p", "--key", "loose.key", "--out", "store"],
+        2,
+        "mpota: key file loose.key is not a PEM private key (make one with `mpota keygen`)\n",
+      ],
+      [["release", "app", ...v, ...common, "--allow", "lib"], 2, "mpota: --allow lib matched no file\n"],
+      [
+        ["release", "app", ...v, ...common, "--min-loader", "two"],
+        2,
+        'mpota: --min-loader "two": not a whole number\n',
+      ],
+      [
+        ["release", "app", ...v, ...common, "--post-update", "setup.py"],
+        2,
+        "mpota: the post_update hook setup.py is not a file of the release\n",
+      ],
+      [
+        ["release", "app", ...v, "--project", "p", "--key", "release.key"],
+        2,
+        "error: required option '--out <store>' not specified\n",
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => mpota(dir, ...args)));
+    results.forEach((r, i) => {
+      const [args, code, stderr] = cases[i]!;
+      expect({ args, code: r.code, stderr: r.stderr.split("\n\nUsage")[0]?.replace(/\n?$/, "\n") }).toEqual({
+        args,
+        code,
+        stderr,
+      });
+      expect(r.stdout).toBe("");
+    });
+    // A key others can read still works, with a warning.
+    const warned = await mpota(
+      dir,
+      "release",
+      "app",
+      ...v,
+      "--project",
+      "p",
+      "--key",
+      "other.key",
+      "--out",
+      "store",
+      "--json",
+    );
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toBe(
+      "warning: key file other.key can be read by others (mode 0644); run: chmod 600 other.key\n",
+    );
+  });
+});

@@ -1,0 +1,144 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { CliError } from "../errors.ts";
+
+interface ReleaseCliOptions {
+  git?: string;
+  repo?: string;
+  allow: string[];
+  ignore: string[];
+  project: string;
+  version: string;
+  key: string;
+  out: string;
+  rollback?: boolean;
+  postUpdate?: string;
+  onRollback?: string;
+  minLoader?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Runs release/store/manifest work; their errors (bad input, not bugs) become one-line CliErrors. */
+export async function asCliErrors<T>(work: () => T | Promise<T>): Promise<T> {
+  const { ManifestError, SignatureError } = await import("../../manifest/index.ts");
+  const { StoreError } = await import("../../store/index.ts");
+  const { ReleaseError } = await import("../../release/index.ts");
+  try {
+    return await work();
+  } catch (err) {
+    if ([ManifestError, SignatureError, StoreError, ReleaseError].some((E) => err instanceof E))
+      throw new CliError((err as Error).message);
+    throw err;
+  }
+}
+
+/** Loads a signing key for --key, warning on stderr when the file is readable by others. */
+export async function loadKeyOption(file: string) {
+  const { keyFileWarning, loadPrivateKey } = await import("../../manifest/index.ts");
+  const key = await asCliErrors(() => loadPrivateKey(file));
+  const warning = keyFileWarning(file);
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
+  return key;
+}
+
+/** `mpota release DIR|--git REF --project P --version V --key K --out STORE`: build and sign a release. */
+export function registerRelease(program: Command): void {
+  // `--version V` belongs to this command: program options (mpota --version) only before the command name.
+  program.enablePositionalOptions();
+  program
+    .command("release")
+    .description("build a signed release of a folder (or a git ref) into a release store")
+    .argument(
+      "[dir]",
+      "the folder to release; with --git, a folder inside the repository (default: all of it)",
+    )
+    .option("--git <ref>", "release the files of this git commit, tag or branch (no checkout needed)")
+    .option("--repo <path>", "the git repository for --git", ".")
+    .option("--allow <path>", "only this file or folder (repeatable)", collect, [])
+    .option("--ignore <path>", "leave out this file or folder; wins over --allow (repeatable)", collect, [])
+    .requiredOption("--project <name>", "project name ([a-z0-9][a-z0-9._-]{0,63})")
+    .requiredOption("--version <semver>", "release version (semver, greater than the last one)")
+    .requiredOption("--key <keyfile>", "private key from `mpota keygen`")
+    .requiredOption("--out <store>", "release store folder (created if missing)")
+    .option("--rollback", "a signed rollback release: devices accept it although it is older")
+    .option("--post-update <file>", "a file of the release the device runs once after installing it")
+    .option("--on-rollback <file>", "a file of the release the device runs once after rolling back from it")
+    .option("--min-loader <n>", "the lowest boot.py loader version that can run this release")
+    .option("--json", "print one JSON line describing the release")
+    .action(async (dir: string | undefined, opts: ReleaseCliOptions) => {
+      if (opts.git === undefined && dir === undefined)
+        throw new CliError("give the folder to release (mpota release DIR …) or --git REF");
+      const { isVersion } = await import("../../manifest/index.ts");
+      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.project))
+        throw new CliError(
+          `--project ${JSON.stringify(opts.project)}: use [a-z0-9][a-z0-9._-]{0,63} (e.g. greenhouse)`,
+        );
+      if (!isVersion(opts.version))
+        throw new CliError(
+          `--version ${JSON.stringify(opts.version)}: not a semver version (e.g. 1.2.0 or 1.2.0-rc.1)`,
+        );
+      if (opts.minLoader !== undefined && !/^\d{1,7}$/.test(opts.minLoader))
+        throw new CliError(`--min-loader ${JSON.stringify(opts.minLoader)}: not a whole number`);
+      const key = await loadKeyOption(opts.key);
+      const { buildRelease } = await import("../../release/index.ts");
+      const { openStore } = await import("../../store/index.ts");
+      const { startProgress } = await import("../progress.ts");
+      const store = openStore(opts.out);
+      const progress = await startProgress("release", { quiet: opts.json });
+      const hooks = {
+        ...(opts.postUpdate === undefined ? {} : { post_update: opts.postUpdate }),
+        ...(opts.onRollback === undefined ? {} : { rollback: opts.onRollback }),
+      };
+      const built = await asCliErrors(() =>
+        buildRelease({
+          dir,
+          gitRef: opts.git,
+          repo: opts.repo,
+          allow: opts.allow,
+          ignore: opts.ignore,
+          project: opts.project,
+          version: opts.version,
+          key,
+          store,
+          rollback: opts.rollback,
+          hooks,
+          minLoader: opts.minLoader === undefined ? undefined : Number(opts.minLoader),
+          exclude: [resolve(opts.key)],
+          onProgress: (e) => progress.update(e.done, e.total, e.phase),
+        }),
+      ).finally(() => progress.stop());
+      const files = built.envelope.signed.files.length;
+      const manifest = store.manifestPath(opts.project, opts.version);
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({
+            project: opts.project,
+            version: opts.version,
+            rollback: opts.rollback === true,
+            files,
+            size: built.size,
+            zsize: built.zsize,
+            newBlobs: built.newBlobs,
+            patches: built.patches,
+            sha256: built.sha256,
+            keyId: key.keyId,
+            manifest,
+          })}\n`,
+        );
+        return;
+      }
+      process.stdout.write(
+        `release ${opts.project} ${opts.version}${opts.rollback ? " (rollback)" : ""}: ${files} file${files === 1 ? "" : "s"}, ` +
+          `${sizeText(built.size)} (${sizeText(built.zsize)} compressed), ${built.newBlobs} new blob${built.newBlobs === 1 ? "" : "s"}, ` +
+          `signed with key ${key.keyId}\nwrote ${manifest}\n`,
+      );
+    });
+}
