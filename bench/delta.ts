@@ -17,8 +17,9 @@ import { fileURLToPath } from "node:url";
 import { createDelta } from "fossil-delta";
 import { runDeviceScript } from "../src/client/testkit.ts";
 import { generatedReleases } from "../src/delta/corpus.ts";
-import { makePatch, type Patch, zlibCompress } from "../src/delta/index.ts";
+import { makePatch, type Patch } from "../src/delta/index.ts";
 import { compileTree } from "../src/mpy/index.ts";
+import { compressBlob } from "../src/store/index.ts";
 import type { Benchmark } from "./index.ts";
 
 type Tree = Record<string, Uint8Array>;
@@ -75,12 +76,12 @@ function costs() {
   return {
     stock(from: Uint8Array, to: Uint8Array): number {
       const k = `${key(from)}-${key(to)}`;
-      if (!stock.has(k)) stock.set(k, zlibCompress(createDelta(from, to)).length);
+      if (!stock.has(k)) stock.set(k, compressBlob(createDelta(from, to)).length);
       return stock.get(k)!;
     },
     zlib(data: Uint8Array): number {
       const k = key(data);
-      if (!zlib.has(k)) zlib.set(k, zlibCompress(data).length);
+      if (!zlib.has(k)) zlib.set(k, compressBlob(data).length);
       return zlib.get(k)!;
     },
     patch(from: Uint8Array, to: Uint8Array): Patch {

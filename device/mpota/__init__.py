@@ -207,10 +207,13 @@ def _update(force, cfg=None):
     # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
     header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
     _allowed(cfg, header, current, force)
-    install.install_release(cfg, path, header)
+    files = install.install_release(cfg, path, header)
     errors.clear()
     _reset(cfg["reset_mode"])
-    return {"ok": True, "version": current, "installed": header["version"]}
+    result = {"ok": True, "version": current, "installed": header["version"]}
+    if files["patched"] or files["patch_failed"]:
+        result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
+    return result
 
 
 def _allowed(cfg, header, current, force):

@@ -67,10 +67,22 @@ def _old_entries(active_envelope):
     yield from filelist.entries(active_envelope)
 
 
+def _patch_from(entry, prev):
+    # The patch (docs/protocol.md) that turns the running slot's file at the same path into `entry`.
+    if prev is None or prev["path"] != entry["path"] or "sha256" not in prev:
+        return None
+    for p in entry.get("blobs", {}).get("patches", ()):
+        if p["from_sha256"] == prev["sha256"] and p.get("encoding") == "fossil":
+            return p
+    return None
+
+
 def plan(envelope_path, active_envelope):
-    # -> iterator of (entry, how, old_path): how is "copy" when the running slot holds the same file
-    # (same path and hash), else "download". Both lists are sorted by path: one merge pass, O(1) RAM.
-    # Either list may be a signed envelope or the file list of an unsigned source (filelist.py).
+    # -> iterator of (entry, how, extra), the cheapest way to each file that can be verified: how is
+    # "copy" when the running slot holds the same file (same path and hash; extra: its path), "patch"
+    # when the manifest has a patch from the running slot's file at that path (extra: the patch entry),
+    # else "download". Both lists are sorted by path: one merge pass, O(1) RAM. Either list may be a
+    # signed envelope or the file list of an unsigned source (filelist.py).
     from mpota import filelist
 
     old = _old_entries(active_envelope)
@@ -82,7 +94,8 @@ def plan(envelope_path, active_envelope):
         if prev is not None and prev["path"] == entry["path"] and prev.get(key) == entry[key]:
             yield entry, "copy", entry["path"]
         else:
-            yield entry, "download", None
+            p = _patch_from(entry, prev)
+            yield entry, "patch" if p else "download", p
 
 
 def check_space(envelope_path, active_envelope, target_dir, target_envelope):
@@ -96,7 +109,7 @@ def check_space(envelope_path, active_envelope, target_dir, target_envelope):
     largest = 0
     for entry, how, _ in plan(envelope_path, active_envelope):
         need += _blocks(entry["size"], block)
-        if how == "download" and "blobs" in entry:  # a file-list entry downloads straight into place
+        if how != "copy" and "blobs" in entry:  # a file-list entry downloads straight into place
             largest = max(largest, _blocks(entry["blobs"]["zlib"], block))
     need += largest + _blocks(os.stat(envelope_path)[6], block)
     have = st[0] * st[4] + _tree_bytes(target_dir, block) + _tree_bytes(target_envelope, block)
@@ -176,6 +189,27 @@ def _download(cfg, dst_path, entry, buf):
                           % (entry["path"], n, digest))
 
 
+def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
+    # The file made from the running slot's copy and a patch: True, or the UpdateError why not (a
+    # missing, damaged or wrong patch; the caller then downloads the whole file). Flash faults raise.
+    import hashlib
+
+    from mpota import http, patch, source
+
+    tmp = "%s/%s.fz" % (TMP, entry["sha256"])
+    h = hashlib.sha256()
+    try:
+        http.download(source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"]), tmp, patch_entry["size"], h)
+        if _hex(h) != patch_entry["sha256_of_patch"]:
+            raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
+        patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf)
+        return True
+    except UpdateError as e:
+        return e
+    finally:
+        remove_tree(tmp)
+
+
 def verify_slot(envelope_path, slot_dir, buf):
     # Reads back every file of the slot and checks its size and hash against the manifest.
     from mpota import filelist
@@ -193,7 +227,8 @@ def verify_slot(envelope_path, slot_dir, buf):
 def install_release(cfg, envelope_path, header):
     # Writes the release whose verified envelope is at `envelope_path` into the inactive slot,
     # verifies every file, and commits it as "trial". Raises UpdateError; the running slot is never
-    # touched.
+    # touched. -> how the files came: {"copied", "patched", "downloaded", "patch_failed"} counts, and
+    # "patch_error", the last reason a patch was not used (its file was downloaded whole instead).
     import os
 
     from mpota import state
@@ -216,14 +251,24 @@ def install_release(cfg, envelope_path, header):
     buf = memoryview(bytearray(CHUNK))
     hooks = header.get("hooks") or {}
     missing = set(hooks.values())
-    for entry, how, _ in plan(envelope_path, active_envelope):
+    done = {"copied": 0, "patched": 0, "downloaded": 0, "patch_failed": 0, "patch_error": None}
+    for entry, how, patch_entry in plan(envelope_path, active_envelope):
         missing.discard(entry["path"])
         dst = target_dir + "/" + entry["path"]
         _mkdirs(dst, made)
         # An entry with nowhere to download from is a file the source carries over from the running slot.
         kept = "blobs" not in entry and "url" not in entry
         if (how == "copy" or kept) and _copy(active_dir + "/" + entry["path"], dst, entry, buf):
+            done["copied"] += 1
             continue
+        if how == "patch":
+            why = _patched(cfg, active_dir + "/" + entry["path"], dst, entry, patch_entry, buf)
+            if why is True:
+                done["patched"] += 1
+                continue
+            done["patch_failed"] += 1
+            done["patch_error"] = "%s: %s" % (entry["path"], why.message)
+        done["downloaded"] += 1
         if "blobs" in entry:
             _download(cfg, dst, entry, buf)
         elif "url" in entry:
@@ -241,4 +286,4 @@ def install_release(cfg, envelope_path, header):
     state.commit_trial(rec, target, header["version"], cfg, hooks.get("post_update"),
                        target_dir + "/" + back if back else None)
     remove_tree(TMP)
-    return target
+    return done

@@ -5,4 +5,4 @@
 export { PatchError } from "./errors.ts";
 export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export { applyPatch, makePatch, type Patch, type PatchEncoding, patchPath } from "./patch.ts";
-export { ZLIB_OPTIONS, zlibCompress, zlibInflate } from "./zlib.ts";
+export { makeReleasePatches } from "./release.ts";

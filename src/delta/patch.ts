@@ -5,9 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { applyDelta, createDelta } from "fossil-delta";
+import { compressBlob, inflateBlob } from "../store/index.ts";
 import { PatchError } from "./errors.ts";
 import { encodeFossil } from "./fossil.ts";
-import { zlibCompress, zlibInflate } from "./zlib.ts";
 
 export type PatchEncoding = "fossil";
 
@@ -27,10 +27,10 @@ const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("h
 /** The smallest verified patch that turns `from` into `to`. */
 export function makePatch(from: Uint8Array, to: Uint8Array): Patch {
   const candidates: Patch[] = [
-    { encoding: "fossil", bytes: zlibCompress(createDelta(from, to)), encoder: "stock" },
+    { encoding: "fossil", bytes: compressBlob(createDelta(from, to)), encoder: "stock" },
     ...MIN_MATCHES.map((minMatch) => ({
       encoding: "fossil" as const,
-      bytes: zlibCompress(encodeFossil(from, to, { minMatch })),
+      bytes: compressBlob(encodeFossil(from, to, { minMatch })),
       encoder: `mpota-${minMatch}`,
     })),
   ];
@@ -58,9 +58,10 @@ export function applyPatch(
   want: { size: number; sha256: string },
 ): Uint8Array {
   if (encoding !== "fossil") throw new PatchError(`unknown patch encoding "${encoding}"`);
-  const delta = zlibInflate(patch, 2 * want.size + 1024);
   let out: Uint8Array;
   try {
+    // a delta is at most the file plus its commands: twice the size bounds a sound one
+    const delta = new Uint8Array(inflateBlob(patch, 2 * want.size + 1024));
     out = applyDelta(from, delta, { verifyChecksum: true });
   } catch (e) {
     throw new PatchError(`the patch does not apply (${(e as Error).message})`);

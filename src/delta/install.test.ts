@@ -1,0 +1,167 @@
+/**
+ * Patched installs end to end: releases built by src/release with makeReleasePatches, published to a
+ * static site by src/static, installed by the device client on the virtual device.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  bundledBoard,
+  makeSigningKey,
+  printed,
+  runCommand,
+  type StaticServer,
+  sameTree,
+  serveStatic,
+  slotTree,
+  testApp,
+} from "../client/testkit.ts";
+import { type BuiltRelease, buildRelease } from "../release/index.ts";
+import { VirtualDevice } from "../sim/index.ts";
+import { publishStatic, sitePaths } from "../static/index.ts";
+import { openStore } from "../store/index.ts";
+import { editModule, pythonModule, seededRng } from "./corpus.ts";
+import { applyPatch } from "./index.ts";
+import { makeReleasePatches } from "./release.ts";
+
+const PROJECT = "greenhouse";
+const key = makeSigningKey();
+const work = mkdtempSync(join(tmpdir(), "mpota-delta-"));
+const store = openStore(join(work, "store"));
+const site = join(work, "site");
+let server: StaticServer;
+
+const rng = seededRng(99);
+const big = pythonModule(rng, 40);
+const v100 = testApp("1.0.0", { "lib/big.py": big, "lib/same.py": "SAME = 1\n" });
+const v110 = testApp("1.1.0", {
+  "lib/big.py": editModule(rng, big, "insert"),
+  "lib/same.py": "SAME = 1\n",
+  "lib/added.py": "ADDED = 1\n",
+});
+const v120 = testApp("1.2.0", {
+  "lib/big.py": editModule(rng, big, "tweak"),
+  "lib/same.py": "SAME = 1\n",
+});
+
+function release(version: string, tree: Record<string, Uint8Array>): Promise<BuiltRelease> {
+  const dir = join(work, version);
+  for (const [path, data] of Object.entries(tree)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), data);
+  }
+  return buildRelease({ dir, project: PROJECT, version, key, store, makePatches: makeReleasePatches });
+}
+
+const config = {
+  project: PROJECT,
+  keys: [key.publicHex],
+  source: { type: "static", url: "", channel: "stable" },
+  reset_mode: "none",
+};
+const devices: VirtualDevice[] = [];
+function board(version: string, change: (tree: Record<string, Uint8Array | string>) => void = () => {}) {
+  const boardConfig = { ...config, source: { ...config.source, url: `${server.url}/` } };
+  const tree = bundledBoard(site, boardConfig, version);
+  change(tree);
+  const device = new VirtualDevice({ files: tree });
+  devices.push(device);
+  return device;
+}
+const fileEntry = (built: BuiltRelease, path: string) =>
+  built.envelope.signed.files.find((f) => f.path === path)!;
+
+let built: Record<string, BuiltRelease> = {};
+
+beforeAll(async () => {
+  server = await serveStatic(site);
+  built = { "1.0.0": await release("1.0.0", v100), "1.1.0": await release("1.1.0", v110) };
+  built["1.2.0"] = await release("1.2.0", v120);
+  publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "stable" });
+  publishStatic({ site, store, project: PROJECT, version: "1.1.0", channel: "stable" });
+});
+
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close()));
+  server.requests.length = 0;
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("makeReleasePatches", () => {
+  it("patches each changed file from each earlier release, smaller than its blob, and each applies", () => {
+    expect(built["1.0.0"]!.patches).toBe(0);
+    const bigEntry = fileEntry(built["1.2.0"]!, "lib/big.py");
+    const bases = [fileEntry(built["1.1.0"]!, "lib/big.py"), fileEntry(built["1.0.0"]!, "lib/big.py")];
+    expect(bigEntry.blobs.patches?.map((p) => p.from_sha256)).toEqual(bases.map((b) => b.sha256));
+    for (const [i, p] of (bigEntry.blobs.patches ?? []).entries()) {
+      expect(p.encoding).toBe("fossil");
+      expect(p.size).toBeLessThan(bigEntry.blobs.zlib / 5);
+      const data = store.readPatch(p.from_sha256, bigEntry.sha256);
+      const base = store.readFile(p.from_sha256, bases[i]!.size);
+      expect(applyPatch(base, data, p.encoding, bigEntry).length).toBe(bigEntry.size);
+    }
+    // unchanged and added files have no patch
+    expect(fileEntry(built["1.1.0"]!, "lib/same.py").blobs.patches ?? []).toEqual([]);
+    expect(fileEntry(built["1.1.0"]!, "lib/added.py").blobs.patches ?? []).toEqual([]);
+  });
+});
+
+describe("a patched install on the device", () => {
+  it("downloads patches instead of blobs for changed files and says so in the update result", async () => {
+    const device = board("1.0.0");
+    const r = await runCommand(device, "update");
+    expect(r.ok, r.output).toBe(true);
+    expect(printed(r.output, "update")).toMatchObject({
+      ok: true,
+      installed: "1.1.0",
+      files: { patched: 2, downloaded: 1, patch_failed: 0, patch_error: null },
+    });
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+    const fetched = server.requests.filter((p) => p.includes("/blobs/") || p.includes("/patches/"));
+    expect(fetched.filter((p) => p.includes("/patches/"))).toHaveLength(2); // main.py and lib/big.py
+    expect(fetched.filter((p) => p.includes("/blobs/"))).toEqual([
+      `/${PROJECT}/blobs/${fileEntry(built["1.1.0"]!, "lib/added.py").sha256}.z`,
+    ]);
+  });
+
+  it("falls back to the whole blob when the running file is not the patch's base, and reports it", async () => {
+    // the board's copy of lib/big.py differs from what its manifest says (changed by hand)
+    const device = board("1.0.0", (tree) => {
+      tree[".mpota/slot0/lib/big.py"] = big.replace("import time", "import utime"); // a region the patch copies
+    });
+    const r = await runCommand(device, "update");
+    const result = printed(r.output, "update");
+    expect(result).toMatchObject({ ok: true, installed: "1.1.0", files: { patched: 1, patch_failed: 1 } });
+    expect(result.files.patch_error).toMatch(
+      /^lib\/big\.py: the patch does not apply: the result has sha256/,
+    );
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+  });
+
+  it("falls back to the whole blob when a patch is missing or damaged on the server", async () => {
+    const paths = sitePaths(site, PROJECT);
+    const bigOld = fileEntry(built["1.0.0"]!, "lib/big.py").sha256;
+    const bigNew = fileEntry(built["1.1.0"]!, "lib/big.py").sha256;
+    const main = (v: string) => fileEntry(built[v]!, "main.py").sha256;
+    const damaged = readFileSync(paths.patch(bigOld, bigNew));
+    damaged[damaged.length - 3]! ^= 0xff;
+    writeFileSync(paths.patch(bigOld, bigNew), damaged);
+    rmSync(paths.patch(main("1.0.0"), main("1.1.0")));
+    const device = board("1.0.0");
+    const r = await runCommand(device, "update");
+    const result = printed(r.output, "update");
+    expect(result).toMatchObject({
+      ok: true,
+      installed: "1.1.0",
+      files: { patched: 0, patch_failed: 2, downloaded: 3 },
+    });
+    expect(result.files.patch_error).toMatch(/HTTP 404/);
+    expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+    expect(device.files()[".mpota/tmp/"] ?? device.files()[".mpota/tmp"]).toBeUndefined();
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * The patch maker of `mpota release` (the `makePatches` seam of src/release): for each file of the new
+ * release, a patch from the file at the same path in each of the earlier releases offered (the last N,
+ * default 3), kept only when smaller than the file's whole zlib blob, and verified by applying it.
+ */
+import { createHash } from "node:crypto";
+import type { MadePatch, MakePatches, PatchContext } from "../release/index.ts";
+import { makePatch } from "./patch.ts";
+
+/** Patches for every changed file of `context.files` from the earlier releases in `context.previous`. */
+export const makeReleasePatches: MakePatches = (context: PatchContext): MadePatch[] => {
+  const made: MadePatch[] = [];
+  const earlier = context.previous.map(
+    (release) => new Map(release.envelope.signed.files.map((f) => [f.path, f])),
+  );
+  for (const { entry, data } of context.files) {
+    const bases = new Map<string, number>(); // from sha256 -> size, each base once
+    for (const files of earlier) {
+      const old = files.get(entry.path);
+      if (old && old.sha256 !== entry.sha256) bases.set(old.sha256, old.size);
+    }
+    for (const [from, size] of bases) {
+      const patch = makePatch(context.store.readFile(from, size), data); // applied and checked inside
+      if (patch.bytes.length >= entry.blobs.zlib) continue; // the whole blob is as cheap
+      made.push({
+        path: entry.path,
+        patch: {
+          encoding: patch.encoding,
+          from_sha256: from,
+          sha256_of_patch: createHash("sha256").update(patch.bytes).digest("hex"),
+          size: patch.bytes.length,
+        },
+        data: patch.bytes,
+      });
+    }
+  }
+  return made;
+};
