@@ -61,13 +61,19 @@ class Writer:
         self.f.write(line)
         self.prev = p
 
-    def close(self, project, version, source):
+    def close(self, header):
+        # header: {"project", "version", "source"} (an unsigned source: "unsigned" is set), or the
+        # header of the signed manifest the entries were taken from.
         import json
 
         if not self.count:
             self.f.close()
-            raise UpdateError("source", "%s %s holds no file the config selects" % (source, version))
-        tail = json.dumps({"format": 1, "project": project, "source": source, "unsigned": True, "version": version})
+            raise UpdateError("source", "%s %s holds no file the config selects" % (header["source"], header["version"]))
+        h = dict(header)
+        h["format"] = 1
+        h.pop("files", None)
+        h.pop("created", None)
+        tail = json.dumps(h)
         self.f.write(b"\n]," + tail[1:].encode() + b"\n}\n")
         self.f.close()
 

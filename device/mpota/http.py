@@ -334,7 +334,7 @@ def _exchange(url, headers, cap, answer):
             raise UpdateError("redirect", "%s: redirect loop or more than %d redirects" % (seen[0], _MAX_REDIRECTS))
         if tls and new.startswith("http://"):
             raise UpdateError("redirect", "%s: refused a redirect from https to http" % seen[0])
-        if split(new)[1] != host:
+        if split(new)[1:3] != (host, port):  # another origin (host or port) never gets the token
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         seen.append(new)
         url = new

@@ -45,11 +45,15 @@ def quote(path):
     return "".join(out)
 
 
+def _origin(url):
+    return "/".join(url.split("/", 3)[:3])
+
+
 def headers(p, cfg, url, accept=None):
-    # The token only for the API host's own URLs.
+    # The token only for URLs on the API host (a redirect elsewhere drops it: http.py).
     h = {"Accept": accept} if accept else {}
     token = cfg["source"].get("token")
-    if token and url.startswith(api(cfg) + "/"):
+    if token and _origin(url) == _origin(api(cfg)):
         h["Authorization"] = "%s %s" % (p.AUTH, token)
     return h
 
@@ -356,7 +360,21 @@ def check(p, cfg, current_version):
                 _save(url, etag, version)
         else:
             raise UpdateError("http", "%s: HTTP %d" % (url.split("?", 1)[0], status))
+    if cfg["keys"] and not src.get("branch"):
+        version = _signed_version(version)
     return None if version == current_version else {"version": version}
+
+
+_tags = {}  # release version -> the tag it was found under (a board with keys names releases by version)
+
+
+def _signed_version(tag):
+    # "v1.2.0" -> "1.2.0": the version a signed release of that tag carries.
+    from mpota.version import is_version
+
+    version = tag[1:] if tag[:1] in "vV" and is_version(tag[1:]) else tag
+    _tags[version] = tag
+    return version
 
 
 def fetch_release(p, cfg, version):
@@ -372,16 +390,77 @@ def fetch_release(p, cfg, version):
     except OSError:
         pass  # already there
     if not src.get("branch") and cfg["keys"]:
-        raise UpdateError("source", "%s %s: this board has release keys, so it installs only signed releases, "
-                          "and unsigned tags are not offered to it" % (src["repo"], version))
+        return _signed_release(p, cfg, version)
     commit = version if src.get("branch") else p.resolve(cfg, version)
     path = TMP + "/files.json"
     w = filelist.Writer(path, "")
     kept = filelist.keep_running(("lib/mpota/",))
     for entry in filelist.merge(_entries(p, cfg, commit), kept):
         w.add(entry)
-    w.close(cfg["project"], version, src["type"])
+    w.close({"project": cfg["project"], "version": version, "source": src["type"], "unsigned": True})
     return path
+
+
+def _signed_release(p, cfg, version):
+    # A board with keys: the release's manifest.json asset (an envelope made by `mpota release`,
+    # attached by `mpota publish --github`) is verified against the keys; its files come from the
+    # repository at the release's tag, each checked against the manifest's sha256, or are copied from
+    # the running slot when they are the same file. -> the path of that file list.
+    from mpota import envelope, filelist
+
+    src = cfg["source"]
+    if not hasattr(p, "release_url"):
+        raise UpdateError("source", "%s: signed releases need release assets, which this API does not serve; "
+                          "follow a branch or a tag without keys" % src["type"])
+    tag = _tags.get(version)
+    manifest = None
+    for candidate in ((tag,) if tag else (version, "v" + version)):
+        try:
+            path = listing(cfg, p, p.release_url(cfg, candidate), "release %s" % candidate)
+        except UpdateError as e:
+            if e.code == "not_found":
+                continue
+            raise
+        tag = candidate
+        for asset in scan(path, "assets"):
+            if asset.get("name") == "manifest.json":
+                manifest = asset
+        break
+    if tag is None or manifest is None:
+        raise UpdateError("not_found", "%s: release %s has no manifest.json asset (a signed envelope made by "
+                          "mpota release and attached by mpota publish --github)" % (src["repo"], version))
+    signed = TMP + "/release.json"
+    url = p.asset_url(cfg, manifest)
+    download(cfg, p, url, signed, 1048576, accept=p.ASSET_ACCEPT, what="asset manifest.json")
+    header = envelope.verify(signed, cfg["keys"], cfg["project"])
+    if header["version"] != version:
+        raise UpdateError("version", "%s: release %s carries a manifest of version %s" % (src["repo"], tag,
+                                                                                           header["version"]))
+    commit = p.resolve(cfg, tag)
+    path = TMP + "/files.json"
+    w = filelist.Writer(path, header["created"])
+    for entry in _signed_entries(p, cfg, commit, envelope.files(signed)):
+        w.add(entry)
+    header["source"] = src["type"]
+    w.close(header)
+    return path
+
+
+def _signed_entries(p, cfg, commit, signed):
+    # Joins the manifest's entries (sorted by path) with the repository tree of the tag (sorted by slot
+    # path): a file the tree holds is downloaded from it; one it lacks (the vendored mpota package of
+    # a release, say) has no URL and is copied from the running slot, when it is the same file there.
+    tree = _entries(p, cfg, commit)
+    t = next(tree, None)
+    for e in signed:
+        while t is not None and t["path"] < e["path"]:
+            t = next(tree, None)
+        entry = {"path": e["path"], "size": e["size"], "sha256": e["sha256"]}
+        if "git_sha1" in e:
+            entry["git_sha1"] = e["git_sha1"]
+        if t is not None and t["path"] == e["path"] and t["size"] == e["size"]:
+            entry["url"] = t["url"]
+        yield entry
 
 
 def _entries(p, cfg, commit):

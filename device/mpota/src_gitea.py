@@ -2,7 +2,8 @@
 # from the repository tree checked by their Git blob SHA-1.
 # - check: GET /repos/{repo}/branches/{branch} (its commit id), or /releases/latest (its tag);
 # - files: GET /repos/{repo}/git/trees/{commit}?recursive=true, page after page while "truncated";
-#   each file from GET /repos/{repo}/raw/{path}?ref={commit} (the token goes to the API host only).
+#   each file from GET /repos/{repo}/raw/{path}?ref={commit} (the token goes to the API host only);
+# - a board with keys installs signed releases (the release's manifest.json attachment).
 AUTH = "token"
 _PER_PAGE = 1000
 
@@ -58,6 +59,18 @@ def file_url(cfg, commit, path):
 
 def raw_accept(cfg, url):
     return None
+
+
+ASSET_ACCEPT = None
+
+
+def release_url(cfg, tag):
+    g = _git()
+    return "%s/releases/tags/%s" % (g.repo_url(cfg), g.quote(tag))
+
+
+def asset_url(cfg, asset):
+    return asset["browser_download_url"]  # on the Gitea host (the token goes along); storage redirects drop it
 
 
 def check(cfg, current_version):

@@ -5,7 +5,9 @@
 # - files: GET /repos/{repo}/git/trees/{commit}?recursive=1 (folder by folder when GitHub truncates
 #   it); public repositories download from raw.githubusercontent.com (or, on GitHub Enterprise, the
 #   /{repo}/raw/{commit}/{path} link, which redirects to its raw host): no API request per file and no
-#   token; private ones through the contents API (`application/vnd.github.raw`) with the token.
+#   token; private ones through the contents API (`application/vnd.github.raw`) with the token;
+# - a board with keys installs signed releases: the release's manifest.json asset, verified, with the
+#   files of its tag checked against the manifest's sha256.
 AUTH = "Bearer"
 _SHA = "application/vnd.github.sha"
 _RAW = "application/vnd.github.raw"
@@ -90,6 +92,20 @@ def file_url(cfg, commit, path):
 
 def raw_accept(cfg, url):
     return _RAW if url.startswith(_git().api(cfg) + "/") else None
+
+
+ASSET_ACCEPT = "application/octet-stream"
+
+
+def release_url(cfg, tag):
+    g = _git()
+    return "%s/releases/tags/%s" % (g.repo_url(cfg), g.quote(tag))
+
+
+def asset_url(cfg, asset):
+    # The API's asset URL needs the token (private repositories); the public download link spends no
+    # API request. Both redirect to the storage host, which never sees the token.
+    return asset["url"] if cfg["source"].get("token") else asset["browser_download_url"]
 
 
 def check(cfg, current_version):

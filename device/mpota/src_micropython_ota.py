@@ -116,7 +116,7 @@ def fetch_release(cfg, version):
     w = filelist.Writer(out, "")
     for entry in filelist.merge(iter(entries), filelist.keep_running()):
         w.add(entry)
-    w.close(cfg["project"], version, "micropython_ota")
+    w.close({"project": cfg["project"], "version": version, "source": "micropython_ota", "unsigned": True})
     return out
 
 

@@ -50,8 +50,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
     authenticated: { used: 0, reset: 0 },
   };
   const secret = randomBytes(16);
-  const sign = (id: number, expires: number) =>
-    createHmac("sha256", secret).update(`${id}:${expires}`).digest("hex").slice(0, 32);
+  const sign = (what: string, expires: number) =>
+    createHmac("sha256", secret).update(`${what}:${expires}`).digest("hex").slice(0, 32);
   let origin = "";
   let rawOrigin = "";
 
@@ -312,7 +312,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       const asset = findAsset(hosted, id);
       if (!asset) return fail(reply, 404, "Not Found");
       if ((request.headers.accept ?? "").includes("application/octet-stream")) {
-        return reply.redirect(assetLink(id), 302);
+        const { owner, repo } = request.params as Params;
+        return reply.redirect(assetLink(`${owner}/${repo}`, id), 302);
       }
       const release = hosted.releases![Math.floor(id / 1000) - 1]!;
       return sendTagged(
@@ -330,7 +331,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       const index = (hosted.releases ?? []).findIndex((r) => r.tag === tag && !r.draft);
       const i = index < 0 ? -1 : Object.keys(hosted.releases![index]!.assets ?? {}).indexOf(name!);
       if (i < 0) return reply.code(404).send("Not Found");
-      return reply.redirect(assetLink(idOf(index, i)), 302);
+      return reply.redirect(assetLink(`${owner}/${repo}`, idOf(index, i)), 302);
     });
     api.get("/:owner/:repo/raw/*", async (request, reply) => {
       const { owner, repo } = request.params as Params;
@@ -339,9 +340,10 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return reply.redirect(`${rawOrigin}/${owner}/${repo}/${(request.params as Params)["*"]}`, 302);
     });
 
-    const assetLink = (id: number) => {
+    // A short-lived signed link on the storage host, as GitHub's redirects give.
+    const assetLink = (repo: string, id: number) => {
       const expires = Math.floor(Date.now() / 1000) + 300;
-      return `${rawOrigin}/release-assets/${id}?X-Expires=${expires}&X-Signature=${sign(id, expires)}`;
+      return `${rawOrigin}/release-assets/${repo}/${id}?X-Expires=${expires}&X-Signature=${sign(`${repo}/${id}`, expires)}`;
     };
     const findAsset = (hosted: HostedRepo, id: number) => {
       const release = hosted.releases?.[Math.floor(id / 1000) - 1];
@@ -349,16 +351,19 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return entry ? assetBytes(entry[1]) : undefined;
     };
 
-    raw.get("/release-assets/:id", async (request, reply) => {
+    raw.get("/release-assets/:owner/:repo/:id", async (request, reply) => {
+      const { owner, repo } = request.params as Params;
       const id = Number((request.params as Params).id);
       const query = request.query as Record<string, string | undefined>;
       const expires = Number(query["X-Expires"]);
-      if (!(expires > Date.now() / 1000) || query["X-Signature"] !== sign(id, expires)) {
+      if (
+        !(expires > Date.now() / 1000) ||
+        query["X-Signature"] !== sign(`${owner}/${repo}/${id}`, expires)
+      ) {
         return reply.code(403).send("Request has expired or its signature does not match");
       }
-      const data = Object.values(options.repos)
-        .map((h) => findAsset(h, id))
-        .find(Boolean);
+      const hosted = options.repos[`${owner}/${repo}`];
+      const data = hosted && findAsset(hosted, id);
       if (!data) return reply.code(404).send("Not Found");
       return sendTagged(request, reply, data, "application/octet-stream");
     });
