@@ -135,7 +135,9 @@ describe("GitHub releases and tags (unsigned: a board without keys)", () => {
   it("a board with keys refuses a release without a signed manifest", async () => {
     const device = board(gitBoard(treeAt(repo, c1), "v1.0.0", { ...config({}), keys: ["a".repeat(64)] }));
     const run = await runCommand(device, "update");
-    expect(printed(run.output, "update").error.message).toMatch(/release 2\.0\.0 has no manifest\.json asset/);
+    expect(printed(run.output, "update").error.message).toMatch(
+      /release 2\.0\.0 has no manifest\.json asset/,
+    );
     expect(currentState(device.files())).toMatchObject({ slot: 0, versions: ["v1.0.0", null] });
   });
 });
