@@ -207,6 +207,7 @@ def _update(force, cfg=None):
     # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
     header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
     _allowed(cfg, header, current, force)
+    _keeps_updater(path)
     files = install.install_release(cfg, path, header)
     errors.clear()
     _reset(cfg["reset_mode"])
@@ -214,6 +215,20 @@ def _update(force, cfg=None):
     if files["patched"] or files["patch_failed"]:
         result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
     return result
+
+
+def _keeps_updater(path):
+    # A release must carry the mpota that runs from the slots (lib/mpota/): without it the board would
+    # run the release but never update again. (A firmware with mpota frozen in needs no copy.)
+    from mpota import filelist
+
+    if not __file__.startswith("/.mpota/slot"):
+        return
+    for entry in filelist.entries(path):
+        if entry["path"] == "lib/mpota/__init__.py":
+            return
+    raise UpdateError("manifest", "the release does not carry the mpota package (lib/mpota/): "
+                      "the board could not update again after installing it")
 
 
 def _allowed(cfg, header, current, force):

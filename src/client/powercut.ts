@@ -13,6 +13,7 @@ import {
   boardTree,
   buildRelease,
   bundledBoard,
+  devicePackage,
   makeSigningKey,
   publishPointer,
   sameTree,
@@ -127,23 +128,26 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
   const key = makeSigningKey();
   const project = "greenhouse";
   const page = (title: string) => `<h1>${title}</h1>\n${"<p>readings and charts</p>\n".repeat(400)}`; // > 2 buffers
-  const v100 = testApp("1.0.0", {
+  // mpota lives outside the slots here (/lib/mpota, as when it is frozen into the firmware), so the
+  // releases stay small and the matrix fast: each kind of flash op, not many of each. The releases
+  // with the package inside are covered by update.test.ts.
+  const app = (version: string, extra: Record<string, string>) => withoutPackage(testApp(version, extra));
+  const v100 = app("1.0.0", {
     "lib/sensors/temp.py": "OFFSET = 1\n",
     "lib/sensors/hum.py": "HUM = 1\n",
     "web/index.html": page("greenhouse"),
     "old.py": "OLD = True\n",
   });
-  const v110 = testApp("1.1.0", {
+  const v110 = app("1.1.0", {
     "lib/sensors/temp.py": "OFFSET = 2\n",
     "lib/sensors/hum.py": "HUM = 1\n",
     "web/index.html": page("greenhouse 1.1"),
     "undo.py": 'with open("/data/undone", "w") as f:\n    f.write("1.1.0")\n',
   });
-  const v120 = testApp("1.2.0");
+  const v120 = app("1.2.0", {});
   v120["main.py"] = Buffer.from('print("running 1.2.0")\nraise RuntimeError("1.2.0 is broken")\n');
-  // The releases the cut scenarios install are small (each op kind, not many of each, keeps the matrix
-  // fast): one file copied, one changed, one added three folders deep, one larger than the buffer, one
-  // removed, and no mpota package (they only have to boot and say so).
+  // What the update scenarios install: one file copied, one changed, one added three folders deep, one
+  // larger than the buffer, one removed; these releases only have to boot and say so.
   const small = (version: string, from: Record<string, Uint8Array>) => ({
     "main.py": Buffer.from(`print("running ${version}")\n`),
     "lib/sensors/hum.py": from["lib/sensors/hum.py"]!,
@@ -167,7 +171,11 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
   };
   const onChannel = (channel: string) => JSON.stringify({ ...config, source: { ...config.source, channel } });
   const releases = { "1.0.0": v100, "1.0.1": v101, "1.1.0": v110, "1.2.0": v120, "1.3.0": v130 };
-  const withCmd = (files: FlashTree, cmd: string): FlashTree => ({ ...files, "data/cmd": cmd });
+  const withCmd = (files: FlashTree, cmd: string): FlashTree => ({
+    ...files,
+    ...devicePackage(),
+    "data/cmd": cmd,
+  });
 
   const bundled = bundledBoard(site, config, "1.0.0");
   const afterUpdate = await settle(withCmd(bundled, "update"));
@@ -177,7 +185,12 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
     slots: [v101, v110],
     record: { ...firstStateRecord("1.0.1"), slot: 1, versions: ["1.0.1", "1.1.0"] },
     config: JSON.parse(onChannel("next")),
-    files: { "data/cmd": "update", ".mpota/slot0.json": envelope101, ".mpota/slot1.json": envelope110 },
+    files: {
+      ...devicePackage(),
+      "data/cmd": "update",
+      ".mpota/slot0.json": envelope101,
+      ".mpota/slot1.json": envelope110,
+    },
   });
   const trialOf = (version: string, record: Partial<StateRecord>) =>
     boardTree({
@@ -190,7 +203,7 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
         ...record,
       },
       config,
-      files: { "data/": "" },
+      files: { ...devicePackage(), "data/": "" },
     });
   const scenarios: CutScenario[] = [
     {
@@ -223,6 +236,11 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
       rmSync(site, { recursive: true, force: true });
     },
   };
+}
+
+/** A release tree without the mpota package (which these boards keep in /lib/mpota). */
+function withoutPackage(tree: Record<string, Uint8Array>): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(tree).filter(([path]) => !path.startsWith("lib/mpota/")));
 }
 
 /** The flash after one clean run of `files` (the board's state after a step, to start the next from). */

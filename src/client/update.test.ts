@@ -76,7 +76,9 @@ beforeAll(async () => {
     hooks: { post_update: "boot_check.py" },
   });
   buildRelease(site, PROJECT, "2.0.0", testApp("2.0.0"), key, { minLoader: 2 });
+  buildRelease(site, PROJECT, "3.0.0", { "main.py": 'print("running 3.0.0")\n' }, key);
   for (const [channel, version] of Object.entries({
+    bare: "3.0.0",
     future: "2.0.0",
     stable: "1.1.0",
     same: "1.0.0",
@@ -198,6 +200,20 @@ describe("update", () => {
     });
     expect(currentState(other.files())).toEqual(currentState(before));
     expect(sameTree(slotTree(other.files(), 0), v100)).toBe(true);
+  });
+
+  it("refuses a release without the mpota package: the board could never update again", async () => {
+    const device = board(bundledBoard(site, config("bare"), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(printed(r.output, "update")).toEqual({
+      ok: false,
+      error: {
+        code: "manifest",
+        message:
+          "the release does not carry the mpota package (lib/mpota/): the board could not update again after installing it",
+      },
+    });
+    expect(currentState(device.files())).toMatchObject({ slot: 0, versions: ["1.0.0", null] });
   });
 
   it("refuses a release that needs a newer loader than the board has", async () => {
