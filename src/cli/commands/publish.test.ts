@@ -12,6 +12,8 @@ import {
   verifyEnvelope,
 } from "../../manifest/index.ts";
 import { buildRelease } from "../../release/index.ts";
+import { AdminClient } from "../../server/client.ts";
+import { startTestServer } from "../../server/testing.ts";
 import { openStore } from "../../store/index.ts";
 
 const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
@@ -93,7 +95,7 @@ describe("mpota publish --static", () => {
   it("says in one line what is wrong with each bad argument", async () => {
     const { dir } = await workspace();
     const cases: Array<[string[], string]> = [
-      [base, "mpota: say where to publish: --static SITE\n"],
+      [base, "mpota: say where to publish: --static SITE or --server URL\n"],
       [
         [...base, "--static", "site", "--version", "2.0.0"],
         "mpota: the store store has no release greenhouse 2.0.0 (it has: 1.0.0, 1.1.0)\n",
@@ -132,5 +134,57 @@ describe("mpota publish --static", () => {
     });
     // Nothing reached the site.
     expect(readdirSync(dir).sort()).toEqual(["app", "release.key", "store"]);
+  });
+});
+
+describe("mpota publish --server", () => {
+  it("uploads a stored release to a live update server and points the channel at it", async () => {
+    const { dir, key } = await workspace();
+    const server = await startTestServer("sqlite");
+    try {
+      const url = await server.app.listen({ port: 0, host: "127.0.0.1" });
+      const admin = new AdminClient(url, server.adminToken);
+      await admin.request("POST", "/projects", { name: "greenhouse" });
+      await admin.request("POST", "/projects/greenhouse/keys", { publicKey: key.publicKeyHex });
+      const auth = ["--server", url, "--token", server.adminToken];
+      const first = await mpota(dir, ...base, ...auth, "--version", "1.0.0", "--json");
+      expect(first).toMatchObject({ code: 0, stderr: "" });
+      expect(JSON.parse(first.stdout)).toMatchObject({
+        target: "server",
+        project: "greenhouse",
+        version: "1.0.0",
+        uploaded: 1,
+        skipped: 0,
+        channel: "stable",
+      });
+      const [latest, both, signed, badToken] = await Promise.all([
+        mpota(dir, ...base, ...auth),
+        mpota(dir, ...base, ...auth, "--static", "site"),
+        mpota(dir, ...base, ...auth, "--key", "release.key"),
+        mpota(dir, ...base, "--server", url, "--token", "wrong"),
+      ]);
+      expect(latest).toMatchObject({
+        code: 0,
+        stdout: `published greenhouse 1.1.0 to ${url}: 1 file uploaded, 0 already there\nchannel stable -> 1.1.0\n`,
+      });
+      expect(both).toMatchObject({
+        code: 2,
+        stderr: "mpota: publish to one target at a time: --static SITE or --server URL\n",
+      });
+      expect(signed).toMatchObject({
+        code: 2,
+        stderr:
+          "mpota: --key and --expires sign static channel pointers; the server answers devices with its own\n",
+      });
+      expect(badToken.code).toBe(2);
+      expect(badToken.stderr).toMatch(/^mpota: POST \/projects\/greenhouse\/releases\/plan: 401 /);
+      const { releases } = await admin.request<{ releases: Array<{ version: string }> }>(
+        "GET",
+        "/projects/greenhouse/releases",
+      );
+      expect(releases.map((r) => r.version).sort()).toEqual(["1.0.0", "1.1.0"]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -12,6 +12,8 @@ interface PublishCliOptions {
   expires?: string;
   json?: boolean;
   static?: string;
+  server?: string;
+  token?: string;
 }
 
 /**
@@ -81,9 +83,64 @@ const staticTarget: PublishTarget = {
   },
 };
 
-const TARGETS: readonly PublishTarget[] = [staticTarget];
+const BLOB_NAME = /^([0-9a-f]{64})\.z$/;
+const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
 
-/** `mpota publish --static SITE --channel C --store STORE --project P [--version V]`: make a release available. */
+const serverTarget: PublishTarget = {
+  usage: "--server URL",
+  addOptions(command) {
+    command
+      .option("--server <url>", "upload to this `mpota serve` update server (only what it lacks)")
+      .option("--token <token>", "admin token for --server (default: $MPOTA_TOKEN)");
+  },
+  chosen: (opts) => opts.server !== undefined,
+  async run(opts) {
+    if (opts.key !== undefined || opts.expires !== undefined)
+      throw new CliError(
+        "--key and --expires sign static channel pointers; the server answers devices with its own",
+      );
+    const { adminClient, serverCall } = await import("../admin.ts");
+    const { publishRelease } = await import("../../server/client.ts");
+    const { openStore } = await import("../../store/index.ts");
+    const { startProgress } = await import("../progress.ts");
+    const { readFile } = await import("node:fs/promises");
+    const store = openStore(opts.store);
+    const client = await adminClient(opts);
+    // The server names the files it lacks; only names of the store's own layout are read.
+    const read = (name: string, pattern: RegExp, path: (m: RegExpExecArray) => string) => {
+      const match = pattern.exec(name);
+      if (!match)
+        throw new CliError(`the server asked for ${JSON.stringify(name)}, which is not a store file name`);
+      return readFile(path(match));
+    };
+    const progress = await startProgress("upload", { quiet: opts.json });
+    const result = await serverCall(() =>
+      publishRelease(
+        client,
+        {
+          envelope: store.readRelease(opts.project, opts.version).bytes,
+          blob: (name) => read(name, BLOB_NAME, (m) => store.blobPath(m[1] as string)),
+          patch: (name) => read(name, PATCH_NAME, (m) => store.patchPath(m[1] as string, m[2] as string)),
+        },
+        {
+          project: opts.project,
+          channel: opts.channel,
+          onProgress: (done, total) => progress.update(done, total),
+        },
+      ),
+    ).finally(() => progress.stop());
+    return {
+      json: { target: "server", server: client.baseUrl, project: opts.project, ...result },
+      text:
+        `published ${opts.project} ${result.version} to ${client.baseUrl}: ${result.uploaded} file${result.uploaded === 1 ? "" : "s"} uploaded, ${result.skipped} already there\n` +
+        `channel ${opts.channel} -> ${result.version}\n`,
+    };
+  },
+};
+
+const TARGETS: readonly PublishTarget[] = [staticTarget, serverTarget];
+
+/** `mpota publish --static SITE|--server URL --channel C --store STORE --project P [--version V]`: make a release available. */
 export function registerPublish(program: Command): void {
   // `--version V` belongs to this command: program options (mpota --version) only before the command name.
   program.enablePositionalOptions();
