@@ -251,6 +251,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return {
         url: `${base}/releases/${id}`,
         assets_url: `${base}/releases/${id}/assets`,
+        upload_url: `${origin}/api/uploads/repos/${owner}/${repo}/releases/${id}/assets{?name,label}`,
         html_url: `${origin}/${owner}/${repo}/releases/tag/${release.tag}`,
         id,
         tag_name: release.tag,
@@ -303,6 +304,62 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       const release = visible(hosted).find((r) => r.tag === tag);
       if (!release) return fail(reply, 404, "Not Found");
       return sendTagged(request, reply, releaseJson(request, hosted, release));
+    });
+
+    // Publishing (what `mpota publish --github` calls): create a release, upload and delete assets.
+    // Any valid token may write; without one the API answers 401 (as GitHub does for writes).
+    const writer = (request: FastifyRequest, reply: FastifyReply): HostedRepo | undefined => {
+      if (!request.headers.authorization) {
+        fail(reply, 401, "Requires authentication");
+        return undefined;
+      }
+      return open(request, reply);
+    };
+    api.post("/api/v3/repos/:owner/:repo/releases", async (request, reply) => {
+      const hosted = writer(request, reply);
+      if (!hosted) return reply;
+      const body = (request.body ?? {}) as {
+        tag_name?: string;
+        name?: string;
+        body?: string;
+        draft?: boolean;
+      };
+      if (!body.tag_name) return fail(reply, 422, "Validation Failed");
+      hosted.releases ??= [];
+      if (hosted.releases.some((r) => r.tag === body.tag_name)) return fail(reply, 422, "Validation Failed");
+      const release: ReleaseSpec = {
+        tag: body.tag_name,
+        name: body.name,
+        body: body.body,
+        draft: body.draft,
+      };
+      hosted.releases.push(release);
+      return reply.code(201).send(releaseJson(request, hosted, release));
+    });
+    api.delete("/api/v3/repos/:owner/:repo/releases/assets/:id", async (request, reply) => {
+      const hosted = writer(request, reply);
+      if (!hosted) return reply;
+      const id = Number((request.params as Params).id);
+      const release = hosted.releases?.[Math.floor(id / 1000) - 1];
+      const name = release && Object.keys(release.assets ?? {})[(id % 1000) - 1];
+      if (!release || !name) return fail(reply, 404, "Not Found");
+      delete release.assets![name];
+      return reply.code(204).send();
+    });
+    api.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_r, body, done) =>
+      done(null, body),
+    );
+    api.post("/api/uploads/repos/:owner/:repo/releases/:id/assets", async (request, reply) => {
+      const hosted = writer(request, reply);
+      if (!hosted) return reply;
+      const id = Number((request.params as Params).id);
+      const release = hosted.releases?.[id - 1];
+      const name = (request.query as Record<string, string | undefined>).name;
+      if (!release || !name) return fail(reply, 404, "Not Found");
+      if (name in (release.assets ?? {})) return fail(reply, 422, "Validation Failed: already_exists");
+      release.assets = { ...release.assets, [name]: Buffer.from(request.body as Buffer) };
+      const json = releaseJson(request, hosted, release);
+      return reply.code(201).send(json.assets.find((a) => a.name === name));
     });
 
     api.get("/api/v3/repos/:owner/:repo/releases/assets/:id", async (request, reply) => {

@@ -15,6 +15,12 @@ export {
   writeMicropythonOta,
 } from "./micropython-ota.ts";
 export {
+  GitHubPublishError,
+  type GitHubPublishOptions,
+  type GitHubPublishResult,
+  publishGitHub,
+} from "./publish-github.ts";
+export {
   type MicropythonOtaPublishOptions,
   type MicropythonOtaPublishResult,
   publishMicropythonOta,
