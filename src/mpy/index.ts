@@ -3,4 +3,5 @@
  * WebAssembly, and the choice of which files stay source.
  */
 export { compileMpy, MPY_HEADER, MpyError } from "./compile.ts";
-export { ALWAYS_SOURCE, compileTree, globToRegExp, type MpyTreeOptions, modulesToCompile } from "./tree.ts";
+export { compileTree, mpySources } from "./sources.ts";
+export { ALWAYS_SOURCE, globToRegExp, type MpyTreeOptions, modulesToCompile } from "./tree.ts";

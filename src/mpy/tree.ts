@@ -1,9 +1,7 @@
 /**
- * `mpota release --mpy`: a release tree with its .py modules compiled to .mpy, except the files the
- * loader runs as source (main.py, hooks) and those matching `--keep-py` patterns.
+ * Which files of a release `mpota release --mpy` compiles: every .py module except the files the loader
+ * runs as source (main.py, boot.py, hooks) and those matching `--keep-py` patterns.
  */
-import { compileMpy, MpyError } from "./compile.ts";
-
 /** Files the loader (boot.py) reads as source: they stay .py whatever the patterns say. */
 export const ALWAYS_SOURCE = ["main.py", "boot.py"] as const;
 
@@ -39,19 +37,4 @@ export function modulesToCompile(paths: readonly string[], options: MpyTreeOptio
   const keep = (options.keepPy ?? []).map(globToRegExp);
   const source = new Set<string>([...ALWAYS_SOURCE, ...(options.source ?? [])]);
   return paths.filter((p) => p.endsWith(".py") && !source.has(p) && !keep.some((re) => re.test(p)));
-}
-
-/** The tree with the chosen modules replaced by `<name>.mpy`; refuses a tree that has both. */
-export async function compileTree(
-  files: Readonly<Record<string, Uint8Array>>,
-  options: MpyTreeOptions = {},
-): Promise<Record<string, Uint8Array>> {
-  const out: Record<string, Uint8Array> = { ...files };
-  for (const path of modulesToCompile(Object.keys(files), options)) {
-    const target = `${path.slice(0, -3)}.mpy`;
-    if (target in files) throw new MpyError(`${path} and ${target} are both in the release; remove one`);
-    out[target] = await compileMpy(path, files[path]!);
-    delete out[path];
-  }
-  return out;
 }

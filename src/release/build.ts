@@ -75,6 +75,8 @@ export interface BuildOptions extends FilterOptions {
   /** Absolute paths never taken from `dir` (the key file, the store are always left out). */
   exclude?: readonly string[];
   makePatches?: MakePatches;
+  /** Rewrites the files before they are stored (`mpota release --mpy`: .py compiled to .mpy). */
+  transform?: (files: SourceFile[]) => SourceFile[] | Promise<SourceFile[]>;
   /** How many earlier releases the patch maker is offered (default 3). */
   patchBases?: number;
   onProgress?: ReleaseProgress;
@@ -168,7 +170,9 @@ async function addPatches(options: BuildOptions, files: NewFile[]): Promise<numb
 export async function buildRelease(options: BuildOptions): Promise<BuiltRelease> {
   parseVersion(options.version);
   checkOrder(options);
-  const sources = sourceFiles(options);
+  let sources = sourceFiles(options);
+  if (options.transform)
+    sources = (await options.transform(sources)).sort((a, b) => comparePaths(a.path, b.path));
   for (const [hook, path] of Object.entries(options.hooks ?? {})) {
     if (!sources.some((f) => f.path === path))
       throw new ReleaseError(`the ${hook} hook ${path} is not a file of the release`);

@@ -15,6 +15,9 @@ interface ReleaseCliOptions {
   postUpdate?: string;
   onRollback?: string;
   minLoader?: string;
+  mpy?: boolean;
+  keepPy: string[];
+  patches: string;
   json?: boolean;
 }
 
@@ -31,10 +34,11 @@ export async function asCliErrors<T>(work: () => T | Promise<T>): Promise<T> {
   const { ManifestError, SignatureError } = await import("../../manifest/index.ts");
   const { StoreError } = await import("../../store/index.ts");
   const { ReleaseError } = await import("../../release/index.ts");
+  const { MpyError } = await import("../../mpy/index.ts");
   try {
     return await work();
   } catch (err) {
-    if ([ManifestError, SignatureError, StoreError, ReleaseError].some((E) => err instanceof E))
+    if ([ManifestError, SignatureError, StoreError, ReleaseError, MpyError].some((E) => err instanceof E))
       throw new CliError((err as Error).message);
     throw err;
   }
@@ -72,6 +76,9 @@ export function registerRelease(program: Command): void {
     .option("--post-update <file>", "a file of the release the device runs once after installing it")
     .option("--on-rollback <file>", "a file of the release the device runs once after rolling back from it")
     .option("--min-loader <n>", "the lowest boot.py loader version that can run this release")
+    .option("--mpy", "ship .py modules compiled to .mpy (format 6: MicroPython 1.19 and later)")
+    .option("--keep-py <glob>", "with --mpy, ship files matching this as source (repeatable)", collect, [])
+    .option("--patches <n>", "make delta patches from the last N releases of the project (0: none)", "3")
     .option("--json", "print one JSON line describing the release")
     .action(async (dir: string | undefined, opts: ReleaseCliOptions) => {
       if (opts.git === undefined && dir === undefined)
@@ -87,8 +94,16 @@ export function registerRelease(program: Command): void {
         );
       if (opts.minLoader !== undefined && !/^\d{1,7}$/.test(opts.minLoader))
         throw new CliError(`--min-loader ${JSON.stringify(opts.minLoader)}: not a whole number`);
+      if (!/^\d{1,2}$/.test(opts.patches))
+        throw new CliError(
+          `--patches ${JSON.stringify(opts.patches)}: give how many earlier releases, 0 to 99`,
+        );
+      if (opts.keepPy.length > 0 && !opts.mpy) throw new CliError("--keep-py only applies with --mpy");
       const key = await loadKeyOption(opts.key);
       const { buildRelease } = await import("../../release/index.ts");
+      const { makeReleasePatches } = await import("../../delta/index.ts");
+      const { mpySources } = await import("../../mpy/index.ts");
+      const patchBases = Number(opts.patches);
       const { openStore } = await import("../../store/index.ts");
       const { startProgress } = await import("../progress.ts");
       const store = openStore(opts.out);
@@ -112,6 +127,9 @@ export function registerRelease(program: Command): void {
           hooks,
           minLoader: opts.minLoader === undefined ? undefined : Number(opts.minLoader),
           exclude: [resolve(opts.key)],
+          transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
+          makePatches: patchBases > 0 ? makeReleasePatches : undefined,
+          patchBases,
           onProgress: (e) => progress.update(e.done, e.total, e.phase),
         }),
       ).finally(() => progress.stop());
@@ -138,6 +156,7 @@ export function registerRelease(program: Command): void {
       process.stdout.write(
         `release ${opts.project} ${opts.version}${opts.rollback ? " (rollback)" : ""}: ${files} file${files === 1 ? "" : "s"}, ` +
           `${sizeText(built.size)} (${sizeText(built.zsize)} compressed), ${built.newBlobs} new blob${built.newBlobs === 1 ? "" : "s"}, ` +
+          (built.patches > 0 ? `${built.patches} patch${built.patches === 1 ? "" : "es"}, ` : "") +
           `signed with key ${key.keyId}\nwrote ${manifest}\n`,
       );
     });
