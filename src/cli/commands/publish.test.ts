@@ -95,7 +95,10 @@ describe("mpota publish --static", () => {
   it("says in one line what is wrong with each bad argument", async () => {
     const { dir } = await workspace();
     const cases: Array<[string[], string]> = [
-      [base, "mpota: say where to publish: --static SITE or --server URL\n"],
+      [
+        base,
+        "mpota: say where to publish: --static SITE or --server URL or --github OWNER/REPO or --micropython-ota DIR\n",
+      ],
       [
         [...base, "--static", "site", "--version", "2.0.0"],
         "mpota: the store store has no release greenhouse 2.0.0 (it has: 1.0.0, 1.1.0)\n",

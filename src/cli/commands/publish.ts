@@ -1,13 +1,14 @@
 import type { Command } from "commander";
 import { CliError } from "../errors.ts";
+import { githubTarget, micropythonOtaTarget } from "./publish-sources.ts";
 import { asCliErrors, loadKeyOption } from "./release.ts";
 
 /** The options every target shares (the release to publish and where it goes). */
-interface PublishCliOptions {
+export interface PublishCliOptions {
   store: string;
   project: string;
   version?: string;
-  channel: string;
+  channel?: string;
   key?: string;
   expires?: string;
   json?: boolean;
@@ -21,9 +22,11 @@ interface PublishCliOptions {
  * line chose it, and publishes; `mpota publish` runs exactly one. Add a target: write one object
  * (its options and its `run`) and list it in TARGETS.
  */
-interface PublishTarget {
+export interface PublishTarget {
   /** How the target is named in messages, e.g. `--static SITE`. */
   usage: string;
+  /** Whether it points a channel at the release (then --channel is required). */
+  channel: boolean;
   addOptions(command: Command): void;
   chosen(opts: PublishCliOptions): boolean;
   run(
@@ -33,6 +36,7 @@ interface PublishTarget {
 
 const staticTarget: PublishTarget = {
   usage: "--static SITE",
+  channel: true,
   addOptions(command) {
     command
       .option(
@@ -66,7 +70,7 @@ const staticTarget: PublishTarget = {
         store: openStore(opts.store),
         project: opts.project,
         version: opts.version,
-        channel: opts.channel,
+        channel: opts.channel as string,
         key,
         expires,
         onProgress: (done, total) => progress.update(done, total),
@@ -88,6 +92,7 @@ const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
 
 const serverTarget: PublishTarget = {
   usage: "--server URL",
+  channel: true,
   addOptions(command) {
     command
       .option("--server <url>", "upload to this `mpota serve` update server (only what it lacks)")
@@ -124,7 +129,7 @@ const serverTarget: PublishTarget = {
         },
         {
           project: opts.project,
-          channel: opts.channel,
+          channel: opts.channel as string,
           onProgress: (done, total) => progress.update(done, total),
         },
       ),
@@ -138,7 +143,7 @@ const serverTarget: PublishTarget = {
   },
 };
 
-const TARGETS: readonly PublishTarget[] = [staticTarget, serverTarget];
+const TARGETS: readonly PublishTarget[] = [staticTarget, serverTarget, githubTarget, micropythonOtaTarget];
 
 /** `mpota publish --static SITE|--server URL --channel C --store STORE --project P [--version V]`: make a release available. */
 export function registerPublish(program: Command): void {
@@ -150,7 +155,7 @@ export function registerPublish(program: Command): void {
     .requiredOption("--store <store>", "the release store `mpota release --out` wrote")
     .requiredOption("--project <name>", "the project")
     .option("--version <semver>", "the release to publish (default: the latest in the store)")
-    .requiredOption("--channel <name>", "the channel to point at the release (e.g. stable)")
+    .option("--channel <name>", "the channel to point at the release (e.g. stable; --static, --server)")
     .option("--key <keyfile>", "sign the channel pointer with this key (recommended, with --expires)")
     .option("--json", "print one JSON line describing what was published");
   for (const target of TARGETS) target.addOptions(command);
@@ -160,7 +165,10 @@ export function registerPublish(program: Command): void {
     if (chosen.length === 0) throw new CliError(`say where to publish: ${usages}`);
     if (chosen.length > 1)
       throw new CliError(`publish to one target at a time: ${chosen.map((t) => t.usage).join(" or ")}`);
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.channel))
+    const target = chosen[0] as PublishTarget;
+    if (target.channel && opts.channel === undefined)
+      throw new CliError(`${target.usage} needs --channel (e.g. --channel stable)`);
+    if (opts.channel !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.channel))
       throw new CliError(
         `--channel ${JSON.stringify(opts.channel)}: use [a-z0-9][a-z0-9._-]{0,63} (e.g. stable)`,
       );
@@ -182,7 +190,7 @@ export function registerPublish(program: Command): void {
         `the store ${opts.store} has no release ${opts.project} ${version} (it has: ${have.join(", ") || "none"})`,
       );
     }
-    const result = await (chosen[0] as PublishTarget).run({ ...opts, version });
+    const result = await target.run({ ...opts, version });
     process.stdout.write(opts.json ? `${JSON.stringify(result.json)}\n` : result.text);
   });
 }
