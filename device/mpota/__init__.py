@@ -131,14 +131,15 @@ def rollback():
     return _call(_rollback)
 
 
-def _wanted(cfg, rec, version, current, force):
-    # Whether to install `version`: not the running one (unless forced), not one that failed here
-    # (unless forced or pinned). Older versions are refused later unless signed as a rollback release.
+def _wanted(rec, version, current, force):
+    # Whether to install `version`: not the running one and not one that failed here (a pinned one
+    # included: no crash loop), unless forced. Older versions are refused later unless signed as a
+    # rollback release or pinned.
     if version is None:
         return False
     if version == current:
         return force
-    return force or cfg["pin"] == version or rec.get("failed") != version
+    return force or rec.get("failed") != version
 
 
 def _online(cfg):
@@ -170,7 +171,7 @@ def _check(cfg=None):
     _online(cfg)
     rec, slot, current = _running()
     version = _available(cfg, current, False)
-    return {"ok": True, "version": current, "available": version if _wanted(cfg, rec, version, current, False) else None}
+    return {"ok": True, "version": current, "available": version if _wanted(rec, version, current, False) else None}
 
 
 def _available(cfg, current, force):
@@ -199,7 +200,7 @@ def _update(force, cfg=None):
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
     _online(cfg)
     version = _available(cfg, current, force)
-    if not _wanted(cfg, rec, version, current, force):
+    if not _wanted(rec, version, current, force):
         return {"ok": True, "version": current, "installed": None}
     from mpota import envelope, filelist, install, source
 

@@ -182,6 +182,20 @@ describe("update", () => {
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
   });
 
+  it("a pinned version that crashed is not installed again by itself (no crash loop), only when forced", async () => {
+    const device = board(bundledBoard(site, config("same", { pin: "1.2.0" }), "1.0.0"));
+    const r = await runCommand(device, "update");
+    expect(r.output.split("\n").filter((l) => l.startsWith("running "))).toEqual([
+      "running 1.0.0",
+      "running 1.0.0",
+    ]);
+    expect(currentState(device.files())).toMatchObject({ slot: 0, failed: "1.2.0" });
+    const again = await runCommand(device, "update");
+    expect(printed(again.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
+    const check = await runCommand(device, "check");
+    expect(printed(check.output, "check")).toEqual({ ok: true, version: "1.0.0", available: null });
+  });
+
   it("installs an older release signed as a rollback release, and refuses an older one that is not", async () => {
     const device = board(bundledBoard(site, config("rollback"), "1.0.0"));
     const r = await runCommand(device, "update");
