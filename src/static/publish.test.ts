@@ -167,7 +167,8 @@ describe("publishStatic", () => {
     }
     const site = temp("site");
     const paths = sitePaths(site, "greenhouse");
-    const stop = new SharedArrayBuffer(4);
+    // shared[0]: stop flag; shared[1]: complete checks the reader has made.
+    const shared = new Int32Array(new SharedArrayBuffer(8));
     publishStatic({ site, store, project: "greenhouse", version: versions[0]!, channel: "stable" });
     // A reader in another thread: pointer -> envelope (hash) -> every blob it names, over and over.
     const reader = new Worker(
@@ -177,34 +178,39 @@ describe("publishStatic", () => {
       const { createHash } = require("node:crypto");
       const { join } = require("node:path");
       const sha = (b) => createHash("sha256").update(b).digest("hex");
-      let checks = 0, failures = [];
-      const stop = new Int32Array(workerData.stop);
-      while (Atomics.load(stop, 0) === 0) {
+      let failures = [];
+      const shared = new Int32Array(workerData.shared);
+      while (Atomics.load(shared, 0) === 0) {
         try {
           const text = readFileSync(join(workerData.root, "channels/stable.json"), "utf8");
           const pointer = JSON.parse(text).signed;
           const envelope = readFileSync(join(workerData.root, pointer.release));
           if (sha(envelope) !== pointer.sha256) throw new Error("envelope does not match its pointer");
           for (const f of JSON.parse(envelope).signed.files) readFileSync(join(workerData.root, "blobs", f.sha256 + ".z"));
-          checks++;
+          Atomics.add(shared, 1, 1);
         } catch (err) { failures.push(String(err)); }
       }
-      parentPort.postMessage({ checks, failures: failures.slice(0, 3), failed: failures.length });
+      parentPort.postMessage({ failures: failures.slice(0, 3), failed: failures.length });
       `,
-      { eval: true, workerData: { root: paths.root, stop } },
+      { eval: true, workerData: { root: paths.root, shared: shared.buffer } },
     );
-    const done = new Promise<{ checks: number; failed: number; failures: string[] }>((resolve) =>
+    const done = new Promise<{ failed: number; failures: string[] }>((resolve) =>
       reader.once("message", resolve),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Each publish starts once the reader has completed a check since the last one (a busy machine
+    // may start the worker late), so reads and writes really interleave.
+    const readerMoved = async (since: number) => {
+      while (Atomics.load(shared, 1) <= since) await new Promise((r) => setTimeout(r, 2));
+    };
     for (const v of versions.slice(1)) {
+      await readerMoved(Atomics.load(shared, 1));
       publishStatic({ site, store, project: "greenhouse", version: v, channel: "stable" });
-      await new Promise((r) => setTimeout(r, 5));
     }
-    Atomics.store(new Int32Array(stop), 0, 1);
+    await readerMoved(Atomics.load(shared, 1));
+    Atomics.store(shared, 0, 1);
     const result = await done;
     expect(result.failures).toEqual([]);
-    expect(result.checks).toBeGreaterThan(3);
+    expect(Atomics.load(shared, 1)).toBeGreaterThanOrEqual(versions.length);
   });
 
   it("refuses to move a channel back to an older release unless it is a signed rollback", async () => {

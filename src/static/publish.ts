@@ -20,7 +20,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
-import { inflateBlob, type ReleaseStore, StoreError, writeFileAtomic } from "../store/index.ts";
+import { fsyncDir, inflateBlob, type ReleaseStore, StoreError, writeFileAtomic } from "../store/index.ts";
 
 export interface StaticPublishOptions {
   site: string;
@@ -112,21 +112,25 @@ export function publishStatic(options: StaticPublishOptions): StaticPublishResul
   for (const job of jobs) {
     if (!sameSize(job.file, job.size)) {
       const data = job.load();
-      writeFileAtomic(job.file, data);
+      writeFileAtomic(job.file, data, { syncDir: false });
       written++;
       size += data.length;
     }
     options.onProgress?.(++done, jobs.length);
   }
+  // Blobs and patches become durable before the envelope and pointer that name them.
+  for (const dir of ["blobs", "patches"])
+    if (existsSync(join(paths.root, dir))) fsyncDir(join(paths.root, dir));
   const releaseFile = paths.release(version);
-  if (existsSync(releaseFile)) {
+  try {
+    writeFileAtomic(releaseFile, bytes, { exclusive: true }); // immutable, even with racing publishers
+    size += bytes.length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     if (!readFileSync(releaseFile).equals(bytes))
       throw new StoreError(
         `${releaseFile} holds a different release ${version}; published versions are immutable (devices may have it cached)`,
       );
-  } else {
-    writeFileAtomic(releaseFile, bytes);
-    size += bytes.length;
   }
   const pointer = channelPointer({
     channel,

@@ -3,7 +3,7 @@
  * it over the target, fsync the folder. A reader (or a crash) sees the old file or the new one.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Makes a folder's entries (a rename, a new file) durable. */
@@ -19,8 +19,25 @@ export function fsyncDir(dir: string): void {
 /** Temporary files start with this, so listings can skip them. */
 export const TMP_PREFIX = ".tmp-";
 
+export interface AtomicWriteOptions {
+  /** File mode of a new file (default 0o644). */
+  mode?: number;
+  /**
+   * Sync the folder after the rename (default true). Writers of many files pass false and call
+   * fsyncDir once before the write that makes them reachable (a manifest, a pointer).
+   */
+  syncDir?: boolean;
+  /** Never replace an existing file: fail with EEXIST instead (by link, atomic against other writers). */
+  exclusive?: boolean;
+}
+
 /** Writes `data` to `file` atomically and durably; creates the folder when missing. */
-export function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o644): void {
+export function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): void {
+  const { mode = 0o644, syncDir = true, exclusive = false } = options;
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `${TMP_PREFIX}${basename(file)}-${randomBytes(6).toString("hex")}`);
@@ -33,10 +50,13 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, mode = 
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, file);
+    if (exclusive) {
+      linkSync(tmp, file);
+      rmSync(tmp);
+    } else renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
+  if (syncDir) fsyncDir(dir);
 }

@@ -182,3 +182,16 @@ describe("writeFileAtomic", () => {
     expect(readdirSync(dir).sort()).toEqual(["d", "sub"]);
   });
 });
+
+describe("writeFileAtomic exclusive", () => {
+  it("never replaces an existing file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mpota-atomic-"));
+    const file = join(dir, "v.json");
+    writeFileAtomic(file, "first", { exclusive: true });
+    expect(() => writeFileAtomic(file, "second", { exclusive: true })).toThrow(
+      expect.objectContaining({ code: "EEXIST" }),
+    );
+    expect(readFileSync(file, "utf8")).toBe("first");
+    expect(readdirSync(dir)).toEqual(["v.json"]);
+  });
+});

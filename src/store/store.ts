@@ -19,7 +19,7 @@ import {
   parseReleaseEnvelope,
   sha256Hex,
 } from "../manifest/index.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { fsyncDir, writeFileAtomic } from "./atomic.ts";
 import { compressBlob, inflateBlob } from "./blob.ts";
 import { StoreError } from "./errors.ts";
 
@@ -96,7 +96,7 @@ export class ReleaseStore {
     if (existsSync(file)) zsize = readFileSync(file).length;
     else {
       const compressed = compressBlob(data);
-      writeFileAtomic(file, compressed);
+      writeFileAtomic(file, compressed, { syncDir: false }); // synced by putRelease
       zsize = compressed.length;
     }
     return { sha256, size: data.length, zsize };
@@ -128,7 +128,7 @@ export class ReleaseStore {
   /** Stores a patch (already zlib-compressed fossil delta) from one file to another. */
   putPatch(fromSha256: string, toSha256: string, compressed: Uint8Array): void {
     const file = this.patchPath(fromSha256, toSha256);
-    if (!existsSync(file)) writeFileAtomic(file, compressed);
+    if (!existsSync(file)) writeFileAtomic(file, compressed, { syncDir: false }); // synced by putRelease
   }
 
   readPatch(fromSha256: string, toSha256: string): Buffer {
@@ -155,11 +155,18 @@ export class ReleaseStore {
           throw new StoreError(`patch of ${entry.path} from ${patch.from_sha256} is not in the store`);
       }
     }
-    if (existsSync(file)) {
-      if (readFileSync(file).equals(bytes)) return { envelope, bytes };
-      throw new StoreError(`release ${project} ${version} is already in the store (versions are immutable)`);
+    // The blobs and patches become durable before the manifest that makes them reachable.
+    for (const dir of ["blobs", "patches"])
+      if (existsSync(join(this.root, dir))) fsyncDir(join(this.root, dir));
+    try {
+      writeFileAtomic(file, bytes, { exclusive: true }); // a version is written once, even by racing writers
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (!readFileSync(file).equals(bytes))
+        throw new StoreError(
+          `release ${project} ${version} is already in the store (versions are immutable)`,
+        );
     }
-    writeFileAtomic(file, bytes);
     return { envelope, bytes };
   }
 

@@ -54,7 +54,7 @@ export function registerKeygen(program: Command): void {
       const { writeFileAtomic } = await import("../../store/index.ts");
       const key = keys.generateKeyPair();
       try {
-        writeFileAtomic(opts.out, keys.privateKeyPem(key), 0o600);
+        writeFileAtomic(opts.out, keys.privateKeyPem(key), { mode: 0o600 });
       } catch (err) {
         throw new CliError(
           `cannot write ${opts.out} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,

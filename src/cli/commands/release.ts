@@ -130,7 +130,9 @@ export function registerRelease(program: Command): void {
           transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
           makePatches: patchBases > 0 ? makeReleasePatches : undefined,
           patchBases,
-          onProgress: (e) => progress.update(e.done, e.total, e.phase),
+          onProgress: (e) => {
+            if (e.total > 1) progress.update(e.done, e.total, e.phase);
+          },
         }),
       ).finally(() => progress.stop());
       const files = built.envelope.signed.files.length;
