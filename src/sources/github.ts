@@ -32,7 +32,7 @@ export interface GitHubOptions extends EmulatorOptions {
 }
 
 export interface GitHubEmulator extends Emulator {
-  /** Sets how many API requests are left in the current window of anonymous or token callers. */
+  /** Starts a new rate-limit window with `remaining` API requests left, for anonymous or token callers. */
   setRemaining(who: "anonymous" | "authenticated", remaining: number): void;
 }
 
@@ -447,8 +447,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
     close: hosts.close,
     setRemaining(who, remaining) {
       const window = windows[who];
-      const now = Math.floor(Date.now() / 1000);
-      if (now >= window.reset) window.reset = now + limits.windowS;
+      window.reset = Math.floor(Date.now() / 1000) + limits.windowS; // a fresh window from now
       window.used = limits[who] - remaining;
     },
   };
