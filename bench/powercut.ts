@@ -1,6 +1,7 @@
 /**
  * `mpota bench powercut`: the power-cut matrix of src/client/powercut.ts (update, confirm, rollback,
- * boot-time recovery; power cut at every mutating flash operation; both durability models).
+ * boot-time recovery, plus an update of a whole app with mpota inside the release; power cut at every
+ * mutating flash operation; both durability models).
  * Target: failures 0 with at least 200 cut points.
  */
 import type { Benchmark } from "./index.ts";
@@ -9,7 +10,7 @@ const run: Benchmark = async ({ progress }) => {
   const { cutMatrix, standardScenarios } = await import("../src/client/powercut.ts");
   const models = ["torn", "commit-on-close"] as const;
   const started = Date.now();
-  const { scenarios, close } = await standardScenarios();
+  const { scenarios, close } = await standardScenarios({ wholeApp: true });
   const byScenario: Record<string, number> = {};
   const failures: Array<{ scenario: string; model: string; cutAt: number; why: string }> = [];
   let cutPoints = 0;

@@ -122,7 +122,9 @@ export async function cutMatrix(
  * The standard matrix: an update (1.0.0 -> 1.1.0 over a loopback static site), a confirm, a rollback,
  * and the loader's own recovery (a trial release that crashes, one never confirmed).
  */
-export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; close: () => Promise<void> }> {
+export async function standardScenarios(
+  options: { wholeApp?: boolean } = {},
+): Promise<{ scenarios: CutScenario[]; close: () => Promise<void> }> {
   const site = mkdtempSync(join(tmpdir(), "mpota-powercut-"));
   const server = await serveStatic(site);
   const key = makeSigningKey();
@@ -229,6 +231,27 @@ export async function standardScenarios(): Promise<{ scenarios: CutScenario[]; c
       allowed: ["1.0.0"],
     },
   ];
+  if (options.wholeApp) {
+    // The layout of a real board: mpota inside each release; every package file is copied or replaced.
+    const whole200 = testApp("2.0.0", {
+      "lib/sensors/temp.py": "OFFSET = 1\n",
+      "web/index.html": page("2.0.0"),
+    });
+    const whole210 = testApp("2.1.0", {
+      "lib/sensors/temp.py": "OFFSET = 2\n",
+      "lib/new/mod.py": "NEW = 1\n",
+    });
+    buildRelease(site, project, "2.0.0", whole200, key);
+    buildRelease(site, project, "2.1.0", whole210, key);
+    publishPointer(site, project, "whole", "2.1.0");
+    const wholeConfig = JSON.parse(onChannel("whole"));
+    scenarios.push({
+      name: "update of a whole app",
+      files: { ...bundledBoard(site, wholeConfig, "2.0.0"), "data/cmd": "update" },
+      releases: { "2.0.0": whole200, "2.1.0": whole210 },
+      allowed: ["2.0.0", "2.1.0"],
+    });
+  }
   return {
     scenarios,
     close: async () => {
