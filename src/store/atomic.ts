@@ -16,8 +16,8 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Temporary files start with this, so listings can skip them. */
-export const TMP_PREFIX = ".tmp-";
+/** Temporary files start with this (hidden from `ls`, never a valid blob or version name). */
+const TMP_PREFIX = ".tmp-";
 
 export interface AtomicWriteOptions {
   /** File mode of a new file (default 0o644). */
