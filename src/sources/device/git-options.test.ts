@@ -126,6 +126,20 @@ describe("GitHub releases and tags (unsigned: a board without keys)", () => {
     expect(since(n)).toEqual([]);
   });
 
+  it("a repository without releases is a clear error", async () => {
+    const empty = await startGitHub({ repos: { "acme/app": { repo } } });
+    try {
+      const cfg = { ...config({}), source: { type: "github", api: empty.api, repo: "acme/app" } };
+      const device = board(gitBoard(treeAt(repo, c2), "v2.0.0", cfg));
+      const run = await runCommand(device, "check");
+      const result = printed(run.output, "check");
+      expect(result.error.code).toBe("not_found");
+      expect(result.error.message).toMatch(/no such repository or release/);
+    } finally {
+      await empty.close();
+    }
+  });
+
   it("a missing tag is a clear error", async () => {
     const device = board(gitBoard(treeAt(repo, c2), "v2.0.0", config({ tag: "v9.9.9" })));
     const run = await runCommand(device, "update");

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { judgeBoard } from "../../client/powercut.ts";
 import { currentState } from "../../client/state-record.ts";
 import { devicePackage, sameTree, slotTree } from "../../client/testkit.ts";
 import { VirtualDevice } from "../../sim/index.ts";
@@ -19,7 +20,8 @@ let server: MicropythonOtaServer;
 /** A legacy app: what a micropython_ota user's main.py looks like, plus a line saying what runs. */
 function legacyMain(label: string, call: string) {
   return `import micropython_ota, mpota
-print("running", mpota.status()["version"], ${JSON.stringify(label)})
+# ${label}
+print("running " + mpota.status()["version"])
 ${call}
 print("after ota")
 `;
@@ -144,4 +146,40 @@ if mpota.status()["version"] == "v1.0.0":
     expect(run.output).toContain("Found new version v2.0.0, hard-resetting device...");
     expect(run.output).toContain("running v2.0.0");
   });
+
+  it("a power cut at any point of the update leaves the old or the new version, never a mix", async () => {
+    const v1 = release("v1.0.0", updateCall());
+    const v2 = release("v1.0.1", updateCall());
+    publish("v1.0.1", v2);
+    const files = boardFiles("v1.0.0", v1);
+    const slotOf = (app: Record<string, string>) => ({
+      ...devicePackage(),
+      "lib/micropython_ota.py": DROP_IN,
+      ...withHost(app),
+    });
+    const scenario = {
+      name: "micropython_ota update",
+      files,
+      releases: { "v1.0.0": slotOf(v1), "v1.0.1": slotOf(v2) },
+      allowed: ["v1.0.0", "v1.0.1"],
+    };
+    const clean = board(files);
+    const run = await clean.run({ maxReboots: 2 });
+    expect(judgeBoard(scenario, clean.files(), run.output)).toBeUndefined();
+    const ops = run.flashOps;
+    const points = [...new Set(Array.from({ length: 10 }, (_, i) => 1 + Math.floor((i * (ops - 1)) / 9)))];
+    for (const cutAt of points) {
+      const device = new VirtualDevice({ files, flash: { model: "commit-on-close", cutAt } });
+      try {
+        const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
+        expect(
+          result.resets.some((r) => r.cause === "cut"),
+          `cut at ${cutAt}`,
+        ).toBe(true);
+        expect(judgeBoard(scenario, device.files(), result.output), `cut at ${cutAt}`).toBeUndefined();
+      } finally {
+        await device.close();
+      }
+    }
+  }, 300_000);
 });
