@@ -68,11 +68,14 @@ def _old_entries(active_envelope):
 
 
 def _patch_from(entry, prev):
-    # The patch (docs/protocol.md) that turns the running slot's file at the same path into `entry`.
+    # The patch (docs/protocol.md) that turns the running slot's file at the same path into `entry`, in
+    # an encoding this client applies (others are skipped: the whole blob is used instead).
+    from mpota.patch import ENCODINGS
+
     if prev is None or prev["path"] != entry["path"] or "sha256" not in prev:
         return None
     for p in entry.get("blobs", {}).get("patches", ()):
-        if p["from_sha256"] == prev["sha256"] and p.get("encoding") == "fossil":
+        if p["from_sha256"] == prev["sha256"] and p.get("encoding") in ENCODINGS:
             return p
     return None
 
@@ -202,7 +205,7 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
         http.download(source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"]), tmp, patch_entry["size"], h)
         if _hex(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
-        patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf)
+        patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
     except UpdateError as e:
         return e

@@ -1,14 +1,20 @@
-# Applies a patch (docs/protocol.md, encoding "fossil"): a Fossil delta inside a zlib stream with a
-# 2^10 window. The delta is a target size, then commands "<cnt>@<offset>," (copy cnt bytes of the old
-# file from offset) and "<cnt>:<bytes>" (insert cnt literal bytes), then "<checksum>;"; numbers are
-# base 64 with the digits 0-9 A-Z _ a-z ~. The old file is read with seek(), the new file is written
-# strictly in order and hashed as it is written. RAM: the caller's buffer, the 1 KB inflate window and
-# its tables, one byte for the parser; nothing grows with the file or with the number of commands.
+# Applies a patch (docs/protocol.md, "Patches"): a delta inside a zlib stream with a 2^10 window, in
+# one of two encodings. The old file is read with seek(), the new file is written strictly in order and
+# hashed as it is written. RAM: the caller's buffer, the 1 KB inflate window and its tables, one byte
+# for the parser; nothing grows with the file or with the number of commands.
+#
+# "fossil": "<size>\n", then "<cnt>@<offset>," (copy cnt bytes of the old file from offset) and
+#   "<cnt>:<bytes>" (insert cnt literal bytes), then "<checksum>;"; numbers in base 64 with the digits
+#   0-9 A-Z _ a-z ~.
+# "bsdiff-seq": <size>, then records <add> <add bytes> <extra> <extra bytes> <seek> until size bytes
+#   are made; numbers are LEB128, seek zigzag-signed. Add: old bytes plus these bytes, mod 256.
 from micropython import const
 
 from mpota.errors import UpdateError
 
+ENCODINGS = ("fossil", "bsdiff-seq")
 _MAX_DIGITS = const(6)  # 36 bits: sizes and offsets are at most 16 MiB, the Fossil checksum is 32 bits
+_MAX_VARINT = const(4)  # 28 bits
 _EIO = const(5)
 _ENOSPC = const(28)
 
@@ -32,7 +38,7 @@ def _digit(c):
 
 
 def _number(z, one):
-    # Reads a base-64 number from the delta; the byte that ended it is left in one[0].
+    # Reads a base-64 number of a Fossil delta; the byte that ended it is left in one[0].
     v = 0
     for _ in range(_MAX_DIGITS + 1):
         if not z.readinto(one):
@@ -41,6 +47,20 @@ def _number(z, one):
         if d < 0:
             return v
         v = v * 64 + d
+    raise _bad("a number is too long")
+
+
+def _varint(z, one):
+    # Reads a LEB128 number of a bsdiff-seq delta.
+    v = 0
+    shift = 0
+    for _ in range(_MAX_VARINT):
+        if not z.readinto(one):
+            raise _bad("the delta ends early")
+        v |= (one[0] & 127) << shift
+        if one[0] < 128:
+            return v
+        shift += 7
     raise _bad("a number is too long")
 
 
@@ -55,6 +75,21 @@ def _views(buf):
     return views
 
 
+def _fill(src, part, what):
+    # Fills `part` from src (a short read, rare, continues in a slice).
+    n = src.readinto(part)
+    if not n:
+        raise _bad(what)
+    if n < len(part):
+        _fill(src, part[n:], what)
+
+
+def _emit(out, h, part):
+    if out.write(part) != len(part):
+        raise OSError(_ENOSPC)
+    h.update(part)
+
+
 def _pass(src, cnt, out, h, views, what):
     # Moves cnt bytes from src (the old file or the delta) to the new file and the hash, in pieces of
     # the largest view that fits.
@@ -62,27 +97,36 @@ def _pass(src, cnt, out, h, views, what):
     while cnt:
         while len(views[k]) > cnt:
             k -= 1
-        part = views[k]
-        n = src.readinto(part)
-        if not n:
-            raise _bad(what)
-        if n < len(part):
-            part = part[:n]  # a short read: rare (a stream that returns less than it could)
-        if out.write(part) != n:
-            raise OSError(_ENOSPC)
-        h.update(part)
-        cnt -= n
+        _fill(src, views[k], what)
+        _emit(out, h, views[k])
+        cnt -= len(views[k])
 
 
-def _run(old, raw, out, size, h, buf):
-    import deflate
+def _add(old, z, cnt, out, h, views, more):
+    # Writes cnt bytes of the old file plus the delta's bytes (mod 256): old bytes in one half of the
+    # buffer, delta bytes in the other (`more`, views of the same sizes).
+    k = len(views) - 1
+    while cnt:
+        while len(views[k]) > cnt:
+            k -= 1
+        a = views[k]
+        b = more[k]
+        _fill(old, a, "an add reads past the end of the old file")
+        _fill(z, b, "the delta ends inside an add")
+        for i in range(len(a)):
+            a[i] = (a[i] + b[i]) & 255
+        _emit(out, h, a)
+        cnt -= len(a)
 
-    one = bytearray(1)
-    # zlib's first byte: method 8 and the window; a wider window than 2^10 could refer past ours
-    if not raw.readinto(one) or one[0] & 15 != 8 or one[0] >> 4 > 2:
-        raise _bad("it is not a zlib stream with a window of at most 1 KB")
-    raw.seek(0)
-    z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
+
+def _grow(total, cnt, size):
+    total += cnt
+    if total > size:
+        raise _bad("it makes a file larger than %d bytes" % size)
+    return total
+
+
+def _fossil(old, z, out, size, h, buf, one):
     views = _views(buf)
     if _number(z, one) != size or one[0] != 10:  # "<size>\n"
         raise _bad("it makes a file of another size")
@@ -92,9 +136,7 @@ def _run(old, raw, out, size, h, buf):
         op = one[0]
         if op == 59:  # ";" after the checksum: SHA-256 of the result is checked instead
             break
-        total += cnt
-        if total > size:
-            raise _bad("it makes a file larger than %d bytes" % size)
+        total = _grow(total, cnt, size)
         if op == 64:  # "@": copy from the old file
             ofs = _number(z, one)
             if one[0] != 44:  # ","
@@ -107,22 +149,60 @@ def _run(old, raw, out, size, h, buf):
             raise _bad("unknown command %r" % chr(op))
     if total != size:
         raise _bad("it makes %d bytes, not %d" % (total, size))
+
+
+def _bsdiff(old, z, out, size, h, buf, one):
+    half = len(buf) // 2
+    views = _views(buf[:half])
+    more = _views(buf[half:])
+    if _varint(z, one) != size:
+        raise _bad("it makes a file of another size")
+    total = 0
+    pos = 0
+    while total < size:
+        cnt = _varint(z, one)  # add
+        total = _grow(total, cnt, size)
+        old.seek(pos)
+        _add(old, z, cnt, out, h, views, more)
+        pos += cnt
+        cnt = _varint(z, one)  # extra
+        total = _grow(total, cnt, size)
+        _pass(z, cnt, out, h, views, "the delta ends inside an extra")
+        seek = _varint(z, one)  # zigzag: 0, -1, 1, -2, ...
+        pos += -((seek + 1) >> 1) if seek & 1 else seek >> 1
+        if pos < 0:
+            raise _bad("it seeks before the start of the old file")
+
+
+def _run(old, raw, out, size, h, buf, encoding):
+    import deflate
+
+    one = bytearray(1)
+    # zlib's first byte: method 8 and the window; a wider window than 2^10 could refer past ours
+    if not raw.readinto(one) or one[0] & 15 != 8 or one[0] >> 4 > 2:
+        raise _bad("it is not a zlib stream with a window of at most 1 KB")
+    raw.seek(0)
+    z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
+    (_bsdiff if encoding == "bsdiff-seq" else _fossil)(old, z, out, size, h, buf, one)
     if z.readinto(one):
         raise _bad("bytes follow the end of the delta")
 
 
-def apply(old_path, patch_path, new_path, size, sha256, buf):
+def apply(old_path, patch_path, new_path, size, sha256, buf, encoding="fossil"):
     # Writes new_path from old_path and the patch at patch_path; the result must have `size` bytes and
-    # SHA-256 `sha256` (hex). `buf` is the caller's memoryview. Raises UpdateError("patch", ...) for a
-    # damaged patch, a wrong base or a wrong result (the caller then fetches the whole file); a flash
-    # fault (EIO) or a full flash (ENOSPC) is raised as the OSError it is. new_path may be left partial.
+    # SHA-256 `sha256` (hex). `buf` is the caller's memoryview. Raises UpdateError("patch", ...) for an
+    # unknown encoding, a damaged patch, a wrong base or a wrong result (the caller then fetches the
+    # whole file); a flash fault (EIO) or a full flash (ENOSPC) is raised as the OSError it is. new_path
+    # may be left partial.
     import binascii
     import hashlib
 
+    if encoding not in ENCODINGS:
+        raise _bad("unknown encoding %s" % encoding)
     h = hashlib.sha256()
     try:
         with open(old_path, "rb") as old, open(patch_path, "rb") as raw, open(new_path, "wb") as out:
-            _run(old, raw, out, size, h, buf)
+            _run(old, raw, out, size, h, buf, encoding)
     except (OSError, ValueError, EOFError) as e:
         if isinstance(e, OSError) and e.args and e.args[0] in (_EIO, _ENOSPC):
             raise

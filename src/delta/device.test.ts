@@ -5,7 +5,7 @@ import { createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../client/testkit.ts";
 import { editModule, editPairs, pythonModule, seededRng } from "./corpus.ts";
-import { makePatch } from "./index.ts";
+import { encodeBsdiff, makePatch, PATCH_ENCODINGS } from "./index.ts";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -21,6 +21,8 @@ interface DeviceCase {
   to: Uint8Array;
   /** Apply against this file instead of `from` (a wrong base). */
   base?: Uint8Array;
+  /** The encoding the device is told (default: "fossil"). */
+  encoding?: string;
 }
 
 interface DeviceResult {
@@ -37,7 +39,7 @@ async function applyOnDevice(cases: DeviceCase[]): Promise<Record<string, Device
   const jobs = cases.map((c, i) => {
     files[`c${i}.old`] = c.base ?? c.from;
     files[`c${i}.fz`] = c.patch;
-    return [c.name, `c${i}`, c.to.length, sha256(c.to)];
+    return [c.name, `c${i}`, c.to.length, sha256(c.to), c.encoding ?? "fossil"];
   });
   const script = `
 import gc, json, binascii, hashlib
@@ -46,10 +48,10 @@ from mpota.errors import UpdateError
 import deflate  # imported by the install anyway: the first import is not the patch's cost
 buf = memoryview(bytearray(4096))
 out = {}
-for name, stem, size, digest in ${JSON.stringify(jobs)}:
+for name, stem, size, digest, encoding in ${JSON.stringify(jobs)}:
     before = gc.mem_alloc()
     try:
-        patch.apply(stem + ".old", stem + ".fz", stem + ".new", size, digest, buf)
+        patch.apply(stem + ".old", stem + ".fz", stem + ".new", size, digest, buf, encoding)
         heap = gc.mem_alloc() - before
         h = hashlib.sha256()
         with open(stem + ".new", "rb") as f:
@@ -64,13 +66,16 @@ print(json.dumps(out))
 }
 
 describe("patch.py on the device", () => {
-  it("applies patches of every kind of edit and checks the result's sha256", async () => {
-    const cases = editPairs().map(([name, from, to]) => ({
-      name,
-      from,
-      to,
-      patch: makePatch(from, to).bytes,
-    }));
+  it("applies patches of every kind of edit in both encodings and checks the result's sha256", async () => {
+    const cases = editPairs().flatMap(([name, from, to]) =>
+      PATCH_ENCODINGS.map((encoding) => ({
+        name: `${name}, ${encoding}`,
+        from,
+        to,
+        encoding,
+        patch: makePatch(from, to, { encodings: [encoding] }).bytes,
+      })),
+    );
     const results = await applyOnDevice(cases);
     for (const c of cases) {
       const r = results[c.name]!;
@@ -82,7 +87,10 @@ describe("patch.py on the device", () => {
     const rng = seededRng(21);
     const from = utf8(pythonModule(rng, 12));
     const to = utf8(editModule(rng, new TextDecoder().decode(from), "insert"));
-    const good = makePatch(from, to).bytes;
+    const good = makePatch(from, to, { encodings: ["fossil"] }).bytes;
+    const bsdiff = makePatch(from, to, { encodings: ["bsdiff-seq"] }).bytes;
+    const raw = encodeBsdiff(from, to);
+    const bs = { from, to, encoding: "bsdiff-seq" };
     const flipped = Uint8Array.from(good);
     flipped[Math.floor(good.length / 2)]! ^= 0x20;
     const delta = createDelta(from, to);
@@ -101,6 +109,19 @@ describe("patch.py on the device", () => {
       { name: "ends early", from, to, patch: z(`${fossilInt(to.length)}\n`) },
       { name: "bytes after the end", from, to, patch: z(Buffer.concat([delta, utf8("7:garbage")])) },
       { name: "not the file wanted", from, to: from, patch: good },
+      { name: "unknown encoding", from, to, patch: good, encoding: "vcdiff" },
+      { name: "bsdiff-seq: fossil patch", ...bs, patch: good },
+      { name: "bsdiff-seq: truncated", ...bs, patch: bsdiff.subarray(0, bsdiff.length - 9) },
+      { name: "bsdiff-seq: wrong base", ...bs, patch: bsdiff, base: utf8(pythonModule(rng, 12)) },
+      { name: "bsdiff-seq: base too short", ...bs, patch: bsdiff, base: from.subarray(0, 100) },
+      { name: "bsdiff-seq: ends early", ...bs, patch: z(raw.subarray(0, raw.length - 1)) },
+      { name: "bsdiff-seq: bytes after the end", ...bs, patch: z(Uint8Array.of(...raw, 0)) },
+      { name: "bsdiff-seq: too long", ...bs, patch: z(Uint8Array.of(...raw.subarray(0, 2), 0x7f, 0x7f)) },
+      {
+        name: "bsdiff-seq: seeks before 0",
+        ...bs,
+        patch: z(Uint8Array.of(...raw.subarray(0, 2), 0, 0, 3, 1)),
+      },
     ];
     const results = await applyOnDevice(cases);
     for (const c of cases) {
@@ -114,35 +135,39 @@ describe("patch.py on the device", () => {
     expect(results["ends early"]!.message).toMatch(/ends early/);
     expect(results["bytes after the end"]!.message).toMatch(/bytes follow the end/);
     expect(results["unknown command"]!.message).toMatch(/unknown command '#'/);
+    expect(results["unknown encoding"]!.message).toMatch(/unknown encoding vcdiff/);
+    expect(results["bsdiff-seq: wrong base"]!.message).toMatch(/sha256|past the end/);
+    expect(results["bsdiff-seq: base too short"]!.message).toMatch(/past the end of the old file/);
+    expect(results["bsdiff-seq: ends early"]!.message).toMatch(/ends (early|inside)/);
+    expect(results["bsdiff-seq: bytes after the end"]!.message).toMatch(/bytes follow the end/);
+    expect(results["bsdiff-seq: seeks before 0"]!.message).toMatch(/before the start/);
   });
 
-  it("allocates the same heap for a 5 KB and a 360 KB file with the same edit, and the same for 800 commands as for 3", async () => {
-    const rng = seededRng(8);
-    const cases: DeviceCase[] = [];
-    for (const functions of [8, 800]) {
-      const text = pythonModule(rng, functions);
-      const from = utf8(text);
-      const to = utf8(`# a new first line\n${text}# a new last line\n`); // insert, copy, insert for both sizes
-      cases.push({ name: `${functions}`, from, to, patch: makePatch(from, to).bytes });
-      const flipped = Uint8Array.from(from);
-      for (let i = 0; i < 400; i++) flipped[Math.floor((i * from.length) / 400)]! ^= 1; // up to 800 commands
-      cases.push({ name: `${functions} flipped`, from, to: flipped, patch: makePatch(from, flipped).bytes });
-      const literal = from.subarray(7); // a patch of one insert: the whole file passes through the delta
-      cases.push({
-        name: `${functions} literal`,
-        from,
-        to: literal,
-        patch: makePatch(new Uint8Array(0), literal).bytes,
-      });
-    }
-    const results = await applyOnDevice(cases);
-    expect(cases[3]!.from.length).toBeGreaterThan(50 * cases[0]!.from.length);
-    for (const r of Object.values(results)) expect(r.ok).toBe(true);
-    expect(Math.abs(results["800"]!.heap - results["8"]!.heap)).toBeLessThanOrEqual(64);
-    expect(Math.abs(results["800 literal"]!.heap - results["8 literal"]!.heap)).toBeLessThanOrEqual(64);
-    // hundreds of commands cost about what three do (a slice per command would be 10 KB here)
-    expect(results["800 flipped"]!.heap - results["800"]!.heap).toBeLessThanOrEqual(256);
-    expect(results["8 flipped"]!.heap - results["8"]!.heap).toBeLessThanOrEqual(256);
-    for (const r of Object.values(results)) expect(r.heap).toBeLessThan(8 * 1024);
-  });
+  it.each(PATCH_ENCODINGS)(
+    "%s: allocates the same heap for a 5 KB and a 360 KB file with the same edit, and for 800 commands as for 3",
+    async (encoding) => {
+      const rng = seededRng(8);
+      const cases: DeviceCase[] = [];
+      const add = (name: string, from: Uint8Array, to: Uint8Array) =>
+        cases.push({ name, from, to, encoding, patch: makePatch(from, to, { encodings: [encoding] }).bytes });
+      for (const functions of [8, 800]) {
+        const text = pythonModule(rng, functions);
+        const from = utf8(text);
+        add(`${functions}`, from, utf8(`# a new first line\n${text}# a new last line\n`)); // the same edit
+        const flipped = Uint8Array.from(from);
+        for (let i = 0; i < 400; i++) flipped[Math.floor((i * from.length) / 400)]! ^= 1; // up to 800 commands
+        add(`${functions} flipped`, from, flipped);
+        add(`${functions} literal`, new Uint8Array(0), from.subarray(7)); // the whole file through the delta
+      }
+      const results = await applyOnDevice(cases);
+      expect(cases[3]!.from.length).toBeGreaterThan(50 * cases[0]!.from.length);
+      for (const r of Object.values(results)) expect(r.ok).toBe(true);
+      expect(Math.abs(results["800"]!.heap - results["8"]!.heap)).toBeLessThanOrEqual(64);
+      expect(Math.abs(results["800 literal"]!.heap - results["8 literal"]!.heap)).toBeLessThanOrEqual(64);
+      // hundreds of commands cost about what three do (a slice per command would be 10 KB here)
+      expect(results["800 flipped"]!.heap - results["800"]!.heap).toBeLessThanOrEqual(256);
+      expect(results["8 flipped"]!.heap - results["8"]!.heap).toBeLessThanOrEqual(256);
+      for (const r of Object.values(results)) expect(r.heap).toBeLessThan(8 * 1024);
+    },
+  );
 });

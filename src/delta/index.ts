@@ -2,7 +2,17 @@
  * Delta updates: Fossil deltas in a zlib container (2^10 window), made smaller than the stock encoder
  * where a finer matcher pays, and always verified by applying them.
  */
+
+export { applyBsdiff, encodeBsdiff } from "./bsdiff.ts";
 export { PatchError } from "./errors.ts";
 export { encodeFossil, fossilChecksum } from "./fossil.ts";
-export { applyPatch, makePatch, type Patch, type PatchEncoding, patchPath } from "./patch.ts";
+export {
+  applyPatch,
+  MAX_BSDIFF_BYTES,
+  makePatch,
+  PATCH_ENCODINGS,
+  type Patch,
+  type PatchEncoding,
+  patchPath,
+} from "./patch.ts";
 export { makeReleasePatches } from "./release.ts";

@@ -17,6 +17,7 @@ import {
   slotTree,
   testApp,
 } from "../client/testkit.ts";
+import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
@@ -26,6 +27,7 @@ import { applyPatch } from "./index.ts";
 import { makeReleasePatches } from "./release.ts";
 
 const PROJECT = "greenhouse";
+const MPY_PROJECT = "greenhouse-mpy";
 const key = makeSigningKey();
 const work = mkdtempSync(join(tmpdir(), "mpota-delta-"));
 const store = openStore(join(work, "store"));
@@ -45,13 +47,19 @@ const v120 = testApp("1.2.0", {
   "lib/same.py": "SAME = 1\n",
 });
 
-function release(version: string, tree: Record<string, Uint8Array>): Promise<BuiltRelease> {
-  const dir = join(work, version);
+function release(
+  version: string,
+  tree: Record<string, Uint8Array>,
+  project = PROJECT,
+): Promise<BuiltRelease> {
+  const dir = join(work, project, version);
   for (const [path, data] of Object.entries(tree)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), data);
   }
-  return buildRelease({ dir, project: PROJECT, version, key, store, makePatches: makeReleasePatches });
+  // the mpy project ships its modules compiled (the mpota package stays source, as the loader needs it)
+  const transform = project === PROJECT ? undefined : mpySources({ keepPy: ["lib/mpota/**"] });
+  return buildRelease({ dir, project, version, key, store, makePatches: makeReleasePatches, transform });
 }
 
 const config = {
@@ -61,8 +69,12 @@ const config = {
   reset_mode: "none",
 };
 const devices: VirtualDevice[] = [];
-function board(version: string, change: (tree: Record<string, Uint8Array | string>) => void = () => {}) {
-  const boardConfig = { ...config, source: { ...config.source, url: `${server.url}/` } };
+function board(
+  version: string,
+  change: (tree: Record<string, Uint8Array | string>) => void = () => {},
+  project = PROJECT,
+) {
+  const boardConfig = { ...config, project, source: { ...config.source, url: `${server.url}/` } };
   const tree = bundledBoard(site, boardConfig, version);
   change(tree);
   const device = new VirtualDevice({ files: tree });
@@ -80,6 +92,10 @@ beforeAll(async () => {
   built["1.2.0"] = await release("1.2.0", v120);
   publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "stable" });
   publishStatic({ site, store, project: PROJECT, version: "1.1.0", channel: "stable" });
+  for (const [version, tree] of Object.entries({ "1.0.0": v100, "1.1.0": v110 })) {
+    built[`mpy ${version}`] = await release(version, tree, MPY_PROJECT);
+    publishStatic({ site, store, project: MPY_PROJECT, version, channel: "stable" });
+  }
 });
 
 afterEach(async () => {
@@ -163,5 +179,29 @@ describe("a patched install on the device", () => {
     expect(result.files.patch_error).toMatch(/HTTP 404/);
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
     expect(device.files()[".mpota/tmp/"] ?? device.files()[".mpota/tmp"]).toBeUndefined();
+  });
+});
+
+describe("a patched install of a precompiled (.mpy) release", () => {
+  it("patches the compiled modules (bsdiff-seq where it is smaller) and runs them", async () => {
+    const entry = fileEntry(built["mpy 1.1.0"]!, "lib/big.mpy");
+    expect(entry.blobs.patches?.map((p) => p.encoding)).toEqual(["bsdiff-seq"]);
+    const device = board("1.0.0", () => {}, MPY_PROJECT);
+    const r = await runCommand(device, "update");
+    expect(printed(r.output, "update")).toMatchObject({
+      ok: true,
+      installed: "1.1.0",
+      files: { patched: 2, downloaded: 1, patch_failed: 0 },
+    });
+    const slot = slotTree(device.files(), 1);
+    const mpy = built["mpy 1.1.0"]!.envelope.signed.files;
+    expect(Object.keys(slot).sort()).toEqual(mpy.map((f) => f.path).sort());
+    expect(Buffer.from(slot["lib/big.mpy"]!)).toEqual(store.readFile(entry.sha256, entry.size));
+    const run = await device.run({
+      boot: false,
+      script:
+        "import sys\nsys.path.insert(0, '/.mpota/slot1/lib')\nimport big, added\nprint('ok', added.ADDED)",
+    });
+    expect(run.output).toContain("ok 1");
   });
 });

@@ -3,19 +3,30 @@ import { deflateSync } from "node:zlib";
 import { applyDelta, createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
 import { compressBlob } from "../store/index.ts";
+import { suffixArray } from "./bsdiff.ts";
 import { editModule, editPairs, pythonModule, seededRng } from "./corpus.ts";
 import { encodeFossil, fossilChecksum } from "./fossil.ts";
-import { applyPatch, makePatch, PatchError, patchPath } from "./index.ts";
+import {
+  applyBsdiff,
+  applyPatch,
+  encodeBsdiff,
+  makePatch,
+  PATCH_ENCODINGS,
+  PatchError,
+  patchPath,
+} from "./index.ts";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const bytes = (text: string) => new TextEncoder().encode(text);
 const want = (data: Uint8Array) => ({ size: data.length, sha256: sha256(data) });
 
 describe("makePatch / applyPatch", () => {
-  it.each(editPairs())("round-trips: %s", (_name, from, to) => {
-    const patch = makePatch(from, to);
-    expect(patch.encoding).toBe("fossil");
-    expect(applyPatch(from, patch.bytes, "fossil", want(to))).toEqual(to);
+  it.each(
+    editPairs().flatMap(([name, from, to]) => PATCH_ENCODINGS.map((e) => [name, e, from, to] as const)),
+  )("round-trips: %s, %s", (_name, encoding, from, to) => {
+    const patch = makePatch(from, to, { encodings: [encoding] });
+    expect(patch.encoding).toBe(encoding);
+    expect(applyPatch(from, patch.bytes, encoding, want(to))).toEqual(to);
     // the stored bytes are a zlib stream with a 2^10 window: CMF 0x28 (deflate, 2^(2+8))
     expect(patch.bytes[0]).toBe(0x28);
   });
@@ -29,6 +40,20 @@ describe("makePatch / applyPatch", () => {
     expect(from.length).toBeGreaterThan(50_000);
     expect(patch.bytes.length).toBeLessThan(60);
     expect(patch.bytes.length).toBeLessThan(compressBlob(to).length / 100);
+  });
+
+  it("picks the smaller encoding: Fossil for a text edit, bsdiff-seq when bytes change all over", () => {
+    const rng = seededRng(12);
+    const text = bytes(pythonModule(rng, 30));
+    expect(makePatch(text, bytes(`${new TextDecoder().decode(text)}x = 1\n`)).encoding).toBe("fossil");
+    // every 20th byte of a table shifted by one, as when offsets in compiled code move
+    const table = Uint8Array.from({ length: 8000 }, () => Math.floor(rng() * 200));
+    const shifted = table.map((b, i) => (i % 20 === 0 ? b + 1 : b));
+    const patch = makePatch(table, shifted);
+    expect(patch.encoding).toBe("bsdiff-seq");
+    expect(patch.bytes.length).toBeLessThan(
+      makePatch(table, shifted, { encodings: ["fossil"] }).bytes.length / 2,
+    );
   });
 
   it("is never larger than the stock encoder's patch", () => {
@@ -95,5 +120,33 @@ describe("encodeFossil", () => {
     expect(fossilChecksum(new Uint8Array(0))).toBe(0);
     expect(fossilChecksum(Uint8Array.of(1, 2, 3, 4))).toBe(0x01020304);
     expect(fossilChecksum(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 7))).toBe(0x07000001);
+  });
+});
+
+describe("bsdiff-seq", () => {
+  it("sorts every suffix, the empty one first", () => {
+    const rng = seededRng(2);
+    for (const data of [
+      bytes(""),
+      bytes("banana"),
+      bytes("aaaaaaa"),
+      Uint8Array.from({ length: 500 }, () => Math.floor(rng() * 3)),
+    ]) {
+      const naive = Array.from({ length: data.length + 1 }, (_, i) => i).sort((a, b) =>
+        Buffer.compare(Buffer.from(data.subarray(a)), Buffer.from(data.subarray(b))),
+      );
+      expect(Array.from(suffixArray(data))).toEqual(naive);
+    }
+  });
+
+  it("refuses streams that end early, read outside the old file, or run past the size", () => {
+    const from = bytes("hello world, hello world");
+    const to = bytes("hello World, hello world!");
+    const delta = encodeBsdiff(from, to);
+    expect(applyBsdiff(from, delta)).toEqual(to);
+    expect(() => applyBsdiff(from, delta.subarray(0, delta.length - 1))).toThrow(/ends early/);
+    expect(() => applyBsdiff(from.subarray(0, 5), delta)).toThrow(/outside the old file/);
+    expect(() => applyBsdiff(from, Uint8Array.of(2, 5, 0, 0, 0, 0))).toThrow(/larger than 2 bytes/);
+    expect(() => applyBsdiff(from, Uint8Array.of(...delta, 0))).toThrow(/bytes follow the end/);
   });
 });

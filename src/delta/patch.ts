@@ -1,21 +1,26 @@
 /**
- * Patches between two versions of a file, as published (docs/protocol.md, "A patch"): a Fossil delta
- * in the zlib container. `makePatch` tries the stock encoder and this package's finer matcher at a few
- * settings, keeps the smallest compressed patch, and proves it by applying it.
+ * Patches between two versions of a file, as published (docs/protocol.md, "Patches"): a delta in the
+ * zlib container, encoded as a Fossil delta or as bsdiff-seq. `makePatch` tries the stock Fossil
+ * encoder, this package's finer Fossil matcher at a few settings and bsdiff-seq, keeps the smallest
+ * compressed patch, and proves it by applying it.
  */
 import { createHash } from "node:crypto";
 import { applyDelta, createDelta } from "fossil-delta";
 import { compressBlob, inflateBlob } from "../store/index.ts";
+import { applyBsdiff, encodeBsdiff } from "./bsdiff.ts";
 import { PatchError } from "./errors.ts";
 import { encodeFossil } from "./fossil.ts";
 
-export type PatchEncoding = "fossil";
+export type PatchEncoding = "fossil" | "bsdiff-seq";
+export const PATCH_ENCODINGS: readonly PatchEncoding[] = ["fossil", "bsdiff-seq"];
+/** Larger files get Fossil deltas only: the suffix array bsdiff needs grows slow beyond this. */
+export const MAX_BSDIFF_BYTES = 512 * 1024;
 
 export interface Patch {
   encoding: PatchEncoding;
   /** The compressed patch: what is stored and downloaded. */
   bytes: Uint8Array;
-  /** Which encoder made the smallest patch ("stock" npm fossil-delta, or "mpota" with its minMatch). */
+  /** Which encoder made it: "stock" (npm fossil-delta), "mpota-<minMatch>" (the finer matcher), "bsdiff". */
   encoder: string;
 }
 
@@ -24,19 +29,32 @@ const MIN_MATCHES = [6, 12, 24, 48] as const;
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-/** The smallest verified patch that turns `from` into `to`. */
-export function makePatch(from: Uint8Array, to: Uint8Array): Patch {
-  const candidates: Patch[] = [
-    { encoding: "fossil", bytes: compressBlob(createDelta(from, to)), encoder: "stock" },
-    ...MIN_MATCHES.map((minMatch) => ({
-      encoding: "fossil" as const,
-      bytes: compressBlob(encodeFossil(from, to, { minMatch })),
-      encoder: `mpota-${minMatch}`,
-    })),
-  ];
+function candidates(from: Uint8Array, to: Uint8Array, encodings: readonly PatchEncoding[]): Patch[] {
+  const out: Patch[] = [];
+  if (encodings.includes("fossil")) {
+    out.push({ encoding: "fossil", bytes: compressBlob(createDelta(from, to)), encoder: "stock" });
+    for (const minMatch of MIN_MATCHES)
+      out.push({
+        encoding: "fossil",
+        bytes: compressBlob(encodeFossil(from, to, { minMatch })),
+        encoder: `mpota-${minMatch}`,
+      });
+  }
+  if (encodings.includes("bsdiff-seq") && from.length <= MAX_BSDIFF_BYTES && to.length <= MAX_BSDIFF_BYTES)
+    out.push({ encoding: "bsdiff-seq", bytes: compressBlob(encodeBsdiff(from, to)), encoder: "bsdiff" });
+  return out;
+}
+
+/** The smallest verified patch that turns `from` into `to`, in one of `encodings` (default: all). */
+export function makePatch(
+  from: Uint8Array,
+  to: Uint8Array,
+  options: { encodings?: readonly PatchEncoding[] } = {},
+): Patch {
+  const list = candidates(from, to, options.encodings ?? PATCH_ENCODINGS);
   const want = { size: to.length, sha256: sha256(to) };
-  candidates.sort((a, b) => a.bytes.length - b.bytes.length);
-  for (const patch of candidates) {
+  list.sort((a, b) => a.bytes.length - b.bytes.length);
+  for (const patch of list) {
     try {
       applyPatch(from, patch.bytes, patch.encoding, want);
       return patch;
@@ -57,12 +75,18 @@ export function applyPatch(
   encoding: string,
   want: { size: number; sha256: string },
 ): Uint8Array {
-  if (encoding !== "fossil") throw new PatchError(`unknown patch encoding "${encoding}"`);
+  const decode =
+    encoding === "fossil"
+      ? (delta: Uint8Array) => applyDelta(from, delta, { verifyChecksum: true })
+      : encoding === "bsdiff-seq"
+        ? (delta: Uint8Array) => applyBsdiff(from, delta)
+        : undefined;
+  if (!decode) throw new PatchError(`unknown patch encoding "${encoding}"`);
   let out: Uint8Array;
   try {
     // a delta is at most the file plus its commands: twice the size bounds a sound one
     const delta = new Uint8Array(inflateBlob(patch, 2 * want.size + 1024));
-    out = applyDelta(from, delta, { verifyChecksum: true });
+    out = decode(delta);
   } catch (e) {
     throw new PatchError(`the patch does not apply (${(e as Error).message})`);
   }
