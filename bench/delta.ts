@@ -8,7 +8,7 @@
  * board running the previous release downloads (per changed file the smaller of its patch and its zlib
  * blob; envelope and HTTP overhead not counted), and their ratio (target: median <= 5 % for .py,
  * <= 35 % for .mpy). patchHeapBytes: heap the device allocates applying the largest patches with
- * device/mpota/patch.py (gc.mem_alloc deltas on the virtual device, with the 4 KB install buffer made
+ * device/mpota/patch.py, the 8 largest of each encoding (gc.mem_alloc deltas on the virtual device, with the 4 KB install buffer made
  * and the modules imported beforehand, as in an install; target < 8 KB).
  */
 import { execFileSync } from "node:child_process";
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { createDelta } from "fossil-delta";
 import { runDeviceScript } from "../src/client/testkit.ts";
 import { generatedReleases } from "../src/delta/corpus.ts";
-import { makePatch, type Patch } from "../src/delta/index.ts";
+import { makePatch, PATCH_ENCODINGS, type Patch } from "../src/delta/index.ts";
 import { compileTree } from "../src/mpy/index.ts";
 import { compressBlob } from "../src/store/index.ts";
 import type { Benchmark } from "./index.ts";
@@ -36,7 +36,8 @@ interface Figures {
   wholeZlibBytes: number;
   changedZlibBytes: number;
   downloadedBytes: number;
-  /** The same with patches from the stock npm fossil-delta encoder only. */
+  /** The same with Fossil deltas only (no bsdiff-seq), and with the stock npm fossil-delta encoder only. */
+  downloadedBytesFossilOnly: number;
   downloadedBytesStockEncoder: number;
   ratio: number | null;
 }
@@ -73,7 +74,13 @@ function costs() {
   const zlib = new Map<string, number>();
   const patches = new Map<string, Patch>();
   const stock = new Map<string, number>();
+  const fossil = new Map<string, number>();
   return {
+    fossil(from: Uint8Array, to: Uint8Array): number {
+      const k = `${key(from)}-${key(to)}`;
+      if (!fossil.has(k)) fossil.set(k, makePatch(from, to, { encodings: ["fossil"] }).bytes.length);
+      return fossil.get(k)!;
+    },
     stock(from: Uint8Array, to: Uint8Array): number {
       const k = `${key(from)}-${key(to)}`;
       if (!stock.has(k)) stock.set(k, compressBlob(createDelta(from, to)).length);
@@ -102,6 +109,7 @@ function measure(prev: Tree, next: Tree, cost: ReturnType<typeof costs>, used: U
     wholeZlibBytes: 0,
     changedZlibBytes: 0,
     downloadedBytes: 0,
+    downloadedBytesFossilOnly: 0,
     downloadedBytesStockEncoder: 0,
     ratio: null,
   };
@@ -117,10 +125,12 @@ function measure(prev: Tree, next: Tree, cost: ReturnType<typeof costs>, used: U
     if (old && patch && patch.bytes.length < z) {
       f.patchedFiles++;
       f.downloadedBytes += patch.bytes.length;
+      f.downloadedBytesFossilOnly += Math.min(z, cost.fossil(old, data));
       f.downloadedBytesStockEncoder += Math.min(z, cost.stock(old, data));
       used(old, data, patch);
     } else {
       f.downloadedBytes += z;
+      f.downloadedBytesFossilOnly += z;
       f.downloadedBytesStockEncoder += z;
     }
   }
@@ -145,7 +155,7 @@ async function deviceHeap(
   const jobs = cases.map((c, i) => {
     files[`p${i}.old`] = c.from;
     files[`p${i}.fz`] = c.patch.bytes;
-    return [`p${i}`, c.to.length, key(c.to)];
+    return [`p${i}`, c.to.length, key(c.to), c.patch.encoding];
   });
   const script = `
 import gc, json
@@ -154,9 +164,9 @@ from mpota import patch
 import binascii, deflate, hashlib  # the install imports these anyway: part of the client's baseline
 heap = [gc.mem_alloc() - before]
 buf = memoryview(bytearray(4096))
-for stem, size, digest in ${JSON.stringify(jobs)}:
+for stem, size, digest, encoding in ${JSON.stringify(jobs)}:
     before = gc.mem_alloc()
-    patch.apply(stem + ".old", stem + ".fz", stem + ".new", size, digest, buf)
+    patch.apply(stem + ".old", stem + ".fz", stem + ".new", size, digest, buf, encoding)
     heap.append(gc.mem_alloc() - before)
 print(json.dumps(heap))
 `;
@@ -197,7 +207,9 @@ const run: Benchmark = async ({ progress }) => {
   }
   progress("applying the largest patches on the virtual device");
   patched.sort((a, b) => b.to.length - a.to.length || b.patch.bytes.length - a.patch.bytes.length);
-  const { imports, heap } = await deviceHeap(patched.slice(0, 12));
+  const largest = PATCH_ENCODINGS.flatMap((e) => patched.filter((p) => p.patch.encoding === e).slice(0, 8));
+  const { imports, heap } = await deviceHeap(largest);
+  const heapOf = (e: string) => Math.max(0, ...heap.filter((_, i) => largest[i]!.patch.encoding === e));
   const summary = (corpus: string | null) => {
     const mine = rows.filter((r) => corpus === null || r.corpus === corpus);
     const ratios = (kind: "py" | "mpy") =>
@@ -209,8 +221,10 @@ const run: Benchmark = async ({ progress }) => {
       medianRatioPy: median(ratios("py")),
       medianRatioMpy: median(ratios("mpy")),
       downloadedBytesPy: total("py", "downloadedBytes"),
+      downloadedBytesPyFossilOnly: total("py", "downloadedBytesFossilOnly"),
       downloadedBytesPyStockEncoder: total("py", "downloadedBytesStockEncoder"),
       downloadedBytesMpy: total("mpy", "downloadedBytes"),
+      downloadedBytesMpyFossilOnly: total("mpy", "downloadedBytesFossilOnly"),
       downloadedBytesMpyStockEncoder: total("mpy", "downloadedBytesStockEncoder"),
     };
   };
@@ -221,7 +235,7 @@ const run: Benchmark = async ({ progress }) => {
     history: summary("history"),
     generated: summary("generated"),
     encoders,
-    patchHeapBytesPerCase: heap,
+    patchHeapBytesByEncoding: Object.fromEntries(PATCH_ENCODINGS.map((e) => [e, heapOf(e)])),
     patchModuleImportHeapBytes: imports,
     releases: rows,
     seconds: Math.round((Date.now() - started) / 100) / 10,
