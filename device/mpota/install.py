@@ -194,10 +194,11 @@ def _download(cfg, dst_path, entry, buf):
 
 def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # The file made from the running slot's copy and a patch: True, or the UpdateError why not (a
-    # missing, damaged or wrong patch; the caller then downloads the whole file). Flash faults raise.
+    # missing, damaged or wrong patch, a source without patches; the caller then downloads the whole
+    # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import http, patch, source
+    from mpota import errors, http, patch, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
@@ -207,8 +208,10 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
-    except UpdateError as e:
-        return e
+    except Exception as e:
+        if isinstance(e, OSError) and e.args and e.args[0] in (5, 28):
+            raise
+        return errors.as_update_error(e)
     finally:
         remove_tree(tmp)
 

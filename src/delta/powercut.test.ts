@@ -1,0 +1,106 @@
+/**
+ * The power-cut matrix (src/client/powercut.ts) extended to patched files: an update whose changed
+ * files come as patches of both encodings, with the power cut before every flash operation, in both
+ * durability models. Every run must end with the board running exactly the old or the new release,
+ * each slot the state record names intact byte for byte.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CutScenario, cutMatrix } from "../client/powercut.ts";
+import {
+  bundledBoard,
+  devicePackage,
+  makeSigningKey,
+  type StaticServer,
+  serveStatic,
+  testApp,
+} from "../client/testkit.ts";
+import { buildRelease } from "../release/index.ts";
+import { publishStatic } from "../static/index.ts";
+import { openStore } from "../store/index.ts";
+import { editModule, pythonModule, randomData, seededRng } from "./corpus.ts";
+import { makeReleasePatches } from "./release.ts";
+
+const PROJECT = "greenhouse";
+const work = mkdtempSync(join(tmpdir(), "mpota-delta-cut-"));
+let server: StaticServer;
+let scenario: CutScenario;
+
+/** The app without the mpota package: the board has it in /lib (as if frozen), so the matrix stays small. */
+function app(version: string, extra: Record<string, Uint8Array | string>): Record<string, Uint8Array> {
+  return Object.fromEntries(
+    Object.entries(testApp(version, extra)).filter(([p]) => !p.startsWith("lib/mpota/")),
+  );
+}
+
+beforeAll(async () => {
+  server = await serveStatic(join(work, "site"));
+  const rng = seededRng(5);
+  const text = pythonModule(rng, 30); // > one 4 KB buffer
+  const table = randomData(rng, 6000);
+  const v100 = app("1.0.0", { "lib/text.py": text, "data/table.bin": table });
+  const v110 = app("1.1.0", {
+    "lib/text.py": editModule(rng, text, "insert"), // a Fossil patch
+    "data/table.bin": table.map((b, i) => (i % 40 === 0 ? b + 1 : b)), // a bsdiff-seq patch
+  });
+  const key = makeSigningKey();
+  const store = openStore(join(work, "store"));
+  for (const [version, tree] of Object.entries({ "1.0.0": v100, "1.1.0": v110 })) {
+    for (const [path, data] of Object.entries(tree)) {
+      mkdirSync(dirname(join(work, version, path)), { recursive: true });
+      writeFileSync(join(work, version, path), data);
+    }
+    const built = await buildRelease({
+      dir: join(work, version),
+      project: PROJECT,
+      version,
+      key,
+      store,
+      makePatches: makeReleasePatches,
+    });
+    if (version === "1.1.0") {
+      const encodings = built.envelope.signed.files
+        .flatMap((f) => f.blobs.patches ?? [])
+        .map((p) => p.encoding);
+      expect(encodings).toHaveLength(3); // main.py, lib/text.py, data/table.bin: both encodings among them
+      expect(new Set(encodings)).toEqual(new Set(["bsdiff-seq", "fossil"]));
+    }
+    publishStatic({ site: join(work, "site"), store, project: PROJECT, version, channel: "stable" });
+  }
+  const config = {
+    project: PROJECT,
+    keys: [key.publicHex],
+    source: { type: "static", url: server.url, channel: "stable" },
+  };
+  const board = bundledBoard(join(work, "site"), config, "1.0.0");
+  scenario = {
+    name: "patched update",
+    files: {
+      ...Object.fromEntries(Object.entries(board).filter(([p]) => !p.startsWith(".mpota/slot0/lib/mpota/"))),
+      ...devicePackage(),
+      "data/cmd": "update",
+    },
+    releases: { "1.0.0": v100, "1.1.0": v110 },
+    allowed: ["1.0.0", "1.1.0"],
+  };
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("power cuts during a patched install", () => {
+  it.each(["torn", "commit-on-close"] as const)(
+    "%s flash: the board runs 1.0.0 or 1.1.0, intact",
+    async (model) => {
+      const { cutPoints, failures } = await cutMatrix(scenario, model, { concurrency: 2 });
+      expect(cutPoints).toBeGreaterThan(20);
+      expect(failures).toEqual([]);
+    expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
+    },
+    180_000,
+  );
+});
