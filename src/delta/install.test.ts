@@ -19,6 +19,8 @@ import {
 } from "../client/testkit.ts";
 import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../server/client.ts";
+import { startTestServer } from "../server/testing.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
@@ -157,6 +159,38 @@ describe("a patched install on the device", () => {
       /^lib\/big\.py: the patch does not apply: the result has sha256/,
     );
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+  });
+
+  it("does the same from mpota serve (the server source)", async () => {
+    const served = await startTestServer("sqlite");
+    try {
+      await served.app.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+      const admin = new AdminClient(url, served.adminToken);
+      await admin.request("POST", "/projects", { name: PROJECT });
+      await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: key.publicHex });
+      for (const version of ["1.0.0", "1.1.0"])
+        await publishRelease(admin, await releaseFromFolder(site, PROJECT, version), { project: PROJECT });
+      await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version: "1.1.0" });
+      const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+        id: "dev-1",
+      });
+      const boardConfig = {
+        ...config,
+        source: { type: "server", url, channel: "stable", device_id: "dev-1", token },
+      };
+      const device = new VirtualDevice({ files: bundledBoard(site, boardConfig, "1.0.0") });
+      devices.push(device);
+      const r = await runCommand(device, "update");
+      expect(printed(r.output, "update")).toMatchObject({
+        ok: true,
+        installed: "1.1.0",
+        files: { patched: 2, downloaded: 1, patch_failed: 0 },
+      });
+      expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+    } finally {
+      await served.close();
+    }
   });
 
   it("falls back to the whole blob when a patch is missing or damaged on the server", async () => {
