@@ -121,7 +121,8 @@ export function encodeBsdiff(source: Uint8Array, target: Uint8Array): Uint8Array
   let lastOffset = 0;
   while (scan < target.length) {
     let oldScore = 0;
-    let scsc = (scan += len);
+    scan += len;
+    let scsc = scan;
     for (; scan < target.length; scan++) {
       [len, pos] = search(sa, old, target, scan);
       for (; scsc < scan + len; scsc++)

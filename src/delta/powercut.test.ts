@@ -99,7 +99,7 @@ describe("power cuts during a patched install", () => {
       const { cutPoints, failures } = await cutMatrix(scenario, model, { concurrency: 2 });
       expect(cutPoints).toBeGreaterThan(20);
       expect(failures).toEqual([]);
-    expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
+      expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
     },
     180_000,
   );
