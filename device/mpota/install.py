@@ -203,7 +203,8 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
-        http.download(source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"]), tmp, patch_entry["size"], h)
+        url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
+        http.download(url, tmp, patch_entry["size"], h)
         if _hex(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
