@@ -70,11 +70,12 @@ def _old_entries(active_envelope):
 def _patch_from(entry, prev):
     # The patch (docs/protocol.md) that turns the running slot's file at the same path into `entry`, in
     # an encoding this client applies (others are skipped: the whole blob is used instead).
-    from mpota.patch import ENCODINGS
-
-    if prev is None or prev["path"] != entry["path"] or "sha256" not in prev:
+    patches = entry.get("blobs", {}).get("patches")
+    if not patches or prev is None or prev["path"] != entry["path"] or "sha256" not in prev:
         return None
-    for p in entry.get("blobs", {}).get("patches", ()):
+    from mpota.patch import ENCODINGS  # only when there are patches: a release without them needs no more RAM
+
+    for p in patches:
         if p["from_sha256"] == prev["sha256"] and p.get("encoding") in ENCODINGS:
             return p
     return None
