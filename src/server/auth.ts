@@ -52,24 +52,33 @@ export function actorOf(request: FastifyRequest): string {
  */
 export function deviceAuth(ctx: ServerContext, optional = false) {
   return async (request: FastifyRequest): Promise<void> => {
-    const token = bearerToken(request.headers.authorization);
-    if (!token && optional) return;
-    const claimed = request.headers["x-mpota-device"];
-    if (!token) throw new HttpError(401, "missing device token (Authorization: Bearer …)", WWW_AUTHENTICATE);
-    if (typeof claimed !== "string" || claimed === "")
-      throw new HttpError(401, "missing X-Mpota-Device header", WWW_AUTHENTICATE);
-    const device = await ctx.db.kysely
-      .selectFrom("devices")
-      .selectAll()
-      .where("token_hash", "=", hashToken(token))
-      .executeTakeFirst();
-    if (!device || device.id !== claimed) throw new HttpError(401, "unknown device token", WWW_AUTHENTICATE);
-    if (device.status === "revoked") throw new HttpError(401, "device is revoked", WWW_AUTHENTICATE);
-    const project = (request.params as { project?: string }).project;
-    if (project !== device.project)
-      throw new HttpError(403, `device belongs to another project than "${project}"`);
-    if (device.status === "pending")
-      throw new HttpError(403, "device is waiting for approval", { "retry-after": "300" });
-    request.device = device;
+    request.device = await authenticateDevice(ctx, request, optional);
   };
+}
+
+/** The device a request comes from (see deviceAuth); null only when `optional` and no token was sent. */
+export async function authenticateDevice(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  optional = false,
+): Promise<Device | null> {
+  const token = bearerToken(request.headers.authorization);
+  if (!token && optional) return null;
+  const claimed = request.headers["x-mpota-device"];
+  if (!token) throw new HttpError(401, "missing device token (Authorization: Bearer …)", WWW_AUTHENTICATE);
+  if (typeof claimed !== "string" || claimed === "")
+    throw new HttpError(401, "missing X-Mpota-Device header", WWW_AUTHENTICATE);
+  const device = await ctx.db.kysely
+    .selectFrom("devices")
+    .selectAll()
+    .where("token_hash", "=", hashToken(token))
+    .executeTakeFirst();
+  if (!device || device.id !== claimed) throw new HttpError(401, "unknown device token", WWW_AUTHENTICATE);
+  if (device.status === "revoked") throw new HttpError(401, "device is revoked", WWW_AUTHENTICATE);
+  const project = (request.params as { project?: string }).project;
+  if (project !== device.project)
+    throw new HttpError(403, `device belongs to another project than "${project}"`);
+  if (device.status === "pending")
+    throw new HttpError(403, "device is waiting for approval", { "retry-after": "300" });
+  return device;
 }
