@@ -634,4 +634,59 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
       expect((await inject({ method: "GET", url: "/nope" })).statusCode).toBe(404);
     });
   });
+
+  describe("the remaining admin routes", () => {
+    it("removes keys, and a release signed only by a removed key is refused", async () => {
+      const second = testKey();
+      expect(
+        (await api("POST", "/projects/greenhouse/keys", { publicKey: second.publicKeyHex })).statusCode,
+      ).toBe(201);
+      expect((await api("DELETE", `/projects/greenhouse/keys/${second.keyId}`)).statusCode).toBe(204);
+      expect((await api("DELETE", `/projects/greenhouse/keys/${second.keyId}`)).statusCode).toBe(404);
+      expect((await api("DELETE", "/projects/greenhouse/keys/xyz")).statusCode).toBe(400);
+      const signedByRemoved = testRelease("greenhouse", "3.0.0", { "main.py": "x\n" }, second);
+      const res = await api("POST", "/projects/greenhouse/releases/plan", signedByRemoved.envelope);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatch(/not a trusted key/);
+      expect((await api("GET", "/projects/nope")).statusCode).toBe(404);
+      expect((await api("GET", "/projects/Bad!")).statusCode).toBe(400);
+    });
+
+    it("closes enrolment and reissues a device token (the old one stops working)", async () => {
+      const { token } = (await api("POST", "/projects/greenhouse/enrolment-token")).json();
+      expect((await api("DELETE", "/projects/greenhouse/enrolment-token")).statusCode).toBe(204);
+      const closed = await inject({
+        method: "POST",
+        url: "/d/greenhouse/enrol",
+        payload: { deviceId: "late", token },
+      });
+      expect(closed.statusCode).toBe(401);
+      const old = await provision("dev-reissue");
+      const fresh = await api("POST", "/projects/greenhouse/devices/dev-reissue/token");
+      expect(fresh.statusCode).toBe(201);
+      const url = "/d/greenhouse/channels/stable.json";
+      expect((await inject({ method: "GET", url, headers: old })).statusCode).toBe(401);
+      const renewed = deviceHeaders("dev-reissue", fresh.json().token);
+      expect((await inject({ method: "GET", url, headers: renewed })).statusCode).toBe(200);
+      expect((await api("POST", "/projects/greenhouse/devices/nobody/token")).statusCode).toBe(404);
+      const duplicate = await api("POST", "/projects/greenhouse/devices", { id: "dev-reissue" });
+      expect(duplicate.statusCode).toBe(409);
+    });
+
+    it("creates and deletes admin tokens, never its own", async () => {
+      expect((await api("POST", "/tokens", { name: "ci", role: "root" })).statusCode).toBe(400);
+      const ci = (await api("POST", "/tokens", { name: "ci", role: "admin" })).json();
+      const ciHeaders = { authorization: `Bearer ${ci.token}` };
+      const self = await inject({ method: "DELETE", url: `/api/v1/tokens/${ci.id}`, headers: ciHeaders });
+      expect(self.statusCode).toBe(409);
+      expect((await api("DELETE", `/tokens/${ci.id}`)).statusCode).toBe(204);
+      expect((await inject({ method: "GET", url: "/api/v1/projects", headers: ciHeaders })).statusCode).toBe(
+        401,
+      );
+      expect((await api("DELETE", `/tokens/${ci.id}`)).statusCode).toBe(404);
+      expect((await api("GET", "/audit?limit=-1")).statusCode).toBe(400);
+      const audit = (await api("GET", "/audit?limit=5")).json().entries;
+      expect(audit.map((e: { action: string }) => e.action)).toContain("token.delete");
+    });
+  });
 });
