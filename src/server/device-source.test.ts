@@ -1,0 +1,109 @@
+/**
+ * The device's `server` source (device/mpota/src_server.py) on a virtual board against a real
+ * server: it honours 429 + Retry-After, and says clearly when its token is refused.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appTree, buildRelease, bundledBoard, makeSigningKey, printed } from "../client/testkit.ts";
+import { VirtualDevice } from "../sim/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
+import { startTestServer, type TestServer } from "./testing.ts";
+
+const key = makeSigningKey();
+const site = mkdtempSync(join(tmpdir(), "mpota-source-site-"));
+const statuses: number[] = [];
+let s: TestServer;
+let url: string;
+let admin: AdminClient;
+
+const twoChecks = `import mpota, json, time
+print("first", json.dumps(mpota.check()))
+t = time.ticks_ms()
+print("second", json.dumps(mpota.check()))
+print("waited", time.ticks_diff(time.ticks_ms(), t))
+`;
+
+async function board(id: string, token: string): Promise<VirtualDevice> {
+  const config = {
+    project: "p",
+    keys: [key.publicHex],
+    source: { type: "server", url, device_id: id, token },
+  };
+  return new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
+}
+
+beforeAll(async () => {
+  // The board sleeps on a virtual clock, so the server's clock moves 1 s per reading instead: the
+  // second check (1 s after the first) is 429 with Retry-After 1, the retry (2 s after) passes.
+  let clock = Date.now();
+  s = await startTestServer("sqlite", { limits: { checkinIntervalMs: 2000 }, now: () => (clock += 1000) });
+  s.app.addHook("onResponse", async (request, reply) => {
+    if (request.url.startsWith("/d/p/channels/")) statuses.push(reply.statusCode);
+  });
+  await s.app.listen({ port: 0, host: "127.0.0.1" });
+  url = `http://127.0.0.1:${(s.app.server.address() as { port: number }).port}`;
+  admin = new AdminClient(url, s.adminToken);
+  await admin.request("POST", "/projects", { name: "p" });
+  await admin.request("POST", "/projects/p/keys", { publicKey: key.publicHex });
+  for (const version of ["1.0.0", "1.1.0"]) {
+    buildRelease(site, "p", version, appTree(`print("running ${version}")\n`), key);
+    await publishRelease(admin, await releaseFromFolder(site, "p", version), { project: "p" });
+  }
+  await admin.request("PUT", "/projects/p/channels/stable", { version: "1.1.0" });
+});
+
+afterAll(async () => {
+  await s?.close();
+  rmSync(site, { recursive: true, force: true });
+});
+
+describe("the server source on a virtual board", () => {
+  it("checks in with its credentials and waits out a 429 with Retry-After", async () => {
+    const { token } = await admin.request<{ token: string }>("POST", "/projects/p/devices", { id: "b1" });
+    const device = await board("b1", token);
+    try {
+      statuses.length = 0;
+      const r = await device.run({ script: twoChecks, timeoutMs: 30_000 });
+      expect(printed(r.output, "first")).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
+      expect(printed(r.output, "second")).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
+      // the second check sends the ETag of the first answer: 304 once it gets through
+      expect(statuses).toEqual([200, 429, 304]);
+      expect(printed(r.output, "waited")).toBeGreaterThanOrEqual(1000);
+      await s.flush();
+      const seen = await admin.request<{ version: string; state: string; lastSeen: string }>(
+        "GET",
+        "/projects/p/devices/b1",
+      );
+      expect(seen).toMatchObject({ version: "1.0.0", state: "good" });
+    } finally {
+      await device.close();
+    }
+  });
+
+  it("says when the server refuses its token (revoked) or has not accepted it yet (pending)", async () => {
+    const { token } = await admin.request<{ token: string }>("POST", "/projects/p/devices", { id: "b2" });
+    await admin.request("PATCH", "/projects/p/devices/b2", { status: "revoked" });
+    const revoked = await board("b2", token);
+    const enrolment = await admin.request<{ token: string }>("POST", "/projects/p/enrolment-token");
+    const enrolled = (await (
+      await fetch(`${url}/d/p/enrol`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ deviceId: "b3", token: enrolment.token }),
+      })
+    ).json()) as { token: string };
+    const pending = await board("b3", enrolled.token);
+    try {
+      const a = await revoked.run({ script: twoChecks, timeoutMs: 30_000 });
+      expect(printed(a.output, "first")).toMatchObject({ ok: false, error: { code: "auth" } });
+      expect(printed(a.output, "first").error.message).toMatch(/does not know this device's token/);
+      expect(a.output).not.toContain(token);
+      const b = await pending.run({ script: twoChecks, timeoutMs: 30_000 });
+      expect(printed(b.output, "first").error.message).toMatch(/not accepted this device/);
+    } finally {
+      await Promise.all([revoked.close(), pending.close()]);
+    }
+  });
+});
