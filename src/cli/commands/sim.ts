@@ -26,7 +26,9 @@ export function registerSim(program: Command): void {
   const sim = program.command("sim").description("the virtual MicroPython device");
   sim
     .command("run")
-    .description("boot a virtual device from a folder (boot.py, then main.py or SCRIPT.py) and save its flash back")
+    .description(
+      "boot a virtual device from a folder (boot.py, then main.py or SCRIPT.py) and save its flash back",
+    )
     .argument("[script]", "Python file to run after boot.py instead of main.py")
     .requiredOption("--fs <dir>", "folder holding the device's flash")
     .option("--net", "give the device network access (loopback)")
@@ -60,9 +62,18 @@ export function registerSim(program: Command): void {
           onOutput: (line) => console.log(line),
         });
         if (!opts.dryRun) saveTree(opts.fs, device.files());
-        const { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated, error } = result;
+        const { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated, error } =
+          result;
         if (opts.json) {
-          const figures = { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated };
+          const figures = {
+            ok,
+            reboots,
+            flashOps,
+            flashBytesWritten,
+            netBytesIn,
+            netBytesOut,
+            heapAllocated,
+          };
           console.log(JSON.stringify({ ...figures, error: error ?? null }));
         } else if (!ok) {
           console.error(`device stopped: ${error ?? result.end}`);
