@@ -226,7 +226,7 @@ def _keeps_updater(path):
     if not __file__.startswith("/.mpota/slot"):
         return
     for entry in filelist.entries(path):
-        if entry["path"] == "lib/mpota/__init__.py":
+        if entry["path"] in ("lib/mpota/__init__.py", "lib/mpota/__init__.mpy"):
             return
     raise UpdateError("manifest", "the release does not carry the mpota package (lib/mpota/): "
                       "the board could not update again after installing it")

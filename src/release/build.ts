@@ -79,6 +79,11 @@ export interface BuildOptions extends FilterOptions {
   transform?: (files: SourceFile[]) => SourceFile[] | Promise<SourceFile[]>;
   /** How many earlier releases the patch maker is offered (default 3). */
   patchBases?: number;
+  /**
+   * Files added at `lib/mpota/` when the release has none there: the device's mpota package, which
+   * a board running from its slots needs to update again (`mpota release` passes it by default).
+   */
+  mpotaPackage?: Record<string, Uint8Array>;
   onProgress?: ReleaseProgress;
 }
 
@@ -130,6 +135,12 @@ function sourceFiles(options: BuildOptions): SourceFile[] {
   return files.sort((a, b) => comparePaths(a.path, b.path));
 }
 
+function withMpotaPackage(files: SourceFile[], pkg: Record<string, Uint8Array> | undefined): SourceFile[] {
+  if (!pkg || files.some((f) => f.path.startsWith("lib/mpota/"))) return files;
+  const added = Object.entries(pkg).map(([path, data]) => ({ path, read: () => Buffer.from(data) }));
+  return [...files, ...added].sort((a, b) => comparePaths(a.path, b.path));
+}
+
 function previousReleases(options: BuildOptions): StoredRelease[] {
   const count = options.patchBases ?? 3;
   return options.store
@@ -170,7 +181,7 @@ async function addPatches(options: BuildOptions, files: NewFile[]): Promise<numb
 export async function buildRelease(options: BuildOptions): Promise<BuiltRelease> {
   parseVersion(options.version);
   checkOrder(options);
-  let sources = sourceFiles(options);
+  let sources = withMpotaPackage(sourceFiles(options), options.mpotaPackage);
   if (options.transform)
     sources = (await options.transform(sources)).sort((a, b) => comparePaths(a.path, b.path));
   for (const [hook, path] of Object.entries(options.hooks ?? {})) {

@@ -31,7 +31,8 @@ function workspace() {
   return { dir, app };
 }
 
-const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store"];
+// --no-mpota: these tests look at the app's own files (the mpota package is added by default).
+const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store", "--no-mpota"];
 const module = pythonModule(seededRng(1), 30);
 
 describe("mpota release --mpy", () => {

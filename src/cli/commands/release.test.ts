@@ -1,6 +1,6 @@
 /** `mpota release`, run as a user would (child processes), on folders and on a real git repository. */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -31,7 +31,8 @@ function workspace() {
   return { dir, key, app };
 }
 
-const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store"];
+// --no-mpota: these tests look at the app's own files (the mpota package is added by default).
+const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store", "--no-mpota"];
 
 describe("mpota release", () => {
   it("builds signed releases in order, with --rollback, --allow and --ignore", async () => {
@@ -96,6 +97,26 @@ describe("mpota release", () => {
       manifest: "store/releases/greenhouse/1.1.0/manifest.json",
     });
     expect(store.listReleases("greenhouse")).toEqual(["0.9.1", "1.0.0", "1.1.0"]);
+  });
+
+  it("adds the mpota package at lib/mpota/ unless the release carries its own", async () => {
+    const { dir, app } = workspace();
+    const withoutFlag = common.filter((arg) => arg !== "--no-mpota");
+    app("app", { "main.py": "print(1)" });
+    app("own", { "main.py": "print(2)", "lib/mpota/__init__.py": "# patched copy" });
+    expect(await mpota(dir, "release", "app", "--version", "1.0.0", ...withoutFlag)).toMatchObject({
+      code: 0,
+    });
+    expect(await mpota(dir, "release", "own", "--version", "1.1.0", ...withoutFlag)).toMatchObject({
+      code: 0,
+    });
+    const store = openStore(join(dir, "store"));
+    const paths = (v: string) => store.readRelease("greenhouse", v).envelope.signed.files.map((f) => f.path);
+    const shipped = readdirSync(resolve(import.meta.dirname, "../../../device/mpota"))
+      .filter((name) => name.endsWith(".py"))
+      .map((name) => `lib/mpota/${name}`);
+    expect(paths("1.0.0")).toEqual([...shipped.sort(), "main.py"]);
+    expect(paths("1.1.0")).toEqual(["lib/mpota/__init__.py", "main.py"]);
   });
 
   it("releases a git ref without a checkout", async () => {

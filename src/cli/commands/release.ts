@@ -19,6 +19,7 @@ interface ReleaseCliOptions {
   keepPy: string[];
   patches: string;
   json?: boolean;
+  mpota: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -79,6 +80,10 @@ export function registerRelease(program: Command): void {
     .option("--mpy", "ship .py modules compiled to .mpy (format 6: MicroPython 1.19 and later)")
     .option("--keep-py <glob>", "with --mpy, ship files matching this as source (repeatable)", collect, [])
     .option("--patches <n>", "make delta patches from the last N releases of the project (0: none)", "3")
+    .option(
+      "--no-mpota",
+      "do not add the mpota package at lib/mpota/ (boards with mpota frozen into their firmware)",
+    )
     .option("--json", "print one JSON line describing the release")
     .action(async (dir: string | undefined, opts: ReleaseCliOptions) => {
       if (opts.git === undefined && dir === undefined)
@@ -103,6 +108,7 @@ export function registerRelease(program: Command): void {
       const { buildRelease } = await import("../../release/index.ts");
       const { makeReleasePatches } = await import("../../delta/index.ts");
       const { mpySources } = await import("../../mpy/index.ts");
+      const { mpotaPackage } = await import("../../client/bundle.ts");
       const patchBases = Number(opts.patches);
       const { openStore } = await import("../../store/index.ts");
       const { startProgress } = await import("../progress.ts");
@@ -130,6 +136,7 @@ export function registerRelease(program: Command): void {
           transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
           makePatches: patchBases > 0 ? makeReleasePatches : undefined,
           patchBases,
+          mpotaPackage: opts.mpota ? mpotaPackage() : undefined,
           onProgress: (e) => {
             if (e.total > 1) progress.update(e.done, e.total, e.phase);
           },
