@@ -141,7 +141,7 @@ def fetch_file(cfg, url, dst_path, size, hasher):
             n += k
 
 
-def blob_url(cfg, sha256):
+def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)
     raise UpdateError("source", "a micropython_ota source has no release blobs")
 
 
