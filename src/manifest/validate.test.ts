@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { compressBlob } from "../store/blob.ts";
 import { canonicalJson } from "./canonical.ts";
 import { ManifestError } from "./errors.ts";
-import { MAX_FILE_SIZE } from "./schema.ts";
+import { MAX_FILE_SIZE, zlibBound } from "./schema.ts";
 import {
   manifestProblems,
   pathProblem,
@@ -105,6 +107,16 @@ describe("validateManifest", () => {
       "files[0].blobs.patches[0].size: must be at least 1, not 0",
     ]);
     expect(problems({ files: [file("a", { mode: 0o755 })] })).toEqual(["files[0].mode: unknown field"]);
+  });
+
+  it("accepts the blob of an incompressible file (stored blocks) and nothing larger", () => {
+    const data = randomBytes(1 << 20);
+    const zsize = compressBlob(data).length;
+    const entry = (zlib: number) => ({ ...file("noise.bin"), size: data.length, blobs: { zlib } });
+    expect(zsize).toBeGreaterThan(data.length);
+    expect(problems({ files: [entry(zsize)] })).toEqual([]);
+    expect(zlibBound(data.length)).toBeLessThan(data.length * 1.01);
+    expect(problems({ files: [entry(zlibBound(data.length) + 1)] })).toHaveLength(1);
   });
 
   it("refuses every kind of bad path, naming the entry", () => {
