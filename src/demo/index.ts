@@ -1,25 +1,16 @@
 /** `mpota demo`: the example app on a virtual board, told in plain words. */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import pc from "picocolors";
 import { VirtualDevice } from "../sim/index.ts";
+import { exampleAppTree } from "./example.ts";
 
-export const EXAMPLE_APP = fileURLToPath(new URL("../../examples/greenhouse", import.meta.url));
-
-/** The example app as a flash tree rooted at `prefix`. */
-export function exampleAppTree(prefix = ""): Record<string, Uint8Array> {
-  const tree: Record<string, Uint8Array> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else tree[prefix + relative(EXAMPLE_APP, full)] = readFileSync(full);
-    }
-  };
-  walk(EXAMPLE_APP);
-  return tree;
-}
+export {
+  EXAMPLE_APP,
+  EXAMPLE_PROJECT,
+  type ExampleVariant,
+  exampleAppTree,
+  exampleMain,
+  exampleRelease,
+} from "./example.ts";
 
 export async function runDemo(say: (line: string) => void): Promise<void> {
   say(pc.bold("mpota demo: a MicroPython board, simulated on this machine"));

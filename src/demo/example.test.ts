@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { generateKeyPair } from "../manifest/index.ts";
+import { openStore } from "../store/index.ts";
+import { EXAMPLE_PROJECT, exampleMain, exampleRelease } from "./example.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "mpota-example-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("exampleRelease", () => {
+  it("builds signed releases of the example app with mpota and delta patches", async () => {
+    const store = openStore(dir);
+    const key = generateKeyPair();
+    const first = await exampleRelease(store, key, "1.0.0");
+    const second = await exampleRelease(store, key, "1.1.0", "dew-point");
+    const files = (r: typeof first) => new Map(r.envelope.signed.files.map((f) => [f.path, f]));
+    expect([...files(first).keys()]).toEqual(
+      expect.arrayContaining(["main.py", "lib/sensors.py", "lib/mpota/__init__.py", "lib/mpota/install.py"]),
+    );
+    expect(first.envelope.signed).toMatchObject({ project: EXAMPLE_PROJECT, version: "1.0.0" });
+    const main = files(second).get("main.py")!;
+    expect(main.blobs.patches).toHaveLength(1);
+    expect(main.blobs.patches?.[0]?.from_sha256).toBe(files(first).get("main.py")!.sha256);
+    expect(second.patches).toBe(1); // only main.py changed
+    const stored = store.readFile(main.sha256, main.size).toString();
+    expect(stored).toBe(exampleMain("1.1.0", "dew-point"));
+    expect(stored).toContain('VERSION = "1.1.0"');
+    expect(stored).toContain("dew point");
+  });
+
+  it("makes each flavour's main.py from examples/greenhouse/main.py", () => {
+    expect(exampleMain("1.0.0")).toContain('VERSION = "1.0.0"');
+    expect(exampleMain("1.0.0")).not.toContain("dew_point");
+    expect(exampleMain("1.2.0", "crash")).toMatch(/starting on.*\n.*sensors\.read_pressure\(\)/);
+    expect(exampleMain("1.2.0", "crash")).toContain("dew_point(t, h)");
+  });
+});
