@@ -2,10 +2,8 @@
  * Helpers for tests and benchmarks of the device client: the device files as flash trees, and runs of
  * device code on a virtual board.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize } from "node:path";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   channelPointer,
   comparePaths,
@@ -159,46 +157,7 @@ export function publishPointer(site: string, project: string, channel: string, v
   renameSync(`${file}.tmp`, file);
 }
 
-export interface StaticServer {
-  url: string;
-  /** Paths requested so far, in order. */
-  requests: string[];
-  close: () => Promise<void>;
-}
-
-/** Serves the folder `dir` on 127.0.0.1 (GET only; ETag / If-None-Match; 404 for anything missing). */
-export async function serveStatic(dir: string): Promise<StaticServer> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    requests.push(path);
-    const file = join(dir, normalize(path));
-    if (req.method !== "GET" || !file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { "content-length": 0 }).end();
-      return;
-    }
-    const body = readFileSync(file);
-    const etag = `"${sha256Hex(body).slice(0, 16)}"`;
-    if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, { etag }).end();
-      return;
-    }
-    res
-      .writeHead(200, { "content-length": body.length, etag, "content-type": "application/octet-stream" })
-      .end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export { type ServedRequest, type StaticServer, serveStatic } from "../static/serve.ts";
 
 /**
  * A test app: says which version runs and prints its status at each boot, then carries out the
