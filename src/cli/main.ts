@@ -6,7 +6,11 @@ export function buildProgram(): Command {
   const program = new Command("mpota")
     .description("Over-the-air updates for MicroPython devices")
     .version("0.1.0")
-    .showHelpAfterError()
+    // Options after a command name belong to that command (`mpota release --version 1.2.0`);
+    // `mpota --version` still prints mpota's own.
+    .enablePositionalOptions()
+    // Commander's own errors (a missing or unknown option) read like ours: one line, "mpota: …".
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "mpota: ")) })
     .exitOverride();
   for (const register of commands) register(program);
   return program;

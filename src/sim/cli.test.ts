@@ -163,13 +163,13 @@ describe("mpota sim run with bad arguments", () => {
       /^mpota: --fs \/nonexistent\/mpota: no such folder$/,
     ],
     ["a missing script", ["--fs", ".", "nope.py"], /^mpota: nope\.py: no such file$/],
-    ["no --fs", [], /^error: required option '--fs <dir>' not specified$/],
+    ["no --fs", [], /^mpota: required option '--fs <dir>' not specified$/],
     [
       "a bad flash model",
       ["--fs", ".", "--flash", "fat"],
-      /^error: .*'--flash <model>'.*fat.*torn, commit-on-close/,
+      /^mpota: .*'--flash <model>'.*fat.*torn, commit-on-close/,
     ],
-    ["a bad cut point", ["--fs", ".", "--cut-at", "x"], /^error: .*--cut-at must be a whole number/],
+    ["a bad cut point", ["--fs", ".", "--cut-at", "x"], /^mpota: .*--cut-at must be a whole number/],
   ];
   for (const [what, args, message] of cases) {
     it(`rejects ${what} with one clear line and exit code 2`, async () => {

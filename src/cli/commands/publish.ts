@@ -147,8 +147,6 @@ const TARGETS: readonly PublishTarget[] = [staticTarget, serverTarget, githubTar
 
 /** `mpota publish --static SITE|--server URL --channel C --store STORE --project P [--version V]`: make a release available. */
 export function registerPublish(program: Command): void {
-  // `--version V` belongs to this command: program options (mpota --version) only before the command name.
-  program.enablePositionalOptions();
   const command = program
     .command("publish")
     .description("publish a release from a release store and point a channel at it")

@@ -199,7 +199,7 @@ describe("mpota release", () => {
       [
         ["release", "app", ...v, "--project", "p", "--key", "release.key"],
         2,
-        "error: required option '--out <store>' not specified\n",
+        "mpota: required option '--out <store>' not specified\n",
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => mpota(dir, ...args)));

@@ -56,8 +56,6 @@ export async function loadKeyOption(file: string) {
 
 /** `mpota release DIR|--git REF --project P --version V --key K --out STORE`: build and sign a release. */
 export function registerRelease(program: Command): void {
-  // `--version V` belongs to this command: program options (mpota --version) only before the command name.
-  program.enablePositionalOptions();
   program
     .command("release")
     .description("build a signed release of a folder (or a git ref) into a release store")
