@@ -1,8 +1,8 @@
-/** `mpota demo`: the example app on a virtual board, told in plain words. */
+/** `mpota demo`: the whole update story of one board, on a virtual board, told in plain words. */
 import pc from "picocolors";
-import { VirtualDevice } from "../sim/index.ts";
-import { exampleAppTree } from "./example.ts";
+import { type StoryOptions, tellStory } from "./story.ts";
 
+export { type BoardStatus, boardStatus } from "./board.ts";
 export {
   EXAMPLE_APP,
   EXAMPLE_PROJECT,
@@ -11,23 +11,24 @@ export {
   exampleMain,
   exampleRelease,
 } from "./example.ts";
+export { DemoFailure, type StoryOptions } from "./story.ts";
 
-export async function runDemo(say: (line: string) => void): Promise<void> {
-  say(pc.bold("mpota demo: a MicroPython board, simulated on this machine"));
-  say("Booting a virtual board (the real MicroPython 1.27 interpreter) with the greenhouse example app…");
-  const device = new VirtualDevice({ files: exampleAppTree() });
-  try {
-    const result = await device.run({ onOutput: (line) => say(pc.dim(`  board │ ${line}`)) });
-    const log = device.readText("data/readings.csv") ?? "";
-    say(
-      result.ok
-        ? `The app ran to the end: ${log.trim().split("\n").length} readings logged to /data/readings.csv ` +
-            `(${result.flashOps} flash operations, ${result.heapAllocated} bytes of heap allocated).`
-        : pc.red(`The app stopped with an error: ${result.error}`),
-    );
-    say("The three one-minute sleeps took no real time: the virtual board has its own clock.");
-    if (!result.ok) process.exitCode = 1;
-  } finally {
-    await device.close();
-  }
+/**
+ * Runs the demo, printing each line through `say`: releases 1.0.0, 1.1.0 and a broken 1.2.0 of the
+ * example app published to a site on 127.0.0.1, and a virtual board updating from it. Throws
+ * DemoFailure when the board does not do what the story says. Leaves nothing behind.
+ */
+export async function runDemo(say: (line: string) => void, options: StoryOptions = {}): Promise<void> {
+  const started = Date.now();
+  say(pc.bold("mpota demo: one board's update story, on this machine (no hardware needed)"));
+  say("");
+  await tellStory(say, options);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  say("");
+  say(
+    pc.green(
+      `Done in ${seconds} s: 1.0.0 → 1.1.0 (confirmed) → 1.2.0 (crashed, rolled back) → 1.1.0, ` +
+        "all on this machine; nothing left behind.",
+    ),
+  );
 }

@@ -1,0 +1,50 @@
+/**
+ * What a board downloads from the demo's site, in words: the channel pointer, a release manifest, or
+ * a file of a release (whole or as a delta patch), named by its path in the release.
+ */
+import type { Manifest } from "../manifest/index.ts";
+import type { ServedRequest } from "../static/index.ts";
+
+export interface Download {
+  kind: "channel" | "release" | "patch" | "blob" | "missing";
+  /** In words: `main.py (delta patch)`. */
+  what: string;
+  bytes: number;
+}
+
+export interface Traffic {
+  /** Learns the file paths of a release, to name the files boards fetch. */
+  learn: (manifest: Manifest) => void;
+  describe: (request: ServedRequest) => Download;
+}
+
+export function traffic(): Traffic {
+  const paths = new Map<string, string>(); // file sha256 -> its path in a release
+  const nameOf = (sha256: string) => paths.get(sha256) ?? `file ${sha256.slice(0, 12)}…`;
+  return {
+    learn: (manifest) => {
+      for (const file of manifest.files) paths.set(file.sha256, file.path);
+    },
+    describe: ({ path, status, bytes }) => {
+      const [, , folder = "", name = ""] = path.split("/");
+      if (status === 404) return { kind: "missing", what: `${path}: not on the site (404)`, bytes };
+      if (folder === "channels") {
+        const channel = `channel "${name.replace(/\.json$/, "")}"`;
+        return {
+          kind: "channel",
+          what: status === 304 ? `${channel}: unchanged since the last check` : `${channel} pointer`,
+          bytes,
+        };
+      }
+      if (folder === "releases")
+        return { kind: "release", what: `release ${name.replace(/\.json$/, "")} manifest (signed)`, bytes };
+      if (folder === "patches") {
+        const to = name.replace(/\.fz$/, "").split("-")[1] ?? "";
+        return { kind: "patch", what: `${nameOf(to)} (delta patch)`, bytes };
+      }
+      if (folder === "blobs")
+        return { kind: "blob", what: `${nameOf(name.replace(/\.z$/, ""))} (whole file)`, bytes };
+      return { kind: "missing", what: path, bytes };
+    },
+  };
+}
