@@ -149,7 +149,7 @@ def download(cfg, dst_path, entry):
     from mpota import source
 
     h = hasher(entry)
-    n = source._module(cfg).fetch_file(cfg, entry["url"], dst_path, entry["size"], h)
+    n = source.source_module(cfg).fetch_file(cfg, entry["url"], dst_path, entry["size"], h)
     if not matches(entry, n, hexdigest(h)):
         raise UpdateError(hash_key(entry), "%s: the downloaded file does not match its %s (%d bytes)" % (
             entry["path"], "Git blob SHA-1" if hash_key(entry) == "git_sha1" else "sha256", n))

@@ -16,7 +16,8 @@ _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (
 _last = None  # the pointer the last check() returned, for fetch_release(cfg, version)
 
 
-def _module(cfg):
+def source_module(cfg):
+    # The module of a non-static source (mpota.src_<type>), None for "static" (this module).
     kind = cfg["source"]["type"]
     if kind == "static":
         return None
@@ -83,7 +84,7 @@ def check(cfg, current_version):
     # None when the channel offers current_version, else its pointer. One small conditional request
     # (If-None-Match) for the static source; current_version None asks unconditionally (force).
     global _last
-    m = _module(cfg)
+    m = source_module(cfg)
     if m:
         return m.check(cfg, current_version)
     pointer = _static_check(cfg, current_version)
@@ -118,7 +119,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
 def fetch_release(cfg, pointer_or_version):
     # The release a pointer (or a version: the last check's pointer for it, else releases/<v>.json)
     # names, downloaded and verified; -> its path on flash.
-    m = _module(cfg)
+    m = source_module(cfg)
     if m:
         return m.fetch_release(cfg, pointer_or_version)
     from mpota.version import is_version
@@ -146,11 +147,11 @@ def fetch_release(cfg, pointer_or_version):
 
 
 def blob_url(cfg, sha256):
-    m = _module(cfg)
+    m = source_module(cfg)
     return m.blob_url(cfg, sha256) if m else "%s/blobs/%s.z" % (_base(cfg), sha256)
 
 
 def patch_url(cfg, from_sha256, to_sha256):
-    m = _module(cfg)
+    m = source_module(cfg)
     return m.patch_url(cfg, from_sha256, to_sha256) if m else "%s/patches/%s-%s.fz" % (
         _base(cfg), from_sha256, to_sha256)
