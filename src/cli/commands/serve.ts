@@ -10,16 +10,24 @@ interface ServeCliOptions {
   maxConcurrent?: number;
   log?: boolean;
   json?: boolean;
+  demo?: boolean;
+  demoDevices?: number;
+  demoInterval?: number;
+  demoStepWait?: number;
 }
 
-function wholeNumber(name: string, max: number) {
+const DEMO_OPTIONS = ["demoDevices", "demoInterval", "demoStepWait"] as const;
+
+function wholeNumber(name: string, max: number, min = 0) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > max)
-      throw new InvalidArgumentError(`${name} must be a whole number 0…${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number ${min}…${max}`);
     return n;
   };
 }
+
+const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** `mpota serve`: the update server (SQLite under --data by default, PostgreSQL with --db postgres://…). */
 export function registerServe(program: Command): void {
@@ -42,10 +50,32 @@ export function registerServe(program: Command): void {
     )
     .option("--log", "log every request (JSON lines on stdout)")
     .option("--json", "print one JSON line {url, db, adminToken?} once listening")
+    .option("--demo", "also run a demo: project greenhouse, virtual boards checking in, a staged rollout")
+    .option(
+      "--demo-devices <n>",
+      "virtual boards of the demo (default 5)",
+      wholeNumber("--demo-devices", 50, 1),
+    )
+    .option(
+      "--demo-interval <s>",
+      "seconds between two wakes of a demo board (default 5)",
+      wholeNumber("--demo-interval", 3600, 1),
+    )
+    .option(
+      "--demo-step-wait <s>",
+      "least seconds per step of the demo's rollout (default 30)",
+      wholeNumber("--demo-step-wait", 86_400),
+    )
     .action(async (opts: ServeCliOptions) => {
+      const misplaced = DEMO_OPTIONS.find((name) => opts[name] !== undefined);
+      if (!opts.demo && misplaced) throw new CliError(`${flag(misplaced)} goes with --demo`);
+      if (opts.demo && opts.json) throw new CliError("--demo talks in plain lines; leave out --json");
       const { serve } = await import("../../server/serve.ts");
+      // The demo's boards sleep on a virtual clock (their minutes take no real time), so a real-time
+      // floor between check-ins would only refuse them: off in demo mode unless asked for.
+      const checkinInterval = opts.checkinInterval ?? (opts.demo ? 0 : undefined);
       const limits = {
-        ...(opts.checkinInterval !== undefined ? { checkinIntervalMs: opts.checkinInterval * 1000 } : {}),
+        ...(checkinInterval !== undefined ? { checkinIntervalMs: checkinInterval * 1000 } : {}),
         ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}),
       };
       let running: Awaited<ReturnType<typeof serve>>;
@@ -76,14 +106,47 @@ export function registerServe(program: Command): void {
               `use it with --token or MPOTA_TOKEN, e.g. mpota project add NAME --server ${running.url} --token …\n`,
           );
       }
+      const demo = opts.demo ? await startDemoMode(opts, running.url) : undefined;
+      let failed: unknown;
       await new Promise<void>((done) => {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
-          void running.close().finally(done);
+          if (demo) process.stdout.write("stopping the demo fleet and the server…\n");
+          void (async () => {
+            await demo?.stop();
+            await running.close();
+          })().finally(done);
         };
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
+        demo?.ready.catch((err: unknown) => {
+          failed = err;
+          stop();
+        });
       });
+      if (failed) throw new CliError(`the demo could not start: ${(failed as Error).message}`, 1);
     });
+}
+
+/** Starts the demo fleet beside the running server and says what it is about. */
+async function startDemoMode(opts: ServeCliOptions, url: string) {
+  const { resolve } = await import("node:path");
+  const { startDemo } = await import("../../demo-fleet/index.ts");
+  const time = () => new Date().toTimeString().slice(0, 8);
+  const demo = startDemo({
+    url,
+    data: opts.data,
+    db: opts.db,
+    boards: opts.demoDevices,
+    intervalSeconds: opts.demoInterval,
+    stepWaitSeconds: opts.demoStepWait,
+    say: (line) => process.stdout.write(`${time()} demo: ${line}\n`),
+  });
+  process.stdout.write(
+    `data in ${resolve(opts.data)} (the demo's key, tokens and releases in ${demo.dir})\n` +
+      `status page: ${url}/ (refreshes itself; watch the boards move to the new release)\n` +
+      "Ctrl-C stops the demo fleet and the server.\n",
+  );
+  return demo;
 }
