@@ -5,7 +5,7 @@
 import pc from "picocolors";
 import type { BuiltRelease } from "../release/index.ts";
 import type { VirtualDevice } from "../sim/index.ts";
-import { type BoardRun, boardStatus, demoBoard, runBoard } from "./board.ts";
+import { type BoardRun, type BoardStatus, boardStatus, demoBoard, runBoard } from "./board.ts";
 import { EXAMPLE_PROJECT, type ExampleVariant } from "./example.ts";
 import { DEMO_CHANNEL, type DemoSite, openDemoSite } from "./site.ts";
 import { type Download, traffic } from "./traffic.ts";
@@ -23,6 +23,20 @@ export function formatBytes(n: number): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** `text` in lines of at most `width` characters, broken between words. */
+export function wrap(text: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
+}
+
 function expectStarted(run: BoardRun, expected: string[], what: string): void {
   if (run.result.end !== "returned")
     throw new DemoFailure(
@@ -35,11 +49,7 @@ function expectStarted(run: BoardRun, expected: string[], what: string): void {
     );
 }
 
-async function expectStatus(
-  device: VirtualDevice,
-  version: string,
-  what: string,
-): Promise<Awaited<ReturnType<typeof boardStatus>>> {
+async function expectStatus(device: VirtualDevice, version: string, what: string): Promise<BoardStatus> {
   const status = await boardStatus(device);
   if (status.version !== version || status.state !== "good")
     throw new DemoFailure(
@@ -61,9 +71,30 @@ function fetched(downloads: Download[], release: BuiltRelease, from: string): st
   const total = release.envelope.signed.files.length;
   return (
     `To update, the board downloaded ${formatBytes(bytes)}: the channel pointer, the signed manifest and ` +
-    `${files.filter(Boolean).join(" and ")} (the whole release is ${formatBytes(release.zsize)} compressed). ` +
+    `${files.filter(Boolean).join(" and ")}, where the whole release is ${formatBytes(release.zsize)} compressed. ` +
     `The other ${total - patches - blobs} files were already on the board (same SHA-256) and were copied ` +
     `from ${from}'s slot.`
+  );
+}
+
+/** Which files changed from `before` to `after`, and the delta patches the store keeps for them. */
+function changes(before: BuiltRelease, after: BuiltRelease): string {
+  const old = new Map(before.envelope.signed.files.map((f) => [f.path, f.sha256]));
+  const changed = after.envelope.signed.files.filter((f) => old.get(f.path) !== f.sha256);
+  const patches = changed.flatMap((f) =>
+    (f.blobs.patches ?? [])
+      .filter((p) => p.from_sha256 === old.get(f.path))
+      .map(
+        (p) =>
+          `${f.path}: ${formatBytes(p.size)}, where the whole file is ${formatBytes(f.blobs.zlib)} compressed`,
+      ),
+  );
+  const paths = changed.map((f) => f.path).join(", ");
+  return (
+    `${paths} ${changed.length === 1 ? "is the only file that changed" : "changed"}; ` +
+    (patches.length
+      ? `the store keeps a delta patch from ${before.envelope.signed.version} (${patches.join("; ")}).`
+      : "no delta patch was smaller than the files.")
   );
 }
 
@@ -72,103 +103,143 @@ export interface StoryOptions {
   broken?: ExampleVariant;
 }
 
+/** What the steps share: the site, the board, the releases, and how to tell and to run. */
+interface Story {
+  site: DemoSite;
+  device: VirtualDevice;
+  releases: Record<"1.0.0" | "1.1.0" | "1.2.0", BuiltRelease>;
+  /** A paragraph, wrapped. */
+  tell: (text: string) => void;
+  /** One run of the board; `downloads` then holds what it fetched. */
+  run: () => Promise<BoardRun>;
+  downloads: () => Download[];
+}
+
+async function firstBoot(story: Story): Promise<void> {
+  const run = await story.run();
+  expectStarted(run, ["1.0.0"], "first boot");
+  await expectStatus(story.device, "1.0.0", "first boot");
+  if (story.downloads().some((d) => d.kind !== "channel"))
+    throw new DemoFailure(
+      "first boot: the board should only have checked the channel, but it downloaded more",
+    );
+  story.tell(
+    "The board runs 1.0.0 (its three one-minute sleeps took no real time: the virtual board has its own " +
+      "clock). After its readings the app confirmed its release and asked for an update: the channel " +
+      "still says 1.0.0, so the board downloaded nothing but the channel pointer.",
+  );
+}
+
+async function goodUpdate(story: Story): Promise<void> {
+  story.site.publish("1.1.0");
+  story.tell(`Published 1.1.0 on "${DEMO_CHANNEL}". The board runs again…`);
+  const run = await story.run();
+  expectStarted(run, ["1.0.0", "1.1.0"], "update to 1.1.0");
+  await expectStatus(story.device, "1.1.0", "update to 1.1.0");
+  story.tell(fetched(story.downloads(), story.releases["1.1.0"], "1.0.0"));
+  story.tell(
+    `It checked every file, switched slots, reset (${plural(run.result.reboots, "reboot")}) and started ` +
+      "1.1.0 on trial; 1.1.0 did its readings and confirmed itself: 1.1.0 is now the good release.",
+  );
+}
+
+async function brokenUpdate(story: Story): Promise<void> {
+  story.site.publish("1.2.0");
+  story.tell(`Published 1.2.0 on "${DEMO_CHANNEL}". The board runs again…`);
+  const run = await story.run();
+  expectStarted(run, ["1.1.0", "1.2.0", "1.1.0"], "broken 1.2.0");
+  const status = await expectStatus(story.device, "1.1.0", "broken 1.2.0");
+  if (status.failed !== "1.2.0" || !status.why?.startsWith("crashed"))
+    throw new DemoFailure(
+      "broken 1.2.0: mpota.status() should name 1.2.0 as failed because it crashed, but says failed " +
+        `${status.failed}, why ${status.why}`,
+    );
+  story.tell(fetched(story.downloads(), story.releases["1.2.0"], "1.1.0"));
+  story.tell(
+    "The board installed 1.2.0 and reset into it on trial. 1.2.0 crashed before confirming itself, so " +
+      `the loader put 1.1.0 back on its own and reset again (${plural(run.result.reboots, "reboot")} in all). ` +
+      "A release that never calls mpota.confirm() goes back the same way after its 3 trial boots (and one " +
+      "that hangs, when the config sets trial.watchdog_ms). 1.1.0 runs again and will not retry 1.2.0: " +
+      "publish a fixed 1.2.1 to move on.",
+  );
+  const lastError = status.last_error
+    ? `${status.last_error.code}: ${status.last_error.message}`
+    : "none (the update itself went fine)";
+  story.tell(
+    `Asked on the board's REPL, mpota.status() says: version ${status.version} (${status.state}), ` +
+      `failed ${status.failed}, why "${status.why}"; last_error: ${lastError}.`,
+  );
+}
+
 /** Tells the story; throws DemoFailure when the board strays from it. Cleans up after itself. */
 export async function tellStory(say: Say, options: StoryOptions = {}): Promise<void> {
+  const tell = (text: string) => {
+    for (const line of wrap(text)) say(line);
+  };
+  const heading = (text: string) => {
+    say("");
+    say(pc.bold(text));
+  };
   const names = traffic();
   let downloads: Download[] = [];
-  const site: DemoSite = await openDemoSite((request) => {
+  const site = await openDemoSite((request) => {
     const download = names.describe(request);
     downloads.push(download);
-    const run = downloads.reduce((sum, d) => sum + d.bytes, 0);
+    const sum = downloads.reduce((total, d) => total + d.bytes, 0);
     const size = download.bytes ? `: ${formatBytes(download.bytes)}` : "";
-    const total = run > download.bytes ? ` (${formatBytes(run)} this run)` : "";
-    say(pc.cyan(`  site  │ sent ${download.what}${size}${total}`));
+    const soFar = download.bytes && sum > download.bytes ? ` (${formatBytes(sum)} this run)` : "";
+    say(pc.cyan(`  site  │ sent ${download.what}${size}${soFar}`));
   });
-  const boards: VirtualDevice[] = [];
-  const run = async (device: VirtualDevice) => {
-    downloads = [];
-    return runBoard(device, say);
-  };
+  let device: VirtualDevice | undefined;
   try {
     say(pc.bold("1. Releases"));
-    say(`Made a signing key (Ed25519, key id ${site.key.keyId}); boards get only its public key.`);
+    tell(`Made a signing key (Ed25519, key id ${site.key.keyId}); boards get only its public key.`);
     const releases = {
       "1.0.0": await site.release("1.0.0", "plain"),
       "1.1.0": await site.release("1.1.0", "dew-point"),
       "1.2.0": await site.release("1.2.0", options.broken ?? "crash"),
     };
     for (const built of Object.values(releases)) names.learn(built.envelope.signed);
-    say(
-      `Built ${EXAMPLE_PROJECT} 1.0.0 from examples/greenhouse: ${releases["1.0.0"].envelope.signed.files.length} files with the mpota package, ` +
-        `${formatBytes(releases["1.0.0"].size)} (${formatBytes(releases["1.0.0"].zsize)} compressed), signed.`,
+    const first = releases["1.0.0"];
+    tell(
+      `Built ${EXAMPLE_PROJECT} 1.0.0 from examples/greenhouse: ${first.envelope.signed.files.length} files ` +
+        `with the mpota package, ${formatBytes(first.size)} (${formatBytes(first.zsize)} compressed), signed.`,
     );
-    say(
-      `Built 1.1.0: it also prints the dew point. Only main.py changed, so the store also holds a ` +
-        `delta patch from 1.0.0's main.py.`,
-    );
-    say(
-      `Built 1.2.0: a broken one, it reads a pressure sensor this board does not have and crashes at start.`,
+    tell(`Built 1.1.0: it also prints the dew point. ${changes(first, releases["1.1.0"])}`);
+    tell(
+      "Built 1.2.0, a broken one: it reads a pressure sensor this board does not have and crashes at start.",
     );
     site.publish("1.0.0");
-    say(`Published 1.0.0 on channel "${DEMO_CHANNEL}" of a static site served at ${site.url}/`);
-    say("(any web server, object store or CDN can host such a site).");
-
-    say("");
-    say(pc.bold("2. A board on 1.0.0"));
-    say(
-      "Set up a virtual board (the real MicroPython 1.27 interpreter, with Wi-Fi) as `mpota device bundle`",
-    );
-    say("does: the loader, the config (site, channel, public key) and 1.0.0 in slot 0. Powering it on…");
-    const device = demoBoard(site.board("1.0.0"));
-    boards.push(device);
-    const first = await run(device);
-    expectStarted(first, ["1.0.0"], "first boot");
-    await expectStatus(device, "1.0.0", "first boot");
-    say(
-      `The board runs 1.0.0 (its three one-minute sleeps took no real time: the virtual board has its own ` +
-        `clock). After its readings the app confirmed its release and asked for an update: the channel ` +
-        `still says 1.0.0, so the board downloaded nothing but the channel pointer.`,
+    tell(
+      `Published 1.0.0 on channel "${DEMO_CHANNEL}" of a static site served at ${site.url}/ ` +
+        "(any web server, object store or CDN can host such a site).",
     );
 
-    say("");
-    say(pc.bold("3. An update: 1.1.0"));
-    site.publish("1.1.0");
-    say(`Published 1.1.0 on "${DEMO_CHANNEL}". The board runs again…`);
-    const second = await run(device);
-    expectStarted(second, ["1.0.0", "1.1.0"], "update to 1.1.0");
-    await expectStatus(device, "1.1.0", "update to 1.1.0");
-    say(fetched(downloads, releases["1.1.0"], "1.0.0"));
-    say(
-      `It checked every file, switched slots, reset (${plural(second.result.reboots, "reboot")}) and started ` +
-        `1.1.0 on trial; 1.1.0 did its readings and confirmed itself: 1.1.0 is now the good release.`,
+    heading("2. A board on 1.0.0");
+    tell(
+      "Set up a virtual board (the real MicroPython 1.27 interpreter, with Wi-Fi) as `mpota device bundle` " +
+        "does: the loader, the config (site, channel, public key) and 1.0.0 in slot 0. Powering it on…",
     );
-
-    say("");
-    say(pc.bold("4. A broken release: 1.2.0"));
-    site.publish("1.2.0");
-    say(`Published 1.2.0 on "${DEMO_CHANNEL}". The board runs again…`);
-    const third = await run(device);
-    expectStarted(third, ["1.1.0", "1.2.0", "1.1.0"], "broken 1.2.0");
-    const status = await expectStatus(device, "1.1.0", "broken 1.2.0");
-    if (status.failed !== "1.2.0" || !status.why?.startsWith("crashed"))
-      throw new DemoFailure(
-        `broken 1.2.0: mpota.status() should name 1.2.0 as failed because it crashed, but says failed ` +
-          `${status.failed}, why ${status.why}`,
-      );
-    say(fetched(downloads, releases["1.2.0"], "1.1.0"));
-    say(
-      `The board installed 1.2.0 and reset into it on trial. 1.2.0 crashed before confirming itself, so ` +
-        `the loader put 1.1.0 back on its own and reset again (${plural(third.result.reboots, "reboot")} in all).`,
-    );
-    say("1.1.0 runs again and will not retry 1.2.0: publish a fixed 1.2.1 to move on.");
-    say(
-      `Asked on the board's REPL, mpota.status() says: version ${status.version} (${status.state}), failed ${status.failed},`,
-    );
-    say(
-      `  why "${status.why}"; last_error: ${status.last_error ? `${status.last_error.code}: ${status.last_error.message}` : "none (the update itself went fine)"}.`,
-    );
+    device = demoBoard(site.board("1.0.0"));
+    const board = device;
+    const story: Story = {
+      site,
+      device: board,
+      releases,
+      tell,
+      run: () => {
+        downloads = [];
+        return runBoard(board, say);
+      },
+      downloads: () => downloads,
+    };
+    await firstBoot(story);
+    heading("3. An update: 1.1.0");
+    await goodUpdate(story);
+    heading("4. A broken release: 1.2.0");
+    await brokenUpdate(story);
   } finally {
-    for (const board of boards) await board.close();
+    await device?.close();
     await site.close();
   }
 }

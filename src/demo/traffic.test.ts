@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import type { Manifest } from "../manifest/index.ts";
+import { traffic } from "./traffic.ts";
+
+const A = "a".repeat(64);
+const B = "b".repeat(64);
+
+describe("traffic", () => {
+  it("names what a board fetched by its path in the releases it learnt", () => {
+    const names = traffic();
+    names.learn({ files: [{ path: "lib/sensors.py", sha256: A, size: 1, blobs: { zlib: 1 } }] } as Manifest);
+    const d = (path: string, status: 200 | 304 | 404 = 200, bytes = 10) =>
+      names.describe({ path, status, bytes });
+    expect(d("/greenhouse/channels/stable.json")).toEqual({
+      kind: "channel",
+      what: 'channel "stable" pointer',
+      bytes: 10,
+    });
+    expect(d("/greenhouse/channels/beta.json", 304, 0).what).toBe(
+      'channel "beta": unchanged since the last check',
+    );
+    expect(d("/greenhouse/releases/1.2.0.json").what).toBe("release 1.2.0 manifest (signed)");
+    expect(d(`/greenhouse/blobs/${A}.z`)).toEqual({
+      kind: "blob",
+      what: "lib/sensors.py (whole file)",
+      bytes: 10,
+    });
+    expect(d(`/greenhouse/patches/${B}-${A}.fz`).what).toBe("lib/sensors.py (delta patch)");
+    expect(d(`/greenhouse/blobs/${B}.z`).what).toBe("file bbbbbbbbbbbb… (whole file)");
+    expect(d("/greenhouse/releases/9.9.9.json", 404, 0)).toEqual({
+      kind: "missing",
+      what: "/greenhouse/releases/9.9.9.json: not on the site (404)",
+      bytes: 0,
+    });
+  });
+});
