@@ -85,12 +85,11 @@ export class DemoStory {
     const ours = devices.filter(
       (d) => this.boards.includes(d.id) && d.lastSeen !== null && Date.parse(d.lastSeen) >= this.since,
     );
-    const first = this.devices.size === 0;
-    if (first && ours.length > 0) this.say(`${ours.length} boards checked in: ${byVersion(ours)}`);
+    const allSeenBefore = this.everyBoardSeen;
     for (const now of ours) {
       const before = this.devices.get(now.id);
       this.devices.set(now.id, now);
-      if (!before || first) continue;
+      if (!before) continue;
       if (now.failed && now.failed !== before.failed)
         this.say(`${now.id}: ${now.failed} failed on the board; it rolled back to ${now.version}`);
       else if (now.version !== before.version)
@@ -101,10 +100,15 @@ export class DemoStory {
       else if (before.state === "trial" && now.state === "good")
         this.say(`${now.id}: confirmed ${now.version}`);
     }
+    if (!this.everyBoardSeen) return;
     const versions = new Set([...this.devices.values()].map((d) => d.version));
-    const only = versions.size === 1 ? [...versions][0] : undefined;
-    if (this.everyBoardSeen && only && only !== this.allOn) {
-      if (!first) this.say(`all ${this.boards.length} boards run ${only}`);
+    const only = versions.size === 1 ? ([...versions][0] ?? undefined) : undefined;
+    if (!allSeenBefore) {
+      const n = this.boards.length;
+      this.say(`${n} board${n === 1 ? "" : "s"} checked in: ${byVersion([...this.devices.values()])}`);
+      this.allOn = only;
+    } else if (only && only !== this.allOn) {
+      this.say(`all ${this.boards.length} boards run ${only}`);
       this.allOn = only;
     }
   }
