@@ -22,7 +22,7 @@ export interface FleetOptions {
   intervalMs: number;
   /** Boards awake at once. */
   concurrency: number;
-  /** After every round of wakes (all boards once). */
+  /** After every round of wakes (all boards once); must not throw. */
   onRound: () => Promise<void>;
   /** A board's wake that went wrong (it timed out, or its code raised). */
   onTrouble: (id: string, problem: string) => void;
@@ -31,8 +31,6 @@ export interface FleetOptions {
 export interface RunningFleet {
   /** Ends the wakes under way at once and stops. */
   stop(): Promise<void>;
-  /** Settles when the fleet stops (after stop(), or when onRound throws). */
-  done: Promise<void>;
 }
 
 /** A board's flash: loader, config with its device token, `version` in slot 0 (`mpota device bundle`). */
@@ -66,6 +64,7 @@ export function startFleet(options: FleetOptions): RunningFleet {
   let wake: () => void = () => {};
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (stopped) return resolve();
       const timer = setTimeout(resolve, ms);
       wake = () => {
         clearTimeout(timer);
@@ -74,10 +73,15 @@ export function startFleet(options: FleetOptions): RunningFleet {
     });
 
   const runBoard = async (i: number) => {
-    const result = await devices[i]!.run({ timeoutMs: 60_000, maxReboots: 4 });
-    if (stopped) return;
-    if (result.end === "timeout") options.onTrouble(options.boards[i]!.id, "did not finish within 60 s");
-    else if (!result.ok) options.onTrouble(options.boards[i]!.id, result.error ?? "stopped with an error");
+    const id = options.boards[i]!.id;
+    try {
+      const result = await devices[i]!.run({ timeoutMs: 60_000, maxReboots: 4 });
+      if (stopped) return;
+      if (result.end === "timeout") options.onTrouble(id, "did not finish within 60 s");
+      else if (!result.ok) options.onTrouble(id, result.error ?? "stopped with an error");
+    } catch (err) {
+      if (!stopped) options.onTrouble(id, `the virtual board failed: ${(err as Error).message}`);
+    }
   };
 
   const loop = async () => {
@@ -96,13 +100,12 @@ export function startFleet(options: FleetOptions): RunningFleet {
 
   const done = loop().finally(() => Promise.all(devices.map((d) => d.close())));
   return {
-    done: done.then(() => {}),
     stop: async () => {
       stopped = true;
       wake();
       // Closing a board ends the boot it is in; its flash keeps what was written.
       await Promise.all(devices.map((d) => d.close()));
-      await done.catch(() => {});
+      await done;
     },
   };
 }

@@ -67,7 +67,8 @@ describe("the demo setup", () => {
 
     const second = await setUpOnce(3);
     expect(second.server.adminToken).toBeUndefined();
-    expect(second.said).toEqual([]);
+    const reusing = "found project greenhouse from an earlier run: reusing its key, releases and boards";
+    expect(second.said).toEqual([reusing]);
     expect(second.projects.map((p) => p.name)).toEqual(["greenhouse"]);
     expect(second.releases.map((r) => r.version).sort()).toEqual(["1.0.0", "1.1.0"]);
     expect(second.devices.map((d) => d.id)).toEqual(["greenhouse-01", "greenhouse-02", "greenhouse-03"]);
@@ -78,7 +79,7 @@ describe("the demo setup", () => {
 
     // One more board: only it is provisioned; the others keep their tokens.
     const third = await setUpOnce(4);
-    expect(third.said).toEqual(["provisioned 1 board with device tokens"]);
+    expect(third.said).toEqual([reusing, "provisioned 1 board with device tokens"]);
     expect(third.setup.boards.slice(0, 3)).toEqual(first.setup.boards);
     expect(third.devices).toHaveLength(4);
   });

@@ -54,7 +54,7 @@ async function ensureProject(client: AdminClient, key: SigningKey, say: (line: s
     await client.request("POST", "/projects", { name: DEMO_PROJECT });
     say(`created project ${DEMO_PROJECT}`);
     project = { keys: [], channels: [] };
-  }
+  } else say(`found project ${DEMO_PROJECT} from an earlier run: reusing its key, releases and boards`);
   if (!project.keys.some((k) => k.publicKey === key.publicKeyHex)) {
     // A project the demo did not make (its keys are not the demo's) is left alone.
     if (project.keys.length > 0)
