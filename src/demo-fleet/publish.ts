@@ -1,27 +1,7 @@
 /** Releases of the demo's store on the server: publishing what the server lacks, choosing the next one. */
 import { compareVersions, parseVersion } from "../manifest/index.ts";
-import { type AdminClient, publishRelease, type ReleaseFiles } from "../server/client.ts";
+import { type AdminClient, publishRelease, releaseFromStore } from "../server/client.ts";
 import type { ReleaseStore } from "../store/index.ts";
-
-const BLOB_NAME = /^([0-9a-f]{64})\.z$/;
-const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
-
-/** Release `version` of the store as publishRelease reads it (only the store's own file names). */
-function storeRelease(store: ReleaseStore, project: string, version: string): ReleaseFiles {
-  const match = (name: string, pattern: RegExp) => {
-    const m = pattern.exec(name);
-    if (!m) throw new Error(`the server asked for ${JSON.stringify(name)}, which is not a store file name`);
-    return m;
-  };
-  return {
-    envelope: store.readRelease(project, version).bytes,
-    blob: async (name) => store.readBlob(match(name, BLOB_NAME)[1]!),
-    patch: async (name) => {
-      const m = match(name, PATCH_NAME);
-      return store.readPatch(m[1]!, m[2]!);
-    },
-  };
-}
 
 /** Publishes every release of `project` in the store that the server does not have; returns their versions. */
 export async function publishMissing(
@@ -37,7 +17,7 @@ export async function publishMissing(
   const published: string[] = [];
   for (const version of store.listReleases(project)) {
     if (onServer.has(version)) continue;
-    await publishRelease(client, storeRelease(store, project, version), { project });
+    await publishRelease(client, releaseFromStore(store, project, version), { project });
     published.push(version);
   }
   return published;

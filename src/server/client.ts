@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ReleaseStore } from "../store/index.ts";
 
 export class ServerError extends Error {
   constructor(
@@ -145,6 +146,33 @@ export async function publishRelease(
     result.channel = options.channel;
   }
   return result;
+}
+
+const BLOB_NAME = /^([0-9a-f]{64})\.z$/;
+const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
+
+/**
+ * Release `version` of a release store (`mpota release --out`). The server names the files it lacks;
+ * only names of the store's own layout are read (anything else is a ServerError).
+ */
+export function releaseFromStore(store: ReleaseStore, project: string, version: string): ReleaseFiles {
+  const match = (name: string, pattern: RegExp) => {
+    const m = pattern.exec(name);
+    if (!m)
+      throw new ServerError(
+        0,
+        `the server asked for ${JSON.stringify(name)}, which is not a store file name`,
+      );
+    return m;
+  };
+  return {
+    envelope: store.readRelease(project, version).bytes,
+    blob: (name) => readFile(store.blobPath(match(name, BLOB_NAME)[1]!)),
+    patch: (name) => {
+      const m = match(name, PATCH_NAME);
+      return readFile(store.patchPath(m[1]!, m[2]!));
+    },
+  };
 }
 
 /**

@@ -87,9 +87,6 @@ const staticTarget: PublishTarget = {
   },
 };
 
-const BLOB_NAME = /^([0-9a-f]{64})\.z$/;
-const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
-
 const serverTarget: PublishTarget = {
   usage: "--server URL",
   channel: true,
@@ -105,34 +102,18 @@ const serverTarget: PublishTarget = {
         "--key and --expires sign static channel pointers; the server answers devices with its own",
       );
     const { adminClient, serverCall } = await import("../admin.ts");
-    const { publishRelease } = await import("../../server/client.ts");
+    const { publishRelease, releaseFromStore } = await import("../../server/client.ts");
     const { openStore } = await import("../../store/index.ts");
     const { startProgress } = await import("../progress.ts");
-    const { readFile } = await import("node:fs/promises");
     const store = openStore(opts.store);
     const client = await adminClient(opts);
-    // The server names the files it lacks; only names of the store's own layout are read.
-    const read = (name: string, pattern: RegExp, path: (m: RegExpExecArray) => string) => {
-      const match = pattern.exec(name);
-      if (!match)
-        throw new CliError(`the server asked for ${JSON.stringify(name)}, which is not a store file name`);
-      return readFile(path(match));
-    };
     const progress = await startProgress("upload", { quiet: opts.json });
     const result = await serverCall(() =>
-      publishRelease(
-        client,
-        {
-          envelope: store.readRelease(opts.project, opts.version).bytes,
-          blob: (name) => read(name, BLOB_NAME, (m) => store.blobPath(m[1] as string)),
-          patch: (name) => read(name, PATCH_NAME, (m) => store.patchPath(m[1] as string, m[2] as string)),
-        },
-        {
-          project: opts.project,
-          channel: opts.channel as string,
-          onProgress: (done, total) => progress.update(done, total),
-        },
-      ),
+      publishRelease(client, releaseFromStore(store, opts.project, opts.version), {
+        project: opts.project,
+        channel: opts.channel as string,
+        onProgress: (done, total) => progress.update(done, total),
+      }),
     ).finally(() => progress.stop());
     return {
       json: { target: "server", server: client.baseUrl, project: opts.project, ...result },
