@@ -3,7 +3,8 @@
  * (setup.ts), a fleet of virtual boards waking every few seconds (fleet.ts), and a staged rollout
  * to the next release, told line by line (story.ts).
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { defaultDatabase } from "../server/index.ts";
 import { demoAdminClient } from "./admin-token.ts";
 import { DemoFiles } from "./files.ts";
 import { type RunningFleet, startFleet } from "./fleet.ts";
@@ -50,7 +51,7 @@ export function startDemo(options: DemoOptions): RunningDemo {
   let rolloutStarted = false;
 
   const ready = (async () => {
-    const client = await demoAdminClient(options.url, options.db ?? join(data, "mpota.db"), files);
+    const client = await demoAdminClient(options.url, options.db ?? defaultDatabase(data), files);
     const setup = await setupDemo({ client, files, boards: options.boards ?? 5, say });
     if (stopping) return;
     const ids = setup.boards.map((b) => b.id);

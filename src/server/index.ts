@@ -9,4 +9,4 @@ export {
 } from "./client.ts";
 export { bucketOf, pickVersion } from "./rollouts/policy.ts";
 export { bootstrapAdminToken, createAdminToken } from "./routes/tokens.ts";
-export { type RunningServer, serve } from "./serve.ts";
+export { defaultDatabase, type RunningServer, serve } from "./serve.ts";

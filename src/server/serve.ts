@@ -26,9 +26,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The database `mpota serve` uses when given none: the SQLite file `<data>/mpota.db`. */
+export function defaultDatabase(data: string): string {
+  return join(resolve(data), "mpota.db");
+}
+
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const dataDir = resolve(options.data);
-  const db = await openDatabase(options.db ?? join(dataDir, "mpota.db"));
+  const db = await openDatabase(options.db ?? defaultDatabase(dataDir));
   try {
     const server = await createServer({ db, dataDir, limits: options.limits, logger: options.logger });
     const adminToken = await bootstrapAdminToken(db.kysely, Date.now());
