@@ -84,6 +84,7 @@ def _confirm():
         rec["boots"] = 0
         rec["why"] = None
         state.save(rec)
+        _report(None, "confirmed", version)
     info = state.run_info()
     if info:
         info["trial"] = False
@@ -122,6 +123,7 @@ def _rollback():
     if back is None:
         raise UpdateError("rollback", "no previous release on this board to go back to")
     state.save(state.fall_back(rec, "rolled back by the app from %s" % version))
+    _report(None, "rolled_back", version, "rolled back by the app")
     _reset(_reset_mode())
     return {"ok": True, "version": back}
 
@@ -204,18 +206,43 @@ def _update(force, cfg=None):
         return {"ok": True, "version": current, "installed": None}
     from mpota import envelope, filelist, install, source
 
-    path = source.fetch_release(cfg, version)  # downloaded and verified (signature, project, paths)
-    # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
-    header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
-    _allowed(cfg, header, current, force)
-    _keeps_updater(path)
-    files = install.install_release(cfg, path, header)
+    _report(cfg, "downloading", version)
+    try:
+        path = source.fetch_release(cfg, version)  # downloaded and verified (signature, project, paths)
+        # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
+        header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
+        _allowed(cfg, header, current, force)
+        _keeps_updater(path)
+        files = install.install_release(cfg, path, header)
+    except Exception as e:
+        e = errors.as_update_error(e)
+        if e.code not in ("network", "wifi"):  # says nothing about the release; the next check retries
+            _report(cfg, "failed", version, e.message)
+        raise e
     errors.clear()
+    why = files["patch_error"]
+    _report(cfg, "installed", header["version"], "a patch fell back to the whole file: " + why if why else None)
     _reset(cfg["reset_mode"])
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:
         result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
     return result
+
+
+def _report(cfg, event, version, note=None):
+    # Tells the source what happened, when it takes reports (mpota serve): downloading, installed,
+    # failed (+ why), confirmed, rolled_back. Best effort: a lost report costs nothing, the next
+    # check-in says the same, so a failure here is never the app's problem.
+    try:
+        from mpota import config, source
+
+        cfg = cfg or config.load()
+        m = source.source_module(cfg)
+        if m and hasattr(m, "report"):
+            source.setup(cfg)
+            m.report(cfg, event, version, note)
+    except Exception:
+        pass
 
 
 def _keeps_updater(path):

@@ -129,16 +129,20 @@ def _connect(tls, host, port):
         raise
 
 
-def _send(sock, tls, host, port, path, headers):
+def _send(sock, tls, host, port, path, headers, method="GET", body=None):
     default = 443 if tls else 80
-    lines = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: mpota\r\n" % (
-        path, host if port == default else "%s:%d" % (host, port))
+    lines = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: mpota\r\n" % (
+        method, path, host if port == default else "%s:%d" % (host, port))
+    if body is not None:
+        lines += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
     for name, value in headers.items():
         value = str(value)
         if "\r" in value or "\n" in value:
             raise UpdateError("http", "header %s holds a line break" % name)
         lines += "%s: %s\r\n" % (name, value)
     sock.write((lines + "\r\n").encode())
+    if body is not None:
+        sock.write(body)
 
 
 class _Reader:
@@ -395,6 +399,21 @@ def get_small(url, headers=None, max_bytes=4096, etag=None):
         return status, head.get("etag"), bytes(body)
 
     return _retrying(url, lambda i: _exchange(url, headers, max_bytes, answer))
+
+
+def post_json(url, headers, doc):
+    # One small JSON document, one attempt, no redirects: -> the response status. For reports, which
+    # are best effort (the next check-in tells the server the same), so a failure costs no retries.
+    import json
+
+    body = json.dumps(doc).encode()
+    tls, host, port, path = split(url)
+    sock = _connect(tls, host, port)
+    try:
+        _send(sock, tls, host, port, path, headers, "POST", body)
+        return _head(_Reader(sock, _opts["timeout"] * 1000))[0]
+    finally:
+        sock.close()
 
 
 def _size(path):

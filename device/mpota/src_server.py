@@ -103,3 +103,14 @@ def blob_url(cfg, sha256):
 
 def patch_url(cfg, from_sha256, to_sha256):
     return "%s/patches/%s-%s.fz" % (_base(cfg), from_sha256, to_sha256)
+
+
+def report(cfg, event, version, note=None):
+    # What happened (downloading, installed, failed, confirmed, rolled_back), in one POST; mpota
+    # calls it best effort (the next check-in tells the server the same).
+    from mpota import http
+
+    doc = {"version": version, "event": event}
+    if note:
+        doc["error"] = note[:1000]
+    http.post_json(_base(cfg) + "/reports", headers(cfg), doc)

@@ -25,11 +25,19 @@ print("second", json.dumps(mpota.check()))
 print("waited", time.ticks_diff(time.ticks_ms(), t))
 `;
 
-async function board(id: string, token: string): Promise<VirtualDevice> {
+const updateOnce = `import mpota, json
+print("update", json.dumps(mpota.update()))
+`;
+const confirmOnce = `import mpota, json
+print("confirm", json.dumps(mpota.confirm()))
+`;
+
+async function board(id: string, token: string, extra: Record<string, unknown> = {}): Promise<VirtualDevice> {
   const config = {
     project: "p",
     keys: [key.publicHex],
     source: { type: "server", url, device_id: id, token },
+    ...extra,
   };
   return new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
 }
@@ -51,6 +59,9 @@ beforeAll(async () => {
     buildRelease(site, "p", version, appTree(`print("running ${version}")\n`), key);
     await publishRelease(admin, await releaseFromFolder(site, "p", version), { project: "p" });
   }
+  // 1.2.0 lacks the mpota package: a board running from its slots refuses to install it.
+  buildRelease(site, "p", "1.2.0", { "main.py": 'print("running 1.2.0")\n' }, key);
+  await publishRelease(admin, await releaseFromFolder(site, "p", "1.2.0"), { project: "p" });
   await admin.request("PUT", "/projects/p/channels/stable", { version: "1.1.0" });
 });
 
@@ -78,6 +89,46 @@ describe("the server source on a virtual board", () => {
       );
       expect(seen).toMatchObject({ version: "1.0.0", state: "good" });
     } finally {
+      await device.close();
+    }
+  });
+
+  it("reports downloading, installed and confirmed, and a failed install with its reason", async () => {
+    const { token } = await admin.request<{ token: string }>("POST", "/projects/p/devices", { id: "r1" });
+    const events = async () => {
+      await s.flush();
+      const { events } = await admin.request<{
+        events: Array<{ version: string; event: string; error: string }>;
+      }>("GET", "/projects/p/devices/r1");
+      return events;
+    };
+    // reset_mode none: the update returns, the next run boots the new release on trial
+    const device = await board("r1", token, { reset_mode: "none" });
+    try {
+      const update = await device.run({ script: updateOnce, timeoutMs: 30_000 });
+      expect(printed(update.output, "update")).toMatchObject({ ok: true, installed: "1.1.0" });
+      const trial = await device.run({ script: confirmOnce, timeoutMs: 30_000 });
+      expect(printed(trial.output, "confirm")).toEqual({ ok: true, version: "1.1.0" });
+      expect(await events()).toEqual(
+        expect.arrayContaining(
+          ["downloading", "installed", "confirmed"].map((event) =>
+            expect.objectContaining({ version: "1.1.0", event, error: null }),
+          ),
+        ),
+      );
+
+      await admin.request("PUT", "/projects/p/channels/stable", { version: "1.2.0" });
+      const refused = await device.run({ script: updateOnce, timeoutMs: 30_000 });
+      expect(printed(refused.output, "update")).toMatchObject({ ok: false, error: { code: "manifest" } });
+      expect(await events()).toContainEqual(
+        expect.objectContaining({
+          version: "1.2.0",
+          event: "failed",
+          error: expect.stringMatching(/does not carry the mpota package/),
+        }),
+      );
+    } finally {
+      await admin.request("PUT", "/projects/p/channels/stable", { version: "1.1.0" });
       await device.close();
     }
   });
