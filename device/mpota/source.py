@@ -1,9 +1,18 @@
-# Where releases come from. cfg["source"]["type"] picks the module: "static" lives here (any web
-# server, object store or CDN holding the layout of docs/protocol.md); every other type is the sibling
-# module mpota.src_<type> with the same four functions:
+# Where releases come from. cfg["source"]["type"] picks the module that serves it (source_module):
+#   "static"                    this module: any web server, object store or CDN holding the layout
+#                               of docs/protocol.md;
+#   "server"                    src_server: mpota serve, the same layout asked with the device's token;
+#   "github", "gitea", "gogs"   src_git, which asks src_<type> for what that API does its own way
+#                               (that contract is in src_git.py's header);
+#   "micropython_ota"           src_micropython_ota.
+# A serving module has these functions (a board imports only the modules of its own source):
 #   check(cfg, current_version) -> None (nothing new) | pointer dict (at least "version")
-#   fetch_release(cfg, pointer_or_version) -> path of the verified envelope on flash
+#   fetch_release(cfg, pointer_or_version) -> path of the verified envelope (or file list) on flash
 #   blob_url(cfg, sha256) / patch_url(cfg, from_sha256, to_sha256) -> URL
+#   fetch_file(cfg, url, dst_path, size, hasher) -> bytes   (sources whose releases are file lists)
+#   report(cfg, event, version, note)                        (optional: sources that take reports)
+# The channel check and the envelope download of the static layout live here once: check_channel and
+# fetch_envelope, which src_server calls with its own base URL and credentials.
 from micropython import const
 
 from mpota.errors import UpdateError
@@ -12,17 +21,22 @@ TMP = "/.mpota/tmp"
 ETAG = "/.mpota/etag"  # {"url", "etag", "pointer"}: the last channel pointer, for conditional checks
 _MAX_POINTER = const(4096)
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
+_GIT = ("github", "gitea", "gogs")  # served by src_git, with src_<type> for that API's specifics
 
-_last = None  # the pointer the last check() returned, for fetch_release(cfg, version)
+_last = None  # the pointer the last check_channel() returned, for fetch_envelope(cfg, base, version)
+
+
+def module(name):
+    # mpota.<name>, imported when first asked for.
+    return getattr(__import__("mpota." + name), name)
 
 
 def source_module(cfg):
-    # The module of a non-static source (mpota.src_<type>), None for "static" (this module).
+    # The module that serves a non-static source, None for "static" (this module).
     kind = cfg["source"]["type"]
     if kind == "static":
         return None
-    name = "src_" + kind
-    return getattr(__import__("mpota." + name), name)
+    return module("src_git" if kind in _GIT else "src_" + kind)
 
 
 def setup(cfg):
@@ -36,60 +50,71 @@ def _base(cfg):
     return "%s/%s" % (cfg["source"]["url"].rstrip("/"), cfg["project"])
 
 
-def _saved(url):
+# ---------------------------------------------------------------------------------------------------
+# The last answer of a conditional check, kept on flash ({"url", "etag", <key>: value})
+
+
+def saved_answer(path, url):
+    # The answer kept at `path` for `url`, or None.
     import json
 
     try:
-        with open(ETAG) as f:
+        with open(path) as f:
             saved = json.loads(f.read())
         return saved if saved["url"] == url else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _save(url, etag, pointer):
+def save_answer(path, saved, url, etag, key, value):
+    # Keeps an answer that came with an ETag (and differs from the `saved` one) for the next check.
     import json
 
+    if not etag or (saved and saved["etag"] == etag):
+        return
     try:
-        with open(ETAG, "w") as f:
-            f.write(json.dumps({"url": url, "etag": etag, "pointer": pointer}))
+        with open(path, "w") as f:
+            f.write(json.dumps({"url": url, "etag": etag, key: value}))
     except OSError:
         pass  # only costs a full answer at the next check
 
 
-def _static_check(cfg, current_version):
+# ---------------------------------------------------------------------------------------------------
+# The static layout: a channel pointer, then the signed envelope it names
+
+
+def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
+    # None when the channel under `base` offers current_version, else its pointer. One small request,
+    # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
+    # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why).
+    global _last
     from mpota import envelope, http
 
     setup(cfg)
-    url = "%s/channels/%s.json" % (_base(cfg), cfg["source"]["channel"])
-    saved = _saved(url)
-    status, etag, body = http.get_small(url, max_bytes=_MAX_POINTER,
-                                        etag=saved["etag"] if saved and current_version else None)
+    url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
+    saved = saved_answer(ETAG, url)
+    status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
+                                        saved["etag"] if saved and current_version else None)
     if status == 304 and saved:
-        pointer = saved["pointer"]
         # The saved pointer was checked when it came; it may have expired since.
-        envelope.check_expiry(pointer)
+        pointer = envelope.check_expiry(saved["pointer"])
     elif status == 200:
         pointer = envelope.pointer(body, cfg["keys"], cfg["project"])
-        if etag and (not saved or saved["etag"] != etag):
-            _save(url, etag, pointer)
-    elif status == 404:
-        raise UpdateError("source", "%s: no such channel (HTTP 404)" % url)
+        save_answer(ETAG, saved, url, etag, "pointer", pointer)
     else:
+        for refused, code, why in refusals:
+            if status == refused:
+                raise UpdateError(code, "%s: %s" % (url, why))
         raise UpdateError("http", "%s: HTTP %d" % (url, status))
-    return pointer
+    _last = pointer
+    return None if pointer["version"] == current_version else pointer
 
 
 def check(cfg, current_version):
-    # None when the channel offers current_version, else its pointer. One small conditional request
-    # (If-None-Match) for the static source; current_version None asks unconditionally (force).
-    global _last
     m = source_module(cfg)
     if m:
         return m.check(cfg, current_version)
-    pointer = _static_check(cfg, current_version)
-    _last = pointer
-    return None if pointer["version"] == current_version else pointer
+    return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),))
 
 
 def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
@@ -116,12 +141,9 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     return path, envelope.verify(path, cfg["keys"], cfg["project"])
 
 
-def fetch_release(cfg, pointer_or_version):
+def fetch_envelope(cfg, base, pointer_or_version, headers=None):
     # The release a pointer (or a version: the last check's pointer for it, else releases/<v>.json)
-    # names, downloaded and verified; -> its path on flash.
-    m = source_module(cfg)
-    if m:
-        return m.fetch_release(cfg, pointer_or_version)
+    # names under `base`, downloaded with `headers` and verified; -> its path on flash.
     from mpota.version import is_version
 
     setup(cfg)
@@ -133,17 +155,24 @@ def fetch_release(cfg, pointer_or_version):
             raise UpdateError("size", "the channel pointer names a %d-byte envelope; at most %d are accepted"
                               % (pointer["size"], _MAX_ENVELOPE))
         version = pointer["version"]
-        url = "%s/%s" % (_base(cfg), pointer["release"])
-        path, header = download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"])
+        url = "%s/%s" % (base, pointer["release"])
+        path, header = download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"], headers)
     else:
         version = pointer_or_version
         if not is_version(version):
             raise UpdateError("version", "%s is not a version" % version)
-        url = "%s/releases/%s.json" % (_base(cfg), version)
-        path, header = download_envelope(cfg, url, _MAX_ENVELOPE)
+        url = "%s/releases/%s.json" % (base, version)
+        path, header = download_envelope(cfg, url, _MAX_ENVELOPE, headers=headers)
     if header["version"] != version:
         raise UpdateError("version", "%s holds release %s, not %s" % (url, header["version"], version))
     return path
+
+
+def fetch_release(cfg, pointer_or_version):
+    m = source_module(cfg)
+    if m:
+        return m.fetch_release(cfg, pointer_or_version)
+    return fetch_envelope(cfg, _base(cfg), pointer_or_version)
 
 
 def blob_url(cfg, sha256):

@@ -1,13 +1,18 @@
-# What the git sources (src_github, src_gitea, src_gogs) share: a board follows a branch tip, a tag,
-# or the latest release of a repository, and installs the repository's files (picked by subdir,
-# paths, allow, ignore) through mpota's A/B path, each file checked against its Git blob SHA-1 from
-# the API's tree. A provider module `p` supplies the API specifics:
-#   p.AUTH                              "Bearer" or "token" (the Authorization scheme of its tokens)
-#   p.check_request(cfg) -> (url, accept)   the one small request a check makes (branch or release)
-#   p.version_of(cfg, body) -> version  a commit for a branch, a tag name for a release
+# The git sources (types github, gitea, gogs): a board follows a branch tip, a tag, or the latest
+# release of a repository, and installs the repository's files (picked by subdir, paths, allow,
+# ignore) through mpota's A/B path, each file checked against its Git blob SHA-1 from the API's tree.
+# This module serves them (source.py's contract: check, fetch_release, fetch_file, blob_url,
+# patch_url); what one API does its own way is in its provider module p = src_<type> (provider()):
+#   p.AUTH                                  "Bearer" or "token" (the Authorization scheme of tokens)
+#   p.BRANCH, p.BRANCH_ACCEPT               what a check of a branch asks: repo URL + BRANCH % branch
+#   p.RELEASE, p.RELEASE_ACCEPT             what a check of the latest release asks: repo URL + RELEASE
+#   p.version_of(cfg, body) -> version      a commit for a branch, a tag name for a release
 #   p.resolve(cfg, tag) -> the commit (or ref) the files of a tag are fetched at
 #   p.trees(cfg, commit) -> tree entries {"path", "type", "mode", "sha", "size"} in path order
-#   p.file_url(cfg, commit, path), p.raw_accept(cfg, url)
+#   p.file_url(cfg, commit, path) -> URL    where a file of the tree downloads from
+#   p.raw_accept(cfg, url) -> Accept | None for that download
+#   p.asset_url(cfg, asset), p.ASSET_ACCEPT where a release asset downloads from, and its Accept;
+#                                           only APIs with release assets (signed releases) have them
 # Tokens go only to the API host (and never into a message); rate limits are read from the answers'
 # headers and honoured: a spent limit is waited out when it resets soon, else every request is
 # refused until it resets (the board says so and never hammers the API).
@@ -23,6 +28,13 @@ _MAX_ITEM = const(4096)  # bytes of one object of a listing
 _MAX_SMALL = const(16384)  # bytes of a branch or release answer
 
 _spent = {"until": 0, "api": ""}  # time.time() before which the API refuses us
+
+
+def provider(cfg):
+    # The module with this API's specifics: src_github, src_gitea or src_gogs.
+    from mpota import source
+
+    return source.module("src_" + cfg["source"]["type"])
 
 
 def api(cfg):
@@ -49,12 +61,12 @@ def _origin(url):
     return "/".join(url.split("/", 3)[:3])
 
 
-def headers(p, cfg, url, accept=None):
+def headers(cfg, url, accept=None):
     # The token only for URLs on the API host (a redirect elsewhere drops it: http.py).
     h = {"Accept": accept} if accept else {}
     token = cfg["source"].get("token")
     if token and _origin(url) == _origin(api(cfg)):
-        h["Authorization"] = "%s %s" % (p.AUTH, token)
+        h["Authorization"] = "%s %s" % (provider(cfg).AUTH, token)
     return h
 
 
@@ -135,22 +147,22 @@ def _limited(cfg, call):
     raise UpdateError("rate_limit", "%s: the API rate limit is spent" % api(cfg))
 
 
-def get_small(cfg, p, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file"):
+def get_small(cfg, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file"):
     # -> (status, etag, body) of a small API answer. 401/403/404/422 become clear errors here.
     from mpota import http, source
 
     source.setup(cfg)
-    status, tag, body = _limited(cfg, lambda: http.get_small(url, headers(p, cfg, url, accept), max_bytes, etag))
+    status, tag, body = _limited(cfg, lambda: http.get_small(url, headers(cfg, url, accept), max_bytes, etag))
     _judge(cfg, url, status, what)
     return status, tag, body
 
 
-def download(cfg, p, url, path, max_bytes, hasher=None, accept=None, what="file"):
+def download(cfg, url, path, max_bytes, hasher=None, accept=None, what="file"):
     from mpota import http, source
 
     source.setup(cfg)
     try:
-        return _limited(cfg, lambda: http.download(url, path, max_bytes, hasher, headers(p, cfg, url, accept)))
+        return _limited(cfg, lambda: http.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
     except UpdateError as e:
         for status in (401, 403, 404, 422):
             if e.code == "http" and e.message.endswith("HTTP %d" % status):
@@ -318,46 +330,30 @@ def may_hold(src, repo_dir):
 # check() and fetch_release()
 
 
-def _saved(url):
-    import json
-
-    try:
-        with open(ETAG) as f:
-            saved = json.loads(f.read())
-        return saved if saved["url"] == url else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _save(url, etag, version):
-    import json
-
-    try:
-        with open(ETAG, "w") as f:
-            f.write(json.dumps({"url": url, "etag": etag, "version": version}))
-    except OSError:
-        pass  # only costs a full answer at the next check
-
-
-def check(p, cfg, current_version):
+def check(cfg, current_version):
     # None when the source offers current_version, else {"version": ...}: a branch tip (its commit),
     # a tag, or the latest release's tag. A branch or release costs one small conditional request
     # (304 when nothing changed, where the API sends ETags); a pinned tag none at all.
+    from mpota import source
+
     src = cfg["source"]
     if src.get("tag"):
         version = src["tag"]
     else:
-        url, accept = p.check_request(cfg)
-        saved = _saved(url)
-        what = "branch %s" % src["branch"] if src.get("branch") else "release"
-        status, etag, body = get_small(cfg, p, url, accept, saved["etag"] if saved and current_version else None,
+        p = provider(cfg)
+        branch = src.get("branch")
+        if branch:
+            url, accept, what = repo_url(cfg) + p.BRANCH % quote(branch), p.BRANCH_ACCEPT, "branch " + branch
+        else:
+            url, accept, what = repo_url(cfg) + p.RELEASE, p.RELEASE_ACCEPT, "release"
+        saved = source.saved_answer(ETAG, url)
+        status, etag, body = get_small(cfg, url, accept, saved["etag"] if saved and current_version else None,
                                        what=what)
         if status == 304 and saved:
             version = saved["version"]
         elif status == 200:
             version = p.version_of(cfg, body)
-            if etag and (not saved or saved["etag"] != etag):
-                _save(url, etag, version)
+            source.save_answer(ETAG, saved, url, etag, "version", version)
         else:
             raise UpdateError("http", "%s: HTTP %d" % (url.split("?", 1)[0], status))
     if cfg["keys"] and not src.get("branch"):
@@ -377,7 +373,7 @@ def _signed_version(tag):
     return version
 
 
-def fetch_release(p, cfg, version):
+def fetch_release(cfg, version):
     # Writes the file list of `version` (a commit for a branch, else a tag) to flash: every blob the
     # config selects with its size, Git blob SHA-1 and download URL. -> its path.
     import os
@@ -390,18 +386,18 @@ def fetch_release(p, cfg, version):
     except OSError:
         pass  # already there
     if not src.get("branch") and cfg["keys"]:
-        return _signed_release(p, cfg, version)
-    commit = version if src.get("branch") else p.resolve(cfg, version)
+        return _signed_release(cfg, version)
+    commit = version if src.get("branch") else provider(cfg).resolve(cfg, version)
     path = TMP + "/files.json"
     w = filelist.Writer(path, "")
     kept = filelist.keep_running(("lib/mpota/",))
-    for entry in filelist.merge(_entries(p, cfg, commit), kept):
+    for entry in filelist.merge(_entries(cfg, commit), kept):
         w.add(entry)
     w.close({"project": cfg["project"], "version": version, "source": src["type"], "unsigned": True})
     return path
 
 
-def _signed_release(p, cfg, version):
+def _signed_release(cfg, version):
     # A board with keys: the release's manifest.json asset (an envelope made by `mpota release`,
     # attached by `mpota publish --github`) is verified against the keys; its files come from the
     # repository at the release's tag, each checked against the manifest's sha256, or are copied from
@@ -409,14 +405,16 @@ def _signed_release(p, cfg, version):
     from mpota import envelope, filelist
 
     src = cfg["source"]
-    if not hasattr(p, "release_url"):
+    p = provider(cfg)
+    if not hasattr(p, "asset_url"):
         raise UpdateError("source", "%s: signed releases need release assets, which this API does not serve; "
                           "follow a branch or a tag without keys" % src["type"])
     tag = _tags.get(version)
     manifest = None
     for candidate in ((tag,) if tag else (version, "v" + version)):
         try:
-            path = listing(cfg, p, p.release_url(cfg, candidate), "release %s" % candidate)
+            url = "%s/releases/tags/%s" % (repo_url(cfg), quote(candidate))
+            path = listing(cfg, url, "release %s" % candidate)
         except UpdateError as e:
             if e.code == "not_found":
                 continue
@@ -431,7 +429,7 @@ def _signed_release(p, cfg, version):
                           "mpota release and attached by mpota publish --github)" % (src["repo"], version))
     signed = TMP + "/release.json"
     url = p.asset_url(cfg, manifest)
-    download(cfg, p, url, signed, 1048576, accept=p.ASSET_ACCEPT, what="asset manifest.json")
+    download(cfg, url, signed, 1048576, accept=p.ASSET_ACCEPT, what="asset manifest.json")
     header = envelope.verify(signed, cfg["keys"], cfg["project"])
     if header["version"] != version:
         raise UpdateError("version", "%s: release %s carries a manifest of version %s" % (src["repo"], tag,
@@ -439,18 +437,18 @@ def _signed_release(p, cfg, version):
     commit = p.resolve(cfg, tag)
     path = TMP + "/files.json"
     w = filelist.Writer(path, header["created"])
-    for entry in _signed_entries(p, cfg, commit, envelope.files(signed)):
+    for entry in _signed_entries(cfg, commit, envelope.files(signed)):
         w.add(entry)
     header["source"] = src["type"]
     w.close(header)
     return path
 
 
-def _signed_entries(p, cfg, commit, signed):
+def _signed_entries(cfg, commit, signed):
     # Joins the manifest's entries (sorted by path) with the repository tree of the tag (sorted by slot
     # path): a file the tree holds is downloaded from it; one it lacks (the vendored mpota package of
     # a release, say) has no URL and is copied from the running slot, when it is the same file there.
-    tree = _entries(p, cfg, commit)
+    tree = _entries(cfg, commit)
     t = next(tree, None)
     for e in signed:
         while t is not None and t["path"] < e["path"]:
@@ -463,8 +461,9 @@ def _signed_entries(p, cfg, commit, signed):
         yield entry
 
 
-def _entries(p, cfg, commit):
+def _entries(cfg, commit):
     src = cfg["source"]
+    p = provider(cfg)
     for e in p.trees(cfg, commit):
         if e.get("type") != "blob" or e.get("mode") in ("120000", "160000"):
             continue  # folders, symlinks, submodules
@@ -474,13 +473,13 @@ def _entries(p, cfg, commit):
         yield {"git_sha1": e["sha"], "path": path, "size": e["size"], "url": p.file_url(cfg, commit, e["path"])}
 
 
-def listing(cfg, p, url, what, path=TMP + "/listing.json"):
+def listing(cfg, url, what, path=TMP + "/listing.json"):
     # Downloads one API listing to flash; -> its path.
-    download(cfg, p, url, path, _MAX_TREE, what=what)
+    download(cfg, url, path, _MAX_TREE, what=what)
     return path
 
 
-def walk(cfg, p, url_of, sha, prefix="", depth=0):
+def walk(cfg, url_of, sha, prefix="", depth=0):
     # Lists a tree one folder per request (for APIs without a recursive listing, or when it is
     # truncated), in path order, descending only into folders that can hold selected files. Each
     # level's listing stays on flash while its folders are walked.
@@ -488,21 +487,24 @@ def walk(cfg, p, url_of, sha, prefix="", depth=0):
 
     if depth > 32:
         raise UpdateError("source", "folders nested more than 32 deep")
-    path = listing(cfg, p, url_of(sha), "commit %s" % sha, "%s/tree%d.json" % (TMP, depth))
+    path = listing(cfg, url_of(sha), "commit %s" % sha, "%s/tree%d.json" % (TMP, depth))
     for e in scan(path, "tree"):
         full = prefix + e["path"]
         if e.get("type") == "tree":
             if may_hold(cfg["source"], full):
-                yield from walk(cfg, p, url_of, e["sha"], full + "/", depth + 1)
+                yield from walk(cfg, url_of, e["sha"], full + "/", depth + 1)
         else:
             e["path"] = full
             yield e
     os.remove(path)
 
 
-def fetch_file(p, cfg, url, dst_path, size, hasher):
-    return download(cfg, p, url, dst_path, size, hasher, p.raw_accept(cfg, url), "file")
+def fetch_file(cfg, url, dst_path, size, hasher):
+    return download(cfg, url, dst_path, size, hasher, provider(cfg).raw_accept(cfg, url), "file")
 
 
-def no_blobs(cfg, *_):
+def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)
     raise UpdateError("source", "a %s source has no release blobs" % cfg["source"]["type"])
+
+
+patch_url = blob_url

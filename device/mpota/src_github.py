@@ -8,31 +8,17 @@
 #   token; private ones through the contents API (`application/vnd.github.raw`) with the token;
 # - a board with keys installs signed releases: the release's manifest.json asset, verified, with the
 #   files of its tag checked against the manifest's sha256.
+# src_git serves the source; this module is only what GitHub's API does its own way (src_git.py's
+# header lists these names).
 AUTH = "Bearer"
 _SHA = "application/vnd.github.sha"
 _RAW = "application/vnd.github.raw"
-_JSON = "application/vnd.github+json"
 GITHUB_API = "https://api.github.com"
-
-
-def _git():
-    from mpota import src_git
-
-    return src_git
-
-
-def _me():
-    from mpota import src_github
-
-    return src_github
-
-
-def check_request(cfg):
-    src = cfg["source"]
-    base = _git().repo_url(cfg)
-    if src.get("branch"):
-        return "%s/commits/%s" % (base, _git().quote(src["branch"])), _SHA
-    return base + "/releases/latest", _JSON
+BRANCH = "/commits/%s"
+BRANCH_ACCEPT = _SHA
+RELEASE = "/releases/latest"
+RELEASE_ACCEPT = "application/vnd.github+json"
+ASSET_ACCEPT = "application/octet-stream"
 
 
 def version_of(cfg, body):
@@ -53,19 +39,21 @@ def _commit(body):
 
 
 def resolve(cfg, tag):
-    g = _git()
-    url = "%s/commits/%s" % (g.repo_url(cfg), g.quote(tag))
-    return _commit(g.get_small(cfg, _me(), url, _SHA, what="tag %s" % tag)[2])
+    from mpota import src_git
+
+    url = "%s/commits/%s" % (src_git.repo_url(cfg), src_git.quote(tag))
+    return _commit(src_git.get_small(cfg, url, _SHA, what="tag %s" % tag)[2])
 
 
 def trees(cfg, commit):
-    g = _git()
-    base = g.repo_url(cfg)
-    path = g.listing(cfg, _me(), "%s/git/trees/%s?recursive=1" % (base, commit), "commit %s" % commit)
+    from mpota import src_git
+
+    base = src_git.repo_url(cfg)
+    path = src_git.listing(cfg, "%s/git/trees/%s?recursive=1" % (base, commit), "commit %s" % commit)
     if _truncated(path):
         # Over GitHub's limit for one listing: one request per folder, only into selected folders.
-        return g.walk(cfg, _me(), lambda sha: "%s/git/trees/%s" % (base, sha), commit)
-    return g.scan(path, "tree")
+        return src_git.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit)
+    return src_git.scan(path, "tree")
 
 
 def _truncated(path):
@@ -79,27 +67,22 @@ def _truncated(path):
 
 
 def file_url(cfg, commit, path):
-    g = _git()
+    from mpota import src_git
+
     src = cfg["source"]
-    api = g.api(cfg)
+    api = src_git.api(cfg)
     if src.get("token"):
-        return "%s/contents/%s?ref=%s" % (g.repo_url(cfg), g.quote(path), commit)
+        return "%s/contents/%s?ref=%s" % (src_git.repo_url(cfg), src_git.quote(path), commit)
     if api == GITHUB_API:
-        return "https://raw.githubusercontent.com/%s/%s/%s" % (src["repo"], commit, g.quote(path))
+        return "https://raw.githubusercontent.com/%s/%s/%s" % (src["repo"], commit, src_git.quote(path))
     web = api[:-7] if api.endswith("/api/v3") else api
-    return "%s/%s/raw/%s/%s" % (web, src["repo"], commit, g.quote(path))
+    return "%s/%s/raw/%s/%s" % (web, src["repo"], commit, src_git.quote(path))
 
 
 def raw_accept(cfg, url):
-    return _RAW if url.startswith(_git().api(cfg) + "/") else None
+    from mpota import src_git
 
-
-ASSET_ACCEPT = "application/octet-stream"
-
-
-def release_url(cfg, tag):
-    g = _git()
-    return "%s/releases/tags/%s" % (g.repo_url(cfg), g.quote(tag))
+    return _RAW if url.startswith(src_git.api(cfg) + "/") else None
 
 
 def asset_url(cfg, asset):
@@ -107,21 +90,3 @@ def asset_url(cfg, asset):
     # API request. Both redirect to the storage host, which never sees the token.
     return asset["url"] if cfg["source"].get("token") else asset["browser_download_url"]
 
-
-def check(cfg, current_version):
-    return _git().check(_me(), cfg, current_version)
-
-
-def fetch_release(cfg, version):
-    return _git().fetch_release(_me(), cfg, version)
-
-
-def fetch_file(cfg, url, dst_path, size, hasher):
-    return _git().fetch_file(_me(), cfg, url, dst_path, size, hasher)
-
-
-def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)
-    return _git().no_blobs(cfg)
-
-
-patch_url = blob_url

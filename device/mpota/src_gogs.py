@@ -4,28 +4,15 @@
 #   neither a draft nor a prerelease: Gogs has no "latest" endpoint);
 # - files: GET /repos/{repo}/git/trees/{sha}, one folder per request (its documented API lists no
 #   tree recursively), only into folders the config selects; each file from
-#   GET /repos/{repo}/raw/{commit}/{path} (the token goes to the API host only).
+#   GET /repos/{repo}/raw/{commit}/{path} (the token goes to the API host only);
+# - no release assets (no asset_url here), so no signed releases.
+# src_git serves the source; this module is only what Gogs's API does its own way (src_git.py's
+# header lists these names).
 AUTH = "token"
-
-
-def _git():
-    from mpota import src_git
-
-    return src_git
-
-
-def _me():
-    from mpota import src_gogs
-
-    return src_gogs
-
-
-def check_request(cfg):
-    src = cfg["source"]
-    base = _git().repo_url(cfg)
-    if src.get("branch"):
-        return "%s/branches/%s" % (base, _git().quote(src["branch"])), None
-    return base + "/releases", None
+BRANCH = "/branches/%s"
+BRANCH_ACCEPT = None
+RELEASE = "/releases"  # all of them, newest first: version_of picks
+RELEASE_ACCEPT = None
 
 
 def version_of(cfg, body):
@@ -47,34 +34,17 @@ def resolve(cfg, tag):
 
 
 def trees(cfg, commit):
-    g = _git()
-    base = g.repo_url(cfg)
-    return g.walk(cfg, _me(), lambda sha: "%s/git/trees/%s" % (base, sha), commit)
+    from mpota import src_git
+
+    base = src_git.repo_url(cfg)
+    return src_git.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit)
 
 
 def file_url(cfg, commit, path):
-    g = _git()
-    return "%s/raw/%s/%s" % (g.repo_url(cfg), commit, g.quote(path))
+    from mpota import src_git
+
+    return "%s/raw/%s/%s" % (src_git.repo_url(cfg), commit, src_git.quote(path))
 
 
 def raw_accept(cfg, url):
     return None
-
-
-def check(cfg, current_version):
-    return _git().check(_me(), cfg, current_version)
-
-
-def fetch_release(cfg, version):
-    return _git().fetch_release(_me(), cfg, version)
-
-
-def fetch_file(cfg, url, dst_path, size, hasher):
-    return _git().fetch_file(_me(), cfg, url, dst_path, size, hasher)
-
-
-def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)
-    return _git().no_blobs(cfg)
-
-
-patch_url = blob_url

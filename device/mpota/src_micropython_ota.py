@@ -51,20 +51,11 @@ def _judge(url, status, what):
 
 
 def check(cfg, current_version):
-    import json
-
     from mpota import http, source
 
     source.setup(cfg)
     url = _base(cfg) + "/version"
-    saved = None
-    try:
-        with open(ETAG) as f:
-            saved = json.loads(f.read())
-        if saved.get("url") != url:
-            saved = None
-    except (OSError, ValueError):
-        pass
+    saved = source.saved_answer(ETAG, url)
     etag = saved["etag"] if saved and current_version else None
     status, tag, body = http.get_small(url, headers(cfg, url), _MAX_VERSION, etag)
     _judge(url, status, "version file")
@@ -74,12 +65,7 @@ def check(cfg, current_version):
         version = body.decode().strip()
         if not version or "/" in version or "\n" in version:
             raise UpdateError("source", "%s does not hold a version tag" % url)
-        if tag and (not saved or saved["etag"] != tag):
-            try:
-                with open(ETAG, "w") as f:
-                    f.write(json.dumps({"url": url, "etag": tag, "version": version}))
-            except OSError:
-                pass  # only costs a full answer next time
+        source.save_answer(ETAG, saved, url, tag, "version", version)
     return None if version == current_version else {"version": version}
 
 

@@ -3,14 +3,8 @@
 # trial, the release it last left because it failed), so the server can pick the release its
 # rollout gives this device, and learns of installs, trials and rollbacks even when a report is lost.
 # Blobs and patches are content-addressed and public (immutable, cacheable): they need no token.
-from micropython import const
-
+# The check and the envelope download are the static source's (source.check_channel, fetch_envelope).
 from mpota.errors import UpdateError
-
-_MAX_POINTER = const(4096)
-_MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (as source.py)
-
-_last = None  # the pointer the last check() returned, for fetch_release(cfg, version)
 
 
 def _base(cfg):
@@ -41,60 +35,23 @@ def _running(current_version):
 
 
 def check(cfg, current_version):
-    # One small conditional request: None when the server offers current_version, else its pointer.
-    global _last
-    from mpota import envelope, http, source
+    # One small conditional request that says what the board runs: None when the server offers
+    # current_version, else its pointer.
+    from mpota import source
 
-    source.setup(cfg)
-    url = "%s/channels/%s.json" % (_base(cfg), cfg["source"]["channel"])
-    saved = source._saved(url)
-    status, etag, body = http.get_small(url + _running(current_version), headers(cfg), _MAX_POINTER,
-                                        saved["etag"] if saved and current_version else None)
-    if status == 304 and saved:
-        pointer = envelope.check_expiry(saved["pointer"])
-    elif status == 200:
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"])
-        if etag and (not saved or saved["etag"] != etag):
-            source._save(url, etag, pointer)
-    elif status == 401:
-        raise UpdateError("auth", "%s: the server does not know this device's token (revoked?)" % url)
-    elif status == 403:
-        raise UpdateError("auth", "%s: the server has not accepted this device (pending approval?)" % url)
-    elif status == 404:
-        raise UpdateError("source", "%s: no such channel, or no release on it for this device" % url)
-    else:
-        raise UpdateError("http", "%s: HTTP %d" % (url, status))
-    _last = pointer
-    return None if pointer["version"] == current_version else pointer
+    return source.check_channel(cfg, _base(cfg), current_version, (
+        (401, "auth", "the server does not know this device's token (revoked?)"),
+        (403, "auth", "the server has not accepted this device (pending approval?)"),
+        (404, "source", "no such channel, or no release on it for this device"),
+    ), headers(cfg), _running(current_version))
 
 
 def fetch_release(cfg, pointer_or_version):
     # The release the last check's pointer names (or releases/<version>.json for a pin), downloaded
     # with this device's credentials and verified; -> its path on flash.
     from mpota import source
-    from mpota.version import is_version
 
-    source.setup(cfg)
-    pointer = pointer_or_version
-    if not isinstance(pointer, dict):
-        pointer = _last if _last and _last["version"] == pointer_or_version else None
-    if pointer:
-        if pointer["size"] > _MAX_ENVELOPE:
-            raise UpdateError("size", "the channel pointer names a %d-byte envelope; at most %d are accepted"
-                              % (pointer["size"], _MAX_ENVELOPE))
-        version = pointer["version"]
-        url = "%s/%s" % (_base(cfg), pointer["release"])
-        path, header = source.download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"],
-                                                headers(cfg))
-    else:
-        version = pointer_or_version
-        if not is_version(version):
-            raise UpdateError("version", "%s is not a version" % version)
-        url = "%s/releases/%s.json" % (_base(cfg), version)
-        path, header = source.download_envelope(cfg, url, _MAX_ENVELOPE, headers=headers(cfg))
-    if header["version"] != version:
-        raise UpdateError("version", "%s holds release %s, not %s" % (url, header["version"], version))
-    return path
+    return source.fetch_envelope(cfg, _base(cfg), pointer_or_version, headers(cfg))
 
 
 def blob_url(cfg, sha256):
