@@ -3,26 +3,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type DeviceOptions, VirtualDevice } from "../sim/index.ts";
+import type { VirtualDevice } from "../sim/index.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
   bundledBoard,
-  makeSigningKey,
   printed,
   publishPointer,
   runCommand,
-  type StaticServer,
   sameTree,
   serveStatic,
   slotTree,
+  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const PROJECT = "greenhouse";
-const key = makeSigningKey();
-const site = mkdtempSync(join(tmpdir(), "mpota-install-"));
-let server: StaticServer;
+const fixture = staticFixture(serveStatic);
+const { project: PROJECT, key, site, config, board } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "web/big.txt": "x".repeat(40_000) });
 const v110 = testApp("1.1.0", {
@@ -31,35 +28,14 @@ const v110 = testApp("1.1.0", {
   "migrate.py": 'with open("/data/migrated", "w") as f:\n    f.write("for 1.1.0")\n',
 });
 
-function config(channel: string, extra: Record<string, unknown> = {}) {
-  return {
-    project: PROJECT,
-    keys: [key.publicHex],
-    source: { type: "static", url: server.url, channel },
-    ...extra,
-  };
-}
-
-const devices: VirtualDevice[] = [];
-function board(files: Record<string, Uint8Array | string>, options: DeviceOptions = {}): VirtualDevice {
-  const device = new VirtualDevice({ files, ...options });
-  devices.push(device);
-  return device;
-}
-
 beforeAll(async () => {
-  server = await serveStatic(site);
+  await fixture.start();
   buildRelease(site, PROJECT, "1.0.0", v100, key);
   buildRelease(site, PROJECT, "1.1.0", v110, key, { hooks: { post_update: "migrate.py" } });
   publishPointer(site, PROJECT, "stable", "1.1.0");
 });
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(site, { recursive: true, force: true });
-});
+afterEach(fixture.closeBoards);
+afterAll(fixture.close);
 
 /** The board's state record and slot 0, which a failed update must leave exactly as they were. */
 function untouched(device: VirtualDevice, before: Record<string, Uint8Array>) {
@@ -116,7 +92,7 @@ describe("install", () => {
     const files = bundledBoard(site, config("stable"), "1.0.0");
     files[".mpota/slot0/web/big.txt"] = "changed by the app";
     const device = board(files);
-    server.requests.length = 0;
+    fixture.server.requests.length = 0;
     const r = await runCommand(device, "update");
     expect(r.output).toContain("running 1.1.0");
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
@@ -124,7 +100,7 @@ describe("install", () => {
       .split("\n")
       .find((l) => l.includes('"path":"web/big.txt"'))!;
     const sha = /"sha256":"([0-9a-f]{64})"/.exec(big)![1];
-    expect(server.requests).toContain(`/${PROJECT}/blobs/${sha}.z`);
+    expect(fixture.server.requests).toContain(`/${PROJECT}/blobs/${sha}.z`);
   });
 
   it("a damaged blob is refused and nothing switches", async () => {
@@ -143,7 +119,7 @@ describe("install", () => {
       const at = bytes.length - 6; // inside the deflate data or its checksum
       bytes[at] = bytes[at]! ^ 0x20;
       writeFileSync(blob, bytes);
-      const cfg = { ...config("stable"), source: { type: "static", url: damaged.url, channel: "stable" } };
+      const cfg = config("stable", { source: { url: damaged.url } });
       const device = board(bundledBoard(damagedSite, cfg, "1.0.0"));
       const before = device.files();
       const r = await runCommand(device, "update");

@@ -2,7 +2,8 @@
  * Helpers for tests and benchmarks of the device client: the device files as flash trees, and runs of
  * device code on a virtual board.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   channelPointer,
@@ -13,7 +14,8 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
-import { type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
+import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
+import { deviceTracker } from "../sim/testing.ts";
 import { compressBlob } from "../store/index.ts";
 import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
@@ -224,4 +226,75 @@ export async function runCommand(
   });
   if (!wrote.ok) throw new Error(`could not leave the command: ${wrote.error}`);
   return device.run(options);
+}
+
+/** What a staticFixture serves its site with: serveStatic, or a fault-proxy server over the folder. */
+export interface SiteServer {
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Settings a board config adds to or changes in the fixture's static source (`source` is merged). */
+export type ConfigExtra = { source?: Record<string, unknown> } & Record<string, unknown>;
+
+export interface StaticFixture<S extends SiteServer> {
+  project: string;
+  key: SigningKey;
+  /** A throwaway folder, removed by close(); the site is its "site" subfolder. */
+  dir: string;
+  site: string;
+  /** The site's server, once start() has run. */
+  readonly server: S;
+  /** Starts the server (call in beforeAll). */
+  start: () => Promise<S>;
+  /** A board config: project "greenhouse", the fixture's key, the site's `channel` (see ConfigExtra). */
+  config: (channel: string, extra?: ConfigExtra) => { project: string; keys: string[]; [k: string]: unknown };
+  /** A virtual device that closeBoards() closes. */
+  board: (files: Tree, options?: DeviceOptions) => VirtualDevice;
+  /** Closes the boards made so far (call in afterEach). */
+  closeBoards: () => Promise<void>;
+  /** Closes the server and removes the folder (call in afterAll). */
+  close: () => Promise<void>;
+}
+
+/**
+ * The setting of the update tests: project "greenhouse" with a fresh release key, a static site in a
+ * throwaway folder served on loopback by `serve`, board configs for it and boards closed in one go.
+ */
+export function staticFixture<S extends SiteServer>(serve: (site: string) => Promise<S>): StaticFixture<S> {
+  const dir = mkdtempSync(join(tmpdir(), "mpota-site-"));
+  const site = join(dir, "site");
+  mkdirSync(site);
+  const boards = deviceTracker();
+  let server: S | undefined;
+  const started = (): S => {
+    if (!server) throw new Error("staticFixture: start() has not run");
+    return server;
+  };
+  const fixture: StaticFixture<S> = {
+    project: "greenhouse",
+    key: makeSigningKey(),
+    dir,
+    site,
+    get server() {
+      return started();
+    },
+    start: async () => {
+      server = await serve(site);
+      return server;
+    },
+    config: (channel, { source, ...extra } = {}) => ({
+      project: fixture.project,
+      keys: [fixture.key.publicHex],
+      source: { type: "static", url: started().url, channel, ...source },
+      ...extra,
+    }),
+    board: (files, options = {}) => boards.device({ files, ...options }),
+    closeBoards: boards.closeAll,
+    close: async () => {
+      await server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
 }
