@@ -4,29 +4,24 @@
  * the others fail cleanly (the running release untouched) and the next update succeeds.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualDevice } from "../sim/index.ts";
-import { type FaultRule, type FaultServer, startFaultServer } from "./fault-proxy.ts";
+import { type FaultRule, startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
   bundledBoard,
-  makeSigningKey,
   printed,
   publishPointer,
   runCommand,
   sameTree,
   slotTree,
+  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const PROJECT = "greenhouse";
-const key = makeSigningKey();
-const site = mkdtempSync(join(tmpdir(), "mpota-net-"));
-let server: FaultServer;
+const fixture = staticFixture((root) => startFaultServer({ root }));
+const { project: PROJECT, key, site } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "assets/page.html": "<h1>hi</h1>\n" });
 const v110 = testApp("1.1.0", {
@@ -44,30 +39,21 @@ beforeAll(async () => {
   buildRelease(site, PROJECT, "1.0.0", v100, key);
   buildRelease(site, PROJECT, "1.1.0", v110, key);
   publishPointer(site, PROJECT, "stable", "1.1.0");
-  server = await startFaultServer({ root: site });
+  await fixture.start();
 });
 
-afterAll(async () => {
-  await server?.close();
-  rmSync(site, { recursive: true, force: true });
-});
+afterAll(fixture.close);
 
 function board(): VirtualDevice {
-  const config = {
-    project: PROJECT,
-    keys: [key.publicHex],
-    source: { type: "static", url: server.url, channel: "stable" },
-    timeout_s: 1,
-    retries: 3,
-  };
+  const config = fixture.config("stable", { timeout_s: 1, retries: 3 });
   return new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
 }
 
 /** Runs update() with `rules` in force; -> the update's result and the board (still open). */
 async function update(device: VirtualDevice, rules: FaultRule[]) {
-  server.rules.length = 0;
-  server.requests.length = 0;
-  server.rules.push(...rules);
+  fixture.server.rules.length = 0;
+  fixture.server.requests.length = 0;
+  fixture.server.rules.push(...rules);
   const r = await runCommand(device, "update");
   return { r, result: printed(r.output, "update") };
 }
@@ -102,19 +88,17 @@ describe("update over a faulty network", () => {
         { path: RELEASE, fault: { kind: "extra", bytes: 10 } },
       ]);
       expectInstalled(device, r.output);
-      const seen = server.requests.map((q) => [q.path, q.fault ?? q.status]);
+      const seen = fixture.server.requests.map((q) => [q.path, q.fault ?? q.status]);
       expect(seen.filter(([p]) => p === POINTER)).toEqual([
         [POINTER, "status"],
         [POINTER, 200],
       ]);
       // The envelope resumed after its truncation; the resumed part lied about its length, so it
       // came whole again.
-      expect(server.requests.filter((q) => q.path === RELEASE).map((q) => q.headers.range ?? "-")).toEqual([
-        "-",
-        "bytes=700-",
-        "-",
-      ]);
-      expect(server.rules).toEqual([]);
+      expect(
+        fixture.server.requests.filter((q) => q.path === RELEASE).map((q) => q.headers.range ?? "-"),
+      ).toEqual(["-", "bytes=700-", "-"]);
+      expect(fixture.server.rules).toEqual([]);
     } finally {
       await device.close();
     }
@@ -134,8 +118,8 @@ describe("update over a faulty network", () => {
       const again = await update(device, []);
       expectInstalled(device, again.r.output);
       // The pointer had not changed (304 to the saved ETag): the board still knew what to install.
-      expect(server.requests[0]).toMatchObject({ path: POINTER, status: 304 });
-      expect(server.requests[0]!.headers["if-none-match"]).toMatch(/^"[0-9a-f]{16}"$/);
+      expect(fixture.server.requests[0]).toMatchObject({ path: POINTER, status: 304 });
+      expect(fixture.server.requests[0]!.headers["if-none-match"]).toMatch(/^"[0-9a-f]{16}"$/);
     } finally {
       await device.close();
     }
@@ -161,7 +145,7 @@ describe("update over a faulty network", () => {
       const loop = await update(device, [{ path: POINTER, fault: { kind: "redirect", to: POINTER } }]);
       expect(loop.result.error).toEqual({
         code: "redirect",
-        message: `${server.url}/${PROJECT}/channels/stable.json: redirect loop or more than 5 redirects`,
+        message: `${fixture.server.url}/${PROJECT}/channels/stable.json: redirect loop or more than 5 redirects`,
       });
       const dead = await update(device, [
         { path: blob("main.py"), fault: { kind: "reset", after: 0 }, times: 4 },

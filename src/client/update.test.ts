@@ -1,28 +1,22 @@
 /** Updates end to end: a static site on loopback, a board set up as `mpota device bundle` does it. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { VirtualDevice } from "../sim/index.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
   bundledBoard,
-  makeSigningKey,
+  type ConfigExtra,
   printed,
   publishPointer,
   runCommand,
-  type StaticServer,
   sameTree,
   serveStatic,
   slotTree,
+  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const PROJECT = "greenhouse";
-const key = makeSigningKey();
-const site = mkdtempSync(join(tmpdir(), "mpota-site-"));
-let server: StaticServer;
+const fixture = staticFixture(serveStatic);
+const { project: PROJECT, key, site, board } = fixture;
 
 // 1.0.0 -> 1.1.0 changes a file in a nested folder, keeps two, removes one and adds one three levels deep.
 const v100 = testApp("1.0.0", {
@@ -44,26 +38,14 @@ const hanging = testApp("1.3.0", {
   "lib/sensors/temp.py": "import time\nwhile True:\n    time.sleep_ms(50)\n",
 });
 
-function config(channel: string, extra: Record<string, unknown> = {}) {
-  return {
-    project: PROJECT,
-    keys: [key.publicHex],
-    source: { type: "static", url: `${server.url}/`, channel },
-    ...extra,
-  };
-}
+/** A board config naming the site with a trailing slash (the device drops it). */
+const config = (channel: string, extra: ConfigExtra = {}) =>
+  fixture.config(channel, { ...extra, source: { url: `${fixture.server.url}/` } });
 
-const devices: VirtualDevice[] = [];
-function board(files: Record<string, Uint8Array | string>): VirtualDevice {
-  const device = new VirtualDevice({ files });
-  devices.push(device);
-  return device;
-}
-
-const blobRequests = () => server.requests.filter((p) => p.includes("/blobs/"));
+const blobRequests = () => fixture.server.requests.filter((p) => p.includes("/blobs/"));
 
 beforeAll(async () => {
-  server = await serveStatic(site);
+  await fixture.start();
   buildRelease(site, PROJECT, "1.0.0", v100, key);
   buildRelease(site, PROJECT, "1.1.0", v110, key);
   buildRelease(site, PROJECT, "0.9.0", v090, key, { rollback: true });
@@ -91,14 +73,11 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-  server.requests.length = 0;
+  await fixture.closeBoards();
+  fixture.server.requests.length = 0;
 });
 
-afterAll(async () => {
-  await server.close();
-  rmSync(site, { recursive: true, force: true });
-});
+afterAll(fixture.close);
 
 describe("update", () => {
   it("installs 1.1.0 beside 1.0.0 (copying unchanged files, downloading the rest), boots it on trial, confirms", async () => {
@@ -149,7 +128,7 @@ describe("update", () => {
     const before = device.files();
     const r = await runCommand(device, "update");
     expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
-    expect(server.requests).toEqual([`/${PROJECT}/channels/same.json`]);
+    expect(fixture.server.requests).toEqual([`/${PROJECT}/channels/same.json`]);
     const after = device.files();
     for (const path of Object.keys(before))
       if (path !== "data/cmd") expect(after[path]).toEqual(before[path]);
