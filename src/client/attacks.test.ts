@@ -5,14 +5,13 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { type Fault, type FaultServer, startFaultServer } from "./fault-proxy.ts";
+import { type Fault, startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
@@ -23,15 +22,14 @@ import {
   runCommand,
   sameTree,
   slotTree,
+  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const PROJECT = "greenhouse";
-const key = makeSigningKey();
+const fixture = staticFixture((root) => startFaultServer({ root }));
+const { project: PROJECT, key, site } = fixture;
 const stranger = makeSigningKey();
-const site = mkdtempSync(join(tmpdir(), "mpota-attacks-"));
 const root = join(site, PROJECT);
-let server: FaultServer;
 
 const v100 = testApp("1.0.0");
 /** A release with its own content (so its blobs are its own to tamper with). */
@@ -218,28 +216,19 @@ beforeAll(async () => {
     attack.prepare(version);
     publishPointer(site, PROJECT, attack.name, version);
   });
-  server = await startFaultServer({ root: site });
+  await fixture.start();
 });
 
-afterAll(async () => {
-  await server?.close();
-  rmSync(site, { recursive: true, force: true });
-});
+afterAll(fixture.close);
 
 describe("a malicious server", () => {
   it.each(attacks.map((a, i) => [a.name, a, i] as const))(
     "%s: refused, the running release keeps running",
     async (_name, attack, i) => {
       const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
-      server.rules.length = 0;
-      server.rules.push(...(attack.faults?.(version) ?? []));
-      const config = {
-        project: PROJECT,
-        keys: [key.publicHex],
-        source: { type: "static", url: server.url, channel: attack.name },
-        timeout_s: 2,
-        retries: 1,
-      };
+      fixture.server.rules.length = 0;
+      fixture.server.rules.push(...(attack.faults?.(version) ?? []));
+      const config = fixture.config(attack.name, { timeout_s: 2, retries: 1 });
       const device = new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
       try {
         const before = device.files();
