@@ -2,39 +2,33 @@
  * Patched installs end to end: releases built by src/release with makeReleasePatches, published to a
  * static site by src/static, installed by the device client on the virtual device.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   bundledBoard,
-  makeSigningKey,
   printed,
   runCommand,
-  type StaticServer,
   sameTree,
   serveStatic,
   slotTree,
+  staticFixture,
   testApp,
 } from "../client/testkit.ts";
 import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "../server/client.ts";
 import { startTestServer } from "../server/testing.ts";
-import { VirtualDevice } from "../sim/index.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
 import { editModule, pythonModule, seededRng } from "./corpus.ts";
 import { applyPatch } from "./index.ts";
 import { makeReleasePatches } from "./release.ts";
 
-const PROJECT = "greenhouse";
+const fixture = staticFixture(serveStatic);
+const { project: PROJECT, key, site, dir: work } = fixture;
 const MPY_PROJECT = "greenhouse-mpy";
-const key = makeSigningKey();
-const work = mkdtempSync(join(tmpdir(), "mpota-delta-"));
 const store = openStore(join(work, "store"));
-const site = join(work, "site");
-let server: StaticServer;
 
 const rng = seededRng(99);
 const big = pythonModule(rng, 40);
@@ -64,24 +58,20 @@ function release(
   return buildRelease({ dir, project, version, key, store, makePatches: makeReleasePatches, transform });
 }
 
-const config = {
-  project: PROJECT,
-  keys: [key.publicHex],
-  source: { type: "static", url: "", channel: "stable" },
-  reset_mode: "none",
-};
-const devices: VirtualDevice[] = [];
+/** A board with `version` installed, its tree changed by `change` first; the site named with a trailing slash. */
 function board(
   version: string,
   change: (tree: Record<string, Uint8Array | string>) => void = () => {},
   project = PROJECT,
 ) {
-  const boardConfig = { ...config, project, source: { ...config.source, url: `${server.url}/` } };
-  const tree = bundledBoard(site, boardConfig, version);
+  const config = fixture.config("stable", {
+    project,
+    source: { url: `${fixture.server.url}/` },
+    reset_mode: "none",
+  });
+  const tree = bundledBoard(site, config, version);
   change(tree);
-  const device = new VirtualDevice({ files: tree });
-  devices.push(device);
-  return device;
+  return fixture.board(tree);
 }
 const fileEntry = (built: BuiltRelease, path: string) =>
   built.envelope.signed.files.find((f) => f.path === path)!;
@@ -89,7 +79,7 @@ const fileEntry = (built: BuiltRelease, path: string) =>
 let built: Record<string, BuiltRelease> = {};
 
 beforeAll(async () => {
-  server = await serveStatic(site);
+  await fixture.start();
   built = { "1.0.0": await release("1.0.0", v100), "1.1.0": await release("1.1.0", v110) };
   built["1.2.0"] = await release("1.2.0", v120);
   publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "stable" });
@@ -101,14 +91,11 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-  server.requests.length = 0;
+  await fixture.closeBoards();
+  fixture.server.requests.length = 0;
 });
 
-afterAll(async () => {
-  await server.close();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(fixture.close);
 
 describe("makeReleasePatches", () => {
   it("patches each changed file from each earlier release, smaller than its blob, and each applies", () => {
@@ -140,7 +127,7 @@ describe("a patched install on the device", () => {
       files: { patched: 2, downloaded: 1, patch_failed: 0, patch_error: null },
     });
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
-    const fetched = server.requests.filter((p) => p.includes("/blobs/") || p.includes("/patches/"));
+    const fetched = fixture.server.requests.filter((p) => p.includes("/blobs/") || p.includes("/patches/"));
     expect(fetched.filter((p) => p.includes("/patches/"))).toHaveLength(2); // main.py and lib/big.py
     expect(fetched.filter((p) => p.includes("/blobs/"))).toEqual([
       `/${PROJECT}/blobs/${fileEntry(built["1.1.0"]!, "lib/added.py").sha256}.z`,
@@ -175,12 +162,11 @@ describe("a patched install on the device", () => {
       const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
         id: "dev-1",
       });
-      const boardConfig = {
-        ...config,
-        source: { type: "server", url, channel: "stable", device_id: "dev-1", token },
-      };
-      const device = new VirtualDevice({ files: bundledBoard(site, boardConfig, "1.0.0") });
-      devices.push(device);
+      const boardConfig = fixture.config("stable", {
+        source: { type: "server", url, device_id: "dev-1", token },
+        reset_mode: "none",
+      });
+      const device = fixture.board(bundledBoard(site, boardConfig, "1.0.0"));
       const r = await runCommand(device, "update");
       expect(printed(r.output, "update")).toMatchObject({
         ok: true,
