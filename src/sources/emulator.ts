@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { GitRepo } from "./git-repo.ts";
+import type { GitRepo, TreeEntry } from "./git-repo.ts";
 
 export interface ReleaseSpec {
   tag: string;
@@ -115,6 +115,18 @@ export async function startHosts(
   };
 }
 
+/** The Emulator over started hosts, with its API under `apiPath` on the API host. */
+export function emulatorOf(hosts: Hosts, apiPath: string): Emulator {
+  return {
+    api: `${hosts.origin}${apiPath}`,
+    origin: hosts.origin,
+    rawOrigin: hosts.rawOrigin,
+    requests: hosts.requests,
+    totals: totalsOf(hosts.requests),
+    close: hosts.close,
+  };
+}
+
 export function totalsOf(requests: RequestRecord[]) {
   return (filter: (r: RequestRecord) => boolean = () => true) => {
     const picked = requests.filter(filter);
@@ -133,6 +145,9 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return query.access_token ?? query.token;
 }
 
+/** The route parameters of the emulators' repository routes. */
+export type RepoParams = { owner: string; repo: string; "*"?: string } & Record<string, string>;
+
 export type Access = { ok: true; hosted: HostedRepo; token: boolean } | { ok: false; status: 401 | 404 };
 
 /**
@@ -146,6 +161,36 @@ export function access(options: EmulatorOptions, request: FastifyRequest, repo: 
   const hosted = options.repos[repo];
   if (!hosted || (hosted.private && !valid)) return { ok: false, status: 404 };
   return { ok: true, hosted, token: valid };
+}
+
+/** The repository the route's :owner/:repo names, or undefined once the 401 or 404 is sent. */
+export type RepoOpener = (request: FastifyRequest, reply: FastifyReply) => HostedRepo | undefined;
+
+/** A provider's RepoOpener: `fail` sends its error body, with its `messages` for 401 and 404. */
+export function repoOpener(
+  options: EmulatorOptions,
+  fail: (reply: FastifyReply, status: number, message: string) => unknown,
+  messages: { 401: string; 404: string },
+): RepoOpener {
+  return (request, reply) => {
+    const { owner, repo } = request.params as RepoParams;
+    const got = access(options, request, `${owner}/${repo}`);
+    if (got.ok) return got.hosted;
+    fail(reply, got.status, messages[got.status]);
+    return undefined;
+  };
+}
+
+/** Declares GET routes of a repository: `handler` runs only when `open` finds one the request may read. */
+export function repoGetter(api: FastifyInstance, open: RepoOpener) {
+  return (
+    path: string,
+    handler: (hosted: HostedRepo, request: FastifyRequest, reply: FastifyReply) => unknown,
+  ) =>
+    api.get(path, async (request, reply) => {
+      const hosted = open(request, reply);
+      return hosted ? handler(hosted, request, reply) : reply;
+    });
 }
 
 export const etagOf = (body: Buffer) => `W/"${createHash("sha1").update(body).digest("hex")}"`;
@@ -202,6 +247,11 @@ export function paginate<T>(
   };
 }
 
+/** The releases the API lists: all but drafts, oldest first. */
+export function visibleReleases(hosted: HostedRepo): ReleaseSpec[] {
+  return (hosted.releases ?? []).filter((r) => !r.draft);
+}
+
 /** The release marked latest: the newest one that is neither a draft nor a prerelease. */
 export function latestRelease(hosted: HostedRepo): ReleaseSpec | undefined {
   return (hosted.releases ?? []).filter((r) => !r.draft && !r.prerelease).at(-1);
@@ -219,4 +269,38 @@ export function idOf(...parts: number[]): number {
 /** The bytes a raw file download sends: the blob, unless the test tampers with it. */
 export function rawBytes(options: EmulatorOptions, path: string, data: Buffer): Buffer {
   return options.tamper ? options.tamper(path, data) : data;
+}
+
+/** The release and asset an `idOf(release, asset)` id names, or undefined. */
+export function assetById(
+  hosted: HostedRepo,
+  id: number,
+): { release: ReleaseSpec; name: string; data: Buffer } | undefined {
+  const release = hosted.releases?.[Math.floor(id / 1000) - 1];
+  const entry = release && Object.entries(release.assets ?? {})[(id % 1000) - 1];
+  return entry && { release: release!, name: entry[0], data: assetBytes(entry[1]) };
+}
+
+/** The tree SHA a ref, a commit SHA or a tree SHA names. */
+export function treeOf(repo: GitRepo, ref: string): string | undefined {
+  const commit = repo.resolve(ref);
+  if (commit) return repo.commitInfo(commit).tree;
+  if (!/^[0-9a-f]{40}$/.test(ref)) return undefined;
+  try {
+    repo.tree(ref, false);
+    return ref;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit `ref` names and the blob at `path` in it, or undefined when either is missing. */
+export function blobAt(
+  repo: GitRepo,
+  ref: string,
+  path: string,
+): { commit: string; entry: TreeEntry } | undefined {
+  const commit = repo.resolve(ref);
+  const entry = commit ? repo.tree(commit).find((e) => e.path === path && e.type === "blob") : undefined;
+  return entry && { commit: commit!, entry };
 }

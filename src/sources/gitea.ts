@@ -11,23 +11,28 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import {
   access,
+  assetById,
   assetBytes,
+  blobAt,
   type Emulator,
   type EmulatorOptions,
+  emulatorOf,
   type HostedRepo,
   idOf,
   latestRelease,
   paginate,
   type ReleaseSpec,
+  type RepoParams,
   rawBytes,
+  repoGetter,
+  repoOpener,
   sendTagged,
   startHosts,
-  totalsOf,
+  treeOf,
+  visibleReleases,
 } from "./emulator.ts";
 import type { GitRepo } from "./git-repo.ts";
-import { treeOf } from "./github.ts";
 
-type Params = { owner: string; repo: string; "*"?: string } & Record<string, string>;
 type Flavour = "gitea" | "gogs";
 
 export function startGitea(options: EmulatorOptions): Promise<Emulator> {
@@ -47,16 +52,13 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       reply
         .code(status)
         .send(flavour === "gitea" ? { message, url: `${origin}/api/swagger`, errors: null } : { message });
-    const open = (request: FastifyRequest, reply: FastifyReply): HostedRepo | undefined => {
-      const { owner, repo } = request.params as Params;
-      const got = access(options, request, `${owner}/${repo}`);
-      if (got.ok) return got.hosted;
-      if (got.status === 401) fail(reply, 401, "invalid username, password or token");
-      else fail(reply, 404, flavour === "gitea" ? "The target couldn't be found." : "Not Found");
-      return undefined;
-    };
+    const notFound = flavour === "gitea" ? "The target couldn't be found." : "Not Found";
+    const get = repoGetter(
+      api,
+      repoOpener(options, fail, { 401: "invalid username, password or token", 404: notFound }),
+    );
     const base = (request: FastifyRequest) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       return `${origin}/api/v1/repos/${owner}/${repo}`;
     };
     const send = (reply: FastifyReply, body: object, extra: Record<string, string> = {}) =>
@@ -66,10 +68,8 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
         .header("content-type", "application/json; charset=utf-8")
         .send(JSON.stringify(body));
 
-    api.get("/api/v1/repos/:owner/:repo/branches/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const name = (request.params as Params)["*"]!;
+    get("/api/v1/repos/:owner/:repo/branches/*", async (hosted, request, reply) => {
+      const name = (request.params as RepoParams)["*"]!;
       const branch = hosted.repo.branches().find((b) => b.name === name);
       if (!branch) return fail(reply, 404, `branch does not exist [name: ${name}]`);
       return send(reply, {
@@ -79,9 +79,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       });
     });
 
-    api.get("/api/v1/repos/:owner/:repo/branches", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
+    get("/api/v1/repos/:owner/:repo/branches", async (hosted, request, reply) => {
       const items = hosted.repo
         .branches()
         .map((b) => ({ name: b.name, commit: commitJson(hosted.repo, b.sha, base(request)) }));
@@ -89,10 +87,8 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       return send(reply, page, { "x-total-count": String(total), ...(link ? { link } : {}) });
     });
 
-    api.get("/api/v1/repos/:owner/:repo/git/trees/:sha", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const { sha } = request.params as Params;
+    get("/api/v1/repos/:owner/:repo/git/trees/:sha", async (hosted, request, reply) => {
+      const { sha } = request.params as RepoParams;
       const query = request.query as Record<string, string | undefined>;
       const treeSha = treeOf(hosted.repo, sha!);
       if (!treeSha) return fail(reply, 404, flavour === "gitea" ? "sha not provided" : "Not Found");
@@ -130,10 +126,8 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       ref: string,
       path: string,
     ) => {
-      const sha = hosted.repo.resolve(ref);
-      const entry = sha ? hosted.repo.tree(sha).find((e) => e.path === path && e.type === "blob") : undefined;
-      if (!entry)
-        return fail(reply, 404, flavour === "gitea" ? "The target couldn't be found." : "Not Found");
+      const entry = blobAt(hosted.repo, ref, path)?.entry;
+      if (!entry) return fail(reply, 404, notFound);
       const data = rawBytes(options, path, hosted.repo.blob(entry.sha));
       if (flavour === "gogs")
         return reply.code(200).header("content-type", "text/plain; charset=utf-8").send(data);
@@ -144,29 +138,20 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     };
 
     if (flavour === "gitea") {
-      api.get("/api/v1/repos/:owner/:repo/raw/*", async (request, reply) => {
-        const hosted = open(request, reply);
-        if (!hosted) return reply;
+      get("/api/v1/repos/:owner/:repo/raw/*", async (hosted, request, reply) => {
         const ref = (request.query as Record<string, string | undefined>).ref ?? "main";
-        return rawFile(request, reply, hosted, ref, decodeURIComponent((request.params as Params)["*"]!));
+        return rawFile(request, reply, hosted, ref, decodeURIComponent((request.params as RepoParams)["*"]!));
       });
     } else {
-      api.get("/api/v1/repos/:owner/:repo/raw/*", async (request, reply) => {
-        const hosted = open(request, reply);
-        if (!hosted) return reply;
-        const rest = decodeURIComponent((request.params as Params)["*"]!);
+      get("/api/v1/repos/:owner/:repo/raw/*", async (hosted, request, reply) => {
+        const rest = decodeURIComponent((request.params as RepoParams)["*"]!);
         const cut = rest.indexOf("/");
         return rawFile(request, reply, hosted, rest.slice(0, cut), rest.slice(cut + 1));
       });
-      api.get("/api/v1/repos/:owner/:repo/contents/*", async (request, reply) => {
-        const hosted = open(request, reply);
-        if (!hosted) return reply;
-        const path = decodeURIComponent((request.params as Params)["*"]!);
+      get("/api/v1/repos/:owner/:repo/contents/*", async (hosted, request, reply) => {
+        const path = decodeURIComponent((request.params as RepoParams)["*"]!);
         const ref = (request.query as Record<string, string | undefined>).ref ?? "main";
-        const sha = hosted.repo.resolve(ref);
-        const entry = sha
-          ? hosted.repo.tree(sha).find((e) => e.path === path && e.type === "blob")
-          : undefined;
+        const entry = blobAt(hosted.repo, ref, path)?.entry;
         if (!entry) return fail(reply, 404, "Not Found");
         const data = hosted.repo.blob(entry.sha);
         return send(reply, {
@@ -182,7 +167,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     }
 
     const releaseJson = (request: FastifyRequest, hosted: HostedRepo, release: ReleaseSpec) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       const index = hosted.releases!.indexOf(release);
       const sha = hosted.repo.resolve(release.tag);
       const date = sha ? hosted.repo.commitInfo(sha).committer.date : null;
@@ -211,12 +196,9 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
         [flavour === "gitea" ? "assets" : "attachments"]: assets,
       };
     };
-    const visible = (hosted: HostedRepo) => (hosted.releases ?? []).filter((r) => !r.draft);
 
-    api.get("/api/v1/repos/:owner/:repo/releases", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const items = visible(hosted)
+    get("/api/v1/repos/:owner/:repo/releases", async (hosted, request, reply) => {
+      const items = visibleReleases(hosted)
         .reverse()
         .map((r) => releaseJson(request, hosted, r));
       const { page, link, total } = paginate(request, items, perPage, "limit");
@@ -224,18 +206,14 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     });
 
     if (flavour === "gitea") {
-      api.get("/api/v1/repos/:owner/:repo/releases/latest", async (request, reply) => {
-        const hosted = open(request, reply);
-        if (!hosted) return reply;
+      get("/api/v1/repos/:owner/:repo/releases/latest", async (hosted, request, reply) => {
         const release = latestRelease(hosted);
         if (!release) return fail(reply, 404, "The target couldn't be found.");
         return send(reply, releaseJson(request, hosted, release));
       });
-      api.get("/api/v1/repos/:owner/:repo/releases/tags/*", async (request, reply) => {
-        const hosted = open(request, reply);
-        if (!hosted) return reply;
-        const tag = (request.params as Params)["*"];
-        const release = visible(hosted).find((r) => r.tag === tag);
+      get("/api/v1/repos/:owner/:repo/releases/tags/*", async (hosted, request, reply) => {
+        const tag = (request.params as RepoParams)["*"];
+        const release = visibleReleases(hosted).find((r) => r.tag === tag);
         if (!release) return fail(reply, 404, "The target couldn't be found.");
         return send(reply, releaseJson(request, hosted, release));
       });
@@ -243,7 +221,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
 
     // Web route for attachments: redirects to the storage host (as with SERVE_DIRECT object storage).
     api.get("/:owner/:repo/releases/download/:tag/:name", async (request, reply) => {
-      const { owner, repo, tag, name } = request.params as Params;
+      const { owner, repo, tag, name } = request.params as RepoParams;
       const hosted = options.repos[`${owner}/${repo}`];
       const token = access(options, request, `${owner}/${repo}`);
       if (!hosted || !token.ok) return reply.code(404).send("Not Found");
@@ -253,25 +231,16 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
       return reply.redirect(`${rawOrigin}/attachments/${owner}/${repo}/${idOf(index, i)}`, 302);
     });
     raw.get("/attachments/:owner/:repo/:id", async (request, reply) => {
-      const { owner, repo, id } = request.params as Params;
+      const { owner, repo, id } = request.params as RepoParams;
       const hosted = options.repos[`${owner}/${repo}`];
-      const n = Number(id);
-      const release = hosted?.releases?.[Math.floor(n / 1000) - 1];
-      const entry = release && Object.values(release.assets ?? {})[(n % 1000) - 1];
-      if (!entry) return reply.code(404).send("Not Found");
-      return sendTagged(request, reply, assetBytes(entry), "application/octet-stream");
+      const asset = hosted && assetById(hosted, Number(id));
+      if (!asset) return reply.code(404).send("Not Found");
+      return sendTagged(request, reply, asset.data, "application/octet-stream");
     });
   }, options.names);
   origin = hosts.origin;
   rawOrigin = hosts.rawOrigin;
-  return {
-    api: `${origin}/api/v1`,
-    origin,
-    rawOrigin,
-    requests: hosts.requests,
-    totals: totalsOf(hosts.requests),
-    close: hosts.close,
-  };
+  return emulatorOf(hosts, "/api/v1");
 }
 
 function commitJson(repo: GitRepo, sha: string, base: string) {

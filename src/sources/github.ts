@@ -10,19 +10,25 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import {
-  access,
+  assetById,
   assetBytes,
+  blobAt,
   type Emulator,
   type EmulatorOptions,
+  emulatorOf,
   type HostedRepo,
   idOf,
   latestRelease,
   paginate,
   type ReleaseSpec,
+  type RepoParams,
   rawBytes,
+  repoGetter,
+  repoOpener,
   sendTagged,
   startHosts,
-  totalsOf,
+  treeOf,
+  visibleReleases,
 } from "./emulator.ts";
 import type { GitRepo } from "./git-repo.ts";
 
@@ -39,7 +45,6 @@ export interface GitHubEmulator extends Emulator {
 const DOCS = "https://docs.github.com/rest";
 const SHA_MEDIA = "application/vnd.github.sha";
 
-type Params = { owner: string; repo: string; "*"?: string } & Record<string, string>;
 type Window = { used: number; reset: number };
 
 export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulator> {
@@ -105,24 +110,15 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return reply.send({ resources: { core }, rate: core });
     });
 
-    /** The repository a request names, or a 401/404 already sent. */
-    const open = (request: FastifyRequest, reply: FastifyReply): HostedRepo | undefined => {
-      const { owner, repo } = request.params as Params;
-      const got = access(options, request, `${owner}/${repo}`);
-      if (got.ok) return got.hosted;
-      if (got.status === 401) fail(reply, 401, "Bad credentials");
-      else fail(reply, 404, "Not Found");
-      return undefined;
-    };
+    const open = repoOpener(options, fail, { 401: "Bad credentials", 404: "Not Found" });
+    const get = repoGetter(api, open);
     const apiBase = (request: FastifyRequest) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       return `${origin}/api/v3/repos/${owner}/${repo}`;
     };
 
-    api.get("/api/v3/repos/:owner/:repo", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const { owner, repo } = request.params as Params;
+    get("/api/v3/repos/:owner/:repo", async (hosted, request, reply) => {
+      const { owner, repo } = request.params as RepoParams;
       return sendTagged(request, reply, {
         id: 1,
         name: repo,
@@ -134,9 +130,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       });
     });
 
-    api.get("/api/v3/repos/:owner/:repo/branches", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
+    get("/api/v3/repos/:owner/:repo/branches", async (hosted, request, reply) => {
       const items = hosted.repo
         .branches()
         .map((b) => ({ name: b.name, commit: { sha: b.sha, url: `${apiBase(request)}/commits/${b.sha}` } }));
@@ -144,10 +138,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return sendTagged(request, reply, page, undefined, link ? { link } : {});
     });
 
-    api.get("/api/v3/repos/:owner/:repo/branches/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const name = (request.params as Params)["*"]!;
+    get("/api/v3/repos/:owner/:repo/branches/*", async (hosted, request, reply) => {
+      const name = (request.params as RepoParams)["*"]!;
       const branch = hosted.repo.branches().find((b) => b.name === name);
       if (!branch) return fail(reply, 404, "Branch not found");
       return sendTagged(request, reply, {
@@ -157,10 +149,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       });
     });
 
-    api.get("/api/v3/repos/:owner/:repo/commits/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const ref = (request.params as Params)["*"]!;
+    get("/api/v3/repos/:owner/:repo/commits/*", async (hosted, request, reply) => {
+      const ref = (request.params as RepoParams)["*"]!;
       const sha = hosted.repo.resolve(ref);
       if (!sha) return fail(reply, 422, `No commit found for SHA: ${ref}`);
       if ((request.headers.accept ?? "").includes(SHA_MEDIA)) {
@@ -169,10 +159,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return sendTagged(request, reply, commitJson(hosted.repo, sha, apiBase(request)));
     });
 
-    api.get("/api/v3/repos/:owner/:repo/git/trees/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const ref = (request.params as Params)["*"]!;
+    get("/api/v3/repos/:owner/:repo/git/trees/*", async (hosted, request, reply) => {
+      const ref = (request.params as RepoParams)["*"]!;
       const recursive = (request.query as Record<string, string | undefined>).recursive !== undefined;
       const treeSha = treeOf(hosted.repo, ref);
       if (!treeSha) return fail(reply, 404, "Not Found");
@@ -193,10 +181,8 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       });
     });
 
-    api.get("/api/v3/repos/:owner/:repo/git/blobs/:sha", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const { sha } = request.params as Params;
+    get("/api/v3/repos/:owner/:repo/git/blobs/:sha", async (hosted, request, reply) => {
+      const { sha } = request.params as RepoParams;
       let data: Buffer;
       try {
         data = hosted.repo.blob(sha!);
@@ -215,15 +201,13 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       });
     });
 
-    api.get("/api/v3/repos/:owner/:repo/contents/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const { owner, repo } = request.params as Params;
-      const path = decodeURIComponent((request.params as Params)["*"]!);
+    get("/api/v3/repos/:owner/:repo/contents/*", async (hosted, request, reply) => {
+      const { owner, repo } = request.params as RepoParams;
+      const path = decodeURIComponent((request.params as RepoParams)["*"]!);
       const ref = (request.query as Record<string, string | undefined>).ref ?? "main";
-      const sha = hosted.repo.resolve(ref);
-      const entry = sha ? hosted.repo.tree(sha).find((e) => e.path === path && e.type === "blob") : undefined;
-      if (!sha || !entry) return fail(reply, 404, "Not Found");
+      const found = blobAt(hosted.repo, ref, path);
+      if (!found) return fail(reply, 404, "Not Found");
+      const { commit: sha, entry } = found;
       const data = hosted.repo.blob(entry.sha);
       if ((request.headers.accept ?? "").includes("application/vnd.github.raw")) {
         return sendTagged(request, reply, rawBytes(options, path, data), "application/vnd.github.raw");
@@ -243,7 +227,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
     });
 
     const releaseJson = (request: FastifyRequest, hosted: HostedRepo, release: ReleaseSpec) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       const index = hosted.releases!.indexOf(release);
       const base = apiBase(request);
       const id = idOf(index);
@@ -277,31 +261,24 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
         })),
       };
     };
-    const visible = (hosted: HostedRepo) => (hosted.releases ?? []).filter((r) => !r.draft);
 
-    api.get("/api/v3/repos/:owner/:repo/releases", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const items = visible(hosted)
+    get("/api/v3/repos/:owner/:repo/releases", async (hosted, request, reply) => {
+      const items = visibleReleases(hosted)
         .reverse()
         .map((r) => releaseJson(request, hosted, r));
       const { page, link } = paginate(request, items, perPage, "per_page");
       return sendTagged(request, reply, page, undefined, link ? { link } : {});
     });
 
-    api.get("/api/v3/repos/:owner/:repo/releases/latest", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
+    get("/api/v3/repos/:owner/:repo/releases/latest", async (hosted, request, reply) => {
       const release = latestRelease(hosted);
       if (!release) return fail(reply, 404, "Not Found");
       return sendTagged(request, reply, releaseJson(request, hosted, release));
     });
 
-    api.get("/api/v3/repos/:owner/:repo/releases/tags/*", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const tag = (request.params as Params)["*"];
-      const release = visible(hosted).find((r) => r.tag === tag);
+    get("/api/v3/repos/:owner/:repo/releases/tags/*", async (hosted, request, reply) => {
+      const tag = (request.params as RepoParams)["*"];
+      const release = visibleReleases(hosted).find((r) => r.tag === tag);
       if (!release) return fail(reply, 404, "Not Found");
       return sendTagged(request, reply, releaseJson(request, hosted, release));
     });
@@ -339,11 +316,9 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
     api.delete("/api/v3/repos/:owner/:repo/releases/assets/:id", async (request, reply) => {
       const hosted = writer(request, reply);
       if (!hosted) return reply;
-      const id = Number((request.params as Params).id);
-      const release = hosted.releases?.[Math.floor(id / 1000) - 1];
-      const name = release && Object.keys(release.assets ?? {})[(id % 1000) - 1];
-      if (!release || !name) return fail(reply, 404, "Not Found");
-      delete release.assets![name];
+      const asset = assetById(hosted, Number((request.params as RepoParams).id));
+      if (!asset) return fail(reply, 404, "Not Found");
+      delete asset.release.assets![asset.name];
       return reply.code(204).send();
     });
     api.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_r, body, done) =>
@@ -352,7 +327,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
     api.post("/api/uploads/repos/:owner/:repo/releases/:id/assets", async (request, reply) => {
       const hosted = writer(request, reply);
       if (!hosted) return reply;
-      const id = Number((request.params as Params).id);
+      const id = Number((request.params as RepoParams).id);
       const release = hosted.releases?.[id - 1];
       const name = (request.query as Record<string, string | undefined>).name;
       if (!release || !name) return fail(reply, 404, "Not Found");
@@ -362,14 +337,11 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return reply.code(201).send(json.assets.find((a) => a.name === name));
     });
 
-    api.get("/api/v3/repos/:owner/:repo/releases/assets/:id", async (request, reply) => {
-      const hosted = open(request, reply);
-      if (!hosted) return reply;
-      const id = Number((request.params as Params).id);
-      const asset = findAsset(hosted, id);
-      if (!asset) return fail(reply, 404, "Not Found");
+    get("/api/v3/repos/:owner/:repo/releases/assets/:id", async (hosted, request, reply) => {
+      const id = Number((request.params as RepoParams).id);
+      if (!assetById(hosted, id)) return fail(reply, 404, "Not Found");
       if ((request.headers.accept ?? "").includes("application/octet-stream")) {
-        const { owner, repo } = request.params as Params;
+        const { owner, repo } = request.params as RepoParams;
         return reply.redirect(assetLink(`${owner}/${repo}`, id), 302);
       }
       const release = hosted.releases![Math.floor(id / 1000) - 1]!;
@@ -382,7 +354,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
 
     // Web routes: public downloads that redirect to the storage / raw host.
     api.get("/:owner/:repo/releases/download/:tag/:name", async (request, reply) => {
-      const { owner, repo, tag, name } = request.params as Params;
+      const { owner, repo, tag, name } = request.params as RepoParams;
       const hosted = options.repos[`${owner}/${repo}`];
       if (!hosted || hosted.private) return reply.code(404).send("Not Found");
       const index = (hosted.releases ?? []).findIndex((r) => r.tag === tag && !r.draft);
@@ -391,10 +363,10 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       return reply.redirect(assetLink(`${owner}/${repo}`, idOf(index, i)), 302);
     });
     api.get("/:owner/:repo/raw/*", async (request, reply) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       const hosted = options.repos[`${owner}/${repo}`];
       if (!hosted || hosted.private) return reply.code(404).send("Not Found");
-      return reply.redirect(`${rawOrigin}/${owner}/${repo}/${(request.params as Params)["*"]}`, 302);
+      return reply.redirect(`${rawOrigin}/${owner}/${repo}/${(request.params as RepoParams)["*"]}`, 302);
     });
 
     // A short-lived signed link on the storage host, as GitHub's redirects give.
@@ -402,15 +374,10 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       const expires = Math.floor(Date.now() / 1000) + 300;
       return `${rawOrigin}/release-assets/${repo}/${id}?X-Expires=${expires}&X-Signature=${sign(`${repo}/${id}`, expires)}`;
     };
-    const findAsset = (hosted: HostedRepo, id: number) => {
-      const release = hosted.releases?.[Math.floor(id / 1000) - 1];
-      const entry = release && Object.entries(release.assets ?? {})[(id % 1000) - 1];
-      return entry ? assetBytes(entry[1]) : undefined;
-    };
 
     raw.get("/release-assets/:owner/:repo/:id", async (request, reply) => {
-      const { owner, repo } = request.params as Params;
-      const id = Number((request.params as Params).id);
+      const { owner, repo } = request.params as RepoParams;
+      const id = Number((request.params as RepoParams).id);
       const query = request.query as Record<string, string | undefined>;
       const expires = Number(query["X-Expires"]);
       if (
@@ -420,14 +387,14 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
         return reply.code(403).send("Request has expired or its signature does not match");
       }
       const hosted = options.repos[`${owner}/${repo}`];
-      const data = hosted && findAsset(hosted, id);
-      if (!data) return reply.code(404).send("Not Found");
-      return sendTagged(request, reply, data, "application/octet-stream");
+      const asset = hosted && assetById(hosted, id);
+      if (!asset) return reply.code(404).send("Not Found");
+      return sendTagged(request, reply, asset.data, "application/octet-stream");
     });
     raw.get("/:owner/:repo/*", async (request, reply) => {
-      const { owner, repo } = request.params as Params;
+      const { owner, repo } = request.params as RepoParams;
       const hosted = options.repos[`${owner}/${repo}`];
-      const rest = (request.params as Params)["*"]!;
+      const rest = (request.params as RepoParams)["*"]!;
       const cut = rest.indexOf("/");
       const sha = hosted && !hosted.private ? hosted.repo.resolve(rest.slice(0, cut)) : undefined;
       const path = decodeURIComponent(rest.slice(cut + 1));
@@ -439,31 +406,13 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
   origin = hosts.origin;
   rawOrigin = hosts.rawOrigin;
   return {
-    api: `${origin}/api/v3`,
-    origin,
-    rawOrigin,
-    requests: hosts.requests,
-    totals: totalsOf(hosts.requests),
-    close: hosts.close,
+    ...emulatorOf(hosts, "/api/v3"),
     setRemaining(who, remaining) {
       const window = windows[who];
       window.reset = Math.floor(Date.now() / 1000) + limits.windowS; // a fresh window from now
       window.used = limits[who] - remaining;
     },
   };
-}
-
-/** The tree SHA a ref, a commit SHA or a tree SHA names. */
-export function treeOf(repo: GitRepo, ref: string): string | undefined {
-  const commit = repo.resolve(ref);
-  if (commit) return repo.commitInfo(commit).tree;
-  if (!/^[0-9a-f]{40}$/.test(ref)) return undefined;
-  try {
-    repo.tree(ref, false);
-    return ref;
-  } catch {
-    return undefined;
-  }
 }
 
 function commitJson(repo: GitRepo, sha: string, base: string) {
