@@ -162,27 +162,29 @@ export function publishPointer(site: string, project: string, channel: string, v
 export { type ServedRequest, type StaticServer, serveStatic } from "../static/serve.ts";
 
 /**
- * A test app: says which version runs and prints its status at each boot, then carries out the
- * one-shot command in /data/cmd ("update", "update-force", "check", "confirm", "rollback"), printing
- * `<cmd> <json result>`. The command file is removed first, so the next boot does not repeat it.
+ * The end of a test app's main.py (after `import mpota, json, os`): carries out the one-shot command in
+ * /data/cmd ("update", "update-force", "check", "confirm", "rollback": mpota's functions), printing
+ * `<cmd> <json result>` ("update" for "update-force"). The command file is removed first, so the next
+ * boot does not repeat it.
  */
-export function testApp(version: string, extra: Tree = {}): Record<string, Uint8Array> {
-  const main = `import mpota, json, os
-print("running ${version}")
-print("status", json.dumps(mpota.status()))
-try:
+export const COMMAND_PY = `try:
     with open("/data/cmd") as f:
         cmd = f.read()
     os.remove("/data/cmd")
 except OSError:
     cmd = ""
-if cmd == "update":
-    print("update", json.dumps(mpota.update()))
-elif cmd == "update-force":
+if cmd == "update-force":
     print("update", json.dumps(mpota.update(force=True)))
 elif cmd:
     print(cmd, json.dumps(getattr(mpota, cmd)()))
 `;
+
+/** A test app: says which version runs and prints its status at each boot, then runs COMMAND_PY. */
+export function testApp(version: string, extra: Tree = {}): Record<string, Uint8Array> {
+  const main = `import mpota, json, os
+print("running ${version}")
+print("status", json.dumps(mpota.status()))
+${COMMAND_PY}`;
   return appTree(main, extra);
 }
 

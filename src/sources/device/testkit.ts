@@ -4,27 +4,15 @@
  * repository holding it, and a board with one of its commits installed in slot 0.
  */
 import { firstStateRecord } from "../../client/state-record.ts";
-import { appTree, boardTree, devicePackage } from "../../client/testkit.ts";
+import { appTree, boardTree, COMMAND_PY, devicePackage } from "../../client/testkit.ts";
 import type { GitRepo } from "../git-repo.ts";
 
-/** main.py of a test app: prints `running <version>`, then `<cmd> <json result>` for /data/cmd. */
+/** main.py of a test app: prints `running <version>`, then carries out /data/cmd (COMMAND_PY). */
 export function gitAppMain(label: string): string {
   return `import mpota, json, os
 LABEL = ${JSON.stringify(label)}
 print("running " + str(mpota.status()["version"]))
-try:
-    with open("/data/cmd") as f:
-        cmd = f.read()
-    os.remove("/data/cmd")
-except OSError:
-    cmd = ""
-if cmd == "update":
-    print("update", json.dumps(mpota.update()))
-elif cmd == "update-force":
-    print("update", json.dumps(mpota.update(force=True)))
-elif cmd:
-    print(cmd, json.dumps(getattr(mpota, cmd)()))
-`;
+${COMMAND_PY}`;
 }
 
 /** An app tree (main.py + `extra`), with the mpota package in lib/mpota/ unless `withMpota` is false. */
