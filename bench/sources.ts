@@ -8,11 +8,10 @@
  *   the previous one from the same source (so unchanged files are copied from the running slot).
  * The device's sockets count the bytes (requests and responses, headers included).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { devicePackage, runCommand } from "../src/client/testkit.ts";
+import { COMMAND_PY, devicePackage, runCommand } from "../src/client/testkit.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
 import { gitBoard } from "../src/sources/device/testkit.ts";
 import {
@@ -24,36 +23,15 @@ import {
   startGogs,
   writeMicropythonOta,
 } from "../src/sources/index.ts";
+import { exampleTree } from "./example.ts";
 import type { Benchmark } from "./index.ts";
-
-const EXAMPLE = fileURLToPath(new URL("../examples/greenhouse/", import.meta.url));
-
-function readTree(dir: string, prefix = ""): Record<string, Uint8Array> {
-  const tree: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) Object.assign(tree, readTree(path, `${prefix}${name}/`));
-    else tree[prefix + name] = readFileSync(path);
-  }
-  return tree;
-}
 
 /** The example app as the board runs it: a main.py carrying out /data/cmd, the example's lib, mpota. */
 function exampleApp(label: string): Record<string, Uint8Array> {
-  const example = readTree(EXAMPLE);
+  const example = exampleTree();
   const main = `import mpota, json, os
 LABEL = ${JSON.stringify(label)}
-try:
-    with open("/data/cmd") as f:
-        cmd = f.read()
-    os.remove("/data/cmd")
-except OSError:
-    cmd = ""
-if cmd == "update-force":
-    print("update", json.dumps(mpota.update(force=True)))
-elif cmd:
-    print(cmd, json.dumps(getattr(mpota, cmd)()))
-`;
+${COMMAND_PY}`;
   const tree: Record<string, Uint8Array> = { ...example, ...devicePackage(), "main.py": Buffer.from(main) };
   if (label === "next") {
     tree["lib/sensors.py"] = Buffer.from(

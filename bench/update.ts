@@ -11,10 +11,9 @@
  * - Ed25519 + SHA-512 verify time of the example envelope and of a 1,000-file one.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startFaultServer } from "../src/client/fault-proxy.ts";
 import {
   buildRelease,
@@ -24,24 +23,14 @@ import {
   publishPointer,
 } from "../src/client/testkit.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
+import { EXAMPLE, exampleTree } from "./example.ts";
 import type { Benchmark } from "./index.ts";
 
-const EXAMPLE = fileURLToPath(new URL("../examples/greenhouse/", import.meta.url));
 const PROJECT = "greenhouse";
-
-function readTree(dir: string, prefix = ""): Record<string, Uint8Array> {
-  const tree: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) Object.assign(tree, readTree(path, `${prefix}${name}/`));
-    else tree[prefix + name] = readFileSync(path);
-  }
-  return tree;
-}
 
 /** The example app at `version`, with the mpota package in lib/mpota/ and `extra` files. */
 function exampleApp(version: string, extra: Record<string, Uint8Array | string> = {}) {
-  const tree: Record<string, Uint8Array | string> = { ...readTree(EXAMPLE), ...devicePackage(), ...extra };
+  const tree: Record<string, Uint8Array | string> = { ...exampleTree(), ...devicePackage(), ...extra };
   tree["main.py"] = readFileSync(join(EXAMPLE, "main.py"), "utf8").replace(
     /VERSION = "[^"]*"/,
     `VERSION = "${version}"`,
