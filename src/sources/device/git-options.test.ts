@@ -4,25 +4,19 @@
  * that downloads only what changed, and power cuts during an install.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { judgeBoard } from "../../client/powercut.ts";
 import { currentState } from "../../client/state-record.ts";
 import { devicePackage, printed, runCommand, sameTree, slotTree } from "../../client/testkit.ts";
-import { VirtualDevice } from "../../sim/index.ts";
+import { deviceTracker } from "../../sim/testing.ts";
 import type { Emulator } from "../emulator.ts";
 import { createRepo, type GitRepo } from "../git-repo.ts";
 import { startGitea, startGogs } from "../gitea.ts";
 import { type GitHubEmulator, startGitHub } from "../github.ts";
-import { gitApp, gitAppMain, gitBoard, treeAt } from "./testkit.ts";
+import { gitApp, gitAppMain, gitBoard, spreadCuts, treeAt } from "./testkit.ts";
 
-const devices: VirtualDevice[] = [];
-function board(files: Record<string, Uint8Array | string>, sleepScale = 0): VirtualDevice {
-  const device = new VirtualDevice({ files, sleepScale });
-  devices.push(device);
-  return device;
-}
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
+const boards = deviceTracker();
+const board = (files: Record<string, Uint8Array | string>, sleepScale = 0) =>
+  boards.device({ files, sleepScale });
+afterEach(boards.closeAll);
 
 let repo: GitRepo;
 let c1: string;
@@ -266,26 +260,8 @@ describe("updates and power cuts", () => {
       releases: { [c1]: treeAt(repo, c1), [c2]: treeAt(repo, c2) },
       allowed: [c1, c2],
     };
-    const clean = board(files);
-    const run = await clean.run({ maxReboots: 2 });
-    expect(judgeBoard(scenario, clean.files(), `${run.output}`)).toBeUndefined();
-    expect(currentState(clean.files())).toMatchObject({ versions: [c1, c2] });
-    const ops = run.flashOps;
-    // Cut points spread over the whole install (each is a full boot: the full matrix of the same
-    // install code runs in src/client's power-cut tests).
-    const points = [...new Set(Array.from({ length: 12 }, (_, i) => 1 + Math.floor((i * (ops - 1)) / 11)))];
-    for (const cutAt of points) {
-      const device = new VirtualDevice({ files, flash: { model: "torn", cutAt } });
-      try {
-        const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
-        expect(
-          result.resets.some((r) => r.cause === "cut"),
-          `cut at ${cutAt}`,
-        ).toBe(true);
-        expect(judgeBoard(scenario, device.files(), result.output), `cut at ${cutAt}`).toBeUndefined();
-      } finally {
-        await device.close();
-      }
-    }
+    const { clean, failures } = await spreadCuts(scenario, "torn", 12);
+    expect(failures).toEqual([]);
+    expect(currentState(clean)).toMatchObject({ versions: [c1, c2] });
   }, 300_000);
 });

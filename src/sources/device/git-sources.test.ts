@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { currentState } from "../../client/state-record.ts";
 import { printed, runCommand, sameTree, slotTree } from "../../client/testkit.ts";
-import { VirtualDevice } from "../../sim/index.ts";
+import { deviceTracker } from "../../sim/testing.ts";
 import type { Emulator, EmulatorOptions } from "../emulator.ts";
 import { createRepo, type GitRepo } from "../git-repo.ts";
 import { startGitea, startGogs } from "../gitea.ts";
@@ -31,15 +31,9 @@ const hosts = Object.fromEntries(
   ]),
 );
 
-const devices: VirtualDevice[] = [];
-function board(files: Record<string, Uint8Array | string>): VirtualDevice {
-  const device = new VirtualDevice({ files, hosts });
-  devices.push(device);
-  return device;
-}
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
+const boards = deviceTracker();
+const board = (files: Record<string, Uint8Array | string>) => boards.device({ files, hosts });
+afterEach(boards.closeAll);
 
 describe.each(providers)("$type source", (provider) => {
   let repo: GitRepo;

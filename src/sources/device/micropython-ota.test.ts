@@ -6,12 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { judgeBoard } from "../../client/powercut.ts";
 import { currentState } from "../../client/state-record.ts";
 import { devicePackage, sameTree, slotTree } from "../../client/testkit.ts";
-import { VirtualDevice } from "../../sim/index.ts";
+import { deviceTracker } from "../../sim/testing.ts";
 import { type MicropythonOtaServer, serveMicropythonOta, writeMicropythonOta } from "../micropython-ota.ts";
-import { gitBoard } from "./testkit.ts";
+import { gitBoard, spreadCuts } from "./testkit.ts";
 
 const DROP_IN = readFileSync(new URL("../../../device/micropython_ota.py", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "mpota-mota-dev-"));
@@ -41,15 +40,9 @@ function boardFiles(version: string, app: Record<string, string>) {
   return gitBoard(slot, version, undefined);
 }
 
-const devices: VirtualDevice[] = [];
-function board(files: Record<string, Uint8Array | string>) {
-  const device = new VirtualDevice({ files });
-  devices.push(device);
-  return device;
-}
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
+const boards = deviceTracker();
+const board = (files: Record<string, Uint8Array | string>) => boards.device({ files });
+afterEach(boards.closeAll);
 
 beforeAll(async () => {
   server = await serveMicropythonOta(root, { user: "dev", passwd: "pw" });
@@ -163,23 +156,6 @@ if mpota.status()["version"] == "v1.0.0":
       releases: { "v1.0.0": slotOf(v1), "v1.0.1": slotOf(v2) },
       allowed: ["v1.0.0", "v1.0.1"],
     };
-    const clean = board(files);
-    const run = await clean.run({ maxReboots: 2 });
-    expect(judgeBoard(scenario, clean.files(), run.output)).toBeUndefined();
-    const ops = run.flashOps;
-    const points = [...new Set(Array.from({ length: 10 }, (_, i) => 1 + Math.floor((i * (ops - 1)) / 9)))];
-    for (const cutAt of points) {
-      const device = new VirtualDevice({ files, flash: { model: "commit-on-close", cutAt } });
-      try {
-        const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
-        expect(
-          result.resets.some((r) => r.cause === "cut"),
-          `cut at ${cutAt}`,
-        ).toBe(true);
-        expect(judgeBoard(scenario, device.files(), result.output), `cut at ${cutAt}`).toBeUndefined();
-      } finally {
-        await device.close();
-      }
-    }
+    expect((await spreadCuts(scenario, "commit-on-close", 10)).failures).toEqual([]);
   }, 300_000);
 });

@@ -3,8 +3,10 @@
  * the running version (a commit or tag, known only once committed) and carries out /data/cmd, a
  * repository holding it, and a board with one of its commits installed in slot 0.
  */
+import { type CutScenario, type DurabilityModel, judgeBoard } from "../../client/powercut.ts";
 import { firstStateRecord } from "../../client/state-record.ts";
 import { appTree, boardTree, COMMAND_PY, devicePackage } from "../../client/testkit.ts";
+import { VirtualDevice } from "../../sim/index.ts";
 import type { GitRepo } from "../git-repo.ts";
 
 /** main.py of a test app: prints `running <version>`, then carries out /data/cmd (COMMAND_PY). */
@@ -39,4 +41,45 @@ export function gitBoard(slot: Record<string, Uint8Array | string>, version: str
     config,
     files: { "data/": "" },
   });
+}
+
+/**
+ * Power cuts at `count` points spread over the scenario's clean run, each followed by a full boot (the
+ * full matrix of the same install code runs in src/client's power-cut tests). Returns the flash after
+ * the clean run and what went wrong, one line a cut ([] when every run ended on an allowed release).
+ */
+export async function spreadCuts(
+  scenario: CutScenario,
+  model: DurabilityModel,
+  count: number,
+): Promise<{ clean: Record<string, Uint8Array>; failures: string[] }> {
+  const board = new VirtualDevice({ files: scenario.files });
+  let ops: number;
+  let clean: Record<string, Uint8Array>;
+  try {
+    const run = await board.run({ maxReboots: 2 });
+    clean = board.files();
+    const problem = judgeBoard(scenario, clean, run.output);
+    if (problem) return { clean, failures: [`without a cut: ${problem}`] };
+    ops = run.flashOps;
+  } finally {
+    await board.close();
+  }
+  const points = new Set(
+    Array.from({ length: count }, (_, i) => 1 + Math.floor((i * (ops - 1)) / (count - 1))),
+  );
+  const failures: string[] = [];
+  for (const cutAt of points) {
+    const device = new VirtualDevice({ files: scenario.files, flash: { model, cutAt } });
+    try {
+      const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
+      const why = result.resets.some((r) => r.cause === "cut")
+        ? judgeBoard(scenario, device.files(), result.output)
+        : "the cut did not happen";
+      if (why) failures.push(`cut at ${cutAt}: ${why}`);
+    } finally {
+      await device.close();
+    }
+  }
+  return { clean, failures };
 }
