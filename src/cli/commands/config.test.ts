@@ -1,24 +1,16 @@
 /** `mpota config` and `mpota device bundle`, run as a user would (child processes). */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { currentState } from "../../client/state-record.ts";
 import { buildRelease, makeSigningKey, testApp } from "../../client/testkit.ts";
 import { buildRelease as buildStoreRelease } from "../../release/index.ts";
 import { loadTree, VirtualDevice } from "../../sim/index.ts";
 import { openStore } from "../../store/index.ts";
+import { runCli } from "../testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
-
-function mpota(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const mpota = (...args: string[]) => runCli(args, { timeoutMs: 30_000 });
 
 const dir = mkdtempSync(join(tmpdir(), "mpota-cli-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,20 +1,12 @@
 /** `mpota keygen`, run as a user would (child processes). */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPrivateKey } from "../../manifest/index.ts";
+import { runCli } from "../testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
-
-function mpota(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
 describe("mpota keygen", () => {
   it("writes a 0600 PEM key, prints its public key, and refuses to overwrite it without --force", async () => {

@@ -1,28 +1,15 @@
 /** `mpota publish --micropython-ota DIR` and `--github OWNER/REPO`, run as a user would (child processes). */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair } from "../../manifest/index.ts";
 import { buildRelease } from "../../release/index.ts";
 import { createRepo, type GitHubEmulator, type ReleaseSpec, startGitHub } from "../../sources/index.ts";
 import { openStore } from "../../store/index.ts";
+import { runCli } from "../testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
-
-function mpota(cwd: string, env: Record<string, string>, ...args: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd, timeout: 60_000, env: { ...process.env, ...env } },
-      (err, stdout, stderr) => {
-        done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const mpota = (cwd: string, env: Record<string, string>, ...args: string[]) => runCli(args, { cwd, env });
 
 const dir = mkdtempSync(join(tmpdir(), "mpota-cli-sources-"));
 const repo = createRepo();

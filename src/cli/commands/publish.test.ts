@@ -1,8 +1,7 @@
 /** `mpota publish --static`, run as a user would (child processes). */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   generateKeyPair,
@@ -15,16 +14,9 @@ import { buildRelease } from "../../release/index.ts";
 import { AdminClient } from "../../server/client.ts";
 import { startTestServer } from "../../server/testing.ts";
 import { openStore } from "../../store/index.ts";
+import { runCli } from "../testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
-
-function mpota(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
 async function workspace() {
   const dir = mkdtempSync(join(tmpdir(), "mpota-cli-publish-"));

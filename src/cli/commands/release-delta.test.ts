@@ -1,35 +1,13 @@
-/** `mpota release --mpy / --keep-py / --patches`, run as a user would (child processes). */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pythonModule, seededRng } from "../../delta/corpus.ts";
-import { generateKeyPair, privateKeyPem } from "../../manifest/index.ts";
 import { MPY_HEADER } from "../../mpy/index.ts";
 import { openStore } from "../../store/index.ts";
+import { releaseWorkspace, runCli } from "../testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/mpota.js");
+const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
-function mpota(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), "mpota-cli-delta-"));
-  writeFileSync(join(dir, "release.key"), privateKeyPem(generateKeyPair()), { mode: 0o600 });
-  const app = (name: string, files: Record<string, string>) => {
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(join(dir, name, path, ".."), { recursive: true });
-      writeFileSync(join(dir, name, path), text);
-    }
-  };
-  return { dir, app };
-}
+const workspace = () => releaseWorkspace("mpota-cli-delta-");
 
 // --no-mpota: these tests look at the app's own files (the mpota package is added by default).
 const common = ["--project", "greenhouse", "--key", "release.key", "--out", "store", "--no-mpota"];
