@@ -11,7 +11,9 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflate } from "node:zlib";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Kysely } from "kysely";
 import Type from "typebox";
+import type { Database, Release } from "../../db/index.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
@@ -251,12 +253,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       await requireRelease(ctx, project, version);
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom("channels")
-          .selectAll()
-          .where("project", "=", project)
-          .where("name", "=", channel)
-          .executeTakeFirst();
+        const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
           throw new HttpError(
             409,
@@ -288,20 +285,23 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
   );
 };
 
+/** The channel `name` of `project` (in `db`, or the transaction `db` is), or undefined. */
+export function findChannel(db: Kysely<Database>, project: string, name: string) {
+  return db
+    .selectFrom("channels")
+    .selectAll()
+    .where("project", "=", project)
+    .where("name", "=", name)
+    .executeTakeFirst();
+}
+
 function bodyStream(body: unknown): Readable {
   if (!body || typeof (body as Readable).pipe !== "function")
     throw new HttpError(415, "send the file as Content-Type: application/octet-stream");
   return body as Readable;
 }
 
-function releaseView(r: {
-  version: string;
-  sha256: string;
-  size: number;
-  files: number;
-  rollback: number;
-  created_at: number;
-}) {
+function releaseView(r: Omit<Release, "project">) {
   return {
     version: r.version,
     sha256: r.sha256,
@@ -312,7 +312,7 @@ function releaseView(r: {
   };
 }
 
-function sameRelease(existing: Parameters<typeof releaseView>[0], checked: CheckedEnvelope) {
+function sameRelease(existing: Omit<Release, "project">, checked: CheckedEnvelope) {
   if (existing.sha256 !== checked.sha256)
     throw new HttpError(409, `release ${existing.version} already exists with other contents`);
   return releaseView(existing);

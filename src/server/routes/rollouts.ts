@@ -10,6 +10,7 @@ import { HttpError } from "../errors.ts";
 import { advanceStep, parseSteps, rolloutHealth } from "../rollouts/engine.ts";
 import { Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { requireRelease } from "./projects.ts";
+import { findChannel } from "./releases.ts";
 
 const RolloutParams = Type.Object({ project: Name, id: Type.String({ pattern: "^[0-9a-f-]{36}$" }) });
 const Action = Type.Union([
@@ -106,12 +107,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         updated_at: now,
       };
       await db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom("channels")
-          .selectAll()
-          .where("project", "=", project)
-          .where("name", "=", channel)
-          .executeTakeFirst();
+        const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
           throw new HttpError(
             409,
