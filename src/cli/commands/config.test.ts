@@ -76,22 +76,12 @@ describe("mpota device bundle", () => {
   const app = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n" });
   buildRelease(store, "greenhouse", "1.0.0", app, key);
   const configFile = write("bundle.yaml", CONFIG_YAML);
+  /** `mpota device bundle` of the test config. */
+  const bundle = (...args: string[]) => mpota("device", "bundle", "--config", configFile, ...args);
 
   it("writes loader, config, the first release in slot 0 with its envelope, and the state record; the board boots it", async () => {
     const out = join(dir, "board");
-    const r = await mpota(
-      "device",
-      "bundle",
-      "--config",
-      configFile,
-      "--out",
-      out,
-      "--store",
-      store,
-      "--release",
-      "1.0.0",
-      "--json",
-    );
+    const r = await bundle("--out", out, "--store", store, "--release", "1.0.0", "--json");
     expect(r.stderr).toBe("");
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ out, version: "1.0.0", files: Object.keys(app).length + 4 });
@@ -114,7 +104,7 @@ describe("mpota device bundle", () => {
 
   it("without a store it writes a bootstrap slot that installs the channel's release at first boot", async () => {
     const out = join(dir, "bootstrap");
-    const r = await mpota("device", "bundle", "--config", configFile, "--out", out);
+    const r = await bundle("--out", out);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("a bootstrap slot that installs the channel's release");
     const tree = loadTree(out);
@@ -138,16 +128,7 @@ describe("mpota device bundle", () => {
       store: releaseStore,
     });
     const out = join(dir, "from-store");
-    const r = await mpota(
-      "device",
-      "bundle",
-      "--config",
-      configFile,
-      "--out",
-      out,
-      "--store",
-      releaseStore.root,
-    );
+    const r = await bundle("--out", out, "--store", releaseStore.root);
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("release 2.0.0 in slot 0");
     const tree = loadTree(out);
@@ -163,7 +144,6 @@ describe("mpota device bundle", () => {
   it("refuses a release not signed by a key of the config, a missing version, a folder in use, half options", async () => {
     const other = makeSigningKey();
     const otherConfig = write("other.yaml", CONFIG_YAML.replace(key.publicHex, other.publicHex));
-    const bundle = (...args: string[]) => mpota("device", "bundle", "--config", configFile, ...args);
     const bad = await mpota(
       "device",
       "bundle",
