@@ -15,10 +15,8 @@ import { type Fault, startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
-  bundledBoard,
   makeSigningKey,
   printed,
-  publishPointer,
   runCommand,
   sameTree,
   slotTree,
@@ -27,7 +25,7 @@ import {
 } from "./testkit.ts";
 
 const fixture = staticFixture((root) => startFaultServer({ root }));
-const { project: PROJECT, key, site } = fixture;
+const { project: PROJECT, key, site, release, publish, boardFiles } = fixture;
 const stranger = makeSigningKey();
 const root = join(site, PROJECT);
 
@@ -66,7 +64,7 @@ const attacks: Attack[] = [
   {
     name: "unsigned",
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v), key);
+      release(v, app(v));
       editEnvelope(v, (t) => t.replace(/^\{"signatures":\[.*\],"signed":\n/, '{"signatures":[],"signed":\n'));
     },
     code: "signature",
@@ -81,7 +79,7 @@ const attacks: Attack[] = [
   {
     name: "tampered-manifest",
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v, { "evil.py": "print('hi')\n" }), key);
+      release(v, app(v, { "evil.py": "print('hi')\n" }));
       // Point the manifest's entry for main.py at another file's content.
       const evil = entryOf(v, "evil.py");
       editEnvelope(v, (t) => t.replace(entryOf(v, "main.py").sha256, evil.sha256));
@@ -92,7 +90,7 @@ const attacks: Attack[] = [
   {
     name: "tampered-blob",
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v), key);
+      release(v, app(v));
       const e = entryOf(v, "main.py");
       writeFileSync(blobPath(e.sha256), deflateSync("import machine\nmachine.reset()\n", { windowBits: 10 }));
     },
@@ -101,7 +99,7 @@ const attacks: Attack[] = [
   },
   {
     name: "older-version",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    prepare: (v) => release(v, app(v)),
     code: "version",
     message: /is older than the running 1\.0\.0 and not a signed rollback release$/,
   },
@@ -117,26 +115,26 @@ const attacks: Attack[] = [
   },
   {
     name: "path-traversal",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "../../boot.py": "print('owned')\n" }), key),
+    prepare: (v) => release(v, app(v, { "../../boot.py": "print('owned')\n" })),
     code: "manifest",
     message: /^bad file path \.\.\/\.\.\/boot\.py$/,
   },
   {
     name: "absolute-path",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "/ota_config.json": "{}" }), key),
+    prepare: (v) => release(v, app(v, { "/ota_config.json": "{}" })),
     code: "manifest",
     message: /^bad file path \/ota_config\.json$/,
   },
   {
     name: "case-collision",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v, { "Main.py": "print('shadow')\n" }), key),
+    prepare: (v) => release(v, app(v, { "Main.py": "print('shadow')\n" })),
     code: "manifest",
     message: /^main\.py: another path differs from it only in case$/,
   },
   {
     name: "oversized-blob",
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v), key);
+      release(v, app(v));
       writeFileSync(blobPath(entryOf(v, "data.bin").sha256), randomBytes(100_000));
     },
     code: "size",
@@ -145,7 +143,7 @@ const attacks: Attack[] = [
   {
     name: "zlib-bomb",
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v), key);
+      release(v, app(v));
       // ~3 KB that inflates to 3 MB: fits the declared compressed size, not the declared file size.
       const bomb = deflateSync(Buffer.alloc(3 << 20), { level: 9, windowBits: 10, memLevel: 9 });
       expect(bomb.length).toBeLessThanOrEqual(entryOf(v, "data.bin").blobs.zlib);
@@ -156,14 +154,14 @@ const attacks: Attack[] = [
   },
   {
     name: "huge-headers",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    prepare: (v) => release(v, app(v)),
     faults: () => [{ path: channelPath("huge-headers"), fault: { kind: "hugeHeaders", bytes: 1 << 20 } }],
     code: "http",
     message: /^the response headers are larger than 8192 bytes$/,
   },
   {
     name: "endless-body",
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    prepare: (v) => release(v, app(v)),
     faults: (v) => [{ path: pathOf(v), fault: { kind: "endless" } }],
     code: "size",
     message: /^the body is larger than the \d+ bytes expected$/,
@@ -171,7 +169,7 @@ const attacks: Attack[] = [
   {
     name: "huge-envelope-claim",
     // An unsigned pointer (anyone can write one) claiming a 1 GiB envelope: refused before downloading.
-    prepare: (v) => buildRelease(site, PROJECT, v, app(v), key),
+    prepare: (v) => release(v, app(v)),
     faults: (v) => [
       {
         path: channelPath("huge-envelope-claim"),
@@ -200,8 +198,8 @@ const attacks: Attack[] = [
     name: "swapped-envelope",
     // The server answers the release the pointer names with another validly signed one.
     prepare: (v) => {
-      buildRelease(site, PROJECT, v, app(v), key);
-      buildRelease(site, PROJECT, "2.0.99", testApp("2.0.99"), key); // a smaller one: under the cap
+      release(v, app(v));
+      release("2.0.99", testApp("2.0.99")); // a smaller one: under the cap
     },
     faults: (v) => [{ path: pathOf(v), fault: { kind: "body", body: readFileSync(envelopePath("2.0.99")) } }],
     code: "size",
@@ -210,11 +208,11 @@ const attacks: Attack[] = [
 ];
 
 beforeAll(async () => {
-  buildRelease(site, PROJECT, "1.0.0", v100, key);
+  release("1.0.0", v100);
   attacks.forEach((attack, i) => {
     const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
     attack.prepare(version);
-    publishPointer(site, PROJECT, attack.name, version);
+    publish(attack.name, version);
   });
   await fixture.start();
 });
@@ -229,7 +227,7 @@ describe("a malicious server", () => {
       fixture.server.rules.length = 0;
       fixture.server.rules.push(...(attack.faults?.(version) ?? []));
       const config = fixture.config(attack.name, { timeout_s: 2, retries: 1 });
-      const device = new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
+      const device = new VirtualDevice({ files: boardFiles(config, "1.0.0") });
       try {
         const before = device.files();
         const r = await runCommand(device, "update");

@@ -19,7 +19,7 @@ import {
 } from "./testkit.ts";
 
 const fixture = staticFixture(serveStatic);
-const { project: PROJECT, key, site, config, board } = fixture;
+const { project: PROJECT, key, site, config, board, release, publish, boardFiles } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "web/big.txt": "x".repeat(40_000) });
 const v110 = testApp("1.1.0", {
@@ -30,9 +30,9 @@ const v110 = testApp("1.1.0", {
 
 beforeAll(async () => {
   await fixture.start();
-  buildRelease(site, PROJECT, "1.0.0", v100, key);
-  buildRelease(site, PROJECT, "1.1.0", v110, key, { hooks: { post_update: "migrate.py" } });
-  publishPointer(site, PROJECT, "stable", "1.1.0");
+  release("1.0.0", v100);
+  release("1.1.0", v110, { hooks: { post_update: "migrate.py" } });
+  publish("stable", "1.1.0");
 });
 afterEach(fixture.closeBoards);
 afterAll(fixture.close);
@@ -46,7 +46,7 @@ function untouched(device: VirtualDevice, before: Record<string, Uint8Array>) {
 
 describe("install", () => {
   it("refuses before writing anything when the release does not fit in the free flash", async () => {
-    const files = bundledBoard(site, config("stable"), "1.0.0");
+    const files = boardFiles(config("stable"), "1.0.0");
     // Room for the board's files (whole 4 KB blocks) and 12 blocks more: less than 1.1.0 needs.
     const used = Object.values(files).reduce((sum, data) => sum + Math.ceil(data.length / 4096) * 4096, 0);
     const device = board(files, { flash: { sizeBytes: used + 12 * 4096 } });
@@ -61,7 +61,7 @@ describe("install", () => {
   });
 
   it("a flash fault in the middle of an install is an error value; the board keeps its release and a retry works", async () => {
-    const files = bundledBoard(site, config("stable"), "1.0.0");
+    const files = boardFiles(config("stable"), "1.0.0");
     // Count the operations of a clean update, then fail one in the middle of it: the first from the
     // middle on that the update itself meets (earlier ones may hit the test app's own file handling).
     const probe = board(files);
@@ -89,7 +89,7 @@ describe("install", () => {
   });
 
   it("a file of the running slot changed on the board is downloaded instead of copied", async () => {
-    const files = bundledBoard(site, config("stable"), "1.0.0");
+    const files = boardFiles(config("stable"), "1.0.0");
     files[".mpota/slot0/web/big.txt"] = "changed by the app";
     const device = board(files);
     fixture.server.requests.length = 0;
@@ -135,7 +135,7 @@ describe("install", () => {
   });
 
   it('reset_mode "none" installs and returns; the new release runs from the next boot, its post_update hook once', async () => {
-    const device = board(bundledBoard(site, config("stable", { reset_mode: "none" }), "1.0.0"));
+    const device = board(boardFiles(config("stable", { reset_mode: "none" }), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.resets).toEqual([]);
     expect(printed(r.output, "update")).toMatchObject({ ok: true, version: "1.0.0", installed: "1.1.0" });
@@ -152,10 +152,10 @@ describe("install", () => {
 
   it("joins the config's Wi-Fi network first, and a network it cannot join is an error value", async () => {
     const wifi = { ssid: "lab", password: "pw" };
-    const device = board(bundledBoard(site, config("stable", { wifi }), "1.0.0"), { wifi });
+    const device = board(boardFiles(config("stable", { wifi }), "1.0.0"), { wifi });
     expect((await runCommand(device, "update")).output).toContain("running 1.1.0");
     const wrong = board(
-      bundledBoard(site, config("stable", { wifi: { ...wifi, password: "nope" }, timeout_s: 2 }), "1.0.0"),
+      boardFiles(config("stable", { wifi: { ...wifi, password: "nope" }, timeout_s: 2 }), "1.0.0"),
       {
         wifi,
       },
@@ -168,14 +168,14 @@ describe("install", () => {
   });
 
   it('reset_mode "soft" restarts MicroPython into the new release', async () => {
-    const device = board(bundledBoard(site, config("stable", { reset_mode: "soft" }), "1.0.0"));
+    const device = board(boardFiles(config("stable", { reset_mode: "soft" }), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.resets.map((x) => x.cause)).toEqual(["soft"]);
     expect(r.output).toContain("running 1.1.0");
   });
 
   it("update() again in the same boot after an install with reset_mode none says a switch is pending", async () => {
-    const files = bundledBoard(site, config("stable", { reset_mode: "none" }), "1.0.0");
+    const files = boardFiles(config("stable", { reset_mode: "none" }), "1.0.0");
     const device = board(files);
     const r = await device.run({
       boot: true,

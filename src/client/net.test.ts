@@ -8,20 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualDevice } from "../sim/index.ts";
 import { type FaultRule, startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
-import {
-  buildRelease,
-  bundledBoard,
-  printed,
-  publishPointer,
-  runCommand,
-  sameTree,
-  slotTree,
-  staticFixture,
-  testApp,
-} from "./testkit.ts";
+import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "./testkit.ts";
 
 const fixture = staticFixture((root) => startFaultServer({ root }));
-const { project: PROJECT, key, site } = fixture;
+const { project: PROJECT, release, publish, boardFiles } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "assets/page.html": "<h1>hi</h1>\n" });
 const v110 = testApp("1.1.0", {
@@ -36,9 +26,9 @@ const POINTER = `/${PROJECT}/channels/stable.json`;
 const RELEASE = `/${PROJECT}/releases/1.1.0.json`;
 
 beforeAll(async () => {
-  buildRelease(site, PROJECT, "1.0.0", v100, key);
-  buildRelease(site, PROJECT, "1.1.0", v110, key);
-  publishPointer(site, PROJECT, "stable", "1.1.0");
+  release("1.0.0", v100);
+  release("1.1.0", v110);
+  publish("stable", "1.1.0");
   await fixture.start();
 });
 
@@ -46,7 +36,7 @@ afterAll(fixture.close);
 
 function board(): VirtualDevice {
   const config = fixture.config("stable", { timeout_s: 1, retries: 3 });
-  return new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") });
+  return new VirtualDevice({ files: boardFiles(config, "1.0.0") });
 }
 
 /** Runs update() with `rules` in force; -> the update's result and the board (still open). */

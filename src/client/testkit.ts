@@ -251,6 +251,12 @@ export interface StaticFixture<S extends SiteServer> {
   start: () => Promise<S>;
   /** A board config: project "greenhouse", the fixture's key, the site's `channel` (see ConfigExtra). */
   config: (channel: string, extra?: ConfigExtra) => { project: string; keys: string[]; [k: string]: unknown };
+  /** buildRelease into the site, for the project, signed with the fixture's key. */
+  release: (version: string, tree: Tree, options?: ReleaseOptions) => Buffer;
+  /** publishPointer in the site, for the project. */
+  publish: (channel: string, version: string) => void;
+  /** bundledBoard from the site: a board with `config`, and `version` in slot 0 when given. */
+  boardFiles: (config: { project: string; keys: string[] }, version?: string) => Tree;
   /** A virtual device that closeBoards() closes. */
   board: (files: Tree, options?: DeviceOptions) => VirtualDevice;
   /** Closes the boards made so far (call in afterEach). */
@@ -291,6 +297,10 @@ export function staticFixture<S extends SiteServer>(serve: (site: string) => Pro
       source: { type: "static", url: started().url, channel, ...source },
       ...extra,
     }),
+    release: (version, tree, options) =>
+      buildRelease(site, fixture.project, version, tree, fixture.key, options),
+    publish: (channel, version) => publishPointer(site, fixture.project, channel, version),
+    boardFiles: (config, version) => bundledBoard(site, config, version),
     board: (files, options = {}) => boards.device({ files, ...options }),
     closeBoards: boards.closeAll,
     close: async () => {

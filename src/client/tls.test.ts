@@ -8,31 +8,21 @@ import { VirtualDevice } from "../sim/index.ts";
 import { makeTestPki, type TestPki } from "../sim/testing.ts";
 import { startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
-import {
-  buildRelease,
-  bundledBoard,
-  printed,
-  publishPointer,
-  runCommand,
-  sameTree,
-  slotTree,
-  staticFixture,
-  testApp,
-} from "./testkit.ts";
+import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "./testkit.ts";
 
 /** The server's certificate (for localhost), the CA that signed it and another CA. */
 let pki: TestPki;
 const fixture = staticFixture((root) => startFaultServer({ root, tls: { key: pki.key, cert: pki.cert } }));
-const { project: PROJECT, key, site } = fixture;
+const { project: PROJECT, release, publish, boardFiles } = fixture;
 
 const v100 = testApp("1.0.0");
 const v110 = testApp("1.1.0", { "lib/extra.py": "X = 1\n" });
 
 beforeAll(async () => {
   pki = makeTestPki();
-  buildRelease(site, PROJECT, "1.0.0", v100, key);
-  buildRelease(site, PROJECT, "1.1.0", v110, key);
-  publishPointer(site, PROJECT, "stable", "1.1.0");
+  release("1.0.0", v100);
+  release("1.1.0", v110);
+  publish("stable", "1.1.0");
   await fixture.start();
 });
 
@@ -47,7 +37,7 @@ function board(options: { host?: string; firmwareCa?: string; caFile?: string })
     retries: 0,
     ca: options.caFile ? "/ca.pem" : null,
   });
-  const files = bundledBoard(site, config, "1.0.0");
+  const files = boardFiles(config, "1.0.0");
   if (options.caFile) files["ca.pem"] = options.caFile;
   return new VirtualDevice({ files, hosts: HOSTS, tlsCa: options.firmwareCa });
 }

@@ -2,11 +2,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { currentState } from "./state-record.ts";
 import {
-  buildRelease,
-  bundledBoard,
   type ConfigExtra,
   printed,
-  publishPointer,
   runCommand,
   sameTree,
   serveStatic,
@@ -16,7 +13,7 @@ import {
 } from "./testkit.ts";
 
 const fixture = staticFixture(serveStatic);
-const { project: PROJECT, key, site, board } = fixture;
+const { project: PROJECT, board, release, publish, boardFiles } = fixture;
 
 // 1.0.0 -> 1.1.0 changes a file in a nested folder, keeps two, removes one and adds one three levels deep.
 const v100 = testApp("1.0.0", {
@@ -46,19 +43,27 @@ const blobRequests = () => fixture.server.requests.filter((p) => p.includes("/bl
 
 beforeAll(async () => {
   await fixture.start();
-  buildRelease(site, PROJECT, "1.0.0", v100, key);
-  buildRelease(site, PROJECT, "1.1.0", v110, key);
-  buildRelease(site, PROJECT, "0.9.0", v090, key, { rollback: true });
-  buildRelease(site, PROJECT, "0.8.0", v080, key);
+  release("1.0.0", v100);
+  release("1.1.0", v110);
+  release("0.9.0", v090, { rollback: true });
+  release("0.8.0", v080);
   // The app imports its sensors module only from 1.2.0 on: give it a main that does.
-  buildRelease(site, PROJECT, "1.2.0", { ...crashing, "boot_check.py": "import sensors.temp\n" }, key, {
-    hooks: { post_update: "boot_check.py" },
-  });
-  buildRelease(site, PROJECT, "1.3.0", { ...hanging, "boot_check.py": "import sensors.temp\n" }, key, {
-    hooks: { post_update: "boot_check.py" },
-  });
-  buildRelease(site, PROJECT, "2.0.0", testApp("2.0.0"), key, { minLoader: 2 });
-  buildRelease(site, PROJECT, "3.0.0", { "main.py": 'print("running 3.0.0")\n' }, key);
+  release(
+    "1.2.0",
+    { ...crashing, "boot_check.py": "import sensors.temp\n" },
+    {
+      hooks: { post_update: "boot_check.py" },
+    },
+  );
+  release(
+    "1.3.0",
+    { ...hanging, "boot_check.py": "import sensors.temp\n" },
+    {
+      hooks: { post_update: "boot_check.py" },
+    },
+  );
+  release("2.0.0", testApp("2.0.0"), { minLoader: 2 });
+  release("3.0.0", { "main.py": 'print("running 3.0.0")\n' });
   for (const [channel, version] of Object.entries({
     bare: "3.0.0",
     future: "2.0.0",
@@ -69,7 +74,7 @@ beforeAll(async () => {
     broken: "1.2.0",
     hangs: "1.3.0",
   }))
-    publishPointer(site, PROJECT, channel, version);
+    publish(channel, version);
 });
 
 afterEach(async () => {
@@ -81,7 +86,7 @@ afterAll(fixture.close);
 
 describe("update", () => {
   it("installs 1.1.0 beside 1.0.0 (copying unchanged files, downloading the rest), boots it on trial, confirms", async () => {
-    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    const device = board(boardFiles(config("stable"), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.output).toContain("running 1.0.0");
     expect(r.resets.map((x) => x.cause)).toEqual(["reset"]);
@@ -111,7 +116,7 @@ describe("update", () => {
   });
 
   it("a bootstrap board (no release yet) installs the channel's release at its first boot", async () => {
-    const device = board(bundledBoard(site, config("same")));
+    const device = board(boardFiles(config("same")));
     const r = await device.run();
     expect(r.output).toContain("mpota: no release installed yet");
     expect(r.output).toContain("running 1.0.0");
@@ -124,7 +129,7 @@ describe("update", () => {
   });
 
   it("no update: one small request, nothing written", async () => {
-    const device = board(bundledBoard(site, config("same"), "1.0.0"));
+    const device = board(boardFiles(config("same"), "1.0.0"));
     const before = device.files();
     const r = await runCommand(device, "update");
     expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
@@ -135,14 +140,14 @@ describe("update", () => {
   });
 
   it("check() says what is available without installing it", async () => {
-    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    const device = board(boardFiles(config("stable"), "1.0.0"));
     const r = await runCommand(device, "check");
     expect(printed(r.output, "check")).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
     expect(currentState(device.files())).toMatchObject({ seq: 1, versions: ["1.0.0", null] });
   });
 
   it("update(force=True) reinstalls the running version into the other slot, all by local copies", async () => {
-    const device = board(bundledBoard(site, config("same"), "1.0.0"));
+    const device = board(boardFiles(config("same"), "1.0.0"));
     const r = await runCommand(device, "update-force");
     expect(r.output.match(/running 1\.0\.0/g)).toHaveLength(2);
     expect(currentState(device.files())).toMatchObject({
@@ -155,14 +160,14 @@ describe("update", () => {
   });
 
   it("a pinned version is installed whatever the channel says", async () => {
-    const device = board(bundledBoard(site, config("same", { pin: "1.1.0" }), "1.0.0"));
+    const device = board(boardFiles(config("same", { pin: "1.1.0" }), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.output).toContain("running 1.1.0");
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
   });
 
   it("a pinned version that crashed is not installed again by itself (no crash loop), only when forced", async () => {
-    const device = board(bundledBoard(site, config("same", { pin: "1.2.0" }), "1.0.0"));
+    const device = board(boardFiles(config("same", { pin: "1.2.0" }), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.output.split("\n").filter((l) => l.startsWith("running "))).toEqual([
       "running 1.0.0",
@@ -176,12 +181,12 @@ describe("update", () => {
   });
 
   it("installs an older release signed as a rollback release, and refuses an older one that is not", async () => {
-    const device = board(bundledBoard(site, config("rollback"), "1.0.0"));
+    const device = board(boardFiles(config("rollback"), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.output).toContain("running 0.9.0");
     expect(sameTree(slotTree(device.files(), 1), v090)).toBe(true);
 
-    const other = board(bundledBoard(site, config("old"), "1.0.0"));
+    const other = board(boardFiles(config("old"), "1.0.0"));
     const before = other.files();
     const refused = await runCommand(other, "update");
     expect(printed(refused.output, "update")).toEqual({
@@ -196,7 +201,7 @@ describe("update", () => {
   });
 
   it("refuses a release without the mpota package: the board could never update again", async () => {
-    const device = board(bundledBoard(site, config("bare"), "1.0.0"));
+    const device = board(boardFiles(config("bare"), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(printed(r.output, "update")).toEqual({
       ok: false,
@@ -210,7 +215,7 @@ describe("update", () => {
   });
 
   it("refuses a release that needs a newer loader than the board has", async () => {
-    const device = board(bundledBoard(site, config("future"), "1.0.0"));
+    const device = board(boardFiles(config("future"), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(printed(r.output, "update")).toEqual({
       ok: false,
@@ -220,7 +225,7 @@ describe("update", () => {
   });
 
   it("after a manual rollback the release left is not installed again (unless forced)", async () => {
-    const device = board(bundledBoard(site, config("stable"), "1.0.0"));
+    const device = board(boardFiles(config("stable"), "1.0.0"));
     await runCommand(device, "update");
     const back = await runCommand(device, "rollback");
     expect(back.output).toContain("running 1.0.0");
@@ -232,7 +237,7 @@ describe("update", () => {
   });
 
   it("rolls back by itself from a release that crashes at start", async () => {
-    const device = board(bundledBoard(site, config("broken"), "1.0.0"));
+    const device = board(boardFiles(config("broken"), "1.0.0"));
     const r = await runCommand(device, "update");
     expect(r.output).toContain("ImportError: no sensor on bus 2");
     expect(r.output.split("\n").filter((l) => l.startsWith("running "))).toEqual([
@@ -248,7 +253,7 @@ describe("update", () => {
   });
 
   it("rolls back by itself from a release that hangs (trial watchdog)", async () => {
-    const device = board(bundledBoard(site, config("hangs", { trial: { watchdog_ms: 1000 } }), "1.0.0"));
+    const device = board(boardFiles(config("hangs", { trial: { watchdog_ms: 1000 } }), "1.0.0"));
     const r = await runCommand(device, "update", { timeoutMs: 20_000 });
     expect(r.resets.map((x) => x.cause)).toEqual(["reset", "wdt"]);
     expect(printed(r.output, "status")).toMatchObject({

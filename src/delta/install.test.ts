@@ -6,7 +6,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  bundledBoard,
   printed,
   runCommand,
   sameTree,
@@ -69,7 +68,7 @@ function board(
     source: { url: `${fixture.server.url}/` },
     reset_mode: "none",
   });
-  const tree = bundledBoard(site, config, version);
+  const tree = fixture.boardFiles(config, version);
   change(tree);
   return fixture.board(tree);
 }
@@ -166,7 +165,7 @@ describe("a patched install on the device", () => {
         source: { type: "server", url, device_id: "dev-1", token },
         reset_mode: "none",
       });
-      const device = fixture.board(bundledBoard(site, boardConfig, "1.0.0"));
+      const device = fixture.board(fixture.boardFiles(boardConfig, "1.0.0"));
       const r = await runCommand(device, "update");
       expect(printed(r.output, "update")).toMatchObject({
         ok: true,
