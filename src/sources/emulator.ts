@@ -271,6 +271,19 @@ export function rawBytes(options: EmulatorOptions, path: string, data: Buffer): 
   return options.tamper ? options.tamper(path, data) : data;
 }
 
+/** A file as the contents API of GitHub and Gogs describes it, its bytes in base64. */
+export function contentsJson(path: string, sha: string, data: Buffer) {
+  return {
+    type: "file",
+    encoding: "base64",
+    size: data.length,
+    name: path.split("/").at(-1),
+    path,
+    content: data.toString("base64"),
+    sha,
+  };
+}
+
 /** The release and asset an `idOf(release, asset)` id names, or undefined. */
 export function assetById(
   hosted: HostedRepo,

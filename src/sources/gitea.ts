@@ -14,6 +14,7 @@ import {
   assetById,
   assetBytes,
   blobAt,
+  contentsJson,
   type Emulator,
   type EmulatorOptions,
   emulatorOf,
@@ -153,16 +154,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
         const ref = (request.query as Record<string, string | undefined>).ref ?? "main";
         const entry = blobAt(hosted.repo, ref, path)?.entry;
         if (!entry) return fail(reply, 404, "Not Found");
-        const data = hosted.repo.blob(entry.sha);
-        return send(reply, {
-          type: "file",
-          encoding: "base64",
-          size: data.length,
-          name: path.split("/").at(-1),
-          path,
-          content: data.toString("base64"),
-          sha: entry.sha,
-        });
+        return send(reply, contentsJson(path, entry.sha, hosted.repo.blob(entry.sha)));
       });
     }
 

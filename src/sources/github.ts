@@ -13,6 +13,7 @@ import {
   assetById,
   assetBytes,
   blobAt,
+  contentsJson,
   type Emulator,
   type EmulatorOptions,
   emulatorOf,
@@ -213,13 +214,7 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
         return sendTagged(request, reply, rawBytes(options, path, data), "application/vnd.github.raw");
       }
       return sendTagged(request, reply, {
-        type: "file",
-        encoding: "base64",
-        size: data.length,
-        name: path.split("/").at(-1),
-        path,
-        content: data.toString("base64"),
-        sha: entry.sha,
+        ...contentsJson(path, entry.sha, data),
         url: `${apiBase(request)}/contents/${path}?ref=${ref}`,
         git_url: `${apiBase(request)}/git/blobs/${entry.sha}`,
         download_url: hosted.private ? null : `${rawOrigin}/${owner}/${repo}/${sha}/${path}`,
