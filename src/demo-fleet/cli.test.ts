@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
-const data = mkdtempSync(join(tmpdir(), "mpota-demo-cli-"));
+const data = mkdtempSync(join(tmpdir(), "mpota-fleet-cli-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 describe("mpota serve --demo", () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { serve } from "../server/serve.ts";
 import { startDemo } from "./demo.ts";
 
-const data = mkdtempSync(join(tmpdir(), "mpota-demo-run-"));
+const data = mkdtempSync(join(tmpdir(), "mpota-fleet-run-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 /** The first value of `look` that `ready` accepts, asking every 250 ms; else an error showing the last. */

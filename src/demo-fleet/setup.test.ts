@@ -12,7 +12,7 @@ import { demoAdminClient } from "./admin-token.ts";
 import { DemoFiles } from "./files.ts";
 import { setupDemo } from "./setup.ts";
 
-const data = mkdtempSync(join(tmpdir(), "mpota-demo-setup-"));
+const data = mkdtempSync(join(tmpdir(), "mpota-fleet-setup-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 async function setUpOnce(boards: number) {
@@ -85,7 +85,7 @@ describe("the demo setup", () => {
   });
 
   it("leaves alone a project of the same name that the demo did not make", async () => {
-    const other = mkdtempSync(join(tmpdir(), "mpota-demo-other-"));
+    const other = mkdtempSync(join(tmpdir(), "mpota-fleet-other-"));
     const server = await serve({ port: 0, host: "127.0.0.1", data: other });
     try {
       const operator = new AdminClient(server.url, server.adminToken!);

@@ -7,7 +7,7 @@ import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import { DemoFailure, runDemo } from "./index.ts";
 
-const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("mpota-demo-"));
+const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("mpota-demo-site-"));
 
 async function demo(
   options: Parameters<typeof runDemo>[1] = {},

@@ -37,13 +37,13 @@ export interface DemoSite {
 
 /** Opens the site; `onServe` hears of every request a board makes, as it is answered. */
 export async function openDemoSite(onServe: (request: ServedRequest) => void): Promise<DemoSite> {
-  const dir = mkdtempSync(join(tmpdir(), "mpota-demo-"));
+  const dir = mkdtempSync(join(tmpdir(), "mpota-demo-site-"));
   const site = join(dir, "site");
   const store = openStore(join(dir, "store"));
   const key = generateKeyPair();
   let server: StaticServer;
   try {
-    server = await serveStatic(site, onServe);
+    server = await serveStatic(site, { onServe });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

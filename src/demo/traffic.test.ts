@@ -10,7 +10,7 @@ describe("traffic", () => {
     const names = traffic();
     names.learn({ files: [{ path: "lib/sensors.py", sha256: A, size: 1, blobs: { zlib: 1 } }] } as Manifest);
     const d = (path: string, status: 200 | 304 | 404 = 200, bytes = 10) =>
-      names.describe({ path, status, bytes });
+      names.describe({ method: "GET", path, url: path, status, bytes, authorized: false });
     expect(d("/greenhouse/channels/stable.json")).toEqual({
       kind: "channel",
       what: 'channel "stable" pointer',

@@ -6,11 +6,9 @@
  * --micropython-ota`), `serveMicropythonOta` serves such a folder on loopback for tests, with HTTP
  * Basic auth when a user is given (as the library's `user=`/`passwd=` send it).
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { dirname, join, normalize, sep } from "node:path";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { serveStatic } from "../static/serve.ts";
 import type { RequestRecord } from "./emulator.ts";
 
 export interface MicropythonOtaRelease {
@@ -76,61 +74,10 @@ export async function serveMicropythonOta(
   auth?: { user: string; passwd: string },
 ): Promise<MicropythonOtaServer> {
   const requests: RequestRecord[] = [];
-  const expected = auth
-    ? `Basic ${Buffer.from(`${auth.user}:${auth.passwd}`).toString("base64")}`
-    : undefined;
-  const server = createServer((req, res) => {
-    const log = (status: number, bytes: number) =>
-      requests.push({
-        host: "raw",
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        status,
-        bytes,
-        authorized: req.headers.authorization !== undefined,
-      });
-    if (expected && req.headers.authorization !== expected) {
-      const body = "401 Authorization Required\n";
-      res
-        .writeHead(401, { "www-authenticate": 'Basic realm="ota"', "content-length": body.length })
-        .end(body);
-      log(401, body.length);
-      return;
-    }
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    const file = join(root, normalize(path));
-    if (
-      req.method !== "GET" ||
-      !file.startsWith(root + sep) ||
-      !existsSync(file) ||
-      !statSync(file).isFile()
-    ) {
-      const body = "404 Not Found\n";
-      res.writeHead(404, { "content-length": body.length }).end(body);
-      log(404, body.length);
-      return;
-    }
-    const body = readFileSync(file);
-    const etag = `"${createHash("sha1").update(body).digest("hex").slice(0, 16)}"`;
-    if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, { etag }).end();
-      log(304, 0);
-      return;
-    }
-    res
-      .writeHead(200, { "content-length": body.length, etag, "content-type": "application/octet-stream" })
-      .end(body);
-    log(200, body.length);
+  const server = await serveStatic(root, {
+    basicAuth: auth,
+    onServe: ({ method, url, status, bytes, authorized }) =>
+      requests.push({ host: "raw", method, url, status, bytes, authorized }),
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, requests, close: server.close };
 }

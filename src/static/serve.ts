@@ -1,19 +1,25 @@
 /**
  * A small web server for a static site on 127.0.0.1 (GET only; ETag / If-None-Match; 404 for anything
- * missing): enough for a board on this machine to update from `mpota publish --static` output, in the
+ * missing; optional HTTP Basic auth): enough for a board on this machine to update from `mpota publish --static` output, in the
  * demo and in tests. Production sites go on a real web server, object store or CDN.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join, normalize } from "node:path";
+import { join, normalize, resolve, sep } from "node:path";
 import { sha256Hex } from "../manifest/index.ts";
 
-/** One answered request: the path asked for, the status sent, and the body bytes sent. */
+/** One answered request: what was asked, the status sent, and the body bytes sent. */
 export interface ServedRequest {
+  method: string;
+  /** The path asked for (decoded, without the query). */
   path: string;
-  status: 200 | 304 | 404;
+  /** The request target as sent (path and query). */
+  url: string;
+  status: 200 | 304 | 401 | 404;
   bytes: number;
+  /** Whether the request carried an Authorization header. */
+  authorized: boolean;
 }
 
 export interface StaticServer {
@@ -23,32 +29,62 @@ export interface StaticServer {
   close: () => Promise<void>;
 }
 
-/** Serves the folder `dir` on 127.0.0.1; `onServe` hears of every request as it is answered. */
-export async function serveStatic(
-  dir: string,
-  onServe?: (request: ServedRequest) => void,
-): Promise<StaticServer> {
+export interface StaticServeOptions {
+  /** Hears of every request as it is answered. */
+  onServe?: (request: ServedRequest) => void;
+  /** HTTP Basic credentials every request must carry (401 otherwise), as plain web servers ask them. */
+  basicAuth?: { user: string; passwd: string };
+}
+
+/** Serves the folder `dir` on 127.0.0.1. */
+export async function serveStatic(dir: string, options: StaticServeOptions = {}): Promise<StaticServer> {
   const requests: string[] = [];
+  const { onServe, basicAuth } = options;
+  const expected = basicAuth
+    ? `Basic ${Buffer.from(`${basicAuth.user}:${basicAuth.passwd}`).toString("base64")}`
+    : undefined;
+  const root = resolve(dir);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(path);
-    const file = join(dir, normalize(path));
-    if (req.method !== "GET" || !file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { "content-length": 0 }).end();
-      onServe?.({ path, status: 404, bytes: 0 });
+    const answer = (
+      status: ServedRequest["status"],
+      headers: Record<string, string | number>,
+      body: string | Buffer = "",
+    ) => {
+      res.writeHead(status, headers).end(body);
+      onServe?.({
+        method: req.method ?? "GET",
+        path,
+        url: req.url ?? "/",
+        status,
+        bytes: Buffer.byteLength(body),
+        authorized: req.headers.authorization !== undefined,
+      });
+    };
+    if (expected && req.headers.authorization !== expected) {
+      const body = "401 Authorization Required\n";
+      answer(401, { "www-authenticate": 'Basic realm="ota"', "content-length": body.length }, body);
+      return;
+    }
+    const file = join(root, normalize(path));
+    if (
+      req.method !== "GET" ||
+      !file.startsWith(root + sep) ||
+      !existsSync(file) ||
+      !statSync(file).isFile()
+    ) {
+      const body = "404 Not Found\n";
+      answer(404, { "content-length": body.length }, body);
       return;
     }
     const body = readFileSync(file);
     const etag = `"${sha256Hex(body).slice(0, 16)}"`;
     if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, { etag }).end();
-      onServe?.({ path, status: 304, bytes: 0 });
+      answer(304, { etag });
       return;
     }
-    res
-      .writeHead(200, { "content-length": body.length, etag, "content-type": "application/octet-stream" })
-      .end(body);
-    onServe?.({ path, status: 200, bytes: body.length });
+    answer(200, { "content-length": body.length, etag, "content-type": "application/octet-stream" }, body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
