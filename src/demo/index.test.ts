@@ -1,10 +1,9 @@
 /** The real demo: releases, a site on 127.0.0.1 and a virtual board, checked line by line. */
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
+import { runCli } from "../cli/testing.ts";
 import { DemoFailure, runDemo } from "./index.ts";
 
 const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("mpota-demo-site-"));
@@ -76,11 +75,10 @@ describe("mpota demo", () => {
     expect(demoDirs()).toEqual(before);
   });
 
-  it("runs as `mpota demo` and exits 0", () => {
-    const bin = fileURLToPath(new URL("../../bin/mpota.js", import.meta.url));
-    const run = spawnSync(process.execPath, [bin, "demo"], { encoding: "utf8", timeout: 60_000 });
+  it("runs as `mpota demo` and exits 0", async () => {
+    const run = await runCli(["demo"]);
     expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const lines = stripVTControlCharacters(run.stdout).trimEnd().split("\n");
     expect(lines.at(-1)).toMatch(/^Done in .*→ 1\.1\.0, all on this machine; nothing left behind\.$/);
   });

@@ -1,29 +1,16 @@
 /** `mpota sim run`, the stable CLI over the virtual device, run as a user would (a child process). */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { type CliRun, runCli } from "../cli/testing.ts";
 import { loadTree } from "./index.ts";
 import { closeServer, listenLoopback } from "./testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-}
-
-function mpota(...args: string[]): Promise<CliRun> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      done({ code, stdout, stderr, lines: stdout.split("\n").filter(Boolean) });
-    });
-  });
+async function mpota(...args: string[]): Promise<CliRun & { lines: string[] }> {
+  const run = await runCli(args, { timeoutMs: 30_000 });
+  return { ...run, lines: run.stdout.split("\n").filter(Boolean) };
 }
 
 const FIGURES = [
