@@ -10,7 +10,6 @@ export const Version = Type.String({
 export const DeviceId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
 export const Tag = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$" });
 export const Hex64 = Type.String({ pattern: "^[0-9a-f]{64}$" });
-export const ErrorBody = Type.Object({ error: Type.String() });
 export const ProjectParams = Type.Object({ project: Name });
 /** Query numbers arrive as strings (no type coercion: a wrong type is an error, not a guess). */
 export const Count = Type.String({ pattern: "^[0-9]{1,6}$" });
