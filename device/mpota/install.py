@@ -16,16 +16,6 @@ def _hex(h):
     return binascii.hexlify(h.digest()).decode()
 
 
-def _exists(path):
-    import os
-
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def remove_tree(path):
     # Deletes a file or a folder with everything below it; a missing path is fine.
     import os
@@ -59,14 +49,6 @@ def _tree_bytes(path, block):
     return sum(_tree_bytes(path + "/" + e[0], block) for e in os.ilistdir(path))
 
 
-def _old_entries(active_envelope):
-    # The running release's file entries (sorted by path, as every manifest is), or none at all when
-    # the running slot has no envelope (a board set up without a first release).
-    from mpota import filelist
-
-    yield from filelist.entries(active_envelope)
-
-
 def _patch_from(entry, prev):
     # The patch (docs/protocol.md) that turns the running slot's file at the same path into `entry`, in
     # an encoding this client applies (others are skipped: the whole blob is used instead).
@@ -89,7 +71,8 @@ def plan(envelope_path, active_envelope):
     # signed envelope or the file list of an unsigned source (filelist.py).
     from mpota import filelist
 
-    old = _old_entries(active_envelope)
+    # The running release's entries; none when its slot has no envelope (set up without a release).
+    old = filelist.entries(active_envelope)
     prev = next(old, None)
     for entry in filelist.entries(envelope_path):
         while prev is not None and prev["path"] < entry["path"]:
