@@ -28,10 +28,13 @@ export function parseSteps(rollout: Pick<Rollout, "steps">): number[] {
  */
 export async function recordEvents(db: Kysely<Database>, events: EventInput[]): Promise<void> {
   if (events.length === 0) return;
+  // Only the rollouts these events can belong to, not every active rollout of every project.
   const active = await db
     .selectFrom("rollouts")
     .select(["id", "project", "to_version"])
     .where("state", "in", ["running", "paused"])
+    .where("project", "in", [...new Set(events.map((e) => e.project))])
+    .where("to_version", "in", [...new Set(events.map((e) => e.version))])
     .execute();
   const rolloutOf = (e: EventInput) =>
     active.find((r) => r.project === e.project && r.to_version === e.version)?.id;
