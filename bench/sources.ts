@@ -11,7 +11,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COMMAND_PY, devicePackage, runCommand } from "../src/client/testkit.ts";
+import { COMMAND_PY, devicePackage, printed, runCommand } from "../src/client/testkit.ts";
+import { exampleAppTree } from "../src/demo/index.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
 import { gitBoard } from "../src/sources/device/testkit.ts";
 import {
@@ -23,22 +24,27 @@ import {
   startGogs,
   writeMicropythonOta,
 } from "../src/sources/index.ts";
-import { exampleTree } from "./example.ts";
 import type { Benchmark } from "./index.ts";
 
-/** The example app as the board runs it: a main.py carrying out /data/cmd, the example's lib, mpota. */
-function exampleApp(label: string): Record<string, Uint8Array> {
-  const example = exampleTree();
-  const main = `import mpota, json, os
+/**
+ * The example app's two versions as the board runs them: a main.py carrying out /data/cmd and the
+ * example's lib (`next` also changes lib/sensors.py); `app` without the mpota package (what a
+ * micropython_ota layout lists), `board` with it in lib/mpota/.
+ */
+function exampleApps() {
+  const example = exampleAppTree();
+  const version = (label: string) => {
+    const main = `import mpota, json, os
 LABEL = ${JSON.stringify(label)}
 ${COMMAND_PY}`;
-  const tree: Record<string, Uint8Array> = { ...example, ...devicePackage(), "main.py": Buffer.from(main) };
-  if (label === "next") {
-    tree["lib/sensors.py"] = Buffer.from(
-      `${Buffer.from(example["lib/sensors.py"]!).toString()}\n# calibrated 2026-11\n`,
-    );
-  }
-  return tree;
+    const app: Record<string, Uint8Array> = { ...example, "main.py": Buffer.from(main) };
+    if (label === "next")
+      app["lib/sensors.py"] = Buffer.from(
+        `${Buffer.from(example["lib/sensors.py"]!)}\n# calibrated 2026-11\n`,
+      );
+    return { app, board: { ...app, ...devicePackage() } };
+  };
+  return { first: version("first"), next: version("next") };
 }
 
 export interface SourceFigures {
@@ -57,9 +63,8 @@ async function measure(
   const step = async (cmd: string) => {
     const before = requests();
     const r = await runCommand(device, cmd, { timeoutMs: 600_000 });
-    const line = r.output.split("\n").find((l) => l.startsWith(`${cmd.split("-")[0]} `));
-    const result = line ? JSON.parse(line.slice(line.indexOf(" ") + 1)) : undefined;
-    if (!result?.ok) throw new Error(`${cmd} failed: ${line ?? r.output}`);
+    const result = printed(r.output, cmd.split("-")[0]!);
+    if (!result?.ok) throw new Error(`${cmd} failed: ${result ? JSON.stringify(result) : r.output}`);
     return { requests: requests() - before, bytes: r.netBytesIn + r.netBytesOut };
   };
   try {
@@ -81,9 +86,10 @@ async function measure(
 }
 
 const run: Benchmark = async ({ progress }) => {
+  const apps = exampleApps();
   const repo = createRepo();
-  const first = repo.commitTree(exampleApp("first"), "first");
-  const next = repo.commitTree(exampleApp("next"), "next");
+  const first = repo.commitTree(apps.first.board, "first");
+  const next = repo.commitTree(apps.next.board, "next");
   repo.branch("device", first);
   const out: Record<string, SourceFigures> = {};
   const emulators: Array<[string, () => Promise<Emulator>]> = [
@@ -104,7 +110,7 @@ const run: Benchmark = async ({ progress }) => {
           source: { type, api: emulator.api, repo: "acme/greenhouse", branch: "device" },
         };
         out[type] = await measure(
-          gitBoard(exampleApp("first"), first, config),
+          gitBoard(apps.first.board, first, config),
           () => emulator.requests.length,
           () => repo.branch("device", next),
         );
@@ -115,12 +121,8 @@ const run: Benchmark = async ({ progress }) => {
     progress("micropython_ota…");
     const root = mkdtempSync(join(tmpdir(), "mpota-bench-mota-"));
     const server = await serveMicropythonOta(root);
-    const listed = (label: string) => {
-      const tree = exampleApp(label);
-      return Object.fromEntries(Object.entries(tree).filter(([p]) => !p.startsWith("lib/mpota/")));
-    };
     try {
-      writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.0", files: listed("first") });
+      writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.0", files: apps.first.app });
       const config = {
         project: "greenhouse",
         keys: [],
@@ -129,13 +131,13 @@ const run: Benchmark = async ({ progress }) => {
           type: "micropython_ota",
           host: server.url,
           project: "greenhouse",
-          filenames: Object.keys(listed("first")).sort(),
+          filenames: Object.keys(apps.first.app).sort(),
         },
       };
       out.micropython_ota = await measure(
-        gitBoard(exampleApp("first"), "v1.0.0", config),
+        gitBoard(apps.first.board, "v1.0.0", config),
         () => server.requests.length,
-        () => writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.1", files: listed("next") }),
+        () => writeMicropythonOta(root, { project: "greenhouse", version: "v1.0.1", files: apps.next.app }),
       );
     } finally {
       await server.close();

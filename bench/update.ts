@@ -11,7 +11,7 @@
  * - Ed25519 + SHA-512 verify time of the example envelope and of a 1,000-file one.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFaultServer } from "../src/client/fault-proxy.ts";
@@ -22,19 +22,16 @@ import {
   makeSigningKey,
   publishPointer,
 } from "../src/client/testkit.ts";
+import { exampleAppTree, exampleMain } from "../src/demo/index.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
-import { EXAMPLE, exampleTree } from "./example.ts";
 import type { Benchmark } from "./index.ts";
 
 const PROJECT = "greenhouse";
 
 /** The example app at `version`, with the mpota package in lib/mpota/ and `extra` files. */
 function exampleApp(version: string, extra: Record<string, Uint8Array | string> = {}) {
-  const tree: Record<string, Uint8Array | string> = { ...exampleTree(), ...devicePackage(), ...extra };
-  tree["main.py"] = readFileSync(join(EXAMPLE, "main.py"), "utf8").replace(
-    /VERSION = "[^"]*"/,
-    `VERSION = "${version}"`,
-  );
+  const tree: Record<string, Uint8Array | string> = { ...exampleAppTree(), ...devicePackage(), ...extra };
+  tree["main.py"] = exampleMain(version);
   return tree;
 }
 
@@ -80,7 +77,7 @@ const run: Benchmark = async ({ progress }) => {
   buildRelease(site, PROJECT, "1.0.0", exampleApp("1.0.0"), key);
   const v110 = exampleApp("1.1.0");
   v110["lib/sensors.py"] = `${v110["lib/sensors.py"]!.toString()}\n# calibrated 2026-11\n`;
-  buildRelease(site, PROJECT, "1.1.0", v110, key);
+  const envelope110 = buildRelease(site, PROJECT, "1.1.0", v110, key);
   buildRelease(
     site,
     PROJECT,
@@ -179,7 +176,7 @@ const run: Benchmark = async ({ progress }) => {
       heapInstall1MB: big.heapInstall,
       heapGrowth1MBvs10KB: Number((big.heapInstall! / small.heapInstall!).toFixed(3)),
       verifyMs: update.figures.heapVerifyMs,
-      envelopeBytes: readFileSync(join(site, PROJECT, "releases", "1.1.0.json")).length,
+      envelopeBytes: envelope110.length,
       verify1000FilesMs: verify1000.figures.heapVerifyMs,
       verify1000FilesEnvelopeBytes: bigEnvelope.length,
       heapVerify1000Files: verify1000.figures.heapVerify,
