@@ -13,7 +13,7 @@ import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
-import { recordEvents } from "../rollouts/engine.ts";
+import { parseSteps, recordEvents } from "../rollouts/engine.ts";
 import { type ChannelRoute, pickVersion } from "../rollouts/policy.ts";
 import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
@@ -90,14 +90,13 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     if (!row) return undefined;
     if (!row.id || (row.state !== "running" && row.state !== "paused"))
       return { version: row.version, rollout: null };
-    const steps = JSON.parse(row.steps!) as number[];
     return {
       version: row.version,
       rollout: {
         id: row.id,
         fromVersion: row.from_version,
         toVersion: row.to_version!,
-        percent: steps[row.step!] ?? 100,
+        percent: parseSteps({ steps: row.steps! })[row.step!] ?? 100,
         state: row.state,
       },
     };
