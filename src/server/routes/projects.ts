@@ -1,6 +1,8 @@
 /** Admin: projects, their public keys, the enrolment token, and version pins by device tag. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Kysely } from "kysely";
 import Type from "typebox";
+import type { Database } from "../../db/index.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
@@ -19,13 +21,18 @@ export async function requireProject(ctx: ServerContext, name: string) {
   return project;
 }
 
-export async function requireRelease(ctx: ServerContext, project: string, version: string) {
-  const release = await ctx.db.kysely
+/** The release `version` of `project`, or undefined. */
+export function findRelease(db: Kysely<Database>, project: string, version: string) {
+  return db
     .selectFrom("releases")
     .selectAll()
     .where("project", "=", project)
     .where("version", "=", version)
     .executeTakeFirst();
+}
+
+export async function requireRelease(ctx: ServerContext, project: string, version: string) {
+  const release = await findRelease(ctx.db.kysely, project, version);
   if (!release) throw new HttpError(404, `project "${project}" has no release ${version}`);
   return release;
 }

@@ -20,7 +20,7 @@ import type { ServerContext } from "../context.ts";
 import { type CheckedEnvelope, checkEnvelope, type Manifest, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
 import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
-import { requireProject, requireRelease } from "./projects.ts";
+import { findRelease, requireProject, requireRelease } from "./projects.ts";
 
 const MAX_FILE = 16 * 1024 * 1024;
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
@@ -103,14 +103,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: ProjectParams, body: Envelope }, bodyLimit: ctx.limits.maxEnvelopeBytes },
     async (request) => {
       const checked = await checkedUpload(ctx, request.params.project, request.body);
-      const existing = await db
-        .selectFrom("releases")
-        .select("sha256")
-        .where("project", "=", request.params.project)
-        .where("version", "=", checked.manifest.version)
-        .executeTakeFirst();
-      if (existing && existing.sha256 !== checked.sha256)
-        throw new HttpError(409, `release ${checked.manifest.version} already exists with other contents`);
+      const existing = await findRelease(db, request.params.project, checked.manifest.version);
+      if (existing) sameRelease(existing, checked);
       return {
         version: checked.manifest.version,
         published: !!existing,
@@ -162,12 +156,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       const { project } = request.params;
       const checked = await checkedUpload(ctx, project, request.body);
       const { version } = checked.manifest;
-      const existing = await db
-        .selectFrom("releases")
-        .selectAll()
-        .where("project", "=", project)
-        .where("version", "=", version)
-        .executeTakeFirst();
+      const existing = await findRelease(db, project, version);
       if (existing) return reply.code(200).send(sameRelease(existing, checked));
       const missing = await missingFiles(ctx, checked.manifest);
       const count = missing.blobs.length + missing.patches.length;
