@@ -2,7 +2,7 @@
  * Helpers for tests and benchmarks of the device client: the device files as flash trees, and runs of
  * device code on a virtual board.
  */
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -16,7 +16,8 @@ import {
 } from "../manifest/index.ts";
 import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
 import { deviceTracker } from "../sim/testing.ts";
-import { compressBlob } from "../store/index.ts";
+import { sitePaths } from "../static/index.ts";
+import { compressBlob, writeFileAtomic } from "../store/index.ts";
 import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
@@ -119,16 +120,16 @@ export function buildRelease(
   key: SigningKey,
   options: ReleaseOptions = {},
 ): Buffer {
-  const root = join(site, project);
-  mkdirSync(join(root, "blobs"), { recursive: true });
-  mkdirSync(join(root, "releases"), { recursive: true });
+  const paths = sitePaths(site, project);
+  mkdirSync(join(paths.root, "blobs"), { recursive: true });
+  mkdirSync(join(paths.root, "releases"), { recursive: true });
   const files = Object.keys(tree)
     .sort(comparePaths)
     .map((path) => {
       const data = Buffer.from(tree[path]!);
       const hash = sha256Hex(data);
       const blob = compressBlob(data);
-      writeFileSync(join(root, "blobs", `${hash}.z`), blob);
+      writeFileSync(paths.blob(hash), blob);
       return { blobs: { patches: [], zlib: blob.length }, path, sha256: hash, size: data.length };
     });
   const signed = {
@@ -142,21 +143,19 @@ export function buildRelease(
     version,
   };
   const envelope = envelopeBytes(signEnvelope(signed, key));
-  writeFileSync(join(root, "releases", `${version}.json`), envelope);
+  writeFileSync(paths.release(version), envelope);
   return envelope;
 }
 
 /** Points `channel` at a release already in the site (the pointer is written last, by rename). */
 export function publishPointer(site: string, project: string, channel: string, version: string): void {
-  const envelope = readFileSync(join(site, project, "releases", `${version}.json`));
+  const paths = sitePaths(site, project);
+  const envelope = readFileSync(paths.release(version));
   const pointer = envelopeBytes({
     signed: channelPointer({ channel, project, version, envelope }),
     signatures: [],
   });
-  mkdirSync(join(site, project, "channels"), { recursive: true });
-  const file = join(site, project, "channels", `${channel}.json`);
-  writeFileSync(`${file}.tmp`, pointer);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(paths.channel(channel), pointer);
 }
 
 export { type ServedRequest, type StaticServer, serveStatic } from "../static/serve.ts";
@@ -201,11 +200,11 @@ export function bundledBoard(
   config: { project: string; keys: string[] },
   version?: string,
 ): Tree {
-  const root = join(site, config.project);
+  const paths = sitePaths(site, config.project);
   const release = version
     ? {
-        envelope: readFileSync(join(root, "releases", `${version}.json`)),
-        blob: (hash: string) => readFileSync(join(root, "blobs", `${hash}.z`)),
+        envelope: readFileSync(paths.release(version)),
+        blob: (hash: string) => readFileSync(paths.blob(hash)),
       }
     : undefined;
   return bundleFiles({
