@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { addServerOptions, adminClient, output, type ServerCliOptions, serverCall } from "../admin.ts";
+import { wholeNumber } from "../options.ts";
 
 interface RolloutRow {
   id: string;
@@ -21,12 +22,6 @@ function steps(value: string): number[] {
   return list;
 }
 
-function whole(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${value} is not a whole number`);
-  return n;
-}
-
 const describe = (r: RolloutRow) =>
   `${r.id}  ${r.channel}: ${r.from ?? "-"} → ${r.to}  ${r.state} at ${r.percent}%  ` +
   `(${r.health.confirmed} confirmed, ${r.health.failed} failed of ${r.health.reported} reporting)${r.reason ? `  ${r.reason}` : ""}`;
@@ -45,14 +40,19 @@ export function registerRollout(program: Command): void {
       .requiredOption("--release <version>", "the release to roll out (already published)")
       .option("--channel <name>", "channel", "stable")
       .option("--steps <list>", "percentages of devices per step", steps, [1, 10, 50, 100])
-      .option("--wait <seconds>", "least time per step", whole, 3600)
+      .option("--wait <seconds>", "least time per step", wholeNumber("--wait"), 3600)
       .option(
         "--failure-percent <n>",
         "pause when this % of reporting devices failed or rolled back",
-        whole,
+        wholeNumber("--failure-percent", 100),
         10,
       )
-      .option("--min-failures <n>", "...and at least this many", whole, 1),
+      .option(
+        "--min-failures <n>",
+        "...and at least this many",
+        wholeNumber("--min-failures", undefined, 1),
+        1,
+      ),
   ).action(
     async (
       opts: ProjectOption & {

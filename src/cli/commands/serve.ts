@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { CliError } from "../errors.ts";
+import { wholeNumber } from "../options.ts";
 
 interface ServeCliOptions {
   port: number;
@@ -17,15 +18,6 @@ interface ServeCliOptions {
 }
 
 const DEMO_OPTIONS = ["demoDevices", "demoInterval", "demoStepWait"] as const;
-
-function wholeNumber(name: string, max: number, min = 0) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be a whole number ${min}…${max}`);
-    return n;
-  };
-}
 
 const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { CliError } from "../errors.ts";
+import { wholeNumber } from "../options.ts";
 
 interface SimRunOptions {
   fs: string;
@@ -12,14 +13,6 @@ interface SimRunOptions {
   timeout: number;
   json?: boolean;
   dryRun?: boolean;
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
-    return n;
-  };
 }
 
 export function registerSim(program: Command): void {
@@ -37,10 +30,10 @@ export function registerSim(program: Command): void {
         .choices(["torn", "commit-on-close"])
         .default("torn"),
     )
-    .option("--cut-at <n>", "cut the power before mutating flash operation N", positiveInt("--cut-at"))
-    .option("--flash-size <bytes>", "flash capacity (ENOSPC past it)", positiveInt("--flash-size"))
-    .option("--reboots <n>", "stop after N reboots", positiveInt("--reboots"), 10)
-    .option("--timeout <seconds>", "stop after this many seconds", positiveInt("--timeout"), 60)
+    .option("--cut-at <n>", "cut the power before mutating flash operation N", wholeNumber("--cut-at"))
+    .option("--flash-size <bytes>", "flash capacity (ENOSPC past it)", wholeNumber("--flash-size"))
+    .option("--reboots <n>", "stop after N reboots", wholeNumber("--reboots"), 10)
+    .option("--timeout <seconds>", "stop after this many seconds", wholeNumber("--timeout"), 60)
     .option("--json", "end with one JSON line of figures")
     .option("--dry-run", "do not write the flash back to --fs")
     .action(async (script: string | undefined, opts: SimRunOptions) => {
