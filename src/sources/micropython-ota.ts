@@ -6,9 +6,10 @@
  * --micropython-ota`), `serveMicropythonOta` serves such a folder on loopback for tests, with HTTP
  * Basic auth when a user is given (as the library's `user=`/`passwd=` send it).
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { serveStatic } from "../static/serve.ts";
+import { writeFileAtomic } from "../store/index.ts";
 import type { RequestRecord } from "./emulator.ts";
 
 export interface MicropythonOtaRelease {
@@ -31,6 +32,9 @@ export function micropythonOtaPath(
   return `${project}/${version}${useVersionPrefix ? "_" : "/"}${file}`;
 }
 
+/** No empty, "." or ".." part: the path stays below the folder it is joined to. */
+const isRelative = (path: string) => path.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+
 /**
  * Writes a release into the layout under `root`: every file first, then `<project>/version` by rename,
  * so a device reading the folder meanwhile sees the old version or the new one. Older versions' files
@@ -40,24 +44,18 @@ export function writeMicropythonOta(root: string, release: MicropythonOtaRelease
   const { project, version } = release;
   if (!version || /[\r\n/\\]/.test(version))
     throw new Error(`version tag "${version}" must be one line without slashes`);
-  if (!project || project.split("/").some((p) => p === "" || p === "." || p === "..")) {
-    throw new Error(`project "${project}" must be a relative folder name`);
-  }
+  if (!isRelative(project)) throw new Error(`project "${project}" must be a relative folder name`);
   const written: string[] = [];
   for (const [file, data] of Object.entries(release.files).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (file.split("/").some((p) => p === "" || p === "." || p === "..") || file.includes("\\")) {
+    if (!isRelative(file) || file.includes("\\"))
       throw new Error(`file name "${file}" must be a relative path`);
-    }
     const rel = micropythonOtaPath(project, version, file, release.useVersionPrefix ?? true);
     const target = join(root, ...rel.split("/"));
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, data);
     written.push(rel);
   }
-  const versionFile = join(root, project, "version");
-  mkdirSync(dirname(versionFile), { recursive: true });
-  writeFileSync(`${versionFile}.tmp`, `${version}\n`);
-  renameSync(`${versionFile}.tmp`, versionFile);
+  writeFileAtomic(join(root, project, "version"), `${version}\n`);
   written.push(`${project}/version`);
   return written;
 }
