@@ -10,12 +10,6 @@ CHUNK = const(4096)  # the one I/O buffer of an install (a flash block); no file
 TMP = "/.mpota/tmp"
 
 
-def _hex(h):
-    import binascii
-
-    return binascii.hexlify(h.digest()).decode()
-
-
 def remove_tree(path):
     # Deletes a file or a folder with everything below it; a missing path is fine.
     import os
@@ -124,6 +118,8 @@ def _pump(src, dst, buf, limit, what, h=None):
     # UpdateError.
     import hashlib
 
+    from mpota.filelist import hexdigest
+
     h = h or hashlib.sha256()
     total = 0
     while True:
@@ -139,7 +135,7 @@ def _pump(src, dst, buf, limit, what, h=None):
             done = dst.write(chunk)
             while done < n:
                 done += dst.write(chunk[done:])
-    return total, _hex(h)
+    return total, hexdigest(h)
 
 
 def _copy(src_path, dst_path, entry, buf):
@@ -182,14 +178,14 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import errors, http, patch, source
+    from mpota import errors, filelist, http, patch, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
         http.download(url, tmp, patch_entry["size"], h)
-        if _hex(h) != patch_entry["sha256_of_patch"]:
+        if filelist.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True

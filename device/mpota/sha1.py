@@ -86,9 +86,3 @@ def git_blob(size):
     h = new()
     h.update(("blob %d\x00" % size).encode())
     return h
-
-
-def hexdigest(h):
-    import binascii
-
-    return binascii.hexlify(h.digest()).decode()

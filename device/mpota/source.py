@@ -121,11 +121,11 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
     # `headers` go with the request (a source's credentials). -> (path, header)
-    import binascii
     import hashlib
     import os
 
     from mpota import envelope, http
+    from mpota.filelist import hexdigest
 
     try:
         os.mkdir(TMP)
@@ -136,7 +136,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     n = http.download(url, path, max_bytes, h, headers)
     if size is not None and n != size:
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
-    if h and binascii.hexlify(h.digest()).decode() != sha256:
+    if h and hexdigest(h) != sha256:
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
     return path, envelope.verify(path, cfg["keys"], cfg["project"])
 

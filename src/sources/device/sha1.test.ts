@@ -17,6 +17,7 @@ describe("sha1.py", () => {
     const script = `
 import json, hashlib
 from mpota import sha1
+from mpota.filelist import hexdigest
 out = {"native": hasattr(hashlib, "sha1")}
 buf = memoryview(bytearray(37))
 for name in ${JSON.stringify(Object.keys(files))}:
@@ -29,8 +30,8 @@ for name in ${JSON.stringify(Object.keys(files))}:
             if not n:
                 break
             h.update(buf[:n])
-    out[name] = sha1.hexdigest(h)
-    out[name + "?"] = sha1.hexdigest(h)  # digest() twice gives the same answer
+    out[name] = hexdigest(h)
+    out[name + "?"] = hexdigest(h)  # digest() twice gives the same answer
 print(json.dumps(out))
 `;
     const { value } = await runDeviceScript(script, files);
