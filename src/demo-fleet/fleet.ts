@@ -4,7 +4,7 @@
  * A board "wakes" every interval: boots, takes its readings, confirms its release, checks for an
  * update (and installs it, rebooting into it). Boards run a few at a time so the machine stays usable.
  */
-import { bundleFiles, releaseFrom } from "../client/bundle.ts";
+import { bundleFiles, type ReleaseSource, releaseFrom } from "../client/bundle.ts";
 import { configJson, configProblems, type OtaConfig } from "../config/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import type { DemoBoardSecret } from "./files.ts";
@@ -34,7 +34,11 @@ export interface RunningFleet {
 }
 
 /** A board's flash: loader, config with its device token, `version` in slot 0 (`mpota device bundle`). */
-export function boardFlash(options: FleetOptions, board: DemoBoardSecret): Record<string, Uint8Array> {
+function boardFlash(
+  options: FleetOptions,
+  board: DemoBoardSecret,
+  release: ReleaseSource,
+): Record<string, Uint8Array> {
   const config = {
     project: options.project,
     keys: [options.publicKey],
@@ -48,15 +52,16 @@ export function boardFlash(options: FleetOptions, board: DemoBoardSecret): Recor
   };
   const problems = configProblems(config);
   if (problems.length > 0) throw new Error(`board ${board.id}'s config: ${problems.join("; ")}`);
-  const release = releaseFrom(options.storeDir, options.project, options.version);
   return bundleFiles({ config, configJson: configJson(config as OtaConfig), release }).files;
 }
 
 export function startFleet(options: FleetOptions): RunningFleet {
+  // One read of the starting release for all the boards.
+  const release = releaseFrom(options.storeDir, options.project, options.version);
   const devices = options.boards.map(
     (board, i) =>
       new VirtualDevice({
-        files: boardFlash(options, board),
+        files: boardFlash(options, board, release),
         uniqueId: `a4cf12b3${(i + 1).toString(16).padStart(4, "0")}`,
       }),
   );
