@@ -25,7 +25,7 @@ export interface ReleaseSource {
 }
 
 export const BOOTSTRAP_VERSION = "0.0.0";
-export const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
+const DEVICE_DIR = fileURLToPath(new URL("../../device/", import.meta.url));
 
 /** The loader, as /boot.py. */
 export function loaderSource(): Uint8Array {

@@ -73,7 +73,7 @@ export function pythonModule(rng: Rng, functions: number): string {
 }
 
 export type EditKind = "insert" | "delete" | "move" | "rename" | "tweak" | "rewrite";
-export const EDIT_KINDS: readonly EditKind[] = ["insert", "delete", "move", "rename", "tweak", "rewrite"];
+const EDIT_KINDS: readonly EditKind[] = ["insert", "delete", "move", "rename", "tweak", "rewrite"];
 
 /** The module's functions as separate chunks (split before each top-level def). */
 function chunks(source: string): string[] {

@@ -11,7 +11,7 @@ export const MAX_FILES = 10_000;
 export const MAX_PATH_BYTES = 255;
 /** Longest line of a canonical manifest, its line break included. */
 export const MAX_LINE_BYTES = 4096;
-export const MAX_POINTER_TARGET = 2 ** 30;
+const MAX_POINTER_TARGET = 2 ** 30;
 
 /**
  * Largest zlib stream accepted for a file of `size` bytes: incompressible data costs 5 bytes of

@@ -127,7 +127,7 @@ export function emulatorOf(hosts: Hosts, apiPath: string): Emulator {
   };
 }
 
-export function totalsOf(requests: RequestRecord[]) {
+function totalsOf(requests: RequestRecord[]) {
   return (filter: (r: RequestRecord) => boolean = () => true) => {
     const picked = requests.filter(filter);
     return { requests: picked.length, bytes: picked.reduce((n, r) => n + r.bytes, 0) };
@@ -135,7 +135,7 @@ export function totalsOf(requests: RequestRecord[]) {
 }
 
 /** The token a request carries: `Authorization: token X`, `Bearer X`, or a `token`/`access_token` parameter. */
-export function tokenOf(request: FastifyRequest): string | undefined {
+function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header) {
     const [scheme, value] = header.split(/\s+/, 2);
@@ -193,7 +193,7 @@ export function repoGetter(api: FastifyInstance, open: RepoOpener) {
     });
 }
 
-export const etagOf = (body: Buffer) => `W/"${createHash("sha1").update(body).digest("hex")}"`;
+const etagOf = (body: Buffer) => `W/"${createHash("sha1").update(body).digest("hex")}"`;
 
 /** Sends `body` with an ETag; 304 with no body when the request's If-None-Match names it. */
 export function sendTagged(
