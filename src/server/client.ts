@@ -3,10 +3,10 @@
  * and publishing a release (only the blobs and patches the server lacks, then the envelope, then
  * optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
  */
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { sha256Hex } from "../manifest/index.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 export class ServerError extends Error {
@@ -111,21 +111,18 @@ export async function publishRelease(
     ...plan.missing.patches.map((name) => ({ kind: "patches" as const, name })),
   ];
   const total = (envelope.signed?.files ?? []).reduce((n, f) => n + 1 + (f.blobs?.patches?.length ?? 0), 0);
+  const uploads = jobs.length;
   let done = 0;
   let bytes = 0;
   const worker = async () => {
     for (let job = jobs.shift(); job; job = jobs.shift()) {
       const data = job.kind === "blobs" ? await files.blob(job.name) : await files.patch(job.name);
-      const headers =
-        job.kind === "patches"
-          ? { "x-mpota-sha256": createHash("sha256").update(data).digest("hex") }
-          : undefined;
+      const headers = job.kind === "patches" ? { "x-mpota-sha256": sha256Hex(data) } : undefined;
       await client.request("PUT", `/projects/${project}/${job.kind}/${job.name}`, data, headers);
       bytes += data.length;
-      options.onProgress?.(++done, plan.missing.blobs.length + plan.missing.patches.length);
+      options.onProgress?.(++done, uploads);
     }
   };
-  const uploads = plan.missing.blobs.length + plan.missing.patches.length;
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
   const release = await client.request<{ version: string; createdAt: string }>(
     "POST",
