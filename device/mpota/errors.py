@@ -23,6 +23,12 @@ def as_update_error(e):
     return UpdateError("internal", "%s: %s" % (type(e).__name__, e))
 
 
+def flash_fault(e):
+    # EIO or ENOSPC: the flash failed or is full. Never the fault of a download or a patch, so it is
+    # raised as it is instead of being retried or answered with the whole file.
+    return isinstance(e, OSError) and bool(e.args) and e.args[0] in (5, 28)
+
+
 def record(e, version=None):
     import json
     import time

@@ -154,7 +154,7 @@ def _download(cfg, dst_path, entry, buf):
     import deflate
     import os
 
-    from mpota import http, source
+    from mpota import errors, http, source
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
     http.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
@@ -163,8 +163,8 @@ def _download(cfg, dst_path, entry, buf):
             with open(dst_path, "wb") as dst:
                 n, digest = _pump(deflate.DeflateIO(raw, deflate.ZLIB, 10), dst, buf, entry["size"], entry["path"])
     except (OSError, ValueError) as e:
-        if isinstance(e, OSError) and e.args and e.args[0] in (5, 28):
-            raise  # a flash fault or a full flash, not a bad blob
+        if errors.flash_fault(e):
+            raise  # not a bad blob
         raise UpdateError("blob", "%s: the download is not a valid zlib stream (%s)" % (entry["path"], e))
     os.remove(tmp)
     if n != entry["size"] or digest != entry["sha256"]:
@@ -190,7 +190,7 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
     except Exception as e:
-        if isinstance(e, OSError) and e.args and e.args[0] in (5, 28):
+        if errors.flash_fault(e):
             raise
         return errors.as_update_error(e)
     finally:

@@ -10,12 +10,11 @@
 #   are made; numbers are LEB128, seek zigzag-signed. Add: old bytes plus these bytes, mod 256.
 from micropython import const
 
-from mpota.errors import UpdateError
+from mpota.errors import UpdateError, flash_fault
 
 ENCODINGS = ("fossil", "bsdiff-seq")
 _MAX_DIGITS = const(6)  # 36 bits: sizes and offsets are at most 16 MiB, the Fossil checksum is 32 bits
 _MAX_VARINT = const(4)  # 28 bits
-_EIO = const(5)
 _ENOSPC = const(28)
 
 
@@ -204,7 +203,7 @@ def apply(old_path, patch_path, new_path, size, sha256, buf, encoding="fossil"):
         with open(old_path, "rb") as old, open(patch_path, "rb") as raw, open(new_path, "wb") as out:
             _run(old, raw, out, size, h, buf, encoding)
     except (OSError, ValueError, EOFError) as e:
-        if isinstance(e, OSError) and e.args and e.args[0] in (_EIO, _ENOSPC):
+        if flash_fault(e):
             raise
         raise _bad("%s: %s" % (type(e).__name__, e))  # a damaged zlib stream or a missing old file
     digest = binascii.hexlify(h.digest()).decode()
