@@ -14,6 +14,7 @@ import {
   sha256Hex,
   verifyEnvelope,
 } from "../manifest/index.ts";
+import { sitePaths } from "../static/index.ts";
 import { inflateBlob, openStore } from "../store/index.ts";
 import { encodeStateRecord, firstStateRecord, STATE_COPIES } from "./state-record.ts";
 
@@ -56,16 +57,12 @@ export function releaseFrom(
   project: string,
   version?: string,
 ): ReleaseSource & { version: string } {
-  const site = join(dir, project);
-  if (existsSync(join(site, "releases"))) {
+  const site = sitePaths(dir, project);
+  if (existsSync(join(site.root, "releases"))) {
     if (version === undefined) throw new Error(`${dir} is a static site: name the release to bundle`);
-    const file = join(site, "releases", `${version}.json`);
+    const file = site.release(version);
     if (!existsSync(file)) throw new Error(`no release ${version} of ${project} in ${dir} (no ${file})`);
-    return {
-      version,
-      envelope: readFileSync(file),
-      blob: (sha) => readFileSync(join(site, "blobs", `${sha}.z`)),
-    };
+    return { version, envelope: readFileSync(file), blob: (sha) => readFileSync(site.blob(sha)) };
   }
   const store = openStore(dir);
   const chosen = version ?? store.latestVersion(project);

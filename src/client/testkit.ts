@@ -18,7 +18,7 @@ import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } fr
 import { deviceTracker } from "../sim/testing.ts";
 import { sitePaths } from "../static/index.ts";
 import { compressBlob, writeFileAtomic } from "../store/index.ts";
-import { bundleFiles, loaderSource, mpotaPackage } from "./bundle.ts";
+import { bundleFiles, loaderSource, mpotaPackage, releaseFrom } from "./bundle.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
 /** The device package as a release carries it (lib/mpota/). */
@@ -200,13 +200,7 @@ export function bundledBoard(
   config: { project: string; keys: string[] },
   version?: string,
 ): Tree {
-  const paths = sitePaths(site, config.project);
-  const release = version
-    ? {
-        envelope: readFileSync(paths.release(version)),
-        blob: (hash: string) => readFileSync(paths.blob(hash)),
-      }
-    : undefined;
+  const release = version ? releaseFrom(site, config.project, version) : undefined;
   return bundleFiles({
     config,
     configJson: JSON.stringify(config),
