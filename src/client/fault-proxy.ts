@@ -6,12 +6,10 @@
  * It writes responses byte by byte itself (over plain TCP or TLS), so it can break HTTP in ways a
  * well-behaved server library never would.
  */
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from "node:net";
-import { join, normalize } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
+import { siteFile } from "../static/index.ts";
 
 export type Fault =
   /** Close the connection after `after` bytes of the body. */
@@ -107,11 +105,9 @@ function parseHead(head: string): { path: string; headers: Record<string, string
 }
 
 function serveFile(root: string, path: string, headers: Record<string, string>, useRange: boolean): Reply {
-  const file = join(root, normalize(decodeURIComponent(path.split("?")[0]!)));
-  if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile())
-    return { status: 404, headers: [], body: Buffer.alloc(0) };
-  const body = readFileSync(file);
-  const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`;
+  const found = siteFile(root, decodeURIComponent(path.split("?")[0]!));
+  if (!found) return { status: 404, headers: [], body: Buffer.alloc(0) };
+  const { body, etag } = found;
   if (headers["if-none-match"] === etag)
     return { status: 304, headers: [["ETag", etag]], body: Buffer.alloc(0) };
   const range = /^bytes=(\d+)-$/.exec(headers.range ?? "");

@@ -6,4 +6,4 @@ export {
   type StaticPublishResult,
   sitePaths,
 } from "./publish.ts";
-export { type ServedRequest, type StaticServer, serveStatic } from "./serve.ts";
+export { type ServedRequest, type StaticServer, serveStatic, siteFile } from "./serve.ts";

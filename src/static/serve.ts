@@ -36,6 +36,18 @@ export interface StaticServeOptions {
   basicAuth?: { user: string; passwd: string };
 }
 
+/**
+ * The file below `root` that the request path `path` (decoded, from "/") names, with its ETag; undefined
+ * when there is none or the path leaves `root`.
+ */
+export function siteFile(root: string, path: string): { body: Buffer; etag: string } | undefined {
+  const base = resolve(root);
+  const file = join(base, normalize(path));
+  if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) return undefined;
+  const body = readFileSync(file);
+  return { body, etag: `"${sha256Hex(body).slice(0, 16)}"` };
+}
+
 /** Serves the folder `dir` on 127.0.0.1. */
 export async function serveStatic(dir: string, options: StaticServeOptions = {}): Promise<StaticServer> {
   const requests: string[] = [];
@@ -43,7 +55,6 @@ export async function serveStatic(dir: string, options: StaticServeOptions = {})
   const expected = basicAuth
     ? `Basic ${Buffer.from(`${basicAuth.user}:${basicAuth.passwd}`).toString("base64")}`
     : undefined;
-  const root = resolve(dir);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(path);
@@ -67,19 +78,13 @@ export async function serveStatic(dir: string, options: StaticServeOptions = {})
       answer(401, { "www-authenticate": 'Basic realm="ota"', "content-length": body.length }, body);
       return;
     }
-    const file = join(root, normalize(path));
-    if (
-      req.method !== "GET" ||
-      !file.startsWith(root + sep) ||
-      !existsSync(file) ||
-      !statSync(file).isFile()
-    ) {
+    const found = req.method === "GET" ? siteFile(dir, path) : undefined;
+    if (!found) {
       const body = "404 Not Found\n";
       answer(404, { "content-length": body.length }, body);
       return;
     }
-    const body = readFileSync(file);
-    const etag = `"${sha256Hex(body).slice(0, 16)}"`;
+    const { body, etag } = found;
     if (req.headers["if-none-match"] === etag) {
       answer(304, { etag });
       return;
