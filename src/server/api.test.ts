@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDialects } from "../db/testing.ts";
@@ -244,6 +245,16 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
       const noHash = await put(`${"1".repeat(64)}-${"2".repeat(64)}.fz`, Buffer.from("x"), "patches");
       expect(noHash.statusCode).toBe(400);
       expect(noHash.json().error).toMatch(/x-mpota-sha256/);
+      const patchName = `${"1".repeat(64)}-${"2".repeat(64)}.fz`;
+      const wrongHash = await inject({
+        method: "PUT",
+        url: `/api/v1/projects/greenhouse/patches/${patchName}`,
+        headers: { ...admin, "content-type": "application/octet-stream", "x-mpota-sha256": "3".repeat(64) },
+        payload: deflateSync(Buffer.from("a patch")),
+      });
+      expect(wrongHash.statusCode).toBe(400);
+      expect(wrongHash.json().error).toMatch(/has SHA-256 [0-9a-f]{64}, not 3{64}/);
+      expect(existsSync(join(s.dataDir, "store/greenhouse/patches", patchName))).toBe(false);
       expect(readdirSync(join(s.dataDir, "tmp"))).toEqual([]);
     });
 
@@ -252,7 +263,6 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
       try {
         const headers = { authorization: `Bearer ${small.adminToken}` };
         await small.app.inject({ method: "POST", url: "/api/v1/projects", headers, payload: { name: "p" } });
-        const { deflateSync } = await import("node:zlib");
         const { randomBytes, createHash } = await import("node:crypto");
         const data = randomBytes(5000);
         const name = `${createHash("sha256").update(data).digest("hex")}.z`;

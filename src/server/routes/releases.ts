@@ -6,7 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflate } from "node:zlib";
@@ -17,7 +16,7 @@ import type { Database, Release } from "../../db/index.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { type CheckedEnvelope, checkEnvelope, type Manifest, sha256Hex } from "../envelope.ts";
+import { type CheckedEnvelope, checkEnvelope, type Manifest } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
 import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { findRelease, requireProject, requireRelease } from "./projects.ts";
@@ -35,23 +34,47 @@ export interface Missing {
   patches: string[];
 }
 
-/** Inflates a stored zlib stream (capped), returning the SHA-256 and size of what comes out. */
-async function inflatedDigest(path: string, cap: number): Promise<{ sha256: string; size: number }> {
+/**
+ * Reads a stored zlib stream once: the SHA-256 of its own bytes, and the SHA-256 and size of what it
+ * inflates to (capped).
+ */
+async function zlibDigests(
+  path: string,
+  cap: number,
+): Promise<{ raw: string; sha256: string; size: number }> {
+  const raw = createHash("sha256");
   const hash = createHash("sha256");
   let size = 0;
   try {
-    await pipeline(createReadStream(path), createInflate(), async (chunks: AsyncIterable<Buffer>) => {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > cap) throw new HttpError(400, `blob inflates to more than ${cap} bytes`);
-        hash.update(chunk);
-      }
-    });
+    await pipeline(
+      createReadStream(path),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          raw.update(chunk);
+          yield chunk;
+        }
+      },
+      createInflate(),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          if (size > cap) throw new HttpError(400, `blob inflates to more than ${cap} bytes`);
+          hash.update(chunk);
+        }
+      },
+    );
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, `not a zlib stream: ${(err as Error).message}`);
   }
-  return { sha256: hash.digest("hex"), size };
+  return { raw: raw.digest("hex"), sha256: hash.digest("hex"), size };
+}
+
+/** The SHA-256 of a file, read as a stream (patches go up to the blob limit). */
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex");
 }
 
 /** The blobs and patches of `manifest` the store lacks (or holds with other bytes than declared). */
@@ -67,7 +90,7 @@ export async function missingFiles(ctx: ServerContext, manifest: Manifest): Prom
       const size = await ctx.store.size(project, "patches", name);
       const same =
         size === patch.size &&
-        sha256Hex(await readFile(ctx.store.path(project, "patches", name))) === patch.sha256_of_patch;
+        (await fileSha256(ctx.store.path(project, "patches", name))) === patch.sha256_of_patch;
       if (!same) patches.add(name);
     }
   }
@@ -118,7 +141,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     await requireProject(ctx, project);
     const body = bodyStream(request.body);
     const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
-      const { sha256 } = await inflatedDigest(tmp, MAX_FILE);
+      const { sha256 } = await zlibDigests(tmp, MAX_FILE);
       if (`${sha256}.z` !== file)
         throw new HttpError(400, `blob ${file} inflates to content with SHA-256 ${sha256}`);
     });
@@ -139,10 +162,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         bodyStream(request.body),
         ctx.limits.maxBlobBytes,
         async (tmp) => {
-          const actual = sha256Hex(await readFile(tmp));
-          if (actual !== declared)
-            throw new HttpError(400, `patch ${file} has SHA-256 ${actual}, not ${declared}`);
-          await inflatedDigest(tmp, MAX_FILE);
+          const { raw } = await zlibDigests(tmp, MAX_FILE);
+          if (raw !== declared) throw new HttpError(400, `patch ${file} has SHA-256 ${raw}, not ${declared}`);
         },
       );
       return reply.code(201).send({ file, size });
