@@ -201,6 +201,8 @@ def _tree(root, prefix):
     import hashlib
     import os
 
+    from mpota.http import hash_file
+
     here = root + "/" + prefix if prefix else root
     names = sorted((e[0] + "/" if e[1] & 0x4000 else e[0]) for e in os.ilistdir(here))
     for name in names:
@@ -208,15 +210,7 @@ def _tree(root, prefix):
             yield from _tree(root, prefix + name)
             continue
         h = hashlib.sha256()
-        n = 0
-        buf = memoryview(bytearray(512))
-        with open(here + "/" + name, "rb") as f:
-            while True:
-                k = f.readinto(buf)
-                if not k:
-                    break
-                h.update(buf[:k])
-                n += k
+        n = hash_file(here + "/" + name, h)
         yield {"path": prefix + name, "size": n, "sha256": hexdigest(h)}
 
 

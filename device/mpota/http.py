@@ -499,15 +499,18 @@ def download(url, path, max_bytes, hasher=None, headers=None):
     except _FlashFault as e:
         raise e.error
     if hasher is not None:
-        _hash_file(path, hasher)
+        hash_file(path, hasher)
     return n
 
 
-def _hash_file(path, hasher):
+def hash_file(path, hasher):
+    # Feeds the file at `path` to `hasher` through the one buffer; -> its length.
     buf = _buffer()
+    total = 0
     with open(path, "rb") as f:
         while True:
             n = f.readinto(buf)
             if not n:
-                return
+                return total
             hasher.update(buf if n == len(buf) else buf[:n])
+            total += n

@@ -116,15 +116,7 @@ def fetch_file(cfg, url, dst_path, size, hasher):
     if path is None:
         return http.download(url, dst_path, size, hasher, headers(cfg, url))
     os.rename(path, dst_path)
-    n = 0
-    buf = memoryview(bytearray(512))
-    with open(dst_path, "rb") as f:
-        while True:
-            k = f.readinto(buf)
-            if not k:
-                return n
-            hasher.update(buf[:k])
-            n += k
+    return http.hash_file(dst_path, hasher)
 
 
 def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)
