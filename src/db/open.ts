@@ -30,6 +30,11 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
+/** `url` with any password masked: safe to print. */
+export function maskPassword(url: string): string {
+  return url.replace(/:[^:@/]*@/, ":***@");
+}
+
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
   const db = isPostgresUrl(url) ? openPostgres(url, options) : openSqlite(url);
   try {
@@ -81,7 +86,7 @@ function openPostgres(url: string, options: OpenOptions): Db {
   return {
     kysely,
     dialect: "postgres",
-    label: url.replace(/:[^:@/]*@/, ":***@"),
+    label: maskPassword(url),
     close: () => kysely.destroy(),
   };
 }

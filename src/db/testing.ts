@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import type { Dialect } from "./open.ts";
+import { type Dialect, maskPassword } from "./open.ts";
 
 const POSTGRES_SH = resolve(import.meta.dirname, "../../.ci/postgres.sh");
 const WELL_KNOWN = "postgres://mpota:mpota@127.0.0.1:5432/mpota_test";
@@ -36,7 +36,7 @@ async function findPostgres(): Promise<string | undefined> {
   const fromEnv = process.env.MPOTA_TEST_PG;
   if (fromEnv) {
     if (await reachable(fromEnv)) return fromEnv;
-    throw new Error(`MPOTA_TEST_PG=${fromEnv.replace(/:[^:@/]*@/, ":***@")} is not reachable`);
+    throw new Error(`MPOTA_TEST_PG=${maskPassword(fromEnv)} is not reachable`);
   }
   if (await reachable(WELL_KNOWN)) return WELL_KNOWN;
   if (process.getuid?.() === 0 && debianPostgresInstalled()) {
