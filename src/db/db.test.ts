@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "./open.ts";
+import { maskPassword, openDatabase } from "./open.ts";
 import { createTestDatabase, type TestDatabase, testDialects } from "./testing.ts";
 
 describe.each(testDialects)("database (%s)", (dialect) => {
@@ -69,5 +69,15 @@ describe("openDatabase errors", () => {
     await expect(openDatabase("postgres://nobody:x@127.0.0.1:1/none")).rejects.toThrow(
       /ECONNREFUSED|connect/,
     );
+  });
+});
+
+describe("maskPassword", () => {
+  it("hides the password of a database URL and leaves the rest", () => {
+    expect(maskPassword("postgres://mpota:s3cret@127.0.0.1:5432/mpota")).toBe(
+      "postgres://mpota:***@127.0.0.1:5432/mpota",
+    );
+    expect(maskPassword("postgres://127.0.0.1:5432/mpota")).toBe("postgres://127.0.0.1:5432/mpota");
+    expect(maskPassword("sqlite:/data/mpota.db")).toBe("sqlite:/data/mpota.db");
   });
 });
