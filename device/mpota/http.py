@@ -474,7 +474,9 @@ def download(url, path, max_bytes, hasher=None, headers=None):
             _flash(os.remove, path)  # what we have does not fit this file any more: start again
             raise _Retry("HTTP 416")
         else:
-            raise UpdateError("http", "%s: HTTP %d" % (url, status))
+            e = UpdateError("http", "%s: HTTP %d" % (url, status))
+            e.status = status  # for sources that explain a refusal (401, 404, ...) their own way
+            raise e
         f = _flash(open, path, "ab" if start else "wb")
         try:
             n = start + _body(r, head, max_bytes - start, _write_all(f))

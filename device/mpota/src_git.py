@@ -164,9 +164,8 @@ def download(cfg, url, path, max_bytes, hasher=None, accept=None, what="file"):
     try:
         return _limited(cfg, lambda: http.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
     except UpdateError as e:
-        for status in (401, 403, 404, 422):
-            if e.code == "http" and e.message.endswith("HTTP %d" % status):
-                _judge(cfg, url, status, what)
+        if getattr(e, "status", None) in (401, 403, 404, 422):
+            _judge(cfg, url, e.status, what)
         raise
 
 

@@ -92,9 +92,8 @@ def fetch_release(cfg, version):
         try:
             n = http.download(url, path, _MAX_FILE, h, headers(cfg, url))
         except UpdateError as e:
-            for status in (401, 403, 404):
-                if e.code == "http" and e.message.endswith("HTTP %d" % status):
-                    _judge(url, status, "file %s for version %s" % (name, version))
+            if getattr(e, "status", None) in (401, 403, 404):
+                _judge(url, e.status, "file %s for version %s" % (name, version))
             raise
         _staged[url] = path
         entries.append({"path": name, "sha256": filelist.hexdigest(h), "size": n, "url": url})
