@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "nod
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { CliError } from "../errors.ts";
+import { readDeviceConfig } from "./config.ts";
 
 interface BundleOptions {
   config: string;
@@ -26,19 +27,13 @@ export function registerDeviceBundle(device: Command): void {
     .option("--release <version>", "version of the first release (default: the newest in the store)")
     .option("--json", "print one JSON line: {out, version, files, bytes}")
     .action(async (opts: BundleOptions) => {
-      const { ConfigError, configJson, readConfigFile } = await import("../../config/index.ts");
+      const { configJson } = await import("../../config/index.ts");
       const { bundleFiles, releaseFrom } = await import("../../client/bundle.ts");
       if (opts.release !== undefined && opts.store === undefined)
         throw new CliError("--release needs --store: the store or static site that holds it");
       if (existsSync(opts.out) && (!statSync(opts.out).isDirectory() || readdirSync(opts.out).length > 0))
         throw new CliError(`--out ${opts.out}: not an empty folder (nothing was written)`);
-      let config: ReturnType<typeof readConfigFile>;
-      try {
-        config = readConfigFile(opts.config);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(err.message);
-        throw err;
-      }
+      const config = await readDeviceConfig(opts.config);
       let release: ReturnType<typeof releaseFrom> | undefined;
       if (opts.store !== undefined) {
         try {

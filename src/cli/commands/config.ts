@@ -7,6 +7,17 @@ interface ConfigOptions {
   json?: boolean;
 }
 
+/** Reads and validates a device config file; a bad one is a one-line CliError naming every mistake. */
+export async function readDeviceConfig(file: string) {
+  const { ConfigError, readConfigFile } = await import("../../config/index.ts");
+  try {
+    return readConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 /** `mpota config IN.{json,yaml,toml} --out ota_config.json`: validate a device config, write it as JSON. */
 export function registerConfig(program: Command): void {
   program
@@ -16,14 +27,8 @@ export function registerConfig(program: Command): void {
     .option("--out <file>", "where to write ota_config.json (default: print it)")
     .option("--json", "print one JSON line: {out, config}")
     .action(async (file: string, opts: ConfigOptions) => {
-      const { ConfigError, configJson, readConfigFile } = await import("../../config/index.ts");
-      let config: Awaited<ReturnType<typeof readConfigFile>>;
-      try {
-        config = readConfigFile(file);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(err.message);
-        throw err;
-      }
+      const { configJson } = await import("../../config/index.ts");
+      const config = await readDeviceConfig(file);
       const text = configJson(config);
       if (opts.out) {
         try {

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { OtaConfig } from "../../config/index.ts";
 import { addServerOptions, adminClient, output, type ServerCliOptions, serverCall } from "../admin.ts";
 
 interface DeviceRow {
@@ -50,7 +51,7 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
       const { keys } = await serverCall(() =>
         client.request<{ keys: Array<{ publicKey: string }> }>("GET", `/projects/${project}`),
       );
-      const config = {
+      const config: OtaConfig = {
         project: opts.project,
         keys: keys.map((k) => k.publicKey),
         source: {
@@ -61,12 +62,14 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
           token: created.token,
         },
       };
-      if (opts.out) writeFileSync(opts.out, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+      const { configJson } = await import("../../config/index.ts");
+      const text = configJson(config);
+      if (opts.out) writeFileSync(opts.out, text, { mode: 0o600 });
       output(
         opts,
         { id, token: created.token, config },
         `device ${id} added to ${opts.project}\ntoken (shown once): ${created.token}\n` +
-          (opts.out ? `wrote ${opts.out}` : `ota_config.json:\n${JSON.stringify(config, null, 2)}`),
+          (opts.out ? `wrote ${opts.out}` : `ota_config.json:\n${text.trimEnd()}`),
       );
     },
   );
