@@ -39,7 +39,7 @@ function boardFlash(
   board: DemoBoardSecret,
   release: ReleaseSource,
 ): Record<string, Uint8Array> {
-  const config = {
+  const config: OtaConfig = {
     project: options.project,
     keys: [options.publicKey],
     source: {
@@ -52,7 +52,7 @@ function boardFlash(
   };
   const problems = configProblems(config);
   if (problems.length > 0) throw new Error(`board ${board.id}'s config: ${problems.join("; ")}`);
-  return bundleFiles({ config, configJson: configJson(config as OtaConfig), release }).files;
+  return bundleFiles({ config, configJson: configJson(config), release }).files;
 }
 
 export function startFleet(options: FleetOptions): RunningFleet {
