@@ -5,7 +5,6 @@ from mpota.errors import UpdateError
 
 PATH = "/ota_config.json"
 SOURCE_TYPES = ("static", "server", "github", "gitea", "gogs", "micropython_ota")
-# Sources whose releases carry a signed manifest; the others (a git branch tip, micropython_ota) do not.
 GITHUB_API = "https://api.github.com"
 
 

@@ -13,7 +13,6 @@
 AUTH = "Bearer"
 _SHA = "application/vnd.github.sha"
 _RAW = "application/vnd.github.raw"
-GITHUB_API = "https://api.github.com"
 BRANCH = "/commits/%s"
 BRANCH_ACCEPT = _SHA
 RELEASE = "/releases/latest"
@@ -68,6 +67,7 @@ def _truncated(path):
 
 def file_url(cfg, commit, path):
     from mpota import src_git
+    from mpota.config import GITHUB_API
 
     src = cfg["source"]
     api = src_git.api(cfg)
