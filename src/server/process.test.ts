@@ -137,15 +137,7 @@ describe("mpota serve (SQLite)", () => {
       release.envelope,
     );
     expect(plan.missing.blobs).toEqual([bigName]);
-    const result = await publishRelease(
-      client2,
-      {
-        envelope: release.bytes,
-        blob: async (n) => release.blobs.get(n)!,
-        patch: async (n) => release.patches.get(n)!,
-      },
-      { project: "p", channel: "stable" },
-    );
+    const result = await publishRelease(client2, release.files, { project: "p", channel: "stable" });
     expect(result).toMatchObject({
       version: "1.0.0",
       uploaded: 1,
@@ -191,25 +183,9 @@ describe("mpota serve (SQLite)", () => {
     ]);
     const release = testRelease("greenhouse", "1.0.0", { "main.py": "print(1)\n" }, key);
     const client = new AdminClient(server.url, server.adminToken!);
-    await publishRelease(
-      client,
-      {
-        envelope: release.bytes,
-        blob: async (n) => release.blobs.get(n)!,
-        patch: async () => Buffer.alloc(0),
-      },
-      { project: "greenhouse", channel: "stable" },
-    );
+    await publishRelease(client, release.files, { project: "greenhouse", channel: "stable" });
     const release2 = testRelease("greenhouse", "1.1.0", { "main.py": "print(2)\n" }, key);
-    await publishRelease(
-      client,
-      {
-        envelope: release2.bytes,
-        blob: async (n) => release2.blobs.get(n)!,
-        patch: async () => Buffer.alloc(0),
-      },
-      { project: "greenhouse" },
-    );
+    await publishRelease(client, release2.files, { project: "greenhouse" });
     const started = JSON.parse(
       await mpota(
         "rollout",
@@ -267,16 +243,7 @@ describe.skipIf(!postgresUrl)("two mpota serve processes on one PostgreSQL", () 
     // each server keeps its own blob folder, so each gets the files (as behind a shared volume or object store)
     for (const [i, version] of ["1.0.0", "2.0.0"].entries()) {
       const release = testRelease("p", version, { "main.py": `v = ${i}\n` }, key);
-      for (const client of clients)
-        await publishRelease(
-          client,
-          {
-            envelope: release.bytes,
-            blob: async (n) => release.blobs.get(n)!,
-            patch: async () => Buffer.alloc(0),
-          },
-          { project: "p" },
-        );
+      for (const client of clients) await publishRelease(client, release.files, { project: "p" });
     }
     await clients[1].request("PUT", "/projects/p/channels/stable", { version: "1.0.0" });
     const devices: Array<{ id: string; token: string }> = [];

@@ -12,6 +12,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
+import type { ReleaseFiles } from "./client.ts";
 
 export type TestKey = SigningKey;
 
@@ -24,6 +25,8 @@ export interface TestRelease {
   bytes: Buffer;
   blobs: Map<string, Buffer>;
   patches: Map<string, Buffer>;
+  /** The release as publishRelease reads it. */
+  files: ReleaseFiles;
 }
 
 /** A signed release of `files`; with `from`, each changed file also gets a fossil patch from it. */
@@ -64,5 +67,17 @@ export function testRelease(
     files: entries,
   };
   const envelope = signEnvelope(signed, key);
-  return { envelope, bytes: envelopeBytes(envelope), blobs, patches };
+  const bytes = envelopeBytes(envelope);
+  const read = (files: Map<string, Buffer>, name: string) => {
+    const data = files.get(name);
+    if (!data) throw new Error(`test release ${version} has no ${name}`);
+    return Promise.resolve(data);
+  };
+  return {
+    envelope,
+    bytes,
+    blobs,
+    patches,
+    files: { envelope: bytes, blob: (name) => read(blobs, name), patch: (name) => read(patches, name) },
+  };
 }

@@ -39,12 +39,7 @@ describe.each(testDialects)("the status page (%s)", (dialect) => {
     });
     expect(res.status, await res.text()).toBe(200);
   };
-  const publish = (r: TestRelease) =>
-    publishRelease(
-      admin,
-      { envelope: r.bytes, blob: async (n) => r.blobs.get(n)!, patch: async (n) => r.patches.get(n)! },
-      { project: "greenhouse" },
-    );
+  const publish = (r: TestRelease) => publishRelease(admin, r.files, { project: "greenhouse" });
 
   beforeAll(async () => {
     s = await startTestServer(dialect, { limits: { checkinIntervalMs: 0 }, now: () => clock });
