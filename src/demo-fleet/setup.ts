@@ -79,18 +79,19 @@ async function ensureBoards(
   for (let i = 0; i < count; i++) {
     const id = boardId(i);
     const device = await getOrNull(client.request<{ status: string }>("GET", `${devices}/${id}`));
+    let token: string | undefined;
     if (!device) {
-      const { token } = await client.request<{ token: string }>("POST", devices, { id });
-      known.set(id, { id, token });
-      made++;
+      ({ token } = await client.request<{ token: string }>("POST", devices, { id }));
     } else if (device.status !== "active" || !known.has(id)) {
       // Revoked by hand, or its token was lost: the board gets a new token.
       if (device.status !== "active") await client.request("PATCH", `${devices}/${id}`, { status: "active" });
-      const { token } = await client.request<{ token: string }>("POST", `${devices}/${id}/token`);
-      known.set(id, { id, token });
-      made++;
+      ({ token } = await client.request<{ token: string }>("POST", `${devices}/${id}/token`));
     }
-    if (made > 0) files.saveBoards([...known.values()]);
+    if (token === undefined) continue;
+    // Saved at once: a device token is shown only once, so none may be lost to a later failure.
+    known.set(id, { id, token });
+    made++;
+    files.saveBoards([...known.values()]);
   }
   if (made > 0) say(`provisioned ${made} board${made === 1 ? "" : "s"} with device tokens`);
   return Array.from({ length: count }, (_, i) => known.get(boardId(i))!);
