@@ -5,9 +5,9 @@
 from micropython import const
 
 from mpota.errors import UpdateError
+from mpota.source import TMP
 
 CHUNK = const(4096)  # the one I/O buffer of an install (a flash block); no file is ever held in RAM
-TMP = "/.mpota/tmp"
 
 
 def remove_tree(path):

@@ -17,7 +17,7 @@ from micropython import const
 
 from mpota.errors import UpdateError
 
-TMP = "/.mpota/tmp"
+TMP = "/.mpota/tmp"  # downloads wait here until install_release has put them into the slot
 ETAG = "/.mpota/etag"  # {"url", "etag", "pointer"}: the last channel pointer, for conditional checks
 _MAX_POINTER = const(4096)
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
@@ -48,6 +48,17 @@ def setup(cfg):
 
 def _base(cfg):
     return "%s/%s" % (cfg["source"]["url"].rstrip("/"), cfg["project"])
+
+
+def tmp_dir():
+    # TMP, made when missing.
+    import os
+
+    try:
+        os.mkdir(TMP)
+    except OSError:
+        pass  # already there
+    return TMP
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -122,16 +133,11 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
     # `headers` go with the request (a source's credentials). -> (path, header)
     import hashlib
-    import os
 
     from mpota import envelope, http
     from mpota.filelist import hexdigest
 
-    try:
-        os.mkdir(TMP)
-    except OSError:
-        pass  # already there
-    path = TMP + "/release.json"
+    path = tmp_dir() + "/release.json"
     h = hashlib.sha256() if sha256 else None
     n = http.download(url, path, max_bytes, h, headers)
     if size is not None and n != size:

@@ -19,8 +19,8 @@
 from micropython import const
 
 from mpota.errors import UpdateError
+from mpota.source import TMP, tmp_dir
 
-TMP = "/.mpota/tmp"
 ETAG = "/.mpota/git_etag"  # {"url", "etag", "version"}: the last branch tip, for conditional checks
 _MAX_WAIT = const(60)  # seconds a spent rate limit is waited out in place; longer waits fail the call
 _MAX_TREE = const(8388608)  # bytes of one tree listing (GitHub's recursive limit is 7 MB)
@@ -375,15 +375,10 @@ def _signed_version(tag):
 def fetch_release(cfg, version):
     # Writes the file list of `version` (a commit for a branch, else a tag) to flash: every blob the
     # config selects with its size, Git blob SHA-1 and download URL. -> its path.
-    import os
-
     from mpota import filelist
 
     src = cfg["source"]
-    try:
-        os.mkdir(TMP)
-    except OSError:
-        pass  # already there
+    tmp_dir()
     if not src.get("branch") and cfg["keys"]:
         return _signed_release(cfg, version)
     commit = version if src.get("branch") else provider(cfg).resolve(cfg, version)

@@ -10,8 +10,8 @@
 from micropython import const
 
 from mpota.errors import UpdateError
+from mpota.source import TMP, tmp_dir
 
-TMP = "/.mpota/tmp"
 STAGE = TMP + "/mota"
 ETAG = "/.mpota/mota_etag"  # {"url", "etag", "version"}
 _MAX_VERSION = const(256)
@@ -78,11 +78,8 @@ def fetch_release(cfg, version):
 
     source.setup(cfg)
     remove_tree(STAGE)
-    for d in (TMP, STAGE):
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass  # already there
+    tmp_dir()
+    os.mkdir(STAGE)
     _staged.clear()
     entries = []
     for i, name in enumerate(sorted(cfg["source"]["filenames"])):
