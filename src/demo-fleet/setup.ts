@@ -10,10 +10,10 @@ import { openStore, type ReleaseStore } from "../store/index.ts";
 import type { DemoBoardSecret, DemoFiles } from "./files.ts";
 import { nextInStore, nextMinor, publishMissing } from "./publish.ts";
 
-export const DEMO_PROJECT = EXAMPLE_PROJECT;
+const DEMO_PROJECT = EXAMPLE_PROJECT;
 export const DEMO_CHANNEL = "stable";
-export const FIRST_VERSION = "1.0.0";
-export const SECOND_VERSION = "1.1.0";
+const FIRST_VERSION = "1.0.0";
+const SECOND_VERSION = "1.1.0";
 
 export interface DemoSetup {
   project: string;
@@ -36,7 +36,7 @@ interface ProjectView {
 }
 
 /** The board ids of the demo: greenhouse-01, greenhouse-02, … */
-export const boardId = (i: number) => `${DEMO_PROJECT}-${String(i + 1).padStart(2, "0")}`;
+const boardId = (i: number) => `${DEMO_PROJECT}-${String(i + 1).padStart(2, "0")}`;
 
 async function getOrNull<T>(call: Promise<T>): Promise<T | null> {
   try {

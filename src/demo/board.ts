@@ -17,7 +17,7 @@ export interface BoardStatus {
 }
 
 /** The prefix of every line the board prints. */
-export const boardLine = (line: string) => pc.dim(`  board │ ${line}`);
+const boardLine = (line: string) => pc.dim(`  board │ ${line}`);
 
 /** A board running the flash `files`, with its network on (it reaches 127.0.0.1). */
 export function demoBoard(files: Record<string, Uint8Array>): VirtualDevice {

@@ -17,14 +17,14 @@ export class DemoFailure extends Error {
 
 type Say = (line: string) => void;
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   return n < 10_000 ? `${n.toLocaleString("en-US")} bytes` : `${(n / 1024).toFixed(1)} KB`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** `text` in lines of at most `width` characters, broken between words. */
-export function wrap(text: string, width = 100): string[] {
+function wrap(text: string, width = 100): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {

@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "./errors.ts";
 
-export const IMMUTABLE = "public, max-age=31536000, immutable";
+const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export async function sendFile(
   request: FastifyRequest,
@@ -56,7 +56,7 @@ export function matchesEtag(header: string | undefined, quoted: string): boolean
 }
 
 /** [start, end] inclusive, or undefined when the range cannot be satisfied. Multi-range is not served. */
-export function parseRange(header: string, size: number): [number, number] | undefined {
+function parseRange(header: string, size: number): [number, number] | undefined {
   const match = header.match(/^bytes=(\d*)-(\d*)$/);
   if (!match || (match[1] === "" && match[2] === "")) return undefined;
   if (match[1] === "") {

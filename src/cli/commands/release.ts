@@ -24,7 +24,7 @@ interface ReleaseCliOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;

@@ -14,7 +14,7 @@ import { requireProject, requireRelease } from "./projects.ts";
 const DeviceParams = Type.Object({ project: Name, id: DeviceId });
 const Status = Type.Union([Type.Literal("pending"), Type.Literal("active"), Type.Literal("revoked")]);
 
-export function deviceView(d: Device) {
+function deviceView(d: Device) {
   return {
     id: d.id,
     status: d.status,
@@ -28,7 +28,7 @@ export function deviceView(d: Device) {
   };
 }
 
-export async function requireDevice(ctx: ServerContext, project: string, id: string): Promise<Device> {
+async function requireDevice(ctx: ServerContext, project: string, id: string): Promise<Device> {
   const device = await ctx.db.kysely
     .selectFrom("devices")
     .selectAll()

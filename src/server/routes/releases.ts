@@ -78,7 +78,7 @@ async function fileSha256(path: string): Promise<string> {
 }
 
 /** The blobs and patches of `manifest` the store lacks (or holds with other bytes than declared). */
-export async function missingFiles(ctx: ServerContext, manifest: Manifest): Promise<Missing> {
+async function missingFiles(ctx: ServerContext, manifest: Manifest): Promise<Missing> {
   const project = manifest.project;
   const blobs = new Set<string>();
   const patches = new Set<string>();

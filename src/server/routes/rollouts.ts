@@ -20,7 +20,7 @@ const Action = Type.Union([
   Type.Literal("advance"),
 ]);
 
-export async function rolloutView(ctx: ServerContext, r: Rollout) {
+async function rolloutView(ctx: ServerContext, r: Rollout) {
   const steps = parseSteps(r);
   return {
     id: r.id,
