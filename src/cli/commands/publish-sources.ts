@@ -39,16 +39,15 @@ export const githubTarget: PublishTarget = {
       );
   },
   chosen: (opts) => (opts as SourceOptions).github !== undefined,
-  async run(options) {
+  async run(options, store) {
     const opts = options as SourceOptions & { version: string };
     noPointer(opts, "--github");
     const token = opts.githubToken ?? process.env.GITHUB_TOKEN;
     if (!token)
       throw new CliError("--github needs a token that may write releases: --github-token or $GITHUB_TOKEN");
     const { publishGitHub, GitHubPublishError } = await import("../../sources/index.ts");
-    const { openStore } = await import("../../store/index.ts");
     const tag = opts.tag ?? `v${opts.version}`;
-    const envelope = openStore(opts.store).readRelease(opts.project, opts.version).bytes;
+    const envelope = store.readRelease(opts.project, opts.version).bytes;
     try {
       const result = await publishGitHub({
         api: opts.githubApi,
@@ -94,16 +93,15 @@ export const micropythonOtaTarget: PublishTarget = {
       );
   },
   chosen: (opts) => (opts as SourceOptions).micropythonOta !== undefined,
-  async run(options) {
+  async run(options, store) {
     const opts = options as SourceOptions & { version: string };
     noPointer(opts, "--micropython-ota");
     const { publishMicropythonOta } = await import("../../sources/index.ts");
-    const { openStore } = await import("../../store/index.ts");
     const dir = opts.micropythonOta as string;
     let result: ReturnType<typeof publishMicropythonOta>;
     try {
       result = publishMicropythonOta({
-        store: openStore(opts.store),
+        store,
         project: opts.project,
         version: opts.version,
         dir,

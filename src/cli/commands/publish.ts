@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ReleaseStore } from "../../store/index.ts";
 import { CliError } from "../errors.ts";
 import { githubTarget, micropythonOtaTarget } from "./publish-sources.ts";
 import { asCliErrors, loadKeyOption } from "./release.ts";
@@ -29,8 +30,10 @@ export interface PublishTarget {
   channel: boolean;
   addOptions(command: Command): void;
   chosen(opts: PublishCliOptions): boolean;
+  /** Publishes release `opts.version` of `store` (the store --store names, already opened and checked). */
   run(
     opts: PublishCliOptions & { version: string },
+    store: ReleaseStore,
   ): Promise<{ json: Record<string, unknown>; text: string }>;
 }
 
@@ -49,9 +52,8 @@ const staticTarget: PublishTarget = {
       );
   },
   chosen: (opts) => opts.static !== undefined,
-  async run(opts) {
+  async run(opts, store) {
     const { parseExpiry, publishStatic } = await import("../../static/index.ts");
-    const { openStore } = await import("../../store/index.ts");
     const { startProgress } = await import("../progress.ts");
     let expires: Date | undefined;
     if (opts.expires !== undefined) {
@@ -67,7 +69,7 @@ const staticTarget: PublishTarget = {
     const result = await asCliErrors(() =>
       publishStatic({
         site,
-        store: openStore(opts.store),
+        store,
         project: opts.project,
         version: opts.version,
         channel: opts.channel as string,
@@ -96,16 +98,14 @@ const serverTarget: PublishTarget = {
       .option("--token <token>", "admin token for --server (default: $MPOTA_TOKEN)");
   },
   chosen: (opts) => opts.server !== undefined,
-  async run(opts) {
+  async run(opts, store) {
     if (opts.key !== undefined || opts.expires !== undefined)
       throw new CliError(
         "--key and --expires sign static channel pointers; the server answers devices with its own",
       );
     const { adminClient, serverCall } = await import("../admin.ts");
     const { publishRelease, releaseFromStore } = await import("../../server/client.ts");
-    const { openStore } = await import("../../store/index.ts");
     const { startProgress } = await import("../progress.ts");
-    const store = openStore(opts.store);
     const client = await adminClient(opts);
     const progress = await startProgress("upload", { quiet: opts.json });
     const result = await serverCall(() =>
@@ -169,7 +169,7 @@ export function registerPublish(program: Command): void {
         `the store ${opts.store} has no release ${opts.project} ${version} (it has: ${have.join(", ") || "none"})`,
       );
     }
-    const result = await target.run({ ...opts, version });
+    const result = await target.run({ ...opts, version }, store);
     process.stdout.write(opts.json ? `${JSON.stringify(result.json)}\n` : result.text);
   });
 }
