@@ -48,7 +48,7 @@ export async function openDemoSite(onServe: (request: ServedRequest) => void): P
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const config = {
+  const config: OtaConfig = {
     project: EXAMPLE_PROJECT,
     keys: [key.publicKeyHex],
     source: { type: "static", url: `${server.url}/`, channel: DEMO_CHANNEL },
@@ -67,7 +67,7 @@ export async function openDemoSite(onServe: (request: ServedRequest) => void): P
     board: (version) =>
       bundleFiles({
         config,
-        configJson: configJson(config as OtaConfig),
+        configJson: configJson(config),
         release: releaseFrom(join(dir, "store"), EXAMPLE_PROJECT, version),
       }).files,
     close: async () => {
