@@ -18,7 +18,7 @@ _BASE = None
 
 
 def _base_table():
-    # The cached multiples of B, computed once per boot (15 additions and one batch of inversions).
+    # The cached multiples of B, computed once per boot (15 additions and inversions).
     global _BASE
     if _BASE is None:
         by = 0x6666666666666666666666666666666666666666666666666666666666666658
@@ -109,17 +109,13 @@ def _nibbles(n):
     return [(n >> (4 * i)) & 15 for i in range(63, -1, -1)]
 
 
-def _sha512(data=b""):
-    from mpota.sha512 import new
-
-    return new(data)
-
-
 def start(pub, sig):
     # -> a SHA-512 fed R || A: feed it the message, then call finish(). None if sig is malformed.
     if len(pub) != 32 or len(sig) != 64:
         return None
-    h = _sha512()
+    from mpota.sha512 import new
+
+    h = new()
     h.update(sig[:32])
     h.update(pub)
     return h
