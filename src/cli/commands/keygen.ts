@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { CliError } from "../errors.ts";
+import { loadKeyOption } from "./release.ts";
 
 interface KeygenOptions {
   out?: string;
@@ -29,15 +30,7 @@ export function registerKeygen(program: Command): void {
       if (opts.show !== undefined) {
         if (opts.out !== undefined)
           throw new CliError("give either --out (a new key) or --show (an existing one)");
-        let key: ReturnType<typeof keys.loadPrivateKey>;
-        try {
-          key = keys.loadPrivateKey(opts.show);
-        } catch (err) {
-          if (err instanceof keys.SignatureError) throw new CliError(err.message);
-          throw err;
-        }
-        const warning = keys.keyFileWarning(opts.show);
-        if (warning) process.stderr.write(`warning: ${warning}\n`);
+        const key = await loadKeyOption(opts.show);
         print(
           opts.json,
           { out: opts.show, publicKey: key.publicKeyHex, keyId: key.keyId },

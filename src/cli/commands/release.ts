@@ -47,8 +47,15 @@ export async function asCliErrors<T>(work: () => T | Promise<T>): Promise<T> {
 
 /** Loads a signing key for --key, warning on stderr when the file is readable by others. */
 export async function loadKeyOption(file: string) {
-  const { keyFileWarning, loadPrivateKey } = await import("../../manifest/index.ts");
-  const key = await asCliErrors(() => loadPrivateKey(file));
+  const { keyFileWarning, loadPrivateKey, SignatureError } = await import("../../manifest/index.ts");
+  let key: ReturnType<typeof loadPrivateKey>;
+  try {
+    key = loadPrivateKey(file);
+  } catch (err) {
+    // the one error a key file can give (unreadable, not a PEM, not Ed25519)
+    if (err instanceof SignatureError) throw new CliError(err.message);
+    throw err;
+  }
   const warning = keyFileWarning(file);
   if (warning) process.stderr.write(`warning: ${warning}\n`);
   return key;
