@@ -71,15 +71,7 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
     await client.request("POST", "/projects", { name: "bench" });
     await client.request("POST", "/projects/bench/keys", { publicKey: key.publicKeyHex });
     const release = testRelease("bench", "1.0.0", { "main.py": "print('hello')\n" }, key);
-    await publishRelease(
-      client,
-      {
-        envelope: release.bytes,
-        blob: async (n) => release.blobs.get(n)!,
-        patch: async () => Buffer.alloc(0),
-      },
-      { project: "bench", channel: "stable" },
-    );
+    await publishRelease(client, release.files, { project: "bench", channel: "stable" });
 
     let publishSeconds: number | undefined;
     if (withPublish) {
@@ -90,11 +82,7 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
           `# module ${i}\n${"def f(x):\n    return x * %d\n".replace("%d", String(i)).repeat(40)}`;
       const big = testRelease("bench", "2.0.0", files, key);
       const started = performance.now();
-      await publishRelease(
-        client,
-        { envelope: big.bytes, blob: async (n) => big.blobs.get(n)!, patch: async () => Buffer.alloc(0) },
-        { project: "bench", channel: "next" },
-      );
+      await publishRelease(client, big.files, { project: "bench", channel: "next" });
       publishSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
     }
 

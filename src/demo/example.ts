@@ -2,13 +2,14 @@
  * The example app (examples/greenhouse) as a flash tree and as signed releases: what the demo, the
  * benchmarks and the virtual fleet of `npm start` update.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mpotaPackage } from "../client/bundle.ts";
 import { makeReleasePatches } from "../delta/index.ts";
 import type { SigningKey } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease, type SourceFile } from "../release/index.ts";
+import { loadTree } from "../sim/index.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 export const EXAMPLE_APP = fileURLToPath(new URL("../../examples/greenhouse", import.meta.url));
@@ -16,16 +17,9 @@ export const EXAMPLE_PROJECT = "greenhouse";
 
 /** The example app as a flash tree rooted at `prefix`. */
 export function exampleAppTree(prefix = ""): Record<string, Uint8Array> {
-  const tree: Record<string, Uint8Array> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else tree[prefix + relative(EXAMPLE_APP, full)] = readFileSync(full);
-    }
-  };
-  walk(EXAMPLE_APP);
-  return tree;
+  return Object.fromEntries(
+    Object.entries(loadTree(EXAMPLE_APP)).map(([path, data]) => [prefix + path, data]),
+  );
 }
 
 /**
