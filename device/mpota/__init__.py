@@ -134,14 +134,16 @@ def rollback():
 
 
 def _wanted(rec, version, current, force):
-    # Whether to install `version`: not the running one and not one that failed here (a pinned one
-    # included: no crash loop), unless forced. Older versions are refused later unless signed as a
-    # rollback release or pinned.
+    # Whether to install `version`: not the running one and not one that failed here, lately or in
+    # the 8 failures before (a pinned one included: no crash loop), unless forced. Older versions are
+    # refused later unless signed as a rollback release or pinned.
+    from mpota import state
+
     if version is None:
         return False
     if version == current:
         return force
-    return force or rec.get("failed") != version
+    return force or not state.failed_here(rec, version)
 
 
 def _online(cfg):
@@ -167,13 +169,16 @@ def _online(cfg):
 
 def _check(cfg=None):
     # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
-    from mpota import config
+    from mpota import config, errors
 
     cfg = cfg or config.load()
     _online(cfg)
     rec, slot, current = _running()
     version = _available(cfg, current, False)
-    return {"ok": True, "version": current, "available": version if _wanted(rec, version, current, False) else None}
+    available = version if _wanted(rec, version, current, False) else None
+    # The source answered: an earlier network error is over; with nothing to install, any error is.
+    errors.clear(errors.NETWORK if available else None)
+    return {"ok": True, "version": current, "available": available}
 
 
 def _available(cfg, current, force):
@@ -203,10 +208,12 @@ def _update(force, cfg=None):
     _online(cfg)
     version = _available(cfg, current, force)
     if not _wanted(rec, version, current, force):
+        errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return {"ok": True, "version": current, "installed": None}
     from mpota import envelope, filelist, install, source
 
     _report(cfg, "downloading", version)
+    source.drop_downloads()  # what a power cut left in the middle of a download
     try:
         path = source.fetch_release(cfg, version)  # downloaded and verified (signature, project, paths)
         # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
@@ -215,8 +222,9 @@ def _update(force, cfg=None):
         _keeps_updater(path)
         files = install.install_release(cfg, path, header)
     except Exception as e:
+        source.drop_downloads()  # a refused release leaves nothing on flash
         e = errors.as_update_error(e)
-        if e.code not in ("network", "wifi"):  # says nothing about the release; the next check retries
+        if e.code not in errors.NETWORK:  # says nothing about the release; the next check retries
             _report(cfg, "failed", version, e.message)
         raise e
     errors.clear()

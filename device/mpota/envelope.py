@@ -21,6 +21,16 @@ def _bad(what):
     return UpdateError("manifest", what)
 
 
+def _shown(v):
+    # A value as a message shows it: a list or an object by its kind (formatting a deeply nested one
+    # would exhaust the stack), a string cut at 300 characters.
+    if isinstance(v, list):
+        return "(a list)"
+    if isinstance(v, dict):
+        return "(an object)"
+    return v[:297] + "..." if isinstance(v, str) and len(v) > 300 else v
+
+
 def _hex(v, n):
     return isinstance(v, str) and len(v) == n and all(c in _HEX for c in v)
 
@@ -144,13 +154,13 @@ def _check_header(h):
     from mpota.config import _name
 
     if not isinstance(h, dict) or h.get("format") != 1:
-        raise _bad("unknown manifest format %s" % (h.get("format") if isinstance(h, dict) else None))
+        raise _bad("unknown manifest format %s" % (_shown(h.get("format")) if isinstance(h, dict) else "(none)"))
     if h.get("files") != []:
         raise _bad("the header holds file entries")
     if not _name(h.get("project")):
         raise _bad("bad project name")
     if not is_version(h.get("version")):
-        raise _bad("bad version %s" % h.get("version"))
+        raise _bad("bad version %s" % _shown(h.get("version")))
     if not isinstance(h.get("created"), str):
         raise _bad("bad created date")
     if type(h.get("rollback", False)) is not bool:
@@ -186,7 +196,7 @@ def _zlib_bound(size):
 
 def _check_entry(e):
     if not isinstance(e, dict) or not path_ok(e.get("path")):
-        raise _bad("bad file path %s" % (e.get("path") if isinstance(e, dict) else e))
+        raise _bad("bad file path %s" % _shown(e.get("path") if isinstance(e, dict) else e))
     p = e["path"]
     if not _int(e.get("size"), 0, _MAX_FILE):
         raise _bad("%s: size must be 0 to %d bytes" % (p, _MAX_FILE))
@@ -308,7 +318,7 @@ def pointer(data, keys_hex, project):
         raise _bad("the channel pointer is not valid JSON")
     if not isinstance(p, dict) or p.get("project") != project:
         raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
-                          % (p.get("project") if isinstance(p, dict) else None, project))
+                          % (_shown(p.get("project")) if isinstance(p, dict) else "(none)", project))
     if not is_version(p.get("version")) or not path_ok(p.get("release")) or not _hex(p.get("sha256"), 64) \
             or not _int(p.get("size"), 1, 1 << 30):
         raise _bad("malformed channel pointer")

@@ -61,6 +61,24 @@ def tmp_dir():
     return TMP
 
 
+def free_bytes():
+    # Flash free for a download, less two blocks kept for the state record and the last error.
+    import os
+
+    st = os.statvfs("/")
+    return max(0, st[0] * (st[4] - 2))
+
+
+def drop_downloads():
+    # Removes whatever an update left in TMP (a refused or cut download), so junk never fills the flash.
+    from mpota.install import remove_tree
+
+    try:
+        remove_tree(TMP)
+    except OSError:
+        pass  # a failing flash; the next update tries again
+
+
 # ---------------------------------------------------------------------------------------------------
 # The last answer of a conditional check, kept on flash ({"url", "etag", <key>: value})
 
@@ -138,8 +156,12 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     from mpota.filelist import hexdigest
 
     path = tmp_dir() + "/release.json"
+    room = free_bytes()
+    if size is not None and size > room:
+        raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
+                          % (url, size, room))
     h = hashlib.sha256() if sha256 else None
-    n = http.download(url, path, max_bytes, h, headers)
+    n = http.download(url, path, min(max_bytes, room), h, headers)
     if size is not None and n != size:
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and hexdigest(h) != sha256:

@@ -1,5 +1,9 @@
 # Semantic versions (semver 2.0) as releases name them: "1.2.3", "1.2.3-rc.1"; build metadata
-# ("+...") is ignored for ordering.
+# ("+...") is ignored for ordering. At most MAX_LENGTH characters, as `mpota release` allows (the
+# loader sizes its read of the state record, which holds three versions, from it).
+from micropython import const
+
+MAX_LENGTH = const(256)
 
 
 def _ident_ok(s, numeric_strict):
@@ -15,7 +19,7 @@ def _ident_ok(s, numeric_strict):
 
 def parse(v):
     # -> (major, minor, patch, [prerelease identifiers]); ValueError if `v` is not semver.
-    if not isinstance(v, str) or not v:
+    if not isinstance(v, str) or not v or len(v) > MAX_LENGTH:
         raise ValueError("not a version")
     core = v.split("+", 1)
     if len(core) == 2 and not all(_ident_ok(p, False) for p in core[1].split(".")):
