@@ -296,10 +296,11 @@ def _now_iso():
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
 
 
-def pointer(data, keys_hex, project):
+def pointer(data, keys_hex, project, signed_only=False):
     # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
     # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
-    # is verified on its own). Either is refused once its `expires` has passed.
+    # is verified on its own), unless `signed_only` (the config's signed_pointer) refuses it. Either is
+    # refused once its `expires` has passed.
     import io
     import json
 
@@ -307,6 +308,9 @@ def pointer(data, keys_hex, project):
 
     f = io.BytesIO(data)
     sigs, start = _first_line(f)
+    if not sigs and signed_only:
+        raise UpdateError("signature", "the channel pointer is not signed, and this board takes signed ones only "
+                          "(signed_pointer)")
     if sigs:
         f.seek(0)
         _check_signature(f, len(data), keys_hex, "the channel pointer")

@@ -121,15 +121,17 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
 
     setup(cfg)
     url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
-    saved = saved_answer(ETAG, url)
+    # A pointer kept while unsigned ones were taken must not answer a 304 once only signed ones are.
+    key = url + "#signed" if cfg["signed_pointer"] else url
+    saved = saved_answer(ETAG, key)
     status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
                                         saved["etag"] if saved and current_version else None)
     if status == 304 and saved:
         # The saved pointer was checked when it came; it may have expired since.
         pointer = envelope.check_expiry(saved["pointer"])
     elif status == 200:
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"])
-        save_answer(ETAG, saved, url, etag, "pointer", pointer)
+        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["signed_pointer"])
+        save_answer(ETAG, saved, key, etag, "pointer", pointer)
     else:
         for refused, code, why in refusals:
             if status == refused:

@@ -309,3 +309,19 @@ print("kept", json.dumps([state.failed_here(rec, "2.0.%d" % i) for i in range(12
     expect(printed(r.output, "kept"), r.output).toEqual([...Array(4).fill(false), ...Array(8).fill(true)]);
   });
 });
+
+describe("a board that takes signed channel pointers only (issue 10, item 12)", () => {
+  it("refuses an unsigned pointer (so expires is a full freeze defence), takes a signed one", async () => {
+    const device = board("stable", { signed_pointer: true });
+    const before = device.files();
+    const refused = await update(device);
+    expect(refused.result.error).toEqual({
+      code: "signature",
+      message: "the channel pointer is not signed, and this board takes signed ones only (signed_pointer)",
+    });
+    expectUntouched(device, before);
+    const signed = pointerBytes(pointerTo("stable", "1.1.0", { expires: "2099-01-01T00:00:00Z" }), key);
+    const { r } = await update(device, [{ path: channelPath("stable"), fault: { kind: "body", body: signed } }]);
+    expect(r.output).toContain("running 1.1.0");
+  });
+});
