@@ -321,7 +321,9 @@ describe("a board that takes signed channel pointers only (issue 10, item 12)", 
     });
     expectUntouched(device, before);
     const signed = pointerBytes(pointerTo("stable", "1.1.0", { expires: "2099-01-01T00:00:00Z" }), key);
-    const { r } = await update(device, [{ path: channelPath("stable"), fault: { kind: "body", body: signed } }]);
+    const { r } = await update(device, [
+      { path: channelPath("stable"), fault: { kind: "body", body: signed } },
+    ]);
     expect(r.output).toContain("running 1.1.0");
   });
 });
