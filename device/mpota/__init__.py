@@ -268,15 +268,22 @@ def _keeps_updater(path):
 
 
 def _allowed(cfg, header, current, force):
-    # An older release only when it is signed as a rollback release (or pinned by this board's config):
-    # a server cannot push a device back to an old, vulnerable version.
+    # An older release only when it is signed as a rollback release from the running version (or
+    # pinned by this board's config): a server cannot push a device back to an old, vulnerable version,
+    # nor use a rollback release made for one broken release to take back boards on any other.
     from mpota.version import compare, is_version
 
     new = header["version"]
     # Versions of unsigned sources (commits, tags, version tags) are names, not an order.
     ordered = not header.get("unsigned") and is_version(current)
-    if current and ordered and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
-        raise UpdateError("version", "%s is older than the running %s and not a signed rollback release" % (new, current))
+    if current and ordered and compare(new, current) < 0 and cfg["pin"] != new:
+        if not header.get("rollback"):
+            raise UpdateError("version", "%s is older than the running %s and not a signed rollback release"
+                              % (new, current))
+        back = header.get("rollback_from", [])
+        if current not in back:
+            raise UpdateError("version", "%s is a rollback release from %s only, not from the running %s"
+                              % (new, ", ".join(back) or "no release", current))
     if current == new and not force:
         raise UpdateError("version", "%s is already running" % new)
     if header.get("min_loader", 0) > boot_loader_version():

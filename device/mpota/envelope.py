@@ -11,6 +11,7 @@ _MAX_LINE = const(4096)
 _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
 _MAX_FILE = const(16777216)  # 16 MiB per file
 _MAX_FILES = const(10000)
+_MAX_ROLLBACK_FROM = const(16)  # releases a rollback release may name as the ones it replaces
 _OPEN = b'{"signatures":'
 _SIGNED = b',"signed":\n'
 _CLOSE = b"\n}\n"
@@ -165,6 +166,10 @@ def _check_header(h):
         raise _bad("bad created date")
     if type(h.get("rollback", False)) is not bool:
         raise _bad("rollback must be true or false")
+    back = h.get("rollback_from", [])
+    if not isinstance(back, list) or len(back) > _MAX_ROLLBACK_FROM or (back and h.get("rollback") is not True) \
+            or not all(is_version(v) for v in back):
+        raise _bad("bad rollback_from")
     if not _int(h.get("min_loader", 0), 0, 1000000):
         raise _bad("bad min_loader")
     hooks = h.get("hooks", {})

@@ -92,6 +92,10 @@ beforeAll(async () => {
   );
   publish("stable", "1.1.0");
   publish("same", "1.0.0");
+  release("0.9.1", testApp("0.9.1"), { rollback: true });
+  release("0.9.2", testApp("0.9.2"), { rollback: true, rollbackFrom: ["1.1.0", "1.1.1"] });
+  release("0.9.3", testApp("0.9.3"), { rollback: true, rollbackFrom: ["1.0.0"] });
+  for (const v of ["0.9.1", "0.9.2", "0.9.3"]) publish(`back-${v}`, v);
   other = await startFaultServer({ root: site });
   await fixture.start();
 });
@@ -325,5 +329,27 @@ describe("a board that takes signed channel pointers only (issue 10, item 12)", 
       { path: channelPath("stable"), fault: { kind: "body", body: signed } },
     ]);
     expect(r.output).toContain("running 1.1.0");
+  });
+});
+
+describe("rollback releases bound to what they replace (issue 10, item 10)", () => {
+  it("refuses a rollback release that does not name the running version, installs one that does", async () => {
+    const device = board("back-0.9.1");
+    const before = device.files();
+    const unbound = await update(device);
+    expect(unbound.result.error).toEqual({
+      code: "version",
+      message: "0.9.1 is a rollback release from no release only, not from the running 1.0.0",
+    });
+    expectUntouched(device, before);
+    const other = board("back-0.9.2");
+    const elsewhere = await update(other);
+    expect(elsewhere.result.error).toEqual({
+      code: "version",
+      message: "0.9.2 is a rollback release from 1.1.0, 1.1.1 only, not from the running 1.0.0",
+    });
+    expectUntouched(other, before);
+    const bound = await update(board("back-0.9.3"));
+    expect(bound.r.output).toContain("running 0.9.3");
   });
 });
