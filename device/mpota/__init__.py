@@ -188,7 +188,15 @@ def _available(cfg, current, force):
     from mpota import source
 
     pointer = source.check(cfg, None if force else current)
-    return pointer["version"] if pointer else None
+    if not pointer:
+        return None
+    from mpota.version import MAX_LENGTH
+
+    version = pointer["version"]
+    if len(version) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
+        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
+                          % (len(version), MAX_LENGTH))
+    return version
 
 
 def check():

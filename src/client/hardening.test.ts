@@ -220,6 +220,27 @@ describe("values that broke messages and records (issue 10, item 13)", () => {
     expectUntouched(device, before);
   });
 
+  it("a version longer than 256 characters from any source (a git tag here) is refused before a download", async () => {
+    const tag = `v1-${"t".repeat(300)}`;
+    const config = {
+      project: PROJECT,
+      keys: [],
+      source: { type: "github", api: "http://127.0.0.1:9/api", repo: "acme/app", tag },
+    };
+    const files = boardTree({
+      slots: [v100, null],
+      record: firstStateRecord("1.0.0"),
+      config,
+      files: { "data/keep": "" },
+    });
+    const device = fixture.board(files, { net: false });
+    const r = await runCommand(device, "check");
+    expect(printed(r.output, "check").error).toEqual({
+      code: "version",
+      message: "the source names a version of 303 characters; at most 256 are accepted",
+    });
+  });
+
   it("the loader reads the longest state record the board writes (versions of 256 characters)", async () => {
     const v = (tag: string) => `1.0.0-${tag.repeat(250)}`;
     const record = {
