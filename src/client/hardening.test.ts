@@ -163,6 +163,18 @@ describe("junk on a small flash (issue 10, item 7)", () => {
     expect(write.output).toContain("wrote");
   });
 
+  it("what a power cut left in /.mpota/tmp is removed before the next download needs the room", async () => {
+    const config = fixture.config("stable", { timeout_s: 2, retries: 1 });
+    const files = {
+      ...boardFiles(config, "1.0.0"),
+      [`.mpota/tmp/${"0".repeat(64)}.z`]: randomBytes(800_000),
+    };
+    const device = fixture.board(files, { flash: { sizeBytes: 1 << 20 } });
+    const { r } = await update(device);
+    expect(r.output).toContain("running 1.1.0");
+    expect(tmpFiles(device)).toEqual([]);
+  });
+
   it("an envelope refused for its sha256 leaves nothing in /.mpota/tmp", async () => {
     const device = board("stable", {}, 1 << 20);
     const before = device.files();
