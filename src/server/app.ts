@@ -10,6 +10,7 @@ import { adminAuth } from "./auth.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { DeviceLoad } from "./overload.ts";
 import { tickRollouts } from "./rollouts/engine.ts";
 import { deviceApiRoutes } from "./routes/device-api.ts";
 import { deviceRoutes } from "./routes/devices.ts";
@@ -60,11 +61,13 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   const store = new FileStore(options.dataDir);
   await store.init();
   const onError = (err: unknown) => app.log.error(err);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const ctx: ServerContext = {
     db: options.db,
     store,
     now: options.now ?? Date.now,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
+    deviceLoad: new DeviceLoad(limits),
     checkins: new CheckinBatcher(options.db.kysely, options.flushIntervalMs ?? 1000, onError),
   };
 
@@ -87,17 +90,7 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   await app.register(
     async (device) => {
       // Overload: past maxConcurrent device requests in flight, new ones are told to come back.
-      let inFlight = 0;
-      device.addHook("onRequest", async (request, reply) => {
-        if (inFlight >= ctx.limits.maxConcurrent) {
-          return reply.code(503).header("retry-after", "5").send({ error: "server busy; retry later" });
-        }
-        inFlight++;
-        (request as { counted?: boolean }).counted = true;
-      });
-      device.addHook("onResponse", async (request) => {
-        if ((request as { counted?: boolean }).counted) inFlight--;
-      });
+      device.addHook("onRequest", ctx.deviceLoad.hook);
       await device.register(deviceApiRoutes, { ctx });
     },
     { prefix: "/d" },

@@ -1,6 +1,7 @@
 /** What every route plugin of one server shares: the database, the file store, the clock, the limits. */
 import type { Db } from "../db/index.ts";
 import type { CheckinBatcher } from "./checkins.ts";
+import type { DeviceLoad } from "./overload.ts";
 import type { FileStore } from "./store.ts";
 
 export interface Limits {
@@ -20,4 +21,5 @@ export interface ServerContext {
   now: () => number;
   limits: Limits;
   checkins: CheckinBatcher;
+  deviceLoad: DeviceLoad;
 }
