@@ -97,7 +97,7 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   );
   await app.register(
     async (admin) => {
-      admin.addHook("preHandler", adminAuth(ctx));
+      admin.addHook("onRequest", adminAuth(ctx));
       for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
         await admin.register(routes, { ctx });
     },
