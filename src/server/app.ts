@@ -39,6 +39,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxConcurrent: 512,
   maxBlobBytes: 16 * 1024 * 1024 + 64 * 1024,
   maxEnvelopeBytes: 8 * 1024 * 1024,
+  reportsPerMinute: 30,
+  enrolmentsPerMinute: 60,
+  maxPendingDevices: 1000,
+  authFailuresPerMinute: 30,
 };
 
 export interface MpotaServer {

@@ -13,6 +13,14 @@ export interface Limits {
   maxBlobBytes: number;
   /** Largest envelope upload, bytes. */
   maxEnvelopeBytes: number;
+  /** Reports one device may send per minute (429 with Retry-After past it; 0: no limit). */
+  reportsPerMinute: number;
+  /** Enrolments with a right token per project and minute, taken or not (0: no limit). */
+  enrolmentsPerMinute: number;
+  /** Devices of a project waiting for approval before enrolment answers 429 (0: no limit). */
+  maxPendingDevices: number;
+  /** Device API answers 401 per client address and minute before it gets only 429 (0: no limit). */
+  authFailuresPerMinute: number;
 }
 
 export interface ServerContext {

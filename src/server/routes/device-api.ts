@@ -13,6 +13,7 @@ import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
+import { RateLimiter, tooMany } from "../rate-limit.ts";
 import { parseSteps, recordEvents } from "../rollouts/engine.ts";
 import { type ChannelRoute, pickVersion } from "../rollouts/policy.ts";
 import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
@@ -39,6 +40,17 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const releases = new Map<string, { sha256: string; size: number }>();
   const pointers = new Map<string, Pointer>();
   const lastCheckin = new Map<string, number>();
+  const reports = new RateLimiter(() => ctx.limits.reportsPerMinute);
+  const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute);
+  // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
+  const authFailures = new RateLimiter(() => ctx.limits.authFailuresPerMinute);
+  app.addHook("onRequest", async (request) => {
+    const wait = authFailures.waitMs(request.ip, ctx.now());
+    if (wait > 0) throw tooMany("too many wrong tokens from this address; retry later", wait);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    if (reply.statusCode === 401) authFailures.hit(request.ip, ctx.now());
+  });
 
   async function releaseInfo(project: string, version: string) {
     const key = `${project}\n${version}`;
@@ -128,9 +140,30 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const row = await db.selectFrom("projects").selectAll().where("name", "=", project).executeTakeFirst();
       if (!row?.enrol_token_hash || row.enrol_token_hash !== hashToken(request.body.token))
         throw new HttpError(401, `wrong or closed enrolment token for project "${project}"`);
-      const { token, hash } = newToken("device");
-      const status = row.auto_accept === 1 ? "active" : "pending";
       const now = ctx.now();
+      // Whoever holds the enrolment token may claim ids ahead of the boards: each try costs budget.
+      const perMinute = ctx.limits.enrolmentsPerMinute;
+      enrolments.take(
+        project,
+        now,
+        `at most ${perMinute} enrolments per minute in "${project}"; retry later`,
+      );
+      const status = row.auto_accept === 1 ? "active" : "pending";
+      const maxPending = ctx.limits.maxPendingDevices;
+      if (status === "pending" && maxPending > 0) {
+        const pending = await db
+          .selectFrom("devices")
+          .select((eb) => eb.fn.countAll<number | string>().as("n"))
+          .where("project", "=", project)
+          .where("status", "=", "pending")
+          .executeTakeFirstOrThrow();
+        if (Number(pending.n) >= maxPending)
+          throw tooMany(
+            `${Number(pending.n)} devices are waiting for approval in "${project}" (at most ${maxPending}); retry later`,
+            300_000,
+          );
+      }
+      const { token, hash } = newToken("device");
       const id = request.body.deviceId;
       await db.transaction().execute(async (trx) => {
         const result = await trx
@@ -282,8 +315,14 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     async (request) => {
       const device = request.device!;
       const { version, event, error } = request.body;
+      const now = ctx.now();
+      const perMinute = ctx.limits.reportsPerMinute;
+      reports.take(`${device.project}\n${device.id}`, now, `report at most ${perMinute} times per minute`);
+      // Events only on the project's releases: a device cannot add rows by inventing versions.
+      if (!(await releaseInfo(device.project, version)))
+        throw new HttpError(404, `project "${device.project}" has no release ${version}`);
       await recordEvents(db, [
-        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: ctx.now() },
+        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: now },
       ]);
       return { ok: true };
     },
