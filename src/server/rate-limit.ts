@@ -13,9 +13,13 @@ interface Window {
 export class RateLimiter {
   private windows = new Map<string, Window>();
 
-  /** `max()` is read on every hit (0: no limit), so a limit can be changed on a running server. */
+  /**
+   * `max()` is read on every hit (0: no limit), so a limit can be changed on a running server; the
+   * clock is read only when a key has a window to compare with or starts one.
+   */
   constructor(
     private readonly max: () => number,
+    private readonly clock: () => number,
     private readonly windowMs = 60_000,
     private readonly maxKeys = 100_000,
   ) {}
@@ -28,16 +32,19 @@ export class RateLimiter {
   }
 
   /** Ms until `key` has budget again; 0 when it has some now. Counts nothing. */
-  waitMs(key: string, now: number): number {
+  waitMs(key: string): number {
     const max = this.max();
+    if (max <= 0 || !this.windows.has(key)) return 0;
+    const now = this.clock();
     const window = this.current(key, now);
-    if (max <= 0 || !window || window.count < max) return 0;
+    if (!window || window.count < max) return 0;
     return window.start + this.windowMs - now;
   }
 
   /** Counts one hit of `key`. */
-  hit(key: string, now: number): void {
+  hit(key: string): void {
     if (this.max() <= 0) return;
+    const now = this.clock();
     let window = this.current(key, now);
     if (!window) {
       if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
@@ -48,10 +55,10 @@ export class RateLimiter {
   }
 
   /** Counts one hit of `key`, or throws 429 (`message`, Retry-After) when its budget is spent. */
-  take(key: string, now: number, message: string): void {
-    const wait = this.waitMs(key, now);
+  take(key: string, message: string): void {
+    const wait = this.waitMs(key);
     if (wait > 0) throw tooMany(message, wait);
-    this.hit(key, now);
+    this.hit(key);
   }
 }
 

@@ -40,16 +40,16 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const releases = new Map<string, { sha256: string; size: number }>();
   const pointers = new Map<string, Pointer>();
   const lastCheckin = new Map<string, number>();
-  const reports = new RateLimiter(() => ctx.limits.reportsPerMinute);
-  const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute);
+  const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
+  const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
   // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
-  const authFailures = new RateLimiter(() => ctx.limits.authFailuresPerMinute);
+  const authFailures = new RateLimiter(() => ctx.limits.authFailuresPerMinute, ctx.now);
   app.addHook("onRequest", async (request) => {
-    const wait = authFailures.waitMs(request.ip, ctx.now());
+    const wait = authFailures.waitMs(request.ip);
     if (wait > 0) throw tooMany("too many wrong tokens from this address; retry later", wait);
   });
   app.addHook("onResponse", async (request, reply) => {
-    if (reply.statusCode === 401) authFailures.hit(request.ip, ctx.now());
+    if (reply.statusCode === 401) authFailures.hit(request.ip);
   });
 
   async function releaseInfo(project: string, version: string) {
@@ -143,11 +143,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const now = ctx.now();
       // Whoever holds the enrolment token may claim ids ahead of the boards: each try costs budget.
       const perMinute = ctx.limits.enrolmentsPerMinute;
-      enrolments.take(
-        project,
-        now,
-        `at most ${perMinute} enrolments per minute in "${project}"; retry later`,
-      );
+      enrolments.take(project, `at most ${perMinute} enrolments per minute in "${project}"; retry later`);
       const status = row.auto_accept === 1 ? "active" : "pending";
       const maxPending = ctx.limits.maxPendingDevices;
       if (status === "pending" && maxPending > 0) {
@@ -317,7 +313,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const { version, event, error } = request.body;
       const now = ctx.now();
       const perMinute = ctx.limits.reportsPerMinute;
-      reports.take(`${device.project}\n${device.id}`, now, `report at most ${perMinute} times per minute`);
+      reports.take(`${device.project}\n${device.id}`, `report at most ${perMinute} times per minute`);
       // Events only on the project's releases: a device cannot add rows by inventing versions.
       if (!(await releaseInfo(device.project, version)))
         throw new HttpError(404, `project "${device.project}" has no release ${version}`);
