@@ -62,29 +62,59 @@ export async function recordEvents(db: Kysely<Database>, events: EventInput[]): 
 }
 
 export interface RolloutHealth {
-  /** Devices that reported anything about the rollout's release. */
+  /** Devices the rollout offered its release to that reported anything about it since. */
   reported: number;
-  /** Devices that reported it failed or rolled back. */
+  /** Of those, devices that reported it failed or rolled back. */
   failed: number;
+  /** Of those, devices that confirmed it and reported no failure. */
   confirmed: number;
 }
 
+/** Notes that the rollout offered its new release to the device; the first offer's time is kept. */
+export async function recordOffer(
+  db: Kysely<Database>,
+  rolloutId: string,
+  deviceId: string,
+  at: number,
+): Promise<void> {
+  await db
+    .insertInto("rollout_offers")
+    .values({ rollout_id: rolloutId, device_id: deviceId, at })
+    .onConflict((oc) => oc.columns(["rollout_id", "device_id"]).doNothing())
+    .execute();
+}
+
+/**
+ * The rollout's health from the devices it offered its release to, on events since the offer (a
+ * device told another release says nothing about this one). Each device counts once, by its worst
+ * news: a failure or rollback wins over a confirmation.
+ */
 export async function rolloutHealth(db: Kysely<Database>, rolloutId: string): Promise<RolloutHealth> {
-  // One pass over the rollout's events instead of a query per count.
+  const perDevice = db
+    .selectFrom("events as e")
+    .innerJoin("rollout_offers as o", (join) =>
+      join.onRef("o.rollout_id", "=", "e.rollout_id").onRef("o.device_id", "=", "e.device_id"),
+    )
+    .select((eb) => [
+      "e.device_id",
+      eb.fn.max(eb.case().when("e.event", "in", BAD_EVENTS).then(eb.lit(1)).else(eb.lit(0)).end()).as("bad"),
+      eb.fn.max(eb.case().when("e.event", "=", "confirmed").then(eb.lit(1)).else(eb.lit(0)).end()).as("good"),
+    ])
+    .where("e.rollout_id", "=", rolloutId)
+    .whereRef("e.at", ">=", "o.at")
+    .groupBy("e.device_id")
+    .as("d");
   const row = await db
-    .selectFrom("events")
-    .select((eb) => {
-      const devices = (events: DeviceEvent[]) =>
-        eb.fn
-          .count<number | string>(eb.case().when("event", "in", events).then(eb.ref("device_id")).end())
-          .distinct();
-      return [
-        eb.fn.count<number | string>("device_id").distinct().as("reported"),
-        devices(BAD_EVENTS).as("failed"),
-        devices(["confirmed"]).as("confirmed"),
-      ];
-    })
-    .where("rollout_id", "=", rolloutId)
+    .selectFrom(perDevice)
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as("reported"),
+      eb.fn.sum<number | string | null>("d.bad").as("failed"),
+      eb.fn
+        .sum<number | string | null>(
+          eb.case().when("d.bad", "=", 0).then(eb.ref("d.good")).else(eb.lit(0)).end(),
+        )
+        .as("confirmed"),
+    ])
     .executeTakeFirstOrThrow();
   return { reported: Number(row.reported), failed: Number(row.failed), confirmed: Number(row.confirmed) };
 }

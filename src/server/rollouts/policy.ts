@@ -39,3 +39,13 @@ export function pickVersion(device: DeviceView, route: ChannelRoute): string | n
     return device.version === rollout.toVersion ? rollout.toVersion : rollout.fromVersion;
   return bucketOf(device.id, rollout.id) < rollout.percent * 100 ? rollout.toVersion : rollout.fromVersion;
 }
+
+/**
+ * The rollout whose new release `pickVersion` gives the device, when that is where its answer comes
+ * from (not a pin, not the channel's old release); null otherwise.
+ */
+export function offeringRollout(device: DeviceView, route: ChannelRoute): string | null {
+  const rollout = route.rollout;
+  if (!rollout || device.pin || device.tagPin) return null;
+  return pickVersion(device, route) === rollout.toVersion ? rollout.id : null;
+}

@@ -14,8 +14,8 @@ import type { ServerContext } from "../context.ts";
 import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
-import { parseSteps, recordEvents } from "../rollouts/engine.ts";
-import { type ChannelRoute, pickVersion } from "../rollouts/policy.ts";
+import { parseSteps, recordEvents, recordOffer } from "../rollouts/engine.ts";
+import { type ChannelRoute, offeringRollout, pickVersion } from "../rollouts/policy.ts";
 import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
@@ -40,6 +40,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const releases = new Map<string, { sha256: string; size: number }>();
   const pointers = new Map<string, Pointer>();
   const lastCheckin = new Map<string, number>();
+  // Offers this process has written (each is written once per rollout and device).
+  const offered = new Set<string>();
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
   // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
@@ -225,12 +227,23 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       ctx.checkins.record(device, { version, state, failed, at: now });
 
       if (!route) throw new HttpError(404, `project "${device.project}" has no channel "${channel}"`);
-      const target = pickVersion(
-        { id: device.id, version, pin: device.pin, tagPin: await tagPinOf(device.project, device.tags) },
-        route,
-      );
+      const view = {
+        id: device.id,
+        version,
+        pin: device.pin,
+        tagPin: await tagPinOf(device.project, device.tags),
+      };
+      const target = pickVersion(view, route);
       const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
       if (!pointer) throw new HttpError(404, `channel "${channel}" has no release for this device`);
+      // Written before the device hears of the release, so its reports always find the offer.
+      const rolloutId = offeringRollout(view, route);
+      const offer = `${rolloutId}\n${device.id}`;
+      if (rolloutId && !offered.has(offer)) {
+        await recordOffer(db, rolloutId, device.id, now);
+        if (offered.size > 500_000) offered.clear();
+        offered.add(offer);
+      }
       reply.header("etag", pointer.etag).header("cache-control", "private, no-cache");
       if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
       return reply.type("application/json").send(pointer.bytes);
