@@ -41,11 +41,11 @@ export function pickVersion(device: DeviceView, route: ChannelRoute): string | n
 }
 
 /**
- * The rollout whose new release `pickVersion` gives the device, when that is where its answer comes
- * from (not a pin, not the channel's old release); null otherwise.
+ * The running rollout whose new release `pickVersion` gives the device by its bucket: null for a pin,
+ * the channel's old release, or a paused rollout (which answers what the device says it runs).
  */
 export function offeringRollout(device: DeviceView, route: ChannelRoute): string | null {
   const rollout = route.rollout;
-  if (!rollout || device.pin || device.tagPin) return null;
+  if (rollout?.state !== "running" || device.pin || device.tagPin) return null;
   return pickVersion(device, route) === rollout.toVersion ? rollout.id : null;
 }

@@ -214,6 +214,10 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
     const paused = await state();
     expect(paused).toMatchObject({ state: "paused", health: { reported: 3, failed: 2, confirmed: 1 } });
     expect(paused.reason).toMatch(/2 of 3 devices failed or rolled back/);
+    // a paused rollout keeps a device on 2.0.0 because it says it runs it: that is no offer
+    expect(await offered(others[33]!, "2.0.0")).toBe("2.0.0");
+    await report(others[33]!, "failed");
+    expect((await state()).health).toEqual({ reported: 3, failed: 2, confirmed: 1 });
   });
 
   it("resumes, advances by hand and aborts; one rollout per channel at a time", async () => {
