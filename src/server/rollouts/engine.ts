@@ -23,17 +23,28 @@ export function parseSteps(rollout: Pick<Rollout, "steps">): number[] {
 }
 
 /**
- * Stores device events (a repeat of the same device, version and event is ignored) and pauses the
+ * Stores device events on releases of their project (a device cannot add rows by naming versions
+ * that do not exist; a repeat of the same device, version and event is ignored) and pauses the
  * rollouts whose failures they push past the threshold.
  */
-export async function recordEvents(db: Kysely<Database>, events: EventInput[]): Promise<void> {
+export async function recordEvents(db: Kysely<Database>, reported: EventInput[]): Promise<void> {
+  if (reported.length === 0) return;
+  const projects = [...new Set(reported.map((e) => e.project))];
+  const published = await db
+    .selectFrom("releases")
+    .select(["project", "version"])
+    .where("project", "in", projects)
+    .where("version", "in", [...new Set(reported.map((e) => e.version))])
+    .execute();
+  const releases = new Set(published.map((r) => `${r.project}\n${r.version}`));
+  const events = reported.filter((e) => releases.has(`${e.project}\n${e.version}`));
   if (events.length === 0) return;
   // Only the rollouts these events can belong to, not every active rollout of every project.
   const active = await db
     .selectFrom("rollouts")
     .select(["id", "project", "to_version"])
     .where("state", "in", ["running", "paused"])
-    .where("project", "in", [...new Set(events.map((e) => e.project))])
+    .where("project", "in", projects)
     .where("to_version", "in", [...new Set(events.map((e) => e.version))])
     .execute();
   const rolloutOf = (e: EventInput) =>

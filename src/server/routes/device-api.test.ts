@@ -71,6 +71,14 @@ describe.each(testDialects)("device API limits (%s)", (dialect) => {
     expect(unknown.json().error).toBe('project "p" has no release 9.9.9');
     // one device cannot fill the events table by inventing versions
     for (let i = 0; i < 20; i++) await report(dev, `1.0.${i + 1}`, "failed");
+    // ... nor by checking in with them (a check-in that changes what the device runs is an event)
+    for (let i = 0; i < 5; i++)
+      await s!.app.inject({
+        method: "GET",
+        url: `/d/p/channels/stable.json?version=7.0.${i}&state=${i % 2 ? "good" : "trial"}&failed=6.0.${i}`,
+        headers: dev,
+      });
+    await s!.flush();
     expect(await events("d1")).toEqual([]);
 
     now += 60_000;
