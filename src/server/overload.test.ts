@@ -39,13 +39,13 @@ describe.each(testDialects)("device overload on loopback (%s)", (dialect) => {
 
     for (let round = 0; round < 3; round++) {
       const held = await Promise.all([1, 2, 3, 4].map(() => halfSentReport(port)));
-      await vi.waitFor(async () => expect(await checkIn()).toBe(503), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await checkIn()).toBe(503), { timeout: 20_000 });
       const busy = await fetch(`${base}/healthz`);
       expect(busy.status).toBe(503);
       expect(await busy.json()).toEqual({ ok: false, deviceRequests: 4, maxConcurrent: 4 });
       for (const socket of held) socket.destroy();
       // every slot comes back: the next device request is answered (401: no token), not refused
-      await vi.waitFor(async () => expect(await checkIn()).toBe(401), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await checkIn()).toBe(401), { timeout: 20_000 });
     }
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
