@@ -6,7 +6,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Db } from "../db/index.ts";
-import { adminAuth } from "./auth.ts";
+import { adminAuthBeforeBody } from "./auth.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -101,7 +101,7 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   );
   await app.register(
     async (admin) => {
-      admin.addHook("onRequest", adminAuth(ctx));
+      admin.addHook("onRequest", adminAuthBeforeBody(ctx));
       for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
         await admin.register(routes, { ctx });
     },

@@ -23,25 +23,35 @@ declare module "fastify" {
 
 const WWW_AUTHENTICATE = { "www-authenticate": 'Bearer realm="mpota"' };
 
-/**
- * The admin scope's onRequest hook: it runs on the headers alone, before any body is read, and a
- * refusal closes the connection, so an unauthenticated upload costs no more than its headers.
- */
 export function adminAuth(ctx: ServerContext) {
-  const refuse = (status: number, message: string, headers: Record<string, string> = {}) =>
-    new HttpError(status, message, { ...headers, connection: "close" });
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
-    if (!token) throw refuse(401, "missing admin token (Authorization: Bearer …)", WWW_AUTHENTICATE);
+    if (!token) throw new HttpError(401, "missing admin token (Authorization: Bearer …)", WWW_AUTHENTICATE);
     const row = await ctx.db.kysely
       .selectFrom("admin_tokens")
       .select(["id", "name", "role"])
       .where("token_hash", "=", hashToken(token))
       .executeTakeFirst();
-    if (!row) throw refuse(401, "unknown admin token", WWW_AUTHENTICATE);
+    if (!row) throw new HttpError(401, "unknown admin token", WWW_AUTHENTICATE);
     if (row.role !== "admin" && request.method !== "GET" && request.method !== "HEAD")
-      throw refuse(403, `token "${row.name}" is read-only`);
+      throw new HttpError(403, `token "${row.name}" is read-only`);
     request.admin = row;
+  };
+}
+
+/**
+ * adminAuth as the admin scope's onRequest hook: it runs on the headers alone, before any body is
+ * read, and a refusal closes the connection, so an unauthenticated upload costs only its headers.
+ */
+export function adminAuthBeforeBody(ctx: ServerContext) {
+  const check = adminAuth(ctx);
+  return async (request: FastifyRequest): Promise<void> => {
+    try {
+      await check(request);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      throw new HttpError(err.statusCode, err.message, { ...err.headers, connection: "close" });
+    }
   };
 }
 
