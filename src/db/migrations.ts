@@ -116,9 +116,23 @@ const initial: Migration = {
   },
 };
 
+/** Which devices each rollout offered its new release to: the only devices its health counts. */
+const rolloutOffers: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("rollout_offers")
+      .addColumn("rollout_id", "text", (c) => c.notNull().references("rollouts.id").onDelete("cascade"))
+      .addColumn("device_id", "text", (c) => c.notNull())
+      .addColumn("at", "bigint", (c) => c.notNull())
+      .addPrimaryKeyConstraint("rollout_offers_pk", ["rollout_id", "device_id"])
+      .execute();
+  },
+};
+
 /** Migrations by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_rollout_offers": rolloutOffers,
 };
 
 export const migrationProvider: MigrationProvider = {

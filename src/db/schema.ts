@@ -100,6 +100,13 @@ export interface EventTable {
   at: number;
 }
 
+/** A device a rollout offered its new release to (first time, per rollout). */
+export interface RolloutOfferTable {
+  rollout_id: string;
+  device_id: string;
+  at: number;
+}
+
 export type AdminRole = "admin" | "read-only";
 
 export interface AdminTokenTable {
@@ -130,6 +137,7 @@ export interface Database {
   devices: DeviceTable;
   tag_pins: TagPinTable;
   events: EventTable;
+  rollout_offers: RolloutOfferTable;
   admin_tokens: AdminTokenTable;
   audit: AuditTable;
 }

@@ -83,6 +83,16 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       const client = new pg.Client({ connectionString: postgresUrl });
       await client.connect();
       try {
+        // A closed pool's sessions end a moment after pool.end() resolves: FORCE would terminate
+        // them mid-goodbye, and the FATAL would reach a client nobody listens to any more.
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await client.query(
+            "select count(*)::int as n from pg_stat_activity where datname = $1",
+            [name],
+          );
+          if (rows[0].n === 0) break;
+          await new Promise((done) => setTimeout(done, 20));
+        }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await client.end();

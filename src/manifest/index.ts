@@ -33,6 +33,7 @@ export {
   MAX_FILES,
   MAX_LINE_BYTES,
   MAX_PATH_BYTES,
+  MAX_SIGNATURES,
   Manifest,
   PatchEntry,
   Signature,

@@ -13,6 +13,13 @@ export const MAX_PATH_BYTES = 255;
 export const MAX_LINE_BYTES = 4096;
 /** Most releases a rollback release may name in `rollback_from`. */
 export const MAX_ROLLBACK_FROM = 16;
+/**
+ * Most signatures an envelope carries. A board tries at most this many signatures by keys it trusts,
+ * in its one pass (envelope.py `_MAX_CANDIDATES`), so with no more in all, every board that trusts one
+ * signer tries that signature; and line 1 of the wire layout (the signatures) stays far below
+ * MAX_LINE_BYTES, which a board also refuses to pass.
+ */
+export const MAX_SIGNATURES = 4;
 const MAX_POINTER_TARGET = 2 ** 30;
 
 /**
@@ -106,7 +113,7 @@ export const ChannelPointer = Type.Object(
 export const Signature = Type.Object({ keyid: text("hex16"), sig: text("hex128") }, strict);
 
 export const Envelope = Type.Object(
-  { signatures: Type.Array(Signature), signed: Type.Object({}) },
+  { signatures: Type.Array(Signature, { maxItems: MAX_SIGNATURES }), signed: Type.Object({}) },
   { ...strict, description: "a signed object and its signatures" },
 );
 

@@ -175,6 +175,19 @@ describe("envelopes", () => {
     expect(verifyEnvelope(broken, trusted, 2)).toHaveLength(2);
   });
 
+  it("makes and reads no envelope with more than 4 signatures (a board tries only 4)", () => {
+    const keys = Array.from({ length: 5 }, () => generateKeyPair());
+    const four = signEnvelope(manifest(), keys.slice(0, 4));
+    expect(parseEnvelope(envelopeBytes(four)).signatures).toHaveLength(4);
+    expect(() => signEnvelope(four.signed, keys[4]!, four.signatures)).toThrow(
+      new SignatureError("an envelope carries at most 4 signatures (a board tries no more)"),
+    );
+    const five = { ...four, signatures: [...four.signatures, four.signatures[0]!] };
+    expect(() => parseEnvelope(JSON.stringify(five))).toThrow(
+      "envelope: signatures: has more than 4 entries",
+    );
+  });
+
   it("names what is wrong with a malformed envelope", () => {
     expect(() => parseEnvelope("{")).toThrow(/^envelope: not valid JSON \(/);
     expect(() => parseEnvelope('{"signed":{}}')).toThrow("envelope: signatures: missing");

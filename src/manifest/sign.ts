@@ -3,11 +3,12 @@ import { sign, verify } from "node:crypto";
 import { canonicalBytes } from "./canonical.ts";
 import { SignatureError } from "./errors.ts";
 import { keyIdOf, publicKeyFromHex, type SigningKey } from "./keys.ts";
-import type { Envelope, Signature } from "./schema.ts";
+import { type Envelope, MAX_SIGNATURES, type Signature } from "./schema.ts";
 
 /**
  * An envelope of `signed` with a signature by each of `keys`, after `signatures` already made
- * (by other people, for a threshold); a key that already signed is not added twice.
+ * (by other people, for a threshold); a key that already signed is not added twice. SignatureError
+ * past MAX_SIGNATURES.
  */
 export function signEnvelope<T>(
   signed: T,
@@ -18,6 +19,10 @@ export function signEnvelope<T>(
   const out = [...signatures];
   for (const key of Array.isArray(keys) ? keys : [keys]) {
     if (out.some((s) => s.keyid === key.keyId)) continue;
+    if (out.length >= MAX_SIGNATURES)
+      throw new SignatureError(
+        `an envelope carries at most ${MAX_SIGNATURES} signatures (a board tries no more)`,
+      );
     out.push({ keyid: key.keyId, sig: sign(null, message, key.privateKey).toString("hex") });
   }
   return { signed, signatures: out };

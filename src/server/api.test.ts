@@ -640,7 +640,11 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
       expect(page.headers["content-type"]).toMatch(/text\/html/);
       expect(page.body).toContain("<h2>greenhouse</h2>");
       expect(page.body).toMatch(/stable<\/td><td>1\.0\.0/);
-      expect((await inject({ method: "GET", url: "/healthz" })).json()).toEqual({ ok: true });
+      expect((await inject({ method: "GET", url: "/healthz" })).json()).toEqual({
+        ok: true,
+        deviceRequests: 0,
+        maxConcurrent: 512,
+      });
       expect((await inject({ method: "GET", url: "/nope" })).statusCode).toBe(404);
     });
   });

@@ -6,10 +6,11 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Db } from "../db/index.ts";
-import { adminAuth } from "./auth.ts";
+import { adminAuthBeforeBody } from "./auth.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { DeviceLoad } from "./overload.ts";
 import { tickRollouts } from "./rollouts/engine.ts";
 import { deviceApiRoutes } from "./routes/device-api.ts";
 import { deviceRoutes } from "./routes/devices.ts";
@@ -38,6 +39,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxConcurrent: 512,
   maxBlobBytes: 16 * 1024 * 1024 + 64 * 1024,
   maxEnvelopeBytes: 8 * 1024 * 1024,
+  reportsPerMinute: 30,
+  enrolmentsPerMinute: 60,
+  maxPendingDevices: 1000,
+  authFailuresPerMinute: 30,
 };
 
 export interface MpotaServer {
@@ -60,11 +65,13 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   const store = new FileStore(options.dataDir);
   await store.init();
   const onError = (err: unknown) => app.log.error(err);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const ctx: ServerContext = {
     db: options.db,
     store,
     now: options.now ?? Date.now,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
+    deviceLoad: new DeviceLoad(limits),
     checkins: new CheckinBatcher(options.db.kysely, options.flushIntervalMs ?? 1000, onError),
   };
 
@@ -87,24 +94,14 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   await app.register(
     async (device) => {
       // Overload: past maxConcurrent device requests in flight, new ones are told to come back.
-      let inFlight = 0;
-      device.addHook("onRequest", async (request, reply) => {
-        if (inFlight >= ctx.limits.maxConcurrent) {
-          return reply.code(503).header("retry-after", "5").send({ error: "server busy; retry later" });
-        }
-        inFlight++;
-        (request as { counted?: boolean }).counted = true;
-      });
-      device.addHook("onResponse", async (request) => {
-        if ((request as { counted?: boolean }).counted) inFlight--;
-      });
+      device.addHook("onRequest", ctx.deviceLoad.hook);
       await device.register(deviceApiRoutes, { ctx });
     },
     { prefix: "/d" },
   );
   await app.register(
     async (admin) => {
-      admin.addHook("preHandler", adminAuth(ctx));
+      admin.addHook("onRequest", adminAuthBeforeBody(ctx));
       for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
         await admin.register(routes, { ctx });
     },

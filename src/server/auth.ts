@@ -39,6 +39,22 @@ export function adminAuth(ctx: ServerContext) {
   };
 }
 
+/**
+ * adminAuth as the admin scope's onRequest hook: it runs on the headers alone, before any body is
+ * read, and a refusal closes the connection, so an unauthenticated upload costs only its headers.
+ */
+export function adminAuthBeforeBody(ctx: ServerContext) {
+  const check = adminAuth(ctx);
+  return async (request: FastifyRequest): Promise<void> => {
+    try {
+      await check(request);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      throw new HttpError(err.statusCode, err.message, { ...err.headers, connection: "close" });
+    }
+  };
+}
+
 /** The actor name written to the audit log. */
 export function actorOf(request: FastifyRequest): string {
   return request.admin ? `token:${request.admin.name}` : "anonymous";

@@ -1,6 +1,7 @@
 /** What every route plugin of one server shares: the database, the file store, the clock, the limits. */
 import type { Db } from "../db/index.ts";
 import type { CheckinBatcher } from "./checkins.ts";
+import type { DeviceLoad } from "./overload.ts";
 import type { FileStore } from "./store.ts";
 
 export interface Limits {
@@ -12,6 +13,14 @@ export interface Limits {
   maxBlobBytes: number;
   /** Largest envelope upload, bytes. */
   maxEnvelopeBytes: number;
+  /** Reports one device may send per minute (429 with Retry-After past it; 0: no limit). */
+  reportsPerMinute: number;
+  /** Enrolments with a right token per project and minute, taken or not (0: no limit). */
+  enrolmentsPerMinute: number;
+  /** Devices of a project waiting for approval before enrolment answers 429 (0: no limit). */
+  maxPendingDevices: number;
+  /** Device API answers 401 per client address and minute before it gets only 429 (0: no limit). */
+  authFailuresPerMinute: number;
 }
 
 export interface ServerContext {
@@ -20,4 +29,5 @@ export interface ServerContext {
   now: () => number;
   limits: Limits;
   checkins: CheckinBatcher;
+  deviceLoad: DeviceLoad;
 }

@@ -96,6 +96,31 @@ describe("mpota serve (SQLite)", () => {
     expect(projects.status).toBe(200);
   });
 
+  it("takes its limits from the command line", async () => {
+    const { url } = await startServe([
+      "--data",
+      tempDir(),
+      "--max-concurrent",
+      "7",
+      "--auth-failures-per-minute",
+      "2",
+    ]);
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({
+      ok: true,
+      deviceRequests: 0,
+      maxConcurrent: 7,
+    });
+    const guess = () =>
+      fetch(`${url}/d/p/channels/stable.json`, {
+        headers: { authorization: "Bearer mpd_guess", "x-mpota-device": "d" },
+      });
+    expect((await guess()).status).toBe(401);
+    expect((await guess()).status).toBe(401);
+    const throttled = await guess();
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
   it("leaves no partial release after SIGKILL mid-upload, and the upload can be redone", async () => {
     const data = tempDir();
     const server = await startServe(["--data", data]);

@@ -9,6 +9,10 @@ interface ServeCliOptions {
   data: string;
   checkinInterval?: number;
   maxConcurrent?: number;
+  reportsPerMinute?: number;
+  enrolmentsPerMinute?: number;
+  maxPendingDevices?: number;
+  authFailuresPerMinute?: number;
   log?: boolean;
   json?: boolean;
   demo?: boolean;
@@ -17,6 +21,14 @@ interface ServeCliOptions {
   demoStepWait?: number;
 }
 
+/** Options that are server limits under the same name. */
+const COUNT_LIMITS = [
+  "maxConcurrent",
+  "reportsPerMinute",
+  "enrolmentsPerMinute",
+  "maxPendingDevices",
+  "authFailuresPerMinute",
+] as const;
 const DEMO_OPTIONS = ["demoDevices", "demoInterval", "demoStepWait"] as const;
 
 const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -39,6 +51,26 @@ export function registerServe(program: Command): void {
       "--max-concurrent <n>",
       "device requests in flight before 503",
       wholeNumber("--max-concurrent", 1_000_000),
+    )
+    .option(
+      "--reports-per-minute <n>",
+      "reports one device may send per minute, 429 past it (0: no limit; default 30)",
+      wholeNumber("--reports-per-minute", 1_000_000),
+    )
+    .option(
+      "--enrolments-per-minute <n>",
+      "enrolments per project and minute, 429 past it (0: no limit; default 60)",
+      wholeNumber("--enrolments-per-minute", 1_000_000),
+    )
+    .option(
+      "--max-pending-devices <n>",
+      "devices of a project waiting for approval before enrolment gets 429 (0: no limit; default 1000)",
+      wholeNumber("--max-pending-devices", 10_000_000),
+    )
+    .option(
+      "--auth-failures-per-minute <n>",
+      "wrong device or enrolment tokens per client address and minute before 429 (0: no limit; default 30)",
+      wholeNumber("--auth-failures-per-minute", 1_000_000),
     )
     .option("--log", "log every request (JSON lines on stdout)")
     .option("--json", "print one JSON line {url, db, adminToken?} once listening")
@@ -68,7 +100,9 @@ export function registerServe(program: Command): void {
       const checkinInterval = opts.checkinInterval ?? (opts.demo ? 0 : undefined);
       const limits = {
         ...(checkinInterval !== undefined ? { checkinIntervalMs: checkinInterval * 1000 } : {}),
-        ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}),
+        ...Object.fromEntries(
+          COUNT_LIMITS.filter((name) => opts[name] !== undefined).map((n) => [n, opts[n]]),
+        ),
       };
       let running: Awaited<ReturnType<typeof serve>>;
       try {

@@ -23,17 +23,28 @@ export function parseSteps(rollout: Pick<Rollout, "steps">): number[] {
 }
 
 /**
- * Stores device events (a repeat of the same device, version and event is ignored) and pauses the
+ * Stores device events on releases of their project (a device cannot add rows by naming versions
+ * that do not exist; a repeat of the same device, version and event is ignored) and pauses the
  * rollouts whose failures they push past the threshold.
  */
-export async function recordEvents(db: Kysely<Database>, events: EventInput[]): Promise<void> {
+export async function recordEvents(db: Kysely<Database>, reported: EventInput[]): Promise<void> {
+  if (reported.length === 0) return;
+  const projects = [...new Set(reported.map((e) => e.project))];
+  const published = await db
+    .selectFrom("releases")
+    .select(["project", "version"])
+    .where("project", "in", projects)
+    .where("version", "in", [...new Set(reported.map((e) => e.version))])
+    .execute();
+  const releases = new Set(published.map((r) => `${r.project}\n${r.version}`));
+  const events = reported.filter((e) => releases.has(`${e.project}\n${e.version}`));
   if (events.length === 0) return;
   // Only the rollouts these events can belong to, not every active rollout of every project.
   const active = await db
     .selectFrom("rollouts")
     .select(["id", "project", "to_version"])
     .where("state", "in", ["running", "paused"])
-    .where("project", "in", [...new Set(events.map((e) => e.project))])
+    .where("project", "in", projects)
     .where("to_version", "in", [...new Set(events.map((e) => e.version))])
     .execute();
   const rolloutOf = (e: EventInput) =>
@@ -62,29 +73,59 @@ export async function recordEvents(db: Kysely<Database>, events: EventInput[]): 
 }
 
 export interface RolloutHealth {
-  /** Devices that reported anything about the rollout's release. */
+  /** Devices the rollout offered its release to that reported anything about it since. */
   reported: number;
-  /** Devices that reported it failed or rolled back. */
+  /** Of those, devices that reported it failed or rolled back. */
   failed: number;
+  /** Of those, devices that confirmed it and reported no failure. */
   confirmed: number;
 }
 
+/** Notes that the rollout offered its new release to the device; the first offer's time is kept. */
+export async function recordOffer(
+  db: Kysely<Database>,
+  rolloutId: string,
+  deviceId: string,
+  at: number,
+): Promise<void> {
+  await db
+    .insertInto("rollout_offers")
+    .values({ rollout_id: rolloutId, device_id: deviceId, at })
+    .onConflict((oc) => oc.columns(["rollout_id", "device_id"]).doNothing())
+    .execute();
+}
+
+/**
+ * The rollout's health from the devices it offered its release to, on events since the offer (a
+ * device told another release says nothing about this one). Each device counts once, by its worst
+ * news: a failure or rollback wins over a confirmation.
+ */
 export async function rolloutHealth(db: Kysely<Database>, rolloutId: string): Promise<RolloutHealth> {
-  // One pass over the rollout's events instead of a query per count.
+  const perDevice = db
+    .selectFrom("events as e")
+    .innerJoin("rollout_offers as o", (join) =>
+      join.onRef("o.rollout_id", "=", "e.rollout_id").onRef("o.device_id", "=", "e.device_id"),
+    )
+    .select((eb) => [
+      "e.device_id",
+      eb.fn.max(eb.case().when("e.event", "in", BAD_EVENTS).then(eb.lit(1)).else(eb.lit(0)).end()).as("bad"),
+      eb.fn.max(eb.case().when("e.event", "=", "confirmed").then(eb.lit(1)).else(eb.lit(0)).end()).as("good"),
+    ])
+    .where("e.rollout_id", "=", rolloutId)
+    .whereRef("e.at", ">=", "o.at")
+    .groupBy("e.device_id")
+    .as("d");
   const row = await db
-    .selectFrom("events")
-    .select((eb) => {
-      const devices = (events: DeviceEvent[]) =>
-        eb.fn
-          .count<number | string>(eb.case().when("event", "in", events).then(eb.ref("device_id")).end())
-          .distinct();
-      return [
-        eb.fn.count<number | string>("device_id").distinct().as("reported"),
-        devices(BAD_EVENTS).as("failed"),
-        devices(["confirmed"]).as("confirmed"),
-      ];
-    })
-    .where("rollout_id", "=", rolloutId)
+    .selectFrom(perDevice)
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as("reported"),
+      eb.fn.sum<number | string | null>("d.bad").as("failed"),
+      eb.fn
+        .sum<number | string | null>(
+          eb.case().when("d.bad", "=", 0).then(eb.ref("d.good")).else(eb.lit(0)).end(),
+        )
+        .as("confirmed"),
+    ])
     .executeTakeFirstOrThrow();
   return { reported: Number(row.reported), failed: Number(row.failed), confirmed: Number(row.confirmed) };
 }

@@ -39,3 +39,13 @@ export function pickVersion(device: DeviceView, route: ChannelRoute): string | n
     return device.version === rollout.toVersion ? rollout.toVersion : rollout.fromVersion;
   return bucketOf(device.id, rollout.id) < rollout.percent * 100 ? rollout.toVersion : rollout.fromVersion;
 }
+
+/**
+ * The running rollout whose new release `pickVersion` gives the device by its bucket: null for a pin,
+ * the channel's old release, or a paused rollout (which answers what the device says it runs).
+ */
+export function offeringRollout(device: DeviceView, route: ChannelRoute): string | null {
+  const rollout = route.rollout;
+  if (rollout?.state !== "running" || device.pin || device.tagPin) return null;
+  return pickVersion(device, route) === rollout.toVersion ? rollout.id : null;
+}

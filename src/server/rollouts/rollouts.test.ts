@@ -166,6 +166,60 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
     expect(audit.find((e: { action: string }) => e.action === "rollout.pause").actor).toBe("system");
   });
 
+  it("counts only devices it offered the release to, once each, on what follows from the offer", async () => {
+    const { api, devices, offered, report } = await setup(80);
+    const rollout = (
+      await api("POST", "/projects/p/rollouts", {
+        channel: "stable",
+        version: "2.0.0",
+        steps: [25, 100],
+        minWaitSeconds: 3600,
+        failurePercent: 20,
+        minFailures: 2,
+      })
+    ).json();
+    const chosen: typeof devices = [];
+    const others: typeof devices = [];
+    for (const d of devices) ((await offered(d)) === "2.0.0" ? chosen : others).push(d);
+    expect(chosen.length).toBeGreaterThan(3);
+    expect(others.length).toBeGreaterThan(33);
+    const state = async () => (await api("GET", `/projects/p/rollouts/${rollout.id}`)).json();
+
+    // devices told 1.0.0 cannot pause it, whatever they claim about 2.0.0 ...
+    await report(others[0]!, "failed");
+    await report(others[1]!, "rolled_back");
+    await s.app.inject({
+      method: "GET",
+      url: "/d/p/channels/stable.json?version=1.0.0&state=good&failed=2.0.0",
+      headers: others[2]!.headers,
+    });
+    await s.flush();
+    await s.tick();
+    expect(await state()).toMatchObject({
+      state: "running",
+      health: { reported: 0, failed: 0, confirmed: 0 },
+    });
+    // ... nor hide real failures behind fake confirmations
+    for (const d of others.slice(3, 33)) await report(d, "confirmed");
+    // one device counts once, by its worst news
+    await report(chosen[0]!, "confirmed");
+    await report(chosen[1]!, "failed");
+    await report(chosen[1]!, "rolled_back");
+    expect(await state()).toMatchObject({
+      state: "running",
+      health: { reported: 2, failed: 1, confirmed: 1 },
+    });
+    await report(chosen[2]!, "confirmed");
+    await report(chosen[2]!, "failed");
+    const paused = await state();
+    expect(paused).toMatchObject({ state: "paused", health: { reported: 3, failed: 2, confirmed: 1 } });
+    expect(paused.reason).toMatch(/2 of 3 devices failed or rolled back/);
+    // a paused rollout keeps a device on 2.0.0 because it says it runs it: that is no offer
+    expect(await offered(others[33]!, "2.0.0")).toBe("2.0.0");
+    await report(others[33]!, "failed");
+    expect((await state()).health).toEqual({ reported: 3, failed: 2, confirmed: 1 });
+  });
+
   it("resumes, advances by hand and aborts; one rollout per channel at a time", async () => {
     const { api, devices, offered } = await setup(20);
     const body = { channel: "stable", version: "2.0.0", steps: [5, 100], minWaitSeconds: 3600 };

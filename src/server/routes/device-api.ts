@@ -13,8 +13,9 @@ import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
-import { parseSteps, recordEvents } from "../rollouts/engine.ts";
-import { type ChannelRoute, pickVersion } from "../rollouts/policy.ts";
+import { RateLimiter, tooMany } from "../rate-limit.ts";
+import { parseSteps, recordEvents, recordOffer } from "../rollouts/engine.ts";
+import { type ChannelRoute, offeringRollout, pickVersion } from "../rollouts/policy.ts";
 import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
@@ -39,6 +40,19 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const releases = new Map<string, { sha256: string; size: number }>();
   const pointers = new Map<string, Pointer>();
   const lastCheckin = new Map<string, number>();
+  // Offers this process has written (each is written once per rollout and device).
+  const offered = new Set<string>();
+  const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
+  const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
+  // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
+  const authFailures = new RateLimiter(() => ctx.limits.authFailuresPerMinute, ctx.now);
+  app.addHook("onRequest", async (request) => {
+    const wait = authFailures.waitMs(request.ip);
+    if (wait > 0) throw tooMany("too many wrong tokens from this address; retry later", wait);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    if (reply.statusCode === 401) authFailures.hit(request.ip);
+  });
 
   async function releaseInfo(project: string, version: string) {
     const key = `${project}\n${version}`;
@@ -128,9 +142,26 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const row = await db.selectFrom("projects").selectAll().where("name", "=", project).executeTakeFirst();
       if (!row?.enrol_token_hash || row.enrol_token_hash !== hashToken(request.body.token))
         throw new HttpError(401, `wrong or closed enrolment token for project "${project}"`);
-      const { token, hash } = newToken("device");
-      const status = row.auto_accept === 1 ? "active" : "pending";
       const now = ctx.now();
+      // Whoever holds the enrolment token may claim ids ahead of the boards: each try costs budget.
+      const perMinute = ctx.limits.enrolmentsPerMinute;
+      enrolments.take(project, `at most ${perMinute} enrolments per minute in "${project}"; retry later`);
+      const status = row.auto_accept === 1 ? "active" : "pending";
+      const maxPending = ctx.limits.maxPendingDevices;
+      if (status === "pending" && maxPending > 0) {
+        const pending = await db
+          .selectFrom("devices")
+          .select((eb) => eb.fn.countAll<number | string>().as("n"))
+          .where("project", "=", project)
+          .where("status", "=", "pending")
+          .executeTakeFirstOrThrow();
+        if (Number(pending.n) >= maxPending)
+          throw tooMany(
+            `${Number(pending.n)} devices are waiting for approval in "${project}" (at most ${maxPending}); retry later`,
+            300_000,
+          );
+      }
+      const { token, hash } = newToken("device");
       const id = request.body.deviceId;
       await db.transaction().execute(async (trx) => {
         const result = await trx
@@ -196,12 +227,23 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       ctx.checkins.record(device, { version, state, failed, at: now });
 
       if (!route) throw new HttpError(404, `project "${device.project}" has no channel "${channel}"`);
-      const target = pickVersion(
-        { id: device.id, version, pin: device.pin, tagPin: await tagPinOf(device.project, device.tags) },
-        route,
-      );
+      const view = {
+        id: device.id,
+        version,
+        pin: device.pin,
+        tagPin: await tagPinOf(device.project, device.tags),
+      };
+      const target = pickVersion(view, route);
       const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
       if (!pointer) throw new HttpError(404, `channel "${channel}" has no release for this device`);
+      // Written before the device hears of the release, so its reports always find the offer.
+      const rolloutId = offeringRollout(view, route);
+      const offer = `${rolloutId}\n${device.id}`;
+      if (rolloutId && !offered.has(offer)) {
+        await recordOffer(db, rolloutId, device.id, now);
+        if (offered.size > 500_000) offered.clear();
+        offered.add(offer);
+      }
       reply.header("etag", pointer.etag).header("cache-control", "private, no-cache");
       if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
       return reply.type("application/json").send(pointer.bytes);
@@ -282,8 +324,14 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     async (request) => {
       const device = request.device!;
       const { version, event, error } = request.body;
+      const now = ctx.now();
+      const perMinute = ctx.limits.reportsPerMinute;
+      reports.take(`${device.project}\n${device.id}`, `report at most ${perMinute} times per minute`);
+      // Events only on the project's releases: a device cannot add rows by inventing versions.
+      if (!(await releaseInfo(device.project, version)))
+        throw new HttpError(404, `project "${device.project}" has no release ${version}`);
       await recordEvents(db, [
-        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: ctx.now() },
+        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: now },
       ]);
       return { ok: true };
     },

@@ -140,9 +140,13 @@ async function projectSection(db: Kysely<Database>, name: string, now: number): 
 export const statusRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const db = ctx.db.kysely;
 
-  app.get("/healthz", async () => {
+  // Healthy: the database answers and the device API takes requests (503 while it refuses them).
+  app.get("/healthz", async (_request, reply) => {
     await db.selectFrom("projects").select("name").limit(1).execute();
-    return { ok: true };
+    const load = ctx.deviceLoad;
+    return reply
+      .code(load.full ? 503 : 200)
+      .send({ ok: !load.full, deviceRequests: load.inFlight, maxConcurrent: ctx.limits.maxConcurrent });
   });
 
   app.get("/", async (_request, reply) => {
