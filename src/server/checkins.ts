@@ -25,6 +25,8 @@ interface PendingRow extends Seen {
 export class CheckinBatcher {
   private rows = new Map<string, PendingRow>();
   private events: EventInput[] = [];
+  /** Check-ins per "project\nminute" since the last flush (the fleet page's chart). */
+  private counts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -46,6 +48,8 @@ export class CheckinBatcher {
 
   record(device: Device, seen: Seen): void {
     this.rows.set(`${device.project}\n${device.id}`, { project: device.project, id: device.id, ...seen });
+    const minute = `${device.project}\n${seen.at - (seen.at % 60_000)}`;
+    this.counts.set(minute, (this.counts.get(minute) ?? 0) + 1);
     const changed =
       seen.version !== device.version || seen.state !== device.state || seen.failed !== device.failed;
     if (!changed) return;
@@ -69,8 +73,10 @@ export class CheckinBatcher {
   private async write(): Promise<void> {
     const rows = [...this.rows.values()];
     const events = this.events;
+    const counts = this.counts;
     this.rows = new Map();
     this.events = [];
+    this.counts = new Map();
     for (let i = 0; i < rows.length; i += CHUNK) {
       // SQLite writes synchronously: small chunks with a turn of the event loop between them keep
       // a flush from stalling the check-ins being served meanwhile.
@@ -88,5 +94,17 @@ export class CheckinBatcher {
         from seen where devices.project = seen.project and devices.id = seen.id`.execute(this.db);
     }
     await recordEvents(this.db, events);
+    for (const [key, n] of counts) {
+      const [project, minute] = key.split("\n") as [string, string];
+      await this.db
+        .insertInto("checkin_counts")
+        .values({ project, minute: Number(minute), n })
+        .onConflict((oc) =>
+          oc
+            .columns(["project", "minute"])
+            .doUpdateSet((eb) => ({ n: eb("checkin_counts.n", "+", eb.ref("excluded.n")) })),
+        )
+        .execute();
+    }
   }
 }
