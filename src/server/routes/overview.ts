@@ -47,6 +47,8 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> =
         .select(["version", "state", (eb) => eb.fn.countAll<number | string>().as("n")])
         .where("project", "=", project)
         .groupBy(["version", "state"])
+        // devices that never checked in last, on both databases
+        .orderBy(sql`case when version is null then 1 else 0 end`)
         .orderBy("version")
         .orderBy("state")
         .execute();
