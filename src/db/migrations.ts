@@ -145,7 +145,12 @@ const dashboard: Migration = {
       .on("devices")
       .columns(["project", "version", "state"])
       .execute();
-    await db.schema.createIndex("devices_status").on("devices").columns(["project", "status"]).execute();
+    // statuses counted, and the active devices silent the longest found, without touching the table
+    await db.schema
+      .createIndex("devices_status")
+      .on("devices")
+      .columns(["project", "status", "last_seen"])
+      .execute();
     await db.schema.createIndex("events_at").on("events").columns(["project", "at"]).execute();
   },
 };

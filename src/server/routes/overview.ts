@@ -81,10 +81,8 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> =
         .executeTakeFirstOrThrow();
       const staleRows = await silent
         .select(["id", "version", "last_seen"])
-        // never-seen devices first on both databases (PostgreSQL sorts nulls first when ascending anyway)
-        .orderBy(sql`case when last_seen is null then 0 else 1 end`)
-        .orderBy("last_seen")
-        .orderBy("id")
+        // never-seen devices first on both databases, in the order of the devices_status index
+        .orderBy(sql`last_seen asc nulls first`)
         .limit(STALE_LISTED)
         .execute();
 
