@@ -9,11 +9,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDemo, startDemo } from "../src/demo-fleet/index.ts";
 import { AdminClient } from "../src/server/client.ts";
 import { type RunningServer, serve } from "../src/server/serve.ts";
-import { type Browser, launchBrowser } from "./testing/browser.ts";
+import { type Browser, launchBrowser, requireChromium } from "./testing/browser.ts";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -23,8 +23,11 @@ let demo: RunningDemo;
 let client: AdminClient;
 let viewerToken: string;
 const browsers: Browser[] = [];
+/** Uncaught errors in any page: none is expected. */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  requireChromium();
   server = await serve({ port: 0, host: "127.0.0.1", data, limits: { checkinIntervalMs: 0 } });
   client = new AdminClient(server.url, server.adminToken!);
   demo = startDemo({
@@ -54,9 +57,7 @@ async function openDashboard(token?: string): Promise<Page> {
   const browser = await launchBrowser();
   browsers.push(browser);
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on("pageerror", (err) => {
-    throw err;
-  });
+  page.on("pageerror", (err) => pageErrors.push(`${page.url()}: ${err.message}`));
   await page.goto(`${server.url}/`);
   if (token) {
     await page.getByLabel("Admin or read-only token").fill(token);
@@ -79,6 +80,10 @@ async function axeProblems(page: Page): Promise<string[]> {
 }
 
 describe("the dashboard in Chromium", () => {
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
+
   it("refuses a wrong token and sets no cookie", async () => {
     const page = await openDashboard();
     await page.getByLabel("Admin or read-only token").fill("mpa_not-a-token");

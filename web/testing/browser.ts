@@ -27,13 +27,18 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile (so fresh cookies and storage). */
-export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
+/** Throws, saying what to install, when there is no Chromium (in CI as anywhere: no test is skipped). */
+export function requireChromium(): void {
   if (!existsSync(CHROMIUM))
     throw new Error(
       `the dashboard's browser tests need Chromium at ${CHROMIUM}: install it with ` +
         "`apt-get install -y chromium` (Debian/Ubuntu) or point MPOTA_CHROMIUM at one",
     );
+}
+
+/** A headless Chromium with a fresh profile (so fresh cookies and storage). */
+export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
+  requireChromium();
   const profile = mkdtempSync(join(tmpdir(), "mpota-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
