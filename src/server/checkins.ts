@@ -16,6 +16,8 @@ export interface Seen {
 }
 
 const CHUNK = 200;
+/** Per-minute check-in counts are kept this long (the fleet page shows the last hour). */
+const COUNTS_KEPT_MS = 24 * 3_600_000;
 
 interface PendingRow extends Seen {
   project: string;
@@ -27,6 +29,7 @@ export class CheckinBatcher {
   private events: EventInput[] = [];
   /** Check-ins per "project\nminute" since the last flush (the fleet page's chart). */
   private counts = new Map<string, number>();
+  private countsPrunedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -94,8 +97,10 @@ export class CheckinBatcher {
         from seen where devices.project = seen.project and devices.id = seen.id`.execute(this.db);
     }
     await recordEvents(this.db, events);
+    let newest = 0;
     for (const [key, n] of counts) {
       const [project, minute] = key.split("\n") as [string, string];
+      newest = Math.max(newest, Number(minute));
       await this.db
         .insertInto("checkin_counts")
         .values({ project, minute: Number(minute), n })
@@ -104,6 +109,14 @@ export class CheckinBatcher {
             .columns(["project", "minute"])
             .doUpdateSet((eb) => ({ n: eb("checkin_counts.n", "+", eb.ref("excluded.n")) })),
         )
+        .execute();
+    }
+    // by the check-ins' own clock, once an hour of it
+    if (newest - this.countsPrunedAt > 3_600_000) {
+      this.countsPrunedAt = newest;
+      await this.db
+        .deleteFrom("checkin_counts")
+        .where("minute", "<", newest - COUNTS_KEPT_MS)
         .execute();
     }
   }

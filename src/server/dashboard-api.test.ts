@@ -309,3 +309,36 @@ describe.each(testDialects)("dashboard API (%s)", (dialect) => {
     await reader.cancel();
   });
 });
+
+describe("check-in counts for the fleet chart", () => {
+  it("counts check-ins per minute and keeps a day of them", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 30);
+    const s = await startTestServer("sqlite", { now: () => clock, limits: { checkinIntervalMs: 0 } });
+    try {
+      const headers = { authorization: `Bearer ${s.adminToken}` };
+      await s.app.inject({ method: "POST", url: "/api/v1/projects", headers, payload: { name: "p" } });
+      const made = await s.app.inject({
+        method: "POST",
+        url: "/api/v1/projects/p/devices",
+        headers,
+        payload: { id: "d1" },
+      });
+      const device = { authorization: `Bearer ${made.json().token}`, "x-mpota-device": "d1" };
+      const checkIn = () =>
+        s.app.inject({ method: "GET", url: "/d/p/channels/stable.json", headers: device });
+      for (let i = 0; i < 3; i++) await checkIn();
+      await s.flush();
+      await checkIn();
+      await s.flush();
+      const counts = () =>
+        s.ctx.db.kysely.selectFrom("checkin_counts").select(["minute", "n"]).orderBy("minute").execute();
+      expect(await counts()).toEqual([{ minute: Date.UTC(2026, 0, 1, 12, 0), n: 4 }]);
+      clock += 25 * 3_600_000;
+      await checkIn();
+      await s.flush();
+      expect(await counts()).toEqual([{ minute: Date.UTC(2026, 0, 2, 13, 0), n: 1 }]);
+    } finally {
+      await s.close();
+    }
+  });
+});
