@@ -158,7 +158,7 @@ const dashboard: Migration = {
 /** Migrations by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
   "0001_initial": initial,
-  "0002_dashboard": dashboard,
+  "0003_dashboard": dashboard,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -22,6 +22,7 @@ import { releaseDetailRoutes } from "./routes/release-detail.ts";
 import { releaseRoutes } from "./routes/releases.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
 import { sessionRoutes } from "./routes/session.ts";
+import { statusRoutes } from "./routes/status.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { FileStore } from "./store.ts";
 
@@ -95,7 +96,8 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   const live = new LiveFeed(options.db.kysely, options.liveIntervalMs ?? 1000, onError);
   // Open event streams would hold the server's close up.
   app.addHook("preClose", async () => live.close());
-  await app.register(dashboardRoutes, { ctx, webDir: options.webDir });
+  await app.register(statusRoutes, { ctx });
+  await app.register(dashboardRoutes, { webDir: options.webDir });
   await app.register(
     async (device) => {
       // Overload: past maxConcurrent device requests in flight, new ones are told to come back.

@@ -1,13 +1,12 @@
 /**
- * The dashboard at `/` (built from web/ into web/dist by `npm install`, see docs/dashboard.md) and
- * `/healthz` for load balancers. Everything the page needs is served from here: no CDN, works offline.
+ * The dashboard at `/` (built from web/ into web/dist by `npm install`, see docs/dashboard.md).
+ * Everything the page needs is served from here: no CDN, works offline.
  * The page itself holds no data; it signs in and reads the admin API like the CLI does.
  */
 import { readFile } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { ServerContext } from "../context.ts";
 import { sendFile } from "../send-file.ts";
 
 /** Where `npm run build:web` puts the dashboard. */
@@ -35,15 +34,10 @@ const NOT_BUILT =
   "<body><h1>mpota update server</h1><p>The dashboard is not built: run <code>npm run build:web</code> " +
   "(<code>npm install</code> does it). The admin API is at <code>/api/v1</code>.</p></body></html>\n";
 
-export const dashboardRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext; webDir?: string }> = async (
+export const dashboardRoutes: FastifyPluginAsyncTypebox<{ webDir?: string }> = async (
   app,
-  { ctx, webDir = WEB_DIST },
+  { webDir = WEB_DIST },
 ) => {
-  app.get("/healthz", async () => {
-    await ctx.db.kysely.selectFrom("projects").select("name").limit(1).execute();
-    return { ok: true };
-  });
-
   app.get("/", async (_request, reply) => {
     let page: string;
     try {
