@@ -177,6 +177,29 @@ describe("the dashboard in Chromium", () => {
     expect(device.status).toBe("active");
   });
 
+  it("finds a device and changes its tags and pin from its page", async () => {
+    const page = await openDashboard(server.adminToken);
+    await page.getByRole("link", { name: "Devices" }).click();
+    await page.getByLabel("Device id").fill("HOUSE-02");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => page.locator("p.count").textContent()).toBe("1–1 of 1 devices");
+    await page.getByRole("link", { name: "greenhouse-02" }).click();
+    await page.getByLabel("Tags (space-separated)").fill("north shelf-2");
+    await page.getByRole("button", { name: "Save tags" }).click();
+    await page.getByLabel("Pin to release").selectOption("1.0.0");
+    await page.getByRole("button", { name: "Save pin" }).click();
+    const facts = page.locator("dl.facts");
+    await expect.poll(() => facts.textContent()).toMatch(/tagsnorth, shelf-2pin1\.0\.0/);
+    const device = await client.request<{ tags: string[]; pin: string }>(
+      "GET",
+      "/projects/greenhouse/devices/greenhouse-02",
+    );
+    expect(device).toMatchObject({ tags: ["north", "shelf-2"], pin: "1.0.0" });
+    await page.getByLabel("Pin to release").selectOption("");
+    await page.getByRole("button", { name: "Save pin" }).click();
+    await expect.poll(() => facts.textContent()).toMatch(/pinnone/);
+  });
+
   it("gives a read-only session no write controls, and the server refuses its writes", async () => {
     const page = await openDashboard(viewerToken);
     await expect.poll(() => page.locator("header .who").textContent()).toBe("viewer (read-only)");
