@@ -123,7 +123,7 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
         await admin.register(routes, { ctx });
       await admin.register(overviewRoutes, { ctx });
       await admin.register(releaseDetailRoutes, { ctx });
-      await admin.register(liveRoutes, { ctx, feed: live });
+      await admin.register(liveRoutes, { feed: live });
     },
     { prefix: "/api/v1" },
   );

@@ -5,16 +5,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { LiveChange } from "../api-schemas.ts";
-import type { ServerContext } from "../context.ts";
 import type { LiveFeed } from "../live.ts";
 
 /** A comment line now and then keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 
-export const liveRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext; feed: LiveFeed }> = async (
-  app,
-  { feed },
-) => {
+export const liveRoutes: FastifyPluginAsyncTypebox<{ feed: LiveFeed }> = async (app, { feed }) => {
   app.get("/live", async (request, reply) => {
     reply.hijack();
     const out = reply.raw;
