@@ -11,8 +11,9 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDemo, startDemo } from "../src/demo-fleet/index.ts";
-import { AdminClient } from "../src/server/client.ts";
+import { AdminClient, publishRelease } from "../src/server/client.ts";
 import { type RunningServer, serve } from "../src/server/serve.ts";
+import { testKey, testRelease } from "../src/server/test-release.ts";
 import { type Browser, launchBrowser, requireChromium } from "./testing/browser.ts";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -158,6 +159,54 @@ describe("the dashboard in Chromium", () => {
     await card.getByRole("button", { name: "Pause" }).waitFor();
     expect(await rollouts()).toBe("running");
     expect(await card.locator("h3").textContent()).toBe("beta: nothing → 1.1.0 running");
+  });
+
+  it("says why a rollout paused itself, in another project chosen in the header", async () => {
+    // project orchard: one board, a rollout of 2.0.0 to all of it, and the board reports a failure
+    const key = testKey();
+    await client.request("POST", "/projects", { name: "orchard" });
+    await client.request("POST", "/projects/orchard/keys", { publicKey: key.publicKeyHex });
+    const v1 = { "main.py": "print(1)\n" };
+    await publishRelease(client, testRelease("orchard", "1.0.0", v1, key).files, {
+      project: "orchard",
+      channel: "stable",
+    });
+    await publishRelease(client, testRelease("orchard", "2.0.0", { "main.py": "print(2)\n" }, key).files, {
+      project: "orchard",
+    });
+    const { token } = await client.request<{ token: string }>("POST", "/projects/orchard/devices", {
+      id: "tree-1",
+    });
+    await client.request("POST", "/projects/orchard/rollouts", {
+      channel: "stable",
+      version: "2.0.0",
+      steps: [100],
+      failurePercent: 10,
+    });
+    const board = { authorization: `Bearer ${token}`, "x-mpota-device": "tree-1" };
+    const checkIn = await fetch(`${server.url}/d/orchard/channels/stable.json?version=1.0.0&state=good`, {
+      headers: board,
+    });
+    expect(checkIn.status).toBe(200);
+    const report = await fetch(`${server.url}/d/orchard/reports`, {
+      method: "POST",
+      headers: { ...board, "content-type": "application/json" },
+      body: JSON.stringify({ version: "2.0.0", event: "failed", error: "main.py: crashed" }),
+    });
+    expect(report.status).toBe(200);
+
+    const page = await openDashboard(server.adminToken);
+    await page.getByRole("link", { name: "Rollouts" }).click();
+    await page.getByLabel("Project").selectOption("orchard");
+    const card = page.getByRole("article", { name: "rollout to 2.0.0 on stable" });
+    await expect
+      .poll(() => card.locator(".reason").textContent(), { timeout: 15_000 })
+      .toBe("Paused: 1 of 1 devices failed or rolled back (threshold 10%)");
+    await card.getByRole("button", { name: "Resume" }).waitFor();
+    await page.goto(`${server.url}/#/device/tree-1`);
+    await expect
+      .poll(() => page.locator("dl.facts").textContent())
+      .toContain("last error2.0.0: main.py: crashed");
   });
 
   it("accepts a pending enrolment", async () => {
