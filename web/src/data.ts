@@ -1,6 +1,7 @@
 /** Loading what a page shows, and loading it again when the server says it changed. */
 import { useCallback, useEffect, useState } from "preact/hooks";
 import type { LiveTopic } from "../../src/server/api-schemas.ts";
+import { api, seg } from "./api.ts";
 import { useLive } from "./live.ts";
 
 export interface Loaded<T> {
@@ -24,6 +25,22 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[], topics: Live
   useEffect(reload, [reload]);
   useLive(topics, reload);
   return { data, error, reload };
+}
+
+export interface ReleaseRow {
+  version: string;
+  size: number;
+  files: number;
+  createdAt: string;
+}
+
+/** The project's releases, newest first (loaded again when the audit log says something changed). */
+export function useReleases(project: string): Loaded<{ releases: ReleaseRow[] }> {
+  return useData(
+    () => api<{ releases: ReleaseRow[] }>("GET", `/projects/${seg(project)}/releases`),
+    [project],
+    ["audit"],
+  );
 }
 
 /** "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "never". */

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import type { DeviceDetail } from "../../../src/server/api-schemas.ts";
 import { api, seg } from "../api.ts";
-import { ago, useData, when } from "../data.ts";
+import { ago, useData, useReleases, when } from "../data.ts";
 import type { PageProps } from "../main.tsx";
 import { Action, Empty, Loading, Problem } from "../ui.tsx";
 
@@ -63,10 +63,7 @@ export function DevicePage({ project, canWrite, arg }: PageProps) {
     [project, arg],
     ["devices", "events", "audit"],
   );
-  const releases = useData(
-    () => api<{ releases: { version: string }[] }>("GET", `/projects/${seg(project)}/releases`),
-    [project],
-  );
+  const releases = useReleases(project);
   const d = device.data;
   if (!d) return device.error ? <Problem error={device.error} /> : <Loading />;
   const lastError = d.events.find((e) => e.error);

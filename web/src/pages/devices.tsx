@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import type { DeviceList } from "../../../src/server/api-schemas.ts";
 import { api, seg } from "../api.ts";
-import { ago, useData } from "../data.ts";
+import { ago, useData, useReleases } from "../data.ts";
 import type { PageProps } from "../main.tsx";
 import { Action, Empty, Loading, Problem } from "../ui.tsx";
 
@@ -80,11 +80,7 @@ export function DevicesPage(props: PageProps) {
   // the `after` cursor of each page shown so far: Previous pops, Next pushes
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const after = cursors[cursors.length - 1];
-  const releases = useData(
-    () => api<{ releases: { version: string }[] }>("GET", `/projects/${seg(project)}/releases`),
-    [project],
-    ["audit"],
-  );
+  const releases = useReleases(project);
   const list = useData(
     () => api<DeviceList>("GET", `/projects/${seg(project)}/devices?${queryOf(filters, after)}`),
     [project, filters, after],

@@ -2,16 +2,10 @@
 import { useState } from "preact/hooks";
 import type { ReleaseDetail } from "../../../src/server/api-schemas.ts";
 import { api, seg } from "../api.ts";
-import { bytes, useData, when } from "../data.ts";
+import { bytes, useData, useReleases, when } from "../data.ts";
 import type { PageProps } from "../main.tsx";
 import { Action, Empty, Loading, Problem } from "../ui.tsx";
 
-interface ReleaseRow {
-  version: string;
-  size: number;
-  files: number;
-  createdAt: string;
-}
 interface ChannelRow {
   name: string;
   version: string | null;
@@ -98,11 +92,7 @@ function PointChannel({ project, releases }: { project: string; releases: string
 
 export function ReleasesPage({ project, canWrite }: PageProps) {
   const [open, setOpen] = useState<string>();
-  const releases = useData(
-    () => api<{ releases: ReleaseRow[] }>("GET", `/projects/${seg(project)}/releases`),
-    [project],
-    ["audit"],
-  );
+  const releases = useReleases(project);
   const channels = useData(
     () => api<{ channels: ChannelRow[] }>("GET", `/projects/${seg(project)}/channels`),
     [project],

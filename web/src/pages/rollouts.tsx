@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import type { RolloutView } from "../../../src/server/api-schemas.ts";
 import { api, seg } from "../api.ts";
-import { useData, when } from "../data.ts";
+import { useData, useReleases, when } from "../data.ts";
 import type { PageProps } from "../main.tsx";
 import { Action, Empty, Loading, Problem } from "../ui.tsx";
 
@@ -30,10 +30,7 @@ function Steps({ rollout: r }: { rollout: RolloutView }) {
 }
 
 function StartForm({ project, onStarted }: { project: string; onStarted: () => void }) {
-  const releases = useData(
-    () => api<{ releases: { version: string }[] }>("GET", `/projects/${seg(project)}/releases`),
-    [project],
-  );
+  const releases = useReleases(project);
   const [form, setForm] = useState({
     channel: "stable",
     version: "",
