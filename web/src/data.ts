@@ -10,7 +10,13 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-export function useData<T>(load: () => Promise<T>, deps: unknown[], topics: LiveTopic[] = []): Loaded<T> {
+/** Loads `load()` when `deps` change, and again (at most once per `everyMs`) when `topics` change. */
+export function useData<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  topics: LiveTopic[] = [],
+  everyMs?: number,
+): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const reload = useCallback(() => {
@@ -23,7 +29,7 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[], topics: Live
     );
   }, deps);
   useEffect(reload, [reload]);
-  useLive(topics, reload);
+  useLive(topics, reload, everyMs);
   return { data, error, reload };
 }
 

@@ -43,8 +43,8 @@ export function useLiveConnected(): boolean {
   return on;
 }
 
-/** Calls `refresh` when one of `topics` changes, at most once per second. */
-export function useLive(topics: LiveTopic[], refresh: () => void): void {
+/** Calls `refresh` when one of `topics` changes, at most once per `everyMs`. */
+export function useLive(topics: LiveTopic[], refresh: () => void, everyMs = 1000): void {
   const latest = useRef(refresh);
   latest.current = refresh;
   const key = topics.join(",");
@@ -54,7 +54,7 @@ export function useLive(topics: LiveTopic[], refresh: () => void): void {
     const wanted = key.split(",");
     const listener: Listener = (changed) => {
       if (!changed.some((t) => wanted.includes(t)) || timer !== undefined) return;
-      const wait = Math.max(0, last + 1000 - Date.now());
+      const wait = Math.max(0, last + everyMs - Date.now());
       timer = window.setTimeout(() => {
         timer = undefined;
         last = Date.now();
@@ -66,5 +66,5 @@ export function useLive(topics: LiveTopic[], refresh: () => void): void {
       listeners.delete(listener);
       clearTimeout(timer);
     };
-  }, [key]);
+  }, [key, everyMs]);
 }

@@ -12,6 +12,8 @@ export function FleetPage({ project }: PageProps) {
     () => api<Overview>("GET", `/projects/${seg(project)}/overview`),
     [project],
     ["devices", "events", "rollouts", "audit"],
+    // the overview counts the whole fleet: every few seconds is live enough for a busy one
+    3000,
   );
   if (!data) return error ? <Problem error={error} /> : <Loading />;
   const d = data.devices;
