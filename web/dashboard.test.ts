@@ -137,7 +137,7 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator("figure.chart canvas").count()).toBe(2);
   }, 120_000);
 
-  it("starts a rollout, pauses and resumes it", async () => {
+  it("starts a rollout, pauses, resumes and aborts it", async () => {
     const page = await openDashboard(server.adminToken);
     await page.getByRole("link", { name: "Rollouts" }).click();
     await page.getByLabel("Channel").fill("beta");
@@ -159,6 +159,11 @@ describe("the dashboard in Chromium", () => {
     await card.getByRole("button", { name: "Pause" }).waitFor();
     expect(await rollouts()).toBe("running");
     expect(await card.locator("h3").textContent()).toBe("beta: nothing → 1.1.0 running");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await card.getByRole("button", { name: "Abort" }).click();
+    await expect.poll(() => card.locator("h3").textContent()).toBe("beta: nothing → 1.1.0 aborted");
+    expect(await rollouts()).toBe("aborted");
+    expect(await card.getByRole("button").count()).toBe(0);
   });
 
   it("says why a rollout paused itself, in another project chosen in the header", async () => {
