@@ -19,14 +19,21 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ feed: LiveFeed }> = async (
       "cache-control": "no-store",
       connection: "keep-alive",
     });
-    out.write("retry: 2000\n\n");
-    const heartbeat = setInterval(() => out.write(": still here\n\n"), HEARTBEAT_MS);
+    // nothing is written once the stream ended (server closing) or the reader went away
+    const send = (text: string) => {
+      if (!out.writableEnded && !out.destroyed) out.write(text);
+    };
+    send("retry: 2000\n\n");
+    const heartbeat = setInterval(() => send(": still here\n\n"), HEARTBEAT_MS);
     const stop = feed.listen({
       change: (topics) => {
         const event: LiveChange = { topics };
-        out.write(`event: change\ndata: ${JSON.stringify(event)}\n\n`);
+        send(`event: change\ndata: ${JSON.stringify(event)}\n\n`);
       },
-      close: () => out.end(),
+      close: () => {
+        clearInterval(heartbeat);
+        out.end();
+      },
     });
     request.raw.on("close", () => {
       clearInterval(heartbeat);
