@@ -342,3 +342,19 @@ describe("check-in counts for the fleet chart", () => {
     }
   });
 });
+
+describe("the live stream on a closing server", () => {
+  it("ends open streams, so the server closes at once", async () => {
+    const s = await startTestServer("sqlite", { liveIntervalMs: 100 });
+    const url = await s.app.listen({ port: 0, host: "127.0.0.1" });
+    const stream = await fetch(`${url}/api/v1/live`, {
+      headers: { authorization: `Bearer ${s.adminToken}` },
+    });
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("retry: 2000\n\n");
+    const started = Date.now();
+    await s.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await reader.read()).done).toBe(true);
+  });
+});
