@@ -344,7 +344,7 @@ describe("check-in counts for the fleet chart", () => {
 });
 
 describe("the live stream on a closing server", () => {
-  it("ends open streams, so the server closes at once", async () => {
+  it("ends open streams, so the server can close", async () => {
     const s = await startTestServer("sqlite", { liveIntervalMs: 100 });
     const url = await s.app.listen({ port: 0, host: "127.0.0.1" });
     const stream = await fetch(`${url}/api/v1/live`, {
@@ -352,9 +352,8 @@ describe("the live stream on a closing server", () => {
     });
     const reader = stream.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("retry: 2000\n\n");
-    const started = Date.now();
+    // a stream left open would hold close() up until the test's timeout
     await s.close();
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect((await reader.read()).done).toBe(true);
   });
 });
