@@ -31,6 +31,11 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
       "git and micropython_ota sources: requests and bytes of a no-update check and an update (GitHub, Gitea, Gogs, micropython_ota)",
     load: async () => (await import("./sources.ts")).default,
   },
+  dashboard: {
+    describe:
+      "dashboard: p95 server time of a device list page, a filtered search and the fleet overview with 100,000 devices (SQLite); fleet page first paint in Chromium",
+    load: async () => (await import("./dashboard.ts")).default,
+  },
   server: {
     describe:
       "update server: check-ins/s and p50/p99 with 100,000 devices (SQLite, PostgreSQL), 1,000-file publish time",

@@ -129,10 +129,50 @@ const rolloutOffers: Migration = {
   },
 };
 
+/**
+ * The dashboard: browser sessions (a cookie standing for an admin token; deleting the token ends its
+ * sessions), check-ins counted per project and minute for the fleet charts, and the indexes that keep
+ * device searches and the fleet overview fast at 100,000 devices.
+ */
+const dashboard: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("sessions")
+      .addColumn("id_hash", "text", (c) => c.primaryKey())
+      .addColumn("token_id", "text", (c) => c.notNull().references("admin_tokens.id").onDelete("cascade"))
+      .addColumn("csrf", "text", (c) => c.notNull())
+      .addColumn("created_at", "bigint", (c) => c.notNull())
+      .addColumn("expires_at", "bigint", (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex("sessions_token").on("sessions").columns(["token_id"]).execute();
+    await db.schema
+      .createTable("checkin_counts")
+      .addColumn("project", "text", (c) => c.notNull().references("projects.name").onDelete("cascade"))
+      .addColumn("minute", "bigint", (c) => c.notNull())
+      .addColumn("n", "integer", (c) => c.notNull())
+      .addPrimaryKeyConstraint("checkin_counts_pk", ["project", "minute"])
+      .execute();
+    await db.schema.createIndex("devices_seen").on("devices").columns(["project", "last_seen"]).execute();
+    await db.schema
+      .createIndex("devices_running")
+      .on("devices")
+      .columns(["project", "version", "state"])
+      .execute();
+    // statuses counted, and the active devices silent the longest found, without touching the table
+    await db.schema
+      .createIndex("devices_status")
+      .on("devices")
+      .columns(["project", "status", "last_seen"])
+      .execute();
+    await db.schema.createIndex("events_at").on("events").columns(["project", "at"]).execute();
+  },
+};
+
 /** Migrations by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_rollout_offers": rolloutOffers,
+  "0003_dashboard": dashboard,
 };
 
 export const migrationProvider: MigrationProvider = {

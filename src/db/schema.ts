@@ -128,6 +128,23 @@ export interface AuditTable {
   detail: string;
 }
 
+/** A dashboard sign-in: an httpOnly cookie whose SHA-256 is `id_hash`, acting as admin token `token_id`. */
+export interface SessionTable {
+  id_hash: string;
+  token_id: string;
+  /** What the browser sends back in X-Mpota-CSRF on every write. */
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Check-ins served per project and minute (`minute`: ms at the minute's start), for the fleet charts. */
+export interface CheckinCountTable {
+  project: string;
+  minute: number;
+  n: number;
+}
+
 export interface Database {
   projects: ProjectTable;
   keys: KeyTable;
@@ -140,6 +157,8 @@ export interface Database {
   rollout_offers: RolloutOfferTable;
   admin_tokens: AdminTokenTable;
   audit: AuditTable;
+  sessions: SessionTable;
+  checkin_counts: CheckinCountTable;
 }
 
 export type Project = Selectable<ProjectTable>;

@@ -1,6 +1,6 @@
 /**
  * `mpota serve --demo` as a person runs it (`npm start`): the real CLI in a child process prints the
- * URL, serves the status page, and exits 0 on Ctrl-C (SIGINT). Bad demo flags are one-line errors.
+ * URL, serves the dashboard, and exits 0 on Ctrl-C (SIGINT). Bad demo flags are one-line errors.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +13,7 @@ const data = mkdtempSync(join(tmpdir(), "mpota-fleet-cli-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 describe("mpota serve --demo", () => {
-  it("prints the URL, serves the status page, and exits 0 on SIGINT", async () => {
+  it("prints the URL, serves the dashboard, and exits 0 on SIGINT", async () => {
     const child = spawn(
       process.execPath,
       [BIN, "serve", "--demo", "--data", data, "--port", "0", "--demo-devices", "2", "--demo-interval", "1"],
@@ -38,7 +38,7 @@ describe("mpota serve --demo", () => {
     });
     const page = await fetch(`${url}/`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("<h1>mpota update server</h1>");
+    expect(await page.text()).toContain("<title>mpota update server</title>");
     // Let the boards check in once, then stop it as Ctrl-C does.
     const deadline = Date.now() + 20_000;
     while (!/demo: 2 boards checked in/.test(out) && Date.now() < deadline)

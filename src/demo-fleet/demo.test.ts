@@ -1,12 +1,14 @@
 /**
  * Demo mode end to end on loopback: a server on a temp data folder, three virtual boards running the
  * example app's releases through the device's `server` source, and the staged rollout moving them
- * from 1.0.0 to 1.1.0 as the status page shows; then a clean stop. Intervals are short so it takes seconds.
+ * from 1.0.0 to 1.1.0 as the dashboard's fleet overview shows; then a clean stop. Intervals are short so it
+ * takes seconds.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Overview } from "../server/api-schemas.ts";
 import { serve } from "../server/serve.ts";
 import { startDemo } from "./demo.ts";
 
@@ -28,12 +30,19 @@ async function when<T>(
   }
 }
 
-/** The status page's text, tags out. */
-const statusText = async (url: string) =>
-  (await (await fetch(`${url}/`)).text()).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+/** What the dashboard's fleet page reads: the project's overview from the admin API. */
+const overview = async (url: string, token: string) =>
+  (await (
+    await fetch(`${url}/api/v1/projects/greenhouse/overview`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).json()) as Overview;
+
+const onRelease = (o: Overview, version: string) =>
+  o.running.filter((r) => r.version === version && r.state === "good").reduce((n, r) => n + r.devices, 0);
 
 describe("demo mode", () => {
-  it("shows boards checking in and moving to 1.1.0 on the status page, and stops cleanly", async () => {
+  it("shows boards checking in and moving to 1.1.0 in the fleet overview, and stops cleanly", async () => {
     const server = await serve({ port: 0, host: "127.0.0.1", data, limits: { checkinIntervalMs: 0 } });
     const said: string[] = [];
     const demo = startDemo({
@@ -47,11 +56,12 @@ describe("demo mode", () => {
     });
     try {
       await demo.ready;
-      const page = () => statusText(server.url);
-      const checkedIn = await when(page, (t) => t.includes("3 seen in the last hour"), 15_000);
-      expect(checkedIn).toMatch(/greenhouse-0[123] 1\.[01]\.0 good \d+ s ago/);
-      const moved = await when(page, (t) => /greenhouse-0\d 1\.1\.0 good/.test(t), 25_000);
-      expect(moved).toMatch(/Releases running version state devices .*1\.1\.0 good [123] /);
+      const page = () => overview(server.url, server.adminToken!);
+      const checkedIn = await when(page, (o) => o.devices.seenLastHour === 3, 15_000);
+      expect(checkedIn.devices).toMatchObject({ total: 3, active: 3 });
+      const moved = await when(page, (o) => onRelease(o, "1.1.0") > 0, 25_000);
+      expect(onRelease(moved, "1.0.0") + onRelease(moved, "1.1.0")).toBeLessThanOrEqual(3);
+      expect(moved.channels[0]).toMatchObject({ name: "stable" });
       expect(said).toContain("3 boards checked in: all on 1.0.0");
       expect(said).toContain(
         "started a staged rollout of 1.1.0 on channel stable: 50% → 100% of the boards, 1 s per step",

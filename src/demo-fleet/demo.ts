@@ -52,6 +52,8 @@ export function startDemo(options: DemoOptions): RunningDemo {
 
   const ready = (async () => {
     const client = await demoAdminClient(options.url, options.db ?? defaultDatabase(data), files);
+    say(`sign in to the dashboard with the demo's admin token (kept in ${files.dir}/admin-token):`);
+    say(`  ${files.adminToken()}`);
     const setup = await setupDemo({ client, files, boards: options.boards ?? 5, say });
     if (stopping) return;
     const ids = setup.boards.map((b) => b.id);

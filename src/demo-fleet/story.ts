@@ -1,6 +1,6 @@
 /**
  * What the demo tells the person at the terminal: read from the server after each round of wakes
- * (the same state the status page shows), one line per notable change, never one per check-in.
+ * (the same state the dashboard shows), one line per notable change, never one per check-in.
  */
 import type { AdminClient } from "../server/client.ts";
 

@@ -634,12 +634,12 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
       expect(JSON.stringify(entries)).not.toMatch(/mp[dae]_/);
     });
 
-    it("shows a plain status page and a health check", async () => {
+    it("serves the dashboard's page and a health check", async () => {
       const page = await inject({ method: "GET", url: "/" });
       expect(page.statusCode).toBe(200);
       expect(page.headers["content-type"]).toMatch(/text\/html/);
-      expect(page.body).toContain("<h2>greenhouse</h2>");
-      expect(page.body).toMatch(/stable<\/td><td>1\.0\.0/);
+      expect(page.headers["content-security-policy"]).toMatch(/default-src 'self'/);
+      expect(page.body).toContain("<title>mpota update server</title>");
       expect((await inject({ method: "GET", url: "/healthz" })).json()).toEqual({
         ok: true,
         deviceRequests: 0,

@@ -1,5 +1,5 @@
 /**
- * The update server as a Fastify app: device API under /d, admin API under /api/v1, status at /.
+ * The update server as a Fastify app: device API under /d, admin API under /api/v1, dashboard at /.
  * All state that must agree across processes lives in the database; each process keeps only
  * caches of immutable things, its check-in batch, and its own overload counters.
  */
@@ -10,13 +10,19 @@ import { adminAuthBeforeBody } from "./auth.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { LiveFeed } from "./live.ts";
 import { DeviceLoad } from "./overload.ts";
 import { tickRollouts } from "./rollouts/engine.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { deviceApiRoutes } from "./routes/device-api.ts";
 import { deviceRoutes } from "./routes/devices.ts";
+import { liveRoutes } from "./routes/live.ts";
+import { overviewRoutes } from "./routes/overview.ts";
 import { projectRoutes } from "./routes/projects.ts";
+import { releaseDetailRoutes } from "./routes/release-detail.ts";
 import { releaseRoutes } from "./routes/releases.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
+import { sessionRoutes } from "./routes/session.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { FileStore } from "./store.ts";
@@ -32,6 +38,10 @@ export interface ServerOptions {
   tickIntervalMs?: number;
   logger?: boolean;
   now?: () => number;
+  /** How often the dashboard's live feed looks for changes (ms, default 1000). */
+  liveIntervalMs?: number;
+  /** The built dashboard (default: web/dist of this checkout). */
+  webDir?: string;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -90,7 +100,11 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}` }),
   );
 
+  const live = new LiveFeed(options.db.kysely, options.liveIntervalMs ?? 1000, onError);
+  // Open event streams would hold the server's close up.
+  app.addHook("preClose", async () => live.close());
   await app.register(statusRoutes, { ctx });
+  await app.register(dashboardRoutes, { webDir: options.webDir });
   await app.register(
     async (device) => {
       // Overload: past maxConcurrent device requests in flight, new ones are told to come back.
@@ -104,9 +118,14 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
       admin.addHook("onRequest", adminAuthBeforeBody(ctx));
       for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
         await admin.register(routes, { ctx });
+      await admin.register(overviewRoutes, { ctx });
+      await admin.register(releaseDetailRoutes, { ctx });
+      await admin.register(liveRoutes, { feed: live });
     },
     { prefix: "/api/v1" },
   );
+  // Signing in to the dashboard is how a browser gets what the admin routes' check accepts.
+  await app.register(sessionRoutes, { ctx, prefix: "/api/v1" });
 
   const tick = () => tickRollouts(options.db.kysely, ctx.now());
   const tickMs = options.tickIntervalMs ?? 1000;

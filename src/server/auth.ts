@@ -6,6 +6,7 @@ import type { FastifyRequest } from "fastify";
 import type { AdminRole, Device } from "../db/index.ts";
 import type { ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { sessionAdmin } from "./session.ts";
 import { bearerToken, hashToken } from "./tokens.ts";
 
 export interface AdminIdentity {
@@ -26,13 +27,8 @@ const WWW_AUTHENTICATE = { "www-authenticate": 'Bearer realm="mpota"' };
 export function adminAuth(ctx: ServerContext) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
-    if (!token) throw new HttpError(401, "missing admin token (Authorization: Bearer …)", WWW_AUTHENTICATE);
-    const row = await ctx.db.kysely
-      .selectFrom("admin_tokens")
-      .select(["id", "name", "role"])
-      .where("token_hash", "=", hashToken(token))
-      .executeTakeFirst();
-    if (!row) throw new HttpError(401, "unknown admin token", WWW_AUTHENTICATE);
+    // Without a bearer token, the dashboard's session cookie stands for one (same name, same role).
+    const row = token ? await adminTokenRow(ctx, token) : await sessionAdmin(ctx, request);
     if (row.role !== "admin" && request.method !== "GET" && request.method !== "HEAD")
       throw new HttpError(403, `token "${row.name}" is read-only`);
     request.admin = row;
@@ -53,6 +49,17 @@ export function adminAuthBeforeBody(ctx: ServerContext) {
       throw new HttpError(err.statusCode, err.message, { ...err.headers, connection: "close" });
     }
   };
+}
+
+/** The admin token `token` is (401 when unknown). */
+export async function adminTokenRow(ctx: ServerContext, token: string): Promise<AdminIdentity> {
+  const row = await ctx.db.kysely
+    .selectFrom("admin_tokens")
+    .select(["id", "name", "role"])
+    .where("token_hash", "=", hashToken(token))
+    .executeTakeFirst();
+  if (!row) throw new HttpError(401, "unknown admin token", WWW_AUTHENTICATE);
+  return row;
 }
 
 /** The actor name written to the audit log. */

@@ -16,6 +16,8 @@ export interface Seen {
 }
 
 const CHUNK = 200;
+/** Per-minute check-in counts are kept this long (the fleet page shows the last hour). */
+const COUNTS_KEPT_MS = 24 * 3_600_000;
 
 interface PendingRow extends Seen {
   project: string;
@@ -25,6 +27,9 @@ interface PendingRow extends Seen {
 export class CheckinBatcher {
   private rows = new Map<string, PendingRow>();
   private events: EventInput[] = [];
+  /** Check-ins per "project\nminute" since the last flush (the fleet page's chart). */
+  private counts = new Map<string, number>();
+  private countsPrunedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -46,6 +51,8 @@ export class CheckinBatcher {
 
   record(device: Device, seen: Seen): void {
     this.rows.set(`${device.project}\n${device.id}`, { project: device.project, id: device.id, ...seen });
+    const minute = `${device.project}\n${seen.at - (seen.at % 60_000)}`;
+    this.counts.set(minute, (this.counts.get(minute) ?? 0) + 1);
     const changed =
       seen.version !== device.version || seen.state !== device.state || seen.failed !== device.failed;
     if (!changed) return;
@@ -69,8 +76,10 @@ export class CheckinBatcher {
   private async write(): Promise<void> {
     const rows = [...this.rows.values()];
     const events = this.events;
+    const counts = this.counts;
     this.rows = new Map();
     this.events = [];
+    this.counts = new Map();
     for (let i = 0; i < rows.length; i += CHUNK) {
       // SQLite writes synchronously: small chunks with a turn of the event loop between them keep
       // a flush from stalling the check-ins being served meanwhile.
@@ -88,5 +97,27 @@ export class CheckinBatcher {
         from seen where devices.project = seen.project and devices.id = seen.id`.execute(this.db);
     }
     await recordEvents(this.db, events);
+    let newest = 0;
+    for (const [key, n] of counts) {
+      const [project, minute] = key.split("\n") as [string, string];
+      newest = Math.max(newest, Number(minute));
+      await this.db
+        .insertInto("checkin_counts")
+        .values({ project, minute: Number(minute), n })
+        .onConflict((oc) =>
+          oc
+            .columns(["project", "minute"])
+            .doUpdateSet((eb) => ({ n: eb("checkin_counts.n", "+", eb.ref("excluded.n")) })),
+        )
+        .execute();
+    }
+    // by the check-ins' own clock, once an hour of it
+    if (newest - this.countsPrunedAt > 3_600_000) {
+      this.countsPrunedAt = newest;
+      await this.db
+        .deleteFrom("checkin_counts")
+        .where("minute", "<", newest - COUNTS_KEPT_MS)
+        .execute();
+    }
   }
 }

@@ -37,7 +37,7 @@ const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerC
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("run the update server: device API, admin API, status page at /")
+    .description("run the update server: device API, admin API, dashboard at /")
     .option("--port <n>", "TCP port (0: any free port)", wholeNumber("--port", 65535), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for boards on the network)", "127.0.0.1")
     .option("--db <url>", "postgres://user:pass@host/db, or a SQLite file (default: DATA/mpota.db)")
@@ -171,7 +171,7 @@ async function startDemoMode(opts: ServeCliOptions, url: string) {
   });
   process.stdout.write(
     `data in ${resolve(opts.data)} (the demo's key, tokens and releases in ${demo.dir})\n` +
-      `status page: ${url}/ (refreshes itself; watch the boards move to the new release)\n` +
+      `dashboard: ${url}/ (watch the boards move to the new release, live)\n` +
       "Ctrl-C stops the demo fleet and the server.\n",
   );
   return demo;

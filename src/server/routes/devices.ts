@@ -3,18 +3,20 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { sql } from "kysely";
 import Type from "typebox";
 import type { Device } from "../../db/index.ts";
+import { DeviceDetail, DeviceList, DeviceQuery, type DeviceView } from "../api-schemas.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { Count, DeviceId, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
+import { DeviceId, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
 import { requireProject, requireRelease } from "./projects.ts";
 
 const DeviceParams = Type.Object({ project: Name, id: DeviceId });
-const Status = Type.Union([Type.Literal("pending"), Type.Literal("active"), Type.Literal("revoked")]);
 
-function deviceView(d: Device) {
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function deviceView(d: Device): DeviceView {
   return {
     id: d.id,
     status: d.status,
@@ -94,55 +96,64 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
 
   app.get(
     "/projects/:project/devices",
-    {
-      schema: {
-        params: ProjectParams,
-        querystring: Type.Object(
-          {
-            status: Type.Optional(Status),
-            tag: Type.Optional(Tag),
-            limit: Type.Optional(Count),
-            offset: Type.Optional(Count),
-          },
-          strict,
-        ),
-      },
-    },
+    { schema: { params: ProjectParams, querystring: DeviceQuery, response: { 200: DeviceList } } },
     async (request) => {
       const { project } = request.params;
       await requireProject(ctx, project);
-      const { status, tag } = request.query;
-      const limit = Math.min(Number(request.query.limit ?? 100), 1000);
+      const q = request.query;
+      const now = ctx.now();
+      const limit = Math.min(Number(q.limit ?? 100), 1000);
       let query = db.selectFrom("devices").where("project", "=", project);
-      if (status) query = query.where("status", "=", status);
+      if (q.status) query = query.where("status", "=", q.status);
       // tags are a JSON list of plain words, so a quoted substring match is exact
-      if (tag)
-        query = query.where(sql<boolean>`tags like ${`%"${tag.replaceAll("_", "\\_")}"%`} escape '\\'`);
+      if (q.tag) query = query.where(sql<boolean>`tags like ${`%"${likeEscape(q.tag)}"%`} escape '\\'`);
+      if (q.q)
+        query = query.where(sql<boolean>`lower(id) like ${`%${likeEscape(q.q.toLowerCase())}%`} escape '\\'`);
+      if (q.version === "none") query = query.where("version", "is", null);
+      else if (q.version) query = query.where("version", "=", q.version);
+      if (q.state) query = query.where("state", "=", q.state);
+      if (q.seenWithin) query = query.where("last_seen", ">=", now - Number(q.seenWithin) * 1000);
+      if (q.notSeenFor) {
+        const before = now - Number(q.notSeenFor) * 1000;
+        query = query.where((eb) => eb.or([eb("last_seen", "is", null), eb("last_seen", "<", before)]));
+      }
       const { total } = await query
         .select((eb) => eb.fn.countAll<number | string>().as("total"))
         .executeTakeFirstOrThrow();
-      const rows = await query
+      // Keyset paging (`after`: the last id of the page before) stays fast deep into 100,000 devices;
+      // `offset` is kept for the CLI.
+      let page = query
         .selectAll()
         .orderBy("id")
-        .limit(limit)
-        .offset(Number(request.query.offset ?? 0))
-        .execute();
-      return { total: Number(total), devices: rows.map(deviceView) };
+        .limit(limit + 1);
+      if (q.after) page = page.where("id", ">", q.after);
+      else if (q.offset) page = page.offset(Number(q.offset));
+      const rows = await page.execute();
+      const more = rows.length > limit;
+      const devices = rows.slice(0, limit).map(deviceView);
+      return { total: Number(total), devices, next: more ? devices[devices.length - 1]!.id : null };
     },
   );
 
-  app.get("/projects/:project/devices/:id", { schema: { params: DeviceParams } }, async (request) => {
-    const device = await requireDevice(ctx, request.params.project, request.params.id);
-    const events = await db
-      .selectFrom("events")
-      .select(["version", "event", "error", "at"])
-      .where("project", "=", device.project)
-      .where("device_id", "=", device.id)
-      .orderBy("at", "desc")
-      .limit(100)
-      .execute();
-    return { ...deviceView(device), events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
-  });
+  app.get(
+    "/projects/:project/devices/:id",
+    { schema: { params: DeviceParams, response: { 200: DeviceDetail } } },
+    async (request) => {
+      const device = await requireDevice(ctx, request.params.project, request.params.id);
+      const events = await db
+        .selectFrom("events")
+        .select(["version", "event", "error", "at"])
+        .where("project", "=", device.project)
+        .where("device_id", "=", device.id)
+        .orderBy("at", "desc")
+        .limit(100)
+        .execute();
+      return {
+        ...deviceView(device),
+        events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+      };
+    },
+  );
 
   app.patch(
     "/projects/:project/devices/:id",

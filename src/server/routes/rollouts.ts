@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Rollout } from "../../db/index.ts";
+import type { RolloutView } from "../api-schemas.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
@@ -20,8 +21,15 @@ const Action = Type.Union([
   Type.Literal("advance"),
 ]);
 
-async function rolloutView(ctx: ServerContext, r: Rollout) {
+/** A rollout as the API shows it, with its health and how many devices run its release. */
+export async function rolloutView(ctx: ServerContext, r: Rollout): Promise<RolloutView> {
   const steps = parseSteps(r);
+  const onTarget = await ctx.db.kysely
+    .selectFrom("devices")
+    .select((eb) => eb.fn.countAll<number | string>().as("n"))
+    .where("project", "=", r.project)
+    .where("version", "=", r.to_version)
+    .executeTakeFirstOrThrow();
   return {
     id: r.id,
     channel: r.channel,
@@ -29,7 +37,7 @@ async function rolloutView(ctx: ServerContext, r: Rollout) {
     to: r.to_version,
     steps,
     step: r.step,
-    percent: steps[r.step],
+    percent: steps[r.step]!,
     state: r.state,
     reason: r.reason,
     minWaitSeconds: r.min_wait_ms / 1000,
@@ -38,6 +46,7 @@ async function rolloutView(ctx: ServerContext, r: Rollout) {
     stepStartedAt: new Date(r.step_started_at).toISOString(),
     createdAt: new Date(r.created_at).toISOString(),
     health: await rolloutHealth(ctx.db.kysely, r.id),
+    devicesOnTarget: Number(onTarget.n),
   };
 }
 

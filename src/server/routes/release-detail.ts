@@ -1,0 +1,80 @@
+/**
+ * Admin: one release in detail, read from its stored envelope: each file with its size, its zlib
+ * size and its patches, the keys that signed it, and what a device on the release before it
+ * downloads (unchanged files: nothing; changed ones: the patch when there is one, else the whole file).
+ */
+import { readFile } from "node:fs/promises";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import type { Envelope, Manifest } from "../../manifest/index.ts";
+import { ReleaseDetail } from "../api-schemas.ts";
+import type { ServerContext } from "../context.ts";
+import { Name, Version } from "../schemas.ts";
+import { requireRelease } from "./projects.ts";
+
+async function storedEnvelope(ctx: ServerContext, project: string, sha256: string) {
+  const bytes = await readFile(ctx.store.path(project, "releases", `${sha256}.json`), "utf8");
+  return JSON.parse(bytes) as Envelope<Manifest>;
+}
+
+/** Bytes a device running `from` downloads to get `to`. */
+function patchedBytes(from: Manifest, to: Manifest): number {
+  const before = new Map(from.files.map((f) => [f.path, f.sha256]));
+  const held = new Set(before.values());
+  let bytes = 0;
+  for (const file of to.files) {
+    if (held.has(file.sha256)) continue;
+    const patch = file.blobs.patches?.find((p) => p.from_sha256 === before.get(file.path));
+    bytes += patch ? patch.size : file.blobs.zlib;
+  }
+  return bytes;
+}
+
+export const releaseDetailRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (
+  app,
+  { ctx },
+) => {
+  const db = ctx.db.kysely;
+
+  app.get(
+    "/projects/:project/releases/:version",
+    {
+      schema: {
+        params: Type.Object({ project: Name, version: Version }),
+        response: { 200: ReleaseDetail },
+      },
+    },
+    async (request) => {
+      const { project, version } = request.params;
+      const release = await requireRelease(ctx, project, version);
+      const { signed, signatures } = await storedEnvelope(ctx, project, release.sha256);
+      const previous = await db
+        .selectFrom("releases")
+        .select(["version", "sha256"])
+        .where("project", "=", project)
+        .where("created_at", "<", release.created_at)
+        .orderBy("created_at", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const before = previous ? (await storedEnvelope(ctx, project, previous.sha256)).signed : undefined;
+      return {
+        version,
+        sha256: release.sha256,
+        size: Number(release.size),
+        createdAt: new Date(release.created_at).toISOString(),
+        rollback: release.rollback === 1,
+        keyIds: signatures.map((s) => s.keyid),
+        files: signed.files.map((f) => ({
+          path: f.path,
+          size: f.size,
+          sha256: f.sha256,
+          zlib: f.blobs.zlib,
+          patches: (f.blobs.patches ?? []).map((p) => ({ from: p.from_sha256, size: p.size })),
+        })),
+        wholeBytes: signed.files.reduce((n, f) => n + f.blobs.zlib, 0),
+        patchedBytes: before ? patchedBytes(before, signed) : null,
+        previous: previous?.version ?? null,
+      };
+    },
+  );
+};

@@ -1,0 +1,70 @@
+/** Small pieces every page uses. */
+import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
+
+export function Problem({ error }: { error: string | undefined }) {
+  return error ? (
+    <p class="problem" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
+export function Loading() {
+  return <p aria-busy="true">Loading…</p>;
+}
+
+/** A button running an async action, showing its error beside it. */
+export function Action(props: {
+  label: string;
+  run: () => Promise<unknown>;
+  danger?: boolean;
+  confirm?: string;
+  name?: string;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const click = async () => {
+    if (props.confirm && !window.confirm(props.confirm)) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await props.run();
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="action">
+      <button
+        type="button"
+        class={props.danger ? "danger" : undefined}
+        disabled={busy}
+        aria-label={props.name}
+        onClick={click}
+      >
+        {props.label}
+      </button>
+      {error && (
+        <span class="problem" role="alert">
+          {error}
+        </span>
+      )}
+    </span>
+  );
+}
+
+export function Card({ label, value }: { label: string; value: ComponentChildren }) {
+  return (
+    <div class="card">
+      <div class="value">{value}</div>
+      <div class="label">{label}</div>
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <p class="empty">{children}</p>;
+}
