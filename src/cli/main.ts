@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.ts";
-import { CliError } from "./errors.ts";
+import { CliError, fileSystemError } from "./errors.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mpota")
@@ -16,7 +16,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; a CliError or a bad argument becomes one clear line on stderr and exit code 2. */
+/**
+ * Runs the CLI; a CliError, a bad argument or a file-system error (EACCES, ENOTDIR, …) becomes one
+ * clear line on stderr and exit code 2.
+ */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
@@ -26,9 +29,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof CliError) {
-      process.stderr.write(`mpota: ${err.message}\n`);
-      process.exitCode = err.exitCode;
+    const cliError = err instanceof CliError ? err : fileSystemError(err);
+    if (cliError) {
+      process.stderr.write(`mpota: ${cliError.message}\n`);
+      process.exitCode = cliError.exitCode;
       return;
     }
     throw err;

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { makeFolder } from "../../store/index.ts";
 import { CliError } from "../errors.ts";
 import { readDeviceConfig } from "./config.ts";
 
@@ -53,10 +54,10 @@ export function registerDeviceBundle(device: Command): void {
       for (const [path, data] of Object.entries(bundle.files)) {
         const full = join(opts.out, path);
         if (path.endsWith("/")) {
-          mkdirSync(full, { recursive: true });
+          makeFolder(full);
           continue;
         }
-        mkdirSync(dirname(full), { recursive: true });
+        makeFolder(dirname(full));
         writeFileSync(full, data);
         bytes += data.length;
       }
