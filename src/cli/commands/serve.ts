@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { CliError } from "../errors.ts";
+import { CliError, fileSystemError } from "../errors.ts";
 import { wholeNumber } from "../options.ts";
 
 interface ServeCliOptions {
@@ -62,6 +62,11 @@ export function registerServe(program: Command): void {
       const misplaced = DEMO_OPTIONS.find((name) => opts[name] !== undefined);
       if (!opts.demo && misplaced) throw new CliError(`${flag(misplaced)} goes with --demo`);
       if (opts.demo && opts.json) throw new CliError("--demo talks in plain lines; leave out --json");
+      if (opts.db !== undefined) {
+        const { databaseUrlProblem } = await import("../../db/index.ts");
+        const problem = databaseUrlProblem(opts.db);
+        if (problem) throw new CliError(`--db ${problem}`);
+      }
       const { serve } = await import("../../server/serve.ts");
       // The demo's boards sleep on a virtual clock (their minutes take no real time), so a real-time
       // floor between check-ins would only refuse them: off in demo mode unless asked for.
@@ -84,7 +89,7 @@ export function registerServe(program: Command): void {
         const e = err as NodeJS.ErrnoException;
         if (e.code === "EADDRINUSE")
           throw new CliError(`port ${opts.port} on ${opts.host} is in use; pick another with --port`);
-        throw new CliError(`cannot start the server: ${e.message}`);
+        throw fileSystemError(err) ?? new CliError(`cannot start the server: ${e.message}`);
       }
       if (opts.json) {
         process.stdout.write(
