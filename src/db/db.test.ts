@@ -64,6 +64,23 @@ describe.each(testDialects)("database (%s)", (dialect) => {
   });
 });
 
+describe.skipIf(!testDialects.includes("postgres"))(
+  "a PostgreSQL database dropped under an open server",
+  () => {
+    it("costs the next query, never the process (no unhandled 57P01 from an idle pool client)", async () => {
+      const testDb = await createTestDatabase("postgres");
+      const db = await openDatabase(testDb.url);
+      await db.kysely.selectFrom("projects").selectAll().execute(); // leaves an idle client in the pool
+      await testDb.drop(); // WITH (FORCE): the server terminates that client (57P01)
+      await new Promise((settle) => setTimeout(settle, 200));
+      await expect(db.kysely.selectFrom("projects").selectAll().execute()).rejects.toThrow(
+        /does not exist|terminat/,
+      );
+      await db.close();
+    });
+  },
+);
+
 describe("openDatabase errors", () => {
   it("says a refused PostgreSQL connection is a connection failure, password masked", async () => {
     const opening = openDatabase("postgres://nobody:x@127.0.0.1:1/none");
