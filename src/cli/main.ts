@@ -1,16 +1,60 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { commands } from "./commands/index.ts";
 import { CliError, fileSystemError } from "./errors.ts";
 
+/** How every option's help line ends: required, choices and default said one way, "(…; …)". */
+function optionDescription(option: Option): string {
+  const notes: string[] = [];
+  if (option.mandatory) notes.push("required");
+  if (option.argChoices) notes.push(`one of: ${option.argChoices.join(", ")}`);
+  const value = option.defaultValue as unknown;
+  const shown =
+    option.defaultValueDescription ??
+    (value === undefined || typeof value === "boolean"
+      ? undefined
+      : Array.isArray(value)
+        ? value.join(",")
+        : String(value));
+  if (shown !== undefined) notes.push(`default: ${shown}`);
+  return notes.length > 0 ? `${option.description} (${notes.join("; ")})` : option.description;
+}
+
+/** `mpota`'s commands: subcommands are made by createCommand, so they behave the same. */
+class MpotaCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new MpotaCommand(name);
+  }
+
+  /**
+   * Commander checks required options before unknown ones, so a typo (`--projct x`) would read
+   * "required option '--project' not specified". The unknown option, with commander's suggestion of
+   * the nearest, is what the person needs to hear. (Called by commander; see unknownOption.)
+   */
+  missingMandatoryOptionValue(option: Option): void {
+    const unknown = this.args.find((arg) => /^-[^-]|^--./.test(arg));
+    const self = this as unknown as {
+      unknownOption(flag: string): void;
+    };
+    if (unknown !== undefined) self.unknownOption(unknown);
+    (
+      Command.prototype as unknown as { missingMandatoryOptionValue(o: Option): void }
+    ).missingMandatoryOptionValue.call(this, option);
+  }
+}
+
 export function buildProgram(): Command {
-  const program = new Command("mpota")
+  const program = new MpotaCommand("mpota")
     .description("Over-the-air updates for MicroPython devices")
     .version("0.1.0")
     // Options after a command name belong to that command (`mpota release --version 1.2.0`);
     // `mpota --version` still prints mpota's own.
     .enablePositionalOptions()
+    .configureHelp({ optionDescription })
     // Commander's own errors (a missing or unknown option) read like ours: one line, "mpota: …".
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "mpota: ")) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(text.replace(/^error: /, "mpota: ").replace(/\n\(Did you mean (.*)\?\)/, "; did you mean $1?")),
+    })
     .exitOverride();
   for (const register of commands) register(program);
   return program;

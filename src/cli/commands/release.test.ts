@@ -175,7 +175,7 @@ describe("mpota release", () => {
       [
         ["release", "app", ...v, "--project", "p", "--key", "loose.key", "--out", "store"],
         2,
-        "mpota: key file loose.key is not a PEM private key (make one with `mpota keygen`)\n",
+        "mpota: key file loose.key is not a PEM private key (make one with `npx mpota keygen --out FILE`)\n",
       ],
       [["release", "app", ...v, ...common, "--allow", "lib"], 2, "mpota: --allow lib matched no file\n"],
       [

@@ -45,17 +45,17 @@ export function registerServe(program: Command): void {
     .option("--demo", "also run a demo: project greenhouse, virtual boards checking in, a staged rollout")
     .option(
       "--demo-devices <n>",
-      "virtual boards of the demo (default 5)",
+      "virtual boards of the demo (default: 5)",
       wholeNumber("--demo-devices", 50, 1),
     )
     .option(
       "--demo-interval <s>",
-      "seconds between two wakes of a demo board (default 5)",
+      "seconds between two wakes of a demo board (default: 5)",
       wholeNumber("--demo-interval", 3600, 1),
     )
     .option(
       "--demo-step-wait <s>",
-      "least seconds per step of the demo's rollout (default 30)",
+      "least seconds per step of the demo's rollout (default: 30)",
       wholeNumber("--demo-step-wait", 86_400),
     )
     .action(async (opts: ServeCliOptions) => {
@@ -100,7 +100,7 @@ export function registerServe(program: Command): void {
         if (running.adminToken)
           process.stdout.write(
             `admin token (shown once, keep it safe):\n  ${running.adminToken}\n` +
-              `use it with --token or MPOTA_TOKEN, e.g. mpota project add NAME --server ${running.url} --token …\n`,
+              `use it with --token or MPOTA_TOKEN, e.g. npx mpota project add NAME --server ${running.url} --token …\n`,
           );
       }
       const demo = opts.demo ? await startDemoMode(opts, running.url) : undefined;

@@ -45,7 +45,7 @@ export function registerSim(program: Command): void {
       if (script === undefined && !["boot.py", "main.py"].some((f) => existsSync(join(opts.fs, f))))
         throw new CliError(
           `--fs ${opts.fs} has neither boot.py nor main.py, so the board would run nothing; ` +
-            "give a board's folder (mpota device bundle --out DIR makes one) or a SCRIPT.py to run",
+            "give a board's folder (`npx mpota device bundle --out DIR` makes one) or a SCRIPT.py to run",
         );
       const { VirtualDevice, loadTree, writeBackTree } = await import("../../sim/index.ts");
       const before = loadTree(opts.fs);
