@@ -33,13 +33,18 @@ export function treeAt(repo: GitRepo, commit: string, subdir = ""): Record<strin
   return out;
 }
 
-/** A board running `version` (whose files are `slot`) from slot 0, following the source in `config`. */
+/**
+ * A board running `version` (whose files are `slot`) from slot 0, following the source in `config`.
+ * A slot without the mpota package gets it in /lib, as a firmware with mpota frozen in has it: the
+ * releases then need no copy, which keeps pure-Python Git SHA-1 checks of a test update small.
+ */
 export function gitBoard(slot: Record<string, Uint8Array | string>, version: string, config: unknown) {
+  const frozen = "lib/mpota/__init__.py" in slot ? {} : devicePackage();
   return boardTree({
     slots: [slot, null],
     record: firstStateRecord(version),
     config,
-    files: { "data/": "" },
+    files: { "data/": "", ...frozen },
   });
 }
 
