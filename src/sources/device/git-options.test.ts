@@ -22,8 +22,14 @@ let repo: GitRepo;
 let c1: string;
 let c2: string;
 let gh: GitHubEmulator;
-const t1 = gitApp("c1", { "lib/sensors/temp.py": "OFFSET = 1\n", "web/index.html": "<p>1</p>\n".repeat(50) });
-const t2 = { ...t1, ...gitApp("c2", { "lib/sensors/temp.py": "OFFSET = 2\n" }) };
+// Without the mpota package (gitBoard puts it in /lib, as if frozen): an install checks every file it
+// fetches by its Git blob SHA-1 in pure Python, slow on the interpreter, so the trees stay small.
+const t1 = gitApp(
+  "c1",
+  { "lib/sensors/temp.py": "OFFSET = 1\n", "web/index.html": "<p>1</p>\n".repeat(50) },
+  false,
+);
+const t2 = { ...t1, ...gitApp("c2", { "lib/sensors/temp.py": "OFFSET = 2\n" }, false) };
 
 beforeAll(async () => {
   repo = createRepo();
