@@ -91,7 +91,7 @@ describe("file-system errors from the commands", () => {
     [
       "publish --static onto a file (ENOTDIR)",
       publish(`${FILE}/site`),
-      /^mpota: cannot create folder release\.key\/site\/greenhouse\/blobs: part of the path is a file.*\(ENOTDIR\)\n$/,
+      /^mpota: cannot create folder release\.key\/site\/greenhouse\/blobs: part of the path is a file, not a folder; pick another path \(ENOTDIR\)\n$/,
     ],
     // Node's own recursive mkdir loops for ever under /proc
     [
@@ -118,6 +118,16 @@ describe("file-system errors from the commands", () => {
       "device bundle --out under a file",
       bundle(`${FILE}/board`),
       /^mpota: cannot create folder release\.key\/board: .*\(ENOTDIR\)\n$/,
+    ],
+    [
+      "keygen --out under a file",
+      ["keygen", "--out", `${FILE}/new.key`],
+      /^mpota: cannot create folder release\.key: .*\(ENOTDIR\)\n$/,
+    ],
+    [
+      "config --out under /sys",
+      ["config", "board.json", "--out", "/sys/ota_config.json"],
+      /^mpota: cannot open \/sys\/ota_config\.json: permission denied; .*\(EACCES\)\n$/,
     ],
   ])("%s", async (_name, args, stderr) => {
     const r = await mpota(...args);

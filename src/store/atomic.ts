@@ -36,7 +36,15 @@ export function makeFolder(dir: string, parentMade = false): void {
     mkdirSync(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" && statSync(dir).isDirectory()) return;
+    if (code === "EEXIST") {
+      if (statSync(dir).isDirectory()) return;
+      // A file where a folder should be: say so, as mkdir below it would.
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {
+        code: "ENOTDIR",
+        syscall: "mkdir",
+        path: dir,
+      });
+    }
     const parent = dirname(dir);
     if (code !== "ENOENT" || parentMade || parent === dir) throw err;
     makeFolder(parent);
