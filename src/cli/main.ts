@@ -19,7 +19,13 @@ function optionDescription(option: Option): string {
   return notes.length > 0 ? `${option.description} (${notes.join("; ")})` : option.description;
 }
 
-/** `mpota`'s commands: subcommands are made by createCommand, so they behave the same. */
+/** Commander's own error methods, which it calls while parsing (not in its typings). */
+interface CommanderErrors {
+  unknownOption(flag: string): void;
+  missingMandatoryOptionValue(option: Option): void;
+}
+
+/** `mpota`'s commands: subcommands come from createCommand, so every one behaves the same. */
 class MpotaCommand extends Command {
   override createCommand(name?: string): Command {
     return new MpotaCommand(name);
@@ -28,17 +34,13 @@ class MpotaCommand extends Command {
   /**
    * Commander checks required options before unknown ones, so a typo (`--projct x`) would read
    * "required option '--project' not specified". The unknown option, with commander's suggestion of
-   * the nearest, is what the person needs to hear. (Called by commander; see unknownOption.)
+   * the nearest known one, is what the person needs to hear.
    */
   missingMandatoryOptionValue(option: Option): void {
+    const base = Command.prototype as unknown as CommanderErrors;
     const unknown = this.args.find((arg) => /^-[^-]|^--./.test(arg));
-    const self = this as unknown as {
-      unknownOption(flag: string): void;
-    };
-    if (unknown !== undefined) self.unknownOption(unknown);
-    (
-      Command.prototype as unknown as { missingMandatoryOptionValue(o: Option): void }
-    ).missingMandatoryOptionValue.call(this, option);
+    if (unknown !== undefined) base.unknownOption.call(this, unknown);
+    base.missingMandatoryOptionValue.call(this, option);
   }
 }
 
