@@ -109,7 +109,6 @@ export function registerServe(program: Command): void {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
-          if (demo) process.stdout.write("stopping the demo fleet and the server…\n");
           void (async () => {
             await demo?.stop();
             await running.close();
@@ -131,6 +130,7 @@ async function startDemoMode(opts: ServeCliOptions, url: string) {
   const { resolve } = await import("node:path");
   const { startDemo } = await import("../../demo-fleet/index.ts");
   const time = () => new Date().toTimeString().slice(0, 8);
+  let stopping = false;
   const demo = startDemo({
     url,
     data: opts.data,
@@ -138,12 +138,22 @@ async function startDemoMode(opts: ServeCliOptions, url: string) {
     boards: opts.demoDevices,
     intervalSeconds: opts.demoInterval,
     stepWaitSeconds: opts.demoStepWait,
-    say: (line) => process.stdout.write(`${time()} demo: ${line}\n`),
+    // Quiet once stopping: "stopping…" is the last line, whatever step was under way.
+    say: (line) => {
+      if (!stopping) process.stdout.write(`${time()} demo: ${line}\n`);
+    },
   });
   process.stdout.write(
     `data in ${resolve(opts.data)} (the demo's key, tokens and releases in ${demo.dir})\n` +
       `status page: ${url}/ (refreshes itself; watch the boards move to the new release)\n` +
       "Ctrl-C stops the demo fleet and the server.\n",
   );
-  return demo;
+  return {
+    ready: demo.ready,
+    stop: () => {
+      stopping = true;
+      process.stdout.write("stopping the demo fleet and the server…\n");
+      return demo.stop();
+    },
+  };
 }
