@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateKeyPair, privateKeyPem } from "../manifest/index.ts";
+import { scaled } from "../sim/testing.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
 
@@ -20,18 +21,20 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `mpota ...args` in `cwd`, with `env` added to this process's; resolves (never rejects) when it exits. */
+/**
+ * Runs `mpota ...args` in `cwd`, with `env` added to this process's; resolves (never rejects) when it
+ * exits or after `timeoutMs` (scaled to a busy machine).
+ */
 export function runCli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliRun> {
-  // vitest.config.ts measures how busy the machine is and sets MPOTA_TEST_BUSY (1: idle).
-  const { cwd, env, timeoutMs = 60_000 * (Number(process.env.MPOTA_TEST_BUSY) || 1) } = options;
+  const { cwd, env, timeoutMs = 60_000 } = options;
   return new Promise((done) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, timeout: timeoutMs, env: env && { ...process.env, ...env } },
+      { cwd, timeout: scaled(timeoutMs), env: env && { ...process.env, ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
         done({ code, stdout, stderr: stderr.replace(PROGRESS_LINES, "") });

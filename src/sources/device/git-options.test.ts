@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { currentState } from "../../client/state-record.ts";
 import { devicePackage, printed, runCommand, sameTree, slotTree } from "../../client/testkit.ts";
-import { deviceTracker } from "../../sim/testing.ts";
+import { deviceTracker, scaled } from "../../sim/testing.ts";
 import type { Emulator } from "../emulator.ts";
 import { createRepo, type GitRepo } from "../git-repo.ts";
 import { startGitea, startGogs } from "../gitea.ts";
@@ -255,19 +255,23 @@ describe("updates and power cuts", () => {
     expect(files.sort()).toEqual(["lib/sensors/temp.py", "main.py"]);
   });
 
-  it("a power cut at any point of an install leaves the old or the new commit, never a mix", async () => {
-    const files = {
-      ...gitBoard(treeAt(repo, c1), c1, { ...config({ branch: "main" }), reset_mode: "hard" }),
-      "data/cmd": "update",
-    };
-    const scenario = {
-      name: "github update",
-      files,
-      releases: { [c1]: treeAt(repo, c1), [c2]: treeAt(repo, c2) },
-      allowed: [c1, c2],
-    };
-    const { clean, failures } = await spreadCuts(scenario, "torn", 12);
-    expect(failures).toEqual([]);
-    expect(currentState(clean)).toMatchObject({ versions: [c1, c2] });
-  }, 300_000);
+  it(
+    "a power cut at any point of an install leaves the old or the new commit, never a mix",
+    async () => {
+      const files = {
+        ...gitBoard(treeAt(repo, c1), c1, { ...config({ branch: "main" }), reset_mode: "hard" }),
+        "data/cmd": "update",
+      };
+      const scenario = {
+        name: "github update",
+        files,
+        releases: { [c1]: treeAt(repo, c1), [c2]: treeAt(repo, c2) },
+        allowed: [c1, c2],
+      };
+      const { clean, failures } = await spreadCuts(scenario, "torn", 12);
+      expect(failures).toEqual([]);
+      expect(currentState(clean)).toMatchObject({ versions: [c1, c2] });
+    },
+    scaled(300_000),
+  );
 });

@@ -7,6 +7,7 @@ import { type CutScenario, type DurabilityModel, judgeBoard } from "../../client
 import { firstStateRecord } from "../../client/state-record.ts";
 import { appTree, boardTree, COMMAND_PY, devicePackage } from "../../client/testkit.ts";
 import { VirtualDevice } from "../../sim/index.ts";
+import { scaled } from "../../sim/testing.ts";
 import type { GitRepo } from "../git-repo.ts";
 
 /** main.py of a test app: prints `running <version>`, then carries out /data/cmd (COMMAND_PY). */
@@ -77,7 +78,7 @@ export async function spreadCuts(
   for (const cutAt of points) {
     const device = new VirtualDevice({ files: scenario.files, flash: { model, cutAt } });
     try {
-      const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
+      const result = await device.run({ maxReboots: 4, timeoutMs: scaled(60_000) });
       const why = result.resets.some((r) => r.cause === "cut")
         ? judgeBoard(scenario, device.files(), result.output)
         : "the cut did not happen";
