@@ -84,7 +84,11 @@ def _trial_failed(rec):
 
 def _run(path):
     # Runs a file of the release as a board runs main.py: as __main__.
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError:
+        raise OSError("this release has no " + path)  # not a bare ENOENT at every boot
+    with f:
         source = f.read()
     exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path})
 
@@ -103,8 +107,8 @@ def boot():
     if trial:
         why = _trial_failed(rec)
         if why:
+            print("mpota: %s %s; back to %s" % (rec["versions"][rec["slot"]], why, rec["versions"][1 - rec["slot"]]))
             fall_back(rec, why)
-            print("mpota:", why, "- back to", rec["versions"][rec["slot"]])
             trial = False
         else:
             rec["boots"] += 1
@@ -139,7 +143,9 @@ def boot():
         if now is None or now["slot"] != s or now["state"] != "trial":
             raise
         sys.print_exception(e)
-        write_state(fall_back(now, "crashed: %s: %s" % (type(e).__name__, e)))
+        why = "%s: %s" % (type(e).__name__, e)
+        print("mpota: %s crashed on trial: %s; back to %s" % (now["versions"][s], why, now["versions"][1 - s]))
+        write_state(fall_back(now, "crashed: " + why))
         import machine
 
         machine.reset()

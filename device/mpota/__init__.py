@@ -28,11 +28,14 @@ def _running():
     return rec, slot, rec["versions"][slot]
 
 
-def _reset(mode):
+def _reset(mode, what):
     # After an install or a rollback: "hard" resets the board, "soft" restarts MicroPython, "none" lets
-    # the app go on (the new slot runs from the next boot).
+    # the app go on (the new slot runs from the next boot). One line first: a console going quiet
+    # mid-run should say why.
     import machine
 
+    if mode != "none":
+        print("mpota: %s; %s" % (what, "resetting" if mode == "hard" else "restarting MicroPython"))
     if mode == "hard":
         machine.reset()
     elif mode == "soft":
@@ -124,7 +127,7 @@ def _rollback():
         raise UpdateError("rollback", "no previous release on this board to go back to")
     state.save(state.fall_back(rec, "rolled back by the app from %s" % version))
     _report(None, "rolled_back", version, "rolled back by the app")
-    _reset(_reset_mode())
+    _reset(_reset_mode(), "rolled back from %s to %s" % (version, back))
     return {"ok": True, "version": back}
 
 
@@ -238,7 +241,7 @@ def _update(force, cfg=None):
     errors.clear()
     why = files["patch_error"]
     _report(cfg, "installed", header["version"], "a patch fell back to the whole file: " + why if why else None)
-    _reset(cfg["reset_mode"])
+    _reset(cfg["reset_mode"], "installed %s, to run on trial" % header["version"])
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:
         result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob

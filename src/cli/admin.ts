@@ -27,21 +27,51 @@ export async function adminClient(opts: ServerCliOptions) {
   if (!/^https?:\/\//.test(server)) throw new CliError(`--server ${server}: not an http:// or https:// URL`);
   if (!token)
     throw new CliError(
-      "no admin token: pass --token T or set MPOTA_TOKEN (mpota serve prints one at first start)",
+      "no admin token: pass --token T or set MPOTA_TOKEN (`npx mpota serve` prints one at its first start)",
     );
   return new AdminClient(server, token);
 }
 
-/** Runs an admin call; a server's refusal becomes a CliError with its message. */
-export async function serverCall<T>(call: () => Promise<T>): Promise<T> {
+/** The server's schema rules (by pattern), as they read to the person who typed the value. */
+const RULES: Record<string, string> = {
+  "^[0-9a-f-]{36}$": "is not a rollout id (`npx mpota rollout list --project P` shows them)",
+  "^[a-z0-9][a-z0-9._-]{0,63}$": "is not a name mpota takes: a-z, 0-9, . _ - (up to 64; e.g. greenhouse)",
+  "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$": "is not a device id: letters, digits, . _ : - (up to 128)",
+  "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": "is not a tag: letters, digits, . _ : - (up to 64)",
+  "^[0-9a-f]{64}$": "is not 64 lowercase hex characters",
+};
+
+/**
+ * A schema refusal of the server (`GET /…: 400 params/id must match pattern "^[0-9a-f-]{36}$"`) said in terms of
+ * what the user typed (`rollout id "12": is not a rollout id …`); `typed` names, per field, the
+ * option or argument and its value. Other messages pass unchanged.
+ */
+export function explainRefusal(message: string, typed: Record<string, string> = {}): string {
+  const m = /^(?:\S+ \S+: 400 )?(?:params|body|querystring)\/(\w+)(?:\/\d+)? (.+)$/.exec(message);
+  if (!m) return message;
+  const [, field, rule] = m as unknown as [string, string, string];
+  const pattern = /^must match pattern "(.*)"$/.exec(rule)?.[1];
+  const said =
+    pattern === undefined
+      ? rule
+      : (RULES[pattern] ?? (pattern.startsWith("^(0|[1-9]") ? "is not a semver version (e.g. 1.2.0)" : rule));
+  return `${typed[field] ?? field}: ${said}`;
+}
+
+/** Runs an admin call; a server's refusal becomes a CliError with its message (see explainRefusal). */
+export async function serverCall<T>(call: () => Promise<T>, typed: Record<string, string> = {}): Promise<T> {
   const { ServerError } = await import("../server/client.ts");
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ServerError) throw new CliError(err.message);
+    if (err instanceof ServerError) throw new CliError(explainRefusal(err.message, typed));
     throw err;
   }
 }
+
+/** How a value the user typed is named in an error: `--release "1.2"`, `rollout id "12"`. */
+export const typedAs = (name: string, value: string | undefined) =>
+  value === undefined ? name : `${name} ${JSON.stringify(value)}`;
 
 /** Prints `value` as JSON with --json, else the human text. */
 export function output(opts: ServerCliOptions, value: unknown, text: string): void {

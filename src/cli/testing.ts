@@ -4,8 +4,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateKeyPair, privateKeyPem } from "../manifest/index.ts";
+import { scaled } from "../sim/testing.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
+
+/**
+ * Progress lines on a stderr that is not a terminal (src/cli/progress.ts), and the blank line that
+ * ends them. They appear only when work lasts a while, i.e. on a busy machine, so they are left out
+ * of the stderr a test sees: no test depends on the machine's speed.
+ */
+const PROGRESS_LINES = /^[a-z]+ \[[=-]+\] \d+\/\d+.*\n(?:\n)?/gm;
 
 export interface CliRun {
   code: number;
@@ -13,7 +21,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `mpota ...args` in `cwd`, with `env` added to this process's; resolves (never rejects) when it exits. */
+/**
+ * Runs `mpota ...args` in `cwd`, with `env` added to this process's; resolves (never rejects) when it
+ * exits or after `timeoutMs` (scaled to a busy machine).
+ */
 export function runCli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
@@ -23,9 +34,10 @@ export function runCli(
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, timeout: timeoutMs, env: env && { ...process.env, ...env } },
+      { cwd, timeout: scaled(timeoutMs), env: env && { ...process.env, ...env } },
       (err, stdout, stderr) => {
-        done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        done({ code, stdout, stderr: stderr.replace(PROGRESS_LINES, "") });
       },
     );
   });

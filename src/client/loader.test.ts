@@ -89,7 +89,7 @@ describe("the loader", () => {
     expect((await device.run()).output).toContain("running 1.1.0");
     expect((await device.run()).output).toContain("running 1.1.0");
     const third = await device.run();
-    expect(third.output).toContain("mpota: not confirmed after 2 boots - back to 1.0.0");
+    expect(third.output).toContain("mpota: 1.1.0 not confirmed after 2 boots; back to 1.0.0");
     expect(third.output).toContain("running 1.0.0");
     expect(currentState(device.files())).toMatchObject({
       slot: 0,
@@ -114,6 +114,9 @@ describe("the loader", () => {
     const r = await device.run();
     expect(r.resets.map((x) => x.cause)).toEqual(["reset"]);
     expect(r.output).toContain("RuntimeError: sensor missing");
+    expect(r.output).toContain(
+      "mpota: 1.1.0 crashed on trial: RuntimeError: sensor missing; back to 1.0.0\n",
+    );
     expect(r.output).toContain("running 1.0.0");
     expect(statusIn(r.output)).toMatchObject({
       version: "1.0.0",
@@ -162,7 +165,7 @@ describe("the loader", () => {
     );
     const r = await device.run({ timeoutMs: 20_000 });
     expect(r.resets.map((x) => x.cause)).toEqual(["wdt"]);
-    expect(r.output).toContain("mpota: hung: the trial watchdog reset the board - back to 1.0.0");
+    expect(r.output).toContain("mpota: 1.1.0 hung: the trial watchdog reset the board; back to 1.0.0");
     expect(statusIn(r.output)).toMatchObject({
       version: "1.0.0",
       failed: "1.1.0",
@@ -182,6 +185,18 @@ describe("the loader", () => {
     expect(r.resets.map((x) => x.cause)).toEqual(["wdt"]); // after main.py returns, nobody feeds
     expect(statusIn(r.output)).toMatchObject({ version: "1.1.0", state: "good" });
     expect(currentState(device.files())).toMatchObject({ slot: 1, state: "good" });
+  });
+
+  it("a release without main.py says so at boot, and on trial falls back", async () => {
+    const noMain = { "lib/app.py": "X = 1\n" };
+    const good = await board(boardTree({ slots: [noMain, null], record: firstStateRecord("1.0.0") })).run();
+    expect(good.ok).toBe(false);
+    expect(good.error).toContain("OSError: this release has no main.py");
+    const trial = await board(boardTree({ slots: [app("1.0.0"), noMain], record: trialRecord() })).run();
+    expect(trial.output).toContain(
+      "mpota: 1.1.0 crashed on trial: OSError: this release has no main.py; back to 1.0.0",
+    );
+    expect(trial.output).toContain("running 1.0.0");
   });
 
   it("runs the post_update hook once, at the first boot of the new release", async () => {
@@ -206,6 +221,7 @@ describe("mpota calls without a network", () => {
     );
     const r = await device.run();
     expect(r.resets.map((x) => x.cause)).toEqual(["reset"]);
+    expect(r.output).toContain("mpota: rolled back from 1.1.0 to 1.0.0; resetting\n");
     expect(statusIn(r.output)).toMatchObject({
       version: "1.0.0",
       slot: 0,

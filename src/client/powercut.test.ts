@@ -3,6 +3,7 @@
  * recovery, with the power cut at every mutating flash operation in both durability models.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scaled } from "../sim/testing.ts";
 import { type CutScenario, cutMatrix, type DurabilityModel, standardScenarios } from "./powercut.ts";
 
 let scenarios: CutScenario[] = [];
@@ -34,7 +35,7 @@ describe("power cut at every flash operation", () => {
   for (const name of NAMES)
     for (const model of MODELS)
       it(`${name} (${model}): the board runs exactly the old or the new release`, {
-        timeout: 120_000,
+        timeout: scaled(120_000),
       }, async () => {
         const scenario = scenarios.find((s) => s.name === name)!;
         const { cutPoints, failures } = await cutMatrix(scenario, model, { concurrency: 2 });

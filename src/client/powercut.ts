@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlashTree, VirtualDevice } from "../sim/index.ts";
+import { scaled } from "../sim/testing.ts";
 import { currentState, firstStateRecord, type StateRecord } from "./state-record.ts";
 import {
   boardTree,
@@ -69,7 +70,7 @@ export function judgeBoard(
 async function runBoard(scenario: CutScenario, model: DurabilityModel, cutAt?: number) {
   const device = new VirtualDevice({ files: scenario.files, flash: { model, cutAt } });
   try {
-    const result = await device.run({ maxReboots: 6, timeoutMs: 30_000 });
+    const result = await device.run({ maxReboots: 6, timeoutMs: scaled(30_000) });
     return { result, files: device.files() };
   } finally {
     await device.close();

@@ -90,7 +90,7 @@ describe("update", () => {
     const r = await runCommand(device, "update");
     expect(r.output).toContain("running 1.0.0");
     expect(r.resets.map((x) => x.cause)).toEqual(["reset"]);
-    expect(r.output).toContain("running 1.1.0");
+    expect(r.output).toContain("mpota: installed 1.1.0, to run on trial; resetting\nrunning 1.1.0");
     expect(printed(r.output, "status")).toMatchObject({
       version: "1.1.0",
       slot: 1,

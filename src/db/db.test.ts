@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { maskPassword, openDatabase } from "./open.ts";
+import { databaseUrlProblem, maskPassword, openDatabase } from "./open.ts";
 import { createTestDatabase, type TestDatabase, testDialects } from "./testing.ts";
 
 describe.each(testDialects)("database (%s)", (dialect) => {
@@ -64,11 +64,39 @@ describe.each(testDialects)("database (%s)", (dialect) => {
   });
 });
 
+describe.skipIf(!testDialects.includes("postgres"))(
+  "a PostgreSQL database dropped under an open server",
+  () => {
+    it("costs the next query, never the process (no unhandled 57P01 from an idle pool client)", async () => {
+      const testDb = await createTestDatabase("postgres");
+      const db = await openDatabase(testDb.url);
+      await db.kysely.selectFrom("projects").selectAll().execute(); // leaves an idle client in the pool
+      await testDb.drop(); // WITH (FORCE): the server terminates that client (57P01)
+      await new Promise((settle) => setTimeout(settle, 200));
+      await expect(db.kysely.selectFrom("projects").selectAll().execute()).rejects.toThrow(
+        /does not exist|terminat/,
+      );
+      await db.close();
+    });
+  },
+);
+
 describe("openDatabase errors", () => {
-  it("names the database it cannot reach", async () => {
-    await expect(openDatabase("postgres://nobody:x@127.0.0.1:1/none")).rejects.toThrow(
-      /ECONNREFUSED|connect/,
+  it("says a refused PostgreSQL connection is a connection failure, password masked", async () => {
+    const opening = openDatabase("postgres://nobody:x@127.0.0.1:1/none");
+    await expect(opening).rejects.toThrow(
+      /^cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: .*ECONNREFUSED.*; is the server running/,
     );
+  });
+
+  it("refuses what is neither a path, sqlite: nor postgres:// instead of making a file of it", async () => {
+    for (const url of ["postgres:/oops", "mysql://root@127.0.0.1/db", "postgresql:oops", "http://x/db"]) {
+      expect(databaseUrlProblem(url), url).toMatch(/: not a database mpota can use.*give a SQLite file path/);
+      await expect(openDatabase(url)).rejects.toThrow("not a database mpota can use");
+    }
+    expect(databaseUrlProblem("postgres:/oops")).toContain("did you mean postgres://");
+    for (const url of ["data/mpota.db", "/tmp/x.db", "sqlite:/tmp/x.db", ":memory:", "postgresql://h/db"])
+      expect(databaseUrlProblem(url), url).toBeUndefined();
   });
 });
 

@@ -1,13 +1,14 @@
 /**
  * Opens the server's database from a URL and brings its schema up to date:
- * `postgres://…` / `postgresql://…` → PostgreSQL (pg pool); anything else → a SQLite file
- * (`sqlite:PATH`, a plain path, or `:memory:`).
+ * `postgres://…` / `postgresql://…` → PostgreSQL (pg pool); `sqlite:PATH`, a plain path or
+ * `:memory:` → a SQLite file. Anything else (`mysql://…`, `postgres:/typo`) is refused rather than
+ * taken for a file name.
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
+import { makeFolder } from "../store/index.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
@@ -35,8 +36,22 @@ export function maskPassword(url: string): string {
   return url.replace(/:[^:@/]*@/, ":***@");
 }
 
+/** Why `url` names no database mpota can open, or undefined when it does. */
+export function databaseUrlProblem(url: string): string | undefined {
+  if (isPostgresUrl(url) || /^sqlite:/i.test(url) || url === ":memory:") return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  if (scheme === undefined && url !== "") return undefined;
+  const hint = /^postgres/i.test(url) ? " (did you mean postgres://user:pass@host/db?)" : "";
+  return (
+    `${maskPassword(url) || '""'}: not a database mpota can use${hint}; ` +
+    "give a SQLite file path, sqlite:PATH, or postgres://user:pass@host/db"
+  );
+}
+
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
-  const db = isPostgresUrl(url) ? openPostgres(url, options) : openSqlite(url);
+  const problem = databaseUrlProblem(url);
+  if (problem) throw new Error(problem);
+  const db = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
   try {
     await migrate(db.kysely, db.dialect === "sqlite" ? 20 : 0);
   } catch (err) {
@@ -48,7 +63,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 
 function openSqlite(url: string): Db {
   const path = url.replace(/^sqlite:(\/\/)?/i, "");
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") makeFolder(dirname(path));
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
@@ -80,7 +95,7 @@ function openSqlite(url: string): Db {
   return { kysely, dialect: "sqlite", label: `sqlite:${path}`, close: () => kysely.destroy() };
 }
 
-function openPostgres(url: string, options: OpenOptions): Db {
+async function openPostgres(url: string, options: OpenOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -90,6 +105,19 @@ function openPostgres(url: string, options: OpenOptions): Db {
         oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle client the server drops (a restart, a dropped database) must not crash the process:
+  // the pool discards it and the next query connects afresh.
+  pool.on("error", () => {});
+  try {
+    (await pool.connect()).release();
+  } catch (err) {
+    await pool.end();
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(
+      `cannot connect to PostgreSQL at ${maskPassword(url)}: ${e.message || e.code}; ` +
+        "is the server running and the URL (host, port, user, password, database) right?",
+    );
+  }
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,
@@ -113,6 +141,6 @@ async function migrate(kysely: Kysely<Database>, retries: number): Promise<void>
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`database migration ${failed ?? ""} failed: ${reason}`);
+    throw new Error(`database migration${failed ? ` ${failed}` : ""} failed: ${reason}`);
   }
 }

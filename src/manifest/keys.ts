@@ -66,7 +66,9 @@ export function parsePrivateKey(pem: string | Buffer, source = "the key"): Signi
   try {
     privateKey = createPrivateKey({ key: pem, format: "pem" });
   } catch {
-    throw new SignatureError(`${source} is not a PEM private key (make one with \`mpota keygen\`)`);
+    throw new SignatureError(
+      `${source} is not a PEM private key (make one with \`npx mpota keygen --out FILE\`)`,
+    );
   }
   if (privateKey.asymmetricKeyType !== "ed25519")
     throw new SignatureError(`${source} is a ${privateKey.asymmetricKeyType} key, not Ed25519`);

@@ -76,7 +76,7 @@ describe("keys", () => {
     );
     writeFileSync(join(dir, "junk.key"), "hello");
     expect(() => loadPrivateKey(join(dir, "junk.key"))).toThrow(
-      `key file ${join(dir, "junk.key")} is not a PEM private key (make one with \`mpota keygen\`)`,
+      `key file ${join(dir, "junk.key")} is not a PEM private key (make one with \`npx mpota keygen --out FILE\`)`,
     );
     expect(() => loadPrivateKey(dir)).toThrow(SignatureError);
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({

@@ -86,6 +86,8 @@ export interface BuildOptions extends FilterOptions {
    * a board running from its slots needs to update again (`mpota release` passes it by default).
    */
   mpotaPackage?: Record<string, Uint8Array>;
+  /** Refuse a release without main.py, which the board's loader runs at every boot (`mpota release`, unless --no-main). */
+  requireMain?: boolean;
   onProgress?: ReleaseProgress;
 }
 
@@ -192,6 +194,11 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
   let sources = withMpotaPackage(sourceFiles(options), options.mpotaPackage);
   if (options.transform)
     sources = (await options.transform(sources)).sort((a, b) => comparePaths(a.path, b.path));
+  if (options.requireMain && !sources.some((f) => f.path === "main.py"))
+    throw new ReleaseError(
+      "the release has no main.py, which the board's loader runs at every boot (a board would fail each boot); " +
+        "add main.py at the top of the release, or pass --no-main if the board starts the app another way",
+    );
   for (const [hook, path] of Object.entries(options.hooks ?? {})) {
     if (!sources.some((f) => f.path === path))
       throw new ReleaseError(`the ${hook} hook ${path} is not a file of the release`);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appTree, buildRelease, bundledBoard, makeSigningKey } from "../client/testkit.ts";
 import { VirtualDevice } from "../sim/index.ts";
+import { scaled } from "../sim/testing.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
 import { startTestServer, type TestServer } from "./testing.ts";
@@ -60,91 +61,95 @@ afterAll(async () => {
 });
 
 describe(`a staged rollout over ${FLEET} virtual devices`, () => {
-  it("pauses by itself at the first step on a crashing release; a good release reaches 100 %", async () => {
-    const boards: Array<{ id: string; device: VirtualDevice }> = [];
-    for (let i = 0; i < FLEET; i++) {
-      const id = `dev-${i}`;
-      const { token } = await admin.request<{ token: string }>("POST", "/projects/greenhouse/devices", {
-        id,
-      });
-      const config = {
-        project: PROJECT,
-        keys: [key.publicHex],
-        source: { type: "server", url, channel: "stable", device_id: id, token },
-      };
-      boards.push({ id, device: new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") }) });
-    }
-    try {
-      const bootAll = async () => {
-        for (let i = 0; i < boards.length; i += 16) {
-          const batch = boards.slice(i, i + 16);
-          const results = await Promise.all(
-            batch.map((b) => b.device.run({ timeoutMs: 60_000, maxReboots: 6 })),
+  it(
+    "pauses by itself at the first step on a crashing release; a good release reaches 100 %",
+    async () => {
+      const boards: Array<{ id: string; device: VirtualDevice }> = [];
+      for (let i = 0; i < FLEET; i++) {
+        const id = `dev-${i}`;
+        const { token } = await admin.request<{ token: string }>("POST", "/projects/greenhouse/devices", {
+          id,
+        });
+        const config = {
+          project: PROJECT,
+          keys: [key.publicHex],
+          source: { type: "server", url, channel: "stable", device_id: id, token },
+        };
+        boards.push({ id, device: new VirtualDevice({ files: bundledBoard(site, config, "1.0.0") }) });
+      }
+      try {
+        const bootAll = async () => {
+          for (let i = 0; i < boards.length; i += 16) {
+            const batch = boards.slice(i, i + 16);
+            const results = await Promise.all(
+              batch.map((b) => b.device.run({ timeoutMs: scaled(60_000), maxReboots: 6 })),
+            );
+            for (const [j, r] of results.entries())
+              expect(r.end, `${batch[j]!.id}: ${r.error}\n${r.output}`).not.toBe("timeout");
+          }
+          await s.flush();
+        };
+        const versions = async () => {
+          const { devices } = await admin.request<{ devices: Array<{ id: string; version: string }> }>(
+            "GET",
+            "/projects/greenhouse/devices?limit=1000",
           );
-          for (const [j, r] of results.entries())
-            expect(r.end, `${batch[j]!.id}: ${r.error}\n${r.output}`).not.toBe("timeout");
-        }
-        await s.flush();
-      };
-      const versions = async () => {
-        const { devices } = await admin.request<{ devices: Array<{ id: string; version: string }> }>(
-          "GET",
-          "/projects/greenhouse/devices?limit=1000",
-        );
-        return new Map(devices.map((d) => [d.id, d.version]));
-      };
+          return new Map(devices.map((d) => [d.id, d.version]));
+        };
 
-      const bad = await admin.request<{ id: string }>("POST", "/projects/greenhouse/rollouts", {
-        channel: "stable",
-        version: "2.0.0",
-        steps: [10, 50, 100],
-        minWaitSeconds: 0,
-        failurePercent: 20,
-        minFailures: 2,
-      });
-      const firstStep = boards.filter((b) => bucketOf(b.id, bad.id) < 1000).map((b) => b.id);
-      await bootAll();
-      await s.tick();
-      const paused = await admin.request<{
-        state: string;
-        step: number;
-        reason: string;
-        health: { failed: number };
-      }>("GET", `/projects/greenhouse/rollouts/${bad.id}`);
-      expect(paused).toMatchObject({ state: "paused", step: 0 });
-      // It paused once enough boards had rolled back; boards of the first step that checked in after
-      // that were no longer offered 2.0.0. Boards outside the first step never were.
-      const crashers = firstStep.filter((id) => Number(id.split("-")[1]) % 2 === 0);
-      expect(paused.health.failed).toBeGreaterThanOrEqual(2);
-      expect(paused.health.failed).toBeLessThanOrEqual(crashers.length);
-      expect(paused.reason).toMatch(/failed or rolled back/);
-      const after = await versions();
-      const onBad = boards.filter((b) => after.get(b.id) === "2.0.0").map((b) => b.id);
-      expect(onBad.every((id) => firstStep.includes(id) && !crashers.includes(id))).toBe(true);
-      expect(boards.filter((b) => !onBad.includes(b.id)).every((b) => after.get(b.id) === "1.0.0")).toBe(
-        true,
-      );
-
-      await admin.request("POST", `/projects/greenhouse/rollouts/${bad.id}/abort`);
-      const good = await admin.request<{ id: string }>("POST", "/projects/greenhouse/rollouts", {
-        channel: "stable",
-        version: "2.1.0",
-        steps: [50, 100],
-        minWaitSeconds: 0,
-      });
-      for (let round = 0; round < 2; round++) {
+        const bad = await admin.request<{ id: string }>("POST", "/projects/greenhouse/rollouts", {
+          channel: "stable",
+          version: "2.0.0",
+          steps: [10, 50, 100],
+          minWaitSeconds: 0,
+          failurePercent: 20,
+          minFailures: 2,
+        });
+        const firstStep = boards.filter((b) => bucketOf(b.id, bad.id) < 1000).map((b) => b.id);
         await bootAll();
         await s.tick();
+        const paused = await admin.request<{
+          state: string;
+          step: number;
+          reason: string;
+          health: { failed: number };
+        }>("GET", `/projects/greenhouse/rollouts/${bad.id}`);
+        expect(paused).toMatchObject({ state: "paused", step: 0 });
+        // It paused once enough boards had rolled back; boards of the first step that checked in after
+        // that were no longer offered 2.0.0. Boards outside the first step never were.
+        const crashers = firstStep.filter((id) => Number(id.split("-")[1]) % 2 === 0);
+        expect(paused.health.failed).toBeGreaterThanOrEqual(2);
+        expect(paused.health.failed).toBeLessThanOrEqual(crashers.length);
+        expect(paused.reason).toMatch(/failed or rolled back/);
+        const after = await versions();
+        const onBad = boards.filter((b) => after.get(b.id) === "2.0.0").map((b) => b.id);
+        expect(onBad.every((id) => firstStep.includes(id) && !crashers.includes(id))).toBe(true);
+        expect(boards.filter((b) => !onBad.includes(b.id)).every((b) => after.get(b.id) === "1.0.0")).toBe(
+          true,
+        );
+
+        await admin.request("POST", `/projects/greenhouse/rollouts/${bad.id}/abort`);
+        const good = await admin.request<{ id: string }>("POST", "/projects/greenhouse/rollouts", {
+          channel: "stable",
+          version: "2.1.0",
+          steps: [50, 100],
+          minWaitSeconds: 0,
+        });
+        for (let round = 0; round < 2; round++) {
+          await bootAll();
+          await s.tick();
+        }
+        const done = await admin.request<{ state: string; health: { confirmed: number; failed: number } }>(
+          "GET",
+          `/projects/greenhouse/rollouts/${good.id}`,
+        );
+        expect(done.health).toMatchObject({ confirmed: FLEET, failed: 0 });
+        expect(done.state).toBe("completed");
+        expect([...(await versions()).values()].every((v) => v === "2.1.0")).toBe(true);
+      } finally {
+        await Promise.all(boards.map((b) => b.device.close()));
       }
-      const done = await admin.request<{ state: string; health: { confirmed: number; failed: number } }>(
-        "GET",
-        `/projects/greenhouse/rollouts/${good.id}`,
-      );
-      expect(done.health).toMatchObject({ confirmed: FLEET, failed: 0 });
-      expect(done.state).toBe("completed");
-      expect([...(await versions()).values()].every((v) => v === "2.1.0")).toBe(true);
-    } finally {
-      await Promise.all(boards.map((b) => b.device.close()));
-    }
-  }, 600_000);
+    },
+    scaled(600_000),
+  );
 });

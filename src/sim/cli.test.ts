@@ -1,5 +1,5 @@
 /** `mpota sim run`, the stable CLI over the virtual device, run as a user would (a child process). */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -126,9 +126,29 @@ print(s.read().split(b"\\r\\n\\r\\n")[1])
       const offline = await mpota("sim", "run", "--fs", fs, "--json");
       expect(offline.code).toBe(1);
       expect(JSON.parse(offline.lines.at(-1)!)).toMatchObject({ ok: false, error: "OSError: -202" });
+      expect(offline.stderr).toBe(
+        "mpota: the board tried to reach localhost, but the virtual device has no network: add --net\n",
+      );
     } finally {
       await closeServer(server);
     }
+  });
+
+  it("writes back only what the board changed: a run that changes nothing leaves links and modes", async () => {
+    const fs = flashDir({ "main.py": "print('hello')" });
+    const shared = join(tempDir(), "shared.py");
+    writeFileSync(shared, "X = 1\n");
+    symlinkSync(shared, join(fs, "shared.py"));
+    writeFileSync(join(fs, "flash.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    const untouched = await mpota("sim", "run", "--fs", fs);
+    expect(untouched).toMatchObject({ code: 0, stderr: "" });
+    expect(lstatSync(join(fs, "shared.py")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(fs, "flash.sh")).mode & 0o777).toBe(0o755);
+    writeFileSync(join(fs, "main.py"), writer);
+    expect((await mpota("sim", "run", "--fs", fs)).code).toBe(0);
+    expect(readFileSync(join(fs, "out.txt"), "utf8")).toBe("x".repeat(1000));
+    expect(lstatSync(join(fs, "shared.py")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(fs, "flash.sh")).mode & 0o777).toBe(0o755);
   });
 
   it("reports a device exception with exit code 1", async () => {
@@ -150,6 +170,11 @@ describe("mpota sim run with bad arguments", () => {
       /^mpota: --fs \/nonexistent\/mpota: no such folder$/,
     ],
     ["a missing script", ["--fs", ".", "nope.py"], /^mpota: nope\.py: no such file$/],
+    [
+      "a folder with neither boot.py nor main.py",
+      ["--fs", "."],
+      /^mpota: --fs .* has neither boot\.py nor main\.py, so the board would run nothing; give a board's folder/,
+    ],
     ["no --fs", [], /^mpota: required option '--fs <dir>' not specified$/],
     [
       "a bad flash model",

@@ -72,6 +72,8 @@ export interface RunResult {
   netBytesOut: number;
   netConnections: number;
   heapAllocated: number;
+  /** The first host (or address:port) the board tried to reach although the device has no network. */
+  netOff?: string;
 }
 
 let compiledWasm: Promise<WebAssembly.Module> | undefined;
@@ -164,6 +166,7 @@ export class VirtualDevice {
       result.flashBytesWritten += outcome.bytesWritten;
       result.flashBytesRead += outcome.bytesRead;
       result.heapAllocated += outcome.heapAllocated;
+      result.netOff ??= outcome.netOff;
       this.opsSoFar += outcome.ops;
       this.clockMs = outcome.clockMs;
       const end = outcome.end;

@@ -7,4 +7,4 @@ export {
   VirtualDevice,
 } from "./device.ts";
 export type { FlashTree } from "./flash.ts";
-export { loadTree, saveTree } from "./tree.ts";
+export { loadTree, writeBackTree } from "./tree.ts";

@@ -1,6 +1,6 @@
 /**
  * Helpers for tests that run code on virtual devices: loopback servers, a throwaway certificate
- * authority, and a way to close every device a test made.
+ * authority, a way to close every device a test made, and time limits scaled to a busy machine.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +8,14 @@ import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DeviceOptions, VirtualDevice } from "./device.ts";
+
+/**
+ * A time limit for a test, scaled by how busy vitest.config.ts measured the machine at the start
+ * (MPOTA_TEST_BUSY; 1 outside the suite, e.g. in a benchmark).
+ */
+export function scaled(ms: number): number {
+  return ms * (Number(process.env.MPOTA_TEST_BUSY) || 1);
+}
 
 /** Starts `server` on 127.0.0.1 at a free port; returns the port. */
 export async function listenLoopback(server: Server): Promise<number> {

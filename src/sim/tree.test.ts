@@ -1,8 +1,20 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadTree, saveTree } from "./index.ts";
+import { loadTree, writeBackTree } from "./index.ts";
 import { deviceTracker } from "./testing.ts";
 
 const { device, closeAll } = deviceTracker();
@@ -30,10 +42,16 @@ describe("flash trees in host folders", () => {
     expect(tree["empty/"]).toEqual(new Uint8Array(0));
   });
 
-  it("saveTree makes the folder hold exactly the tree (stale files go)", () => {
+  it("writeBackTree makes the folder hold exactly the new tree (removed files go)", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "stale.txt"), "old");
-    saveTree(dir, { "a/b.txt": "bee", "c/": "", "d.bin": new Uint8Array([1, 2]) });
+    const count = writeBackTree(dir, loadTree(dir), {
+      "a/b.txt": "bee",
+      "c/": "",
+      "d.bin": new Uint8Array([1, 2]),
+    });
+    expect(count).toBe(5); // 2 files written, 1 removed, 2 folders made
+    expect(readdirSync(join(dir, "..")).filter((n) => n.includes(".mpota-"))).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(["a", "c", "d.bin"]);
     const hex = Object.fromEntries(
       Object.entries(loadTree(dir)).map(([k, v]) => [k, Buffer.from(v).toString("hex")]),
@@ -47,12 +65,45 @@ describe("flash trees in host folders", () => {
     });
     expect((await dev.run()).ok).toBe(true);
     const dir = tempDir();
-    saveTree(dir, dev.files());
+    writeBackTree(dir, {}, dev.files());
     const again = device({ files: loadTree(dir) });
     const r = await again.run({
       boot: false,
       script: "import os\nprint(sorted(os.listdir()), open('app.py').read()[:9])",
     });
     expect(r.output).toBe("['app.py', 'logs'] import os");
+  });
+
+  it("writeBackTree touches only what changed: links and modes of other files stay", () => {
+    const dir = tempDir();
+    const shared = join(tempDir(), "shared.py");
+    writeFileSync(shared, "SHARED = 1\n");
+    symlinkSync(shared, join(dir, "shared.py"));
+    writeFileSync(join(dir, "tool.sh"), "#!/bin/sh\n");
+    chmodSync(join(dir, "tool.sh"), 0o755);
+    writeFileSync(join(dir, "main.py"), "print(1)\n");
+    const before = loadTree(dir);
+    expect(Buffer.from(before["shared.py"]!).toString()).toBe("SHARED = 1\n"); // read through the link
+    expect(writeBackTree(dir, before, { ...before })).toBe(0);
+    expect(writeBackTree(dir, before, { ...before, "main.py": "print(2)\n", "log.txt": "x" })).toBe(2);
+    expect(readFileSync(join(dir, "main.py"), "utf8")).toBe("print(2)\n");
+    expect(lstatSync(join(dir, "shared.py")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dir, "shared.py"))).toBe(shared);
+    expect(statSync(join(dir, "tool.sh")).mode & 0o777).toBe(0o755);
+    // A changed linked file becomes a plain file; the file the link pointed to is left alone.
+    writeBackTree(dir, loadTree(dir), { ...loadTree(dir), "shared.py": "SHARED = 2\n" });
+    expect(lstatSync(join(dir, "shared.py")).isFile()).toBe(true);
+    expect(readFileSync(shared, "utf8")).toBe("SHARED = 1\n");
+  });
+
+  it("a write-back that fails leaves the folder as it was", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "main.py"), "print(1)\n");
+    writeFileSync(join(dir, "keep.txt"), "keep me");
+    const before = loadTree(dir);
+    const { "keep.txt": _dropped, ...after } = before;
+    expect(() => writeBackTree(dir, before, { ...after, "bad\0name": "x" })).toThrow();
+    expect(loadTree(dir)).toEqual(before);
+    expect(readdirSync(join(dir, "..")).filter((n) => n.includes(".mpota-"))).toEqual([]);
   });
 });

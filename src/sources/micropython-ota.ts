@@ -6,10 +6,10 @@
  * --micropython-ota`), `serveMicropythonOta` serves such a folder on loopback for tests, with HTTP
  * Basic auth when a user is given (as the library's `user=`/`passwd=` send it).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { serveStatic } from "../static/serve.ts";
-import { writeFileAtomic } from "../store/index.ts";
+import { makeFolder, writeFileAtomic } from "../store/index.ts";
 import type { RequestRecord } from "./emulator.ts";
 
 export interface MicropythonOtaRelease {
@@ -51,7 +51,7 @@ export function writeMicropythonOta(root: string, release: MicropythonOtaRelease
       throw new Error(`file name "${file}" must be a relative path`);
     const rel = micropythonOtaPath(project, version, file, release.useVersionPrefix ?? true);
     const target = join(root, ...rel.split("/"));
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolder(dirname(target));
     writeFileSync(target, data);
     written.push(rel);
   }

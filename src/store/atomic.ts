@@ -3,7 +3,17 @@
  * it over the target, fsync the folder. A reader (or a crash) sees the old file or the new one.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Makes a folder's entries (a rename, a new file) durable. */
@@ -13,6 +23,32 @@ export function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Creates a folder and its missing parents, as `mkdirSync(dir, { recursive: true })` does, but
+ * gives up with ENOENT where a parent exists and still refuses the child: Node's recursive mkdir
+ * loops for ever there (e.g. under /proc).
+ */
+export function makeFolder(dir: string, parentMade = false): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      if (statSync(dir).isDirectory()) return;
+      // A file where a folder should be: say so, as mkdir below it would.
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {
+        code: "ENOTDIR",
+        syscall: "mkdir",
+        path: dir,
+      });
+    }
+    const parent = dirname(dir);
+    if (code !== "ENOENT" || parentMade || parent === dir) throw err;
+    makeFolder(parent);
+    makeFolder(dir, true);
   }
 }
 
@@ -39,7 +75,7 @@ export function writeFileAtomic(
 ): void {
   const { mode = 0o644, syncDir = true, exclusive = false } = options;
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const tmp = join(dir, `${TMP_PREFIX}${basename(file)}-${randomBytes(6).toString("hex")}`);
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   try {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { makeFolder, writeFileAtomic } from "./atomic.ts";
 import { compressBlob, inflateBlob } from "./blob.ts";
 import { StoreError } from "./errors.ts";
 import { openStore } from "./store.ts";
@@ -193,5 +193,21 @@ describe("writeFileAtomic exclusive", () => {
     );
     expect(readFileSync(file, "utf8")).toBe("first");
     expect(readdirSync(dir)).toEqual(["v.json"]);
+  });
+});
+
+describe("makeFolder", () => {
+  it("makes missing parents, accepts an existing folder, and names a file in the way", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mpota-folder-"));
+    makeFolder(join(dir, "a/b/c"));
+    makeFolder(join(dir, "a/b/c"));
+    expect(existsSync(join(dir, "a/b/c"))).toBe(true);
+    writeFileSync(join(dir, "file"), "x");
+    expect(() => makeFolder(join(dir, "file"))).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+    expect(() => makeFolder(join(dir, "file/sub"))).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+  });
+
+  it("gives up where a parent exists but refuses the child (Node's recursive mkdir loops for ever under /proc)", () => {
+    expect(() => makeFolder("/proc/mpota-test/site")).toThrow(expect.objectContaining({ code: "ENOENT" }));
   });
 });

@@ -5,17 +5,24 @@ export function registerBench(program: Command): void {
   program
     .command("bench")
     .description("run a benchmark and print its figures")
-    .argument("<name>", "which benchmark (see --list)")
+    .argument("[name]", "which benchmark (see --list)")
+    .option("--list", "list the benchmarks and what each measures")
     .option("--json", "print one JSON object on stdout")
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .action(async (name: string | undefined, opts: { json?: boolean; list?: boolean }) => {
       const { benchmarks } = await import("../../../bench/index.ts");
-      const entry = benchmarks[name];
-      if (!entry) {
-        const known = Object.entries(benchmarks)
-          .map(([n, b]) => `  ${n}: ${b.describe}`)
-          .join("\n");
-        throw new CliError(`unknown benchmark "${name}"; known benchmarks:\n${known}`);
+      const known = Object.entries(benchmarks)
+        .map(([n, b]) => `  ${n}: ${b.describe}`)
+        .join("\n");
+      if (opts.list) {
+        process.stdout.write(`${known}\n`);
+        return;
       }
+      if (name === undefined) throw new CliError("name a benchmark (`npx mpota bench --list` lists them)");
+      const entry = benchmarks[name];
+      if (!entry)
+        throw new CliError(
+          `unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(", ")} (--list says what each measures)`,
+        );
       const run = await entry.load();
       const progress = (message: string) => process.stderr.write(`${message}\n`);
       const figures = await run({ progress });

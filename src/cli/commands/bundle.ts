@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { makeFolder } from "../../store/index.ts";
 import { CliError } from "../errors.ts";
 import { readDeviceConfig } from "./config.ts";
 
@@ -10,6 +11,7 @@ interface BundleOptions {
   store?: string;
   release?: string;
   json?: boolean;
+  main: boolean;
 }
 
 /**
@@ -25,6 +27,7 @@ export function registerDeviceBundle(device: Command): void {
     .requiredOption("--out <dir>", "folder to write (must be empty or absent)")
     .option("--store <dir>", "release store (mpota release --out) or static site holding the first release")
     .option("--release <version>", "version of the first release (default: the newest in the store)")
+    .option("--no-main", "accept a first release without main.py (the board stops at boot, saying so)")
     .option("--json", "print one JSON line: {out, version, files, bytes}")
     .action(async (opts: BundleOptions) => {
       const { configJson } = await import("../../config/index.ts");
@@ -49,14 +52,19 @@ export function registerDeviceBundle(device: Command): void {
         if (err instanceof CliError) throw err;
         throw new CliError(`release ${release?.version}: ${(err as Error).message}`);
       }
+      if (release && opts.main && !bundle.files[".mpota/slot0/main.py"])
+        throw new CliError(
+          `release ${bundle.version} has no main.py, which the board's loader runs at every boot; ` +
+            "bundle a release with one, or pass --no-main if the board starts the app another way",
+        );
       let bytes = 0;
       for (const [path, data] of Object.entries(bundle.files)) {
         const full = join(opts.out, path);
         if (path.endsWith("/")) {
-          mkdirSync(full, { recursive: true });
+          makeFolder(full);
           continue;
         }
-        mkdirSync(dirname(full), { recursive: true });
+        makeFolder(dirname(full));
         writeFileSync(full, data);
         bytes += data.length;
       }

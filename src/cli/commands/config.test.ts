@@ -1,5 +1,5 @@
 /** `mpota config` and `mpota device bundle`, run as a user would (child processes). */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -139,6 +139,18 @@ describe("mpota device bundle", () => {
     } finally {
       await device.close();
     }
+  });
+
+  it("refuses a first release without main.py unless --no-main", async () => {
+    const noMainStore = join(dir, "no-main-store");
+    buildRelease(noMainStore, "greenhouse", "1.0.0", { "lib/a.py": "A = 1\n" }, key);
+    const out = join(dir, "no-main");
+    const refused = await bundle("--out", out, "--store", noMainStore, "--release", "1.0.0");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^mpota: release 1\.0\.0 has no main\.py, .*--no-main.*\n$/);
+    expect(existsSync(out)).toBe(false);
+    const asked = await bundle("--out", out, "--store", noMainStore, "--release", "1.0.0", "--no-main");
+    expect(asked).toMatchObject({ code: 0, stderr: "" });
   });
 
   it("refuses a release not signed by a key of the config, a missing version, a folder in use, half options", async () => {

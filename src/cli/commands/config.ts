@@ -30,13 +30,7 @@ export function registerConfig(program: Command): void {
       const { configJson } = await import("../../config/index.ts");
       const config = await readDeviceConfig(file);
       const text = configJson(config);
-      if (opts.out) {
-        try {
-          writeFileSync(opts.out, text);
-        } catch (err) {
-          throw new CliError(`--out ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-        }
-      }
+      if (opts.out) writeFileSync(opts.out, text);
       if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out ?? null, config })}\n`);
       else if (opts.out) {
         const keys = config.keys.length;

@@ -1,7 +1,14 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { OtaConfig } from "../../config/index.ts";
-import { addServerOptions, adminClient, output, type ServerCliOptions, serverCall } from "../admin.ts";
+import {
+  addServerOptions,
+  adminClient,
+  output,
+  type ServerCliOptions,
+  serverCall,
+  typedAs,
+} from "../admin.ts";
 
 interface DeviceRow {
   id: string;
@@ -41,15 +48,23 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
     ) => {
       const client = await adminClient(opts);
       const project = encodeURIComponent(opts.project);
-      const created = await serverCall(() =>
-        client.request<{ id: string; token: string }>("POST", `/projects/${project}/devices`, {
-          id,
-          ...(opts.tag ? { tags: opts.tag } : {}),
-          ...(opts.pin ? { pin: opts.pin } : {}),
-        }),
+      const created = await serverCall(
+        () =>
+          client.request<{ id: string; token: string }>("POST", `/projects/${project}/devices`, {
+            id,
+            ...(opts.tag ? { tags: opts.tag } : {}),
+            ...(opts.pin ? { pin: opts.pin } : {}),
+          }),
+        {
+          id: typedAs("device id", id),
+          project: typedAs("--project", opts.project),
+          pin: typedAs("--pin", opts.pin),
+          tags: "--tag",
+        },
       );
-      const { keys } = await serverCall(() =>
-        client.request<{ keys: Array<{ publicKey: string }> }>("GET", `/projects/${project}`),
+      const { keys } = await serverCall(
+        () => client.request<{ keys: Array<{ publicKey: string }> }>("GET", `/projects/${project}`),
+        { project: typedAs("--project", opts.project) },
       );
       const config: OtaConfig = {
         project: opts.project,
@@ -88,11 +103,17 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
       ...(opts.status ? { status: opts.status } : {}),
       ...(opts.tag ? { tag: opts.tag } : {}),
     });
-    const list = await serverCall(() =>
-      client.request<{ total: number; devices: DeviceRow[] }>(
-        "GET",
-        `/projects/${encodeURIComponent(opts.project)}/devices?${query}`,
-      ),
+    const list = await serverCall(
+      () =>
+        client.request<{ total: number; devices: DeviceRow[] }>(
+          "GET",
+          `/projects/${encodeURIComponent(opts.project)}/devices?${query}`,
+        ),
+      {
+        project: typedAs("--project", opts.project),
+        status: typedAs("--status", opts.status),
+        tag: typedAs("--tag", opts.tag),
+      },
     );
     const lines = list.devices.map(
       (d) =>
@@ -113,12 +134,14 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
         .requiredOption("--project <name>", "project"),
     ).action(async (id: string, opts: ProjectOption) => {
       const client = await adminClient(opts);
-      const row = await serverCall(() =>
-        client.request<DeviceRow>(
-          "PATCH",
-          `/projects/${encodeURIComponent(opts.project)}/devices/${encodeURIComponent(id)}`,
-          { status },
-        ),
+      const row = await serverCall(
+        () =>
+          client.request<DeviceRow>(
+            "PATCH",
+            `/projects/${encodeURIComponent(opts.project)}/devices/${encodeURIComponent(id)}`,
+            { status },
+          ),
+        { id: typedAs("device id", id), project: typedAs("--project", opts.project) },
       );
       output(opts, row, `device ${id}: ${row.status}`);
     });

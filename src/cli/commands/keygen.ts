@@ -46,13 +46,7 @@ export function registerKeygen(program: Command): void {
         );
       const { writeFileAtomic } = await import("../../store/index.ts");
       const key = keys.generateKeyPair();
-      try {
-        writeFileAtomic(opts.out, keys.privateKeyPem(key), { mode: 0o600 });
-      } catch (err) {
-        throw new CliError(
-          `cannot write ${opts.out} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-        );
-      }
+      writeFileAtomic(opts.out, keys.privateKeyPem(key), { mode: 0o600 });
       print(
         opts.json,
         { out: opts.out, publicKey: key.publicKeyHex, keyId: key.keyId },

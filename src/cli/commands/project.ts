@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { addServerOptions, adminClient, output, type ServerCliOptions, serverCall } from "../admin.ts";
+import {
+  addServerOptions,
+  adminClient,
+  output,
+  type ServerCliOptions,
+  serverCall,
+  typedAs,
+} from "../admin.ts";
 import { CliError } from "../errors.ts";
 
 interface Project {
@@ -35,8 +42,9 @@ export function registerProject(program: Command): void {
     .option("--auto-accept", "accept enrolling devices at once (default: they wait as pending)")
     .action(async (name: string, opts: ServerCliOptions & { autoAccept?: boolean }) => {
       const client = await adminClient(opts);
-      const created = await serverCall(() =>
-        client.request<Project>("POST", "/projects", { name, autoAccept: !!opts.autoAccept }),
+      const created = await serverCall(
+        () => client.request<Project>("POST", "/projects", { name, autoAccept: !!opts.autoAccept }),
+        { name: typedAs("project name", name) },
       );
       output(opts, created, `created project ${name}`);
     });
@@ -59,13 +67,15 @@ export function registerProject(program: Command): void {
     project.command("show").argument("<name>").description("a project's keys and channels"),
   ).action(async (name: string, opts: ServerCliOptions) => {
     const client = await adminClient(opts);
-    const shown = await serverCall(() =>
-      client.request<
-        Project & {
-          keys: Array<{ keyid: string }>;
-          channels: Array<{ name: string; version: string | null }>;
-        }
-      >("GET", `/projects/${encodeURIComponent(name)}`),
+    const shown = await serverCall(
+      () =>
+        client.request<
+          Project & {
+            keys: Array<{ keyid: string }>;
+            channels: Array<{ name: string; version: string | null }>;
+          }
+        >("GET", `/projects/${encodeURIComponent(name)}`),
+      { project: typedAs("project", name) },
     );
     const lines = [
       `project ${shown.name}`,
@@ -87,8 +97,12 @@ export function registerProject(program: Command): void {
   ).action(async (name: string, opts: ServerCliOptions & { key: string }) => {
     const client = await adminClient(opts);
     const publicKey = await publicKeyHex(opts.key);
-    const added = await serverCall(() =>
-      client.request<{ keyid: string }>("POST", `/projects/${encodeURIComponent(name)}/keys`, { publicKey }),
+    const added = await serverCall(
+      () =>
+        client.request<{ keyid: string }>("POST", `/projects/${encodeURIComponent(name)}/keys`, {
+          publicKey,
+        }),
+      { project: typedAs("project", name), publicKey: "--key" },
     );
     output(opts, added, `project ${name} trusts key ${added.keyid}`);
   });
@@ -103,11 +117,13 @@ export function registerProject(program: Command): void {
     const client = await adminClient(opts);
     const path = `/projects/${encodeURIComponent(name)}/enrolment-token`;
     if (opts.close) {
-      await serverCall(() => client.request("DELETE", path));
+      await serverCall(() => client.request("DELETE", path), { project: typedAs("project", name) });
       output(opts, { closed: true }, `enrolment to ${name} closed`);
       return;
     }
-    const { token } = await serverCall(() => client.request<{ token: string }>("POST", path));
+    const { token } = await serverCall(() => client.request<{ token: string }>("POST", path), {
+      project: typedAs("project", name),
+    });
     output(opts, { token }, `enrolment token for ${name} (shown once):\n  ${token}`);
   });
 }

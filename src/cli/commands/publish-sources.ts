@@ -35,7 +35,7 @@ export const githubTarget: PublishTarget = {
       .option("--github-token <token>", "a token that may write releases (default: $GITHUB_TOKEN)")
       .option(
         "--tag <tag>",
-        "--github: the release tag (default v<version>); --micropython-ota: the version tag (default <version>)",
+        "the GitHub release's tag (--github) or the version's tag (--micropython-ota) (default: v<version>, <version>)",
       );
   },
   chosen: (opts) => (opts as SourceOptions).github !== undefined,

@@ -1,5 +1,5 @@
 /** `mpota release`, run as a user would (child processes), on folders and on a real git repository. */
-import { chmodSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateKeyPair, privateKeyPem, verifyEnvelope } from "../../manifest/index.ts";
@@ -145,6 +145,18 @@ describe("mpota release", () => {
     }
   });
 
+  it("refuses a release without main.py (every boot would fail) unless --no-main", async () => {
+    const { dir, app } = workspace();
+    app("lib-only", { "lib/a.py": "a" });
+    const refused = await mpota(dir, "release", "lib-only", "--version", "1.0.0", ...common);
+    expect(refused).toMatchObject({ code: 2, stdout: "" });
+    expect(refused.stderr).toMatch(/^mpota: the release has no main\.py, .* or pass --no-main .*\n$/);
+    expect(existsSync(join(dir, "store/releases/greenhouse/1.0.0"))).toBe(false);
+    const asked = await mpota(dir, "release", "lib-only", "--version", "1.0.0", ...common, "--no-main");
+    expect(asked).toMatchObject({ code: 0, stderr: "" });
+    expect(existsSync(join(dir, "store/releases/greenhouse/1.0.0"))).toBe(true);
+  });
+
   it("says in one line what is wrong with each bad argument", async () => {
     const { dir, app } = workspace();
     app("app", { "main.py": "x" });
@@ -177,7 +189,7 @@ describe("mpota release", () => {
       [
         ["release", "app", ...v, "--project", "p", "--key", "loose.key", "--out", "store"],
         2,
-        "mpota: key file loose.key is not a PEM private key (make one with `mpota keygen`)\n",
+        "mpota: key file loose.key is not a PEM private key (make one with `npx mpota keygen --out FILE`)\n",
       ],
       [["release", "app", ...v, ...common, "--allow", "lib"], 2, "mpota: --allow lib matched no file\n"],
       [

@@ -21,6 +21,7 @@ interface ReleaseCliOptions {
   patches: string;
   json?: boolean;
   mpota: boolean;
+  main: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -94,6 +95,7 @@ export function registerRelease(program: Command): void {
       "--no-mpota",
       "do not add the mpota package at lib/mpota/ (boards with mpota frozen into their firmware)",
     )
+    .option("--no-main", "accept a release without main.py (boards running it stop at boot, saying so)")
     .option("--json", "print one JSON line describing the release")
     .action(async (dir: string | undefined, opts: ReleaseCliOptions) => {
       if (opts.git === undefined && dir === undefined)
@@ -148,6 +150,7 @@ export function registerRelease(program: Command): void {
           makePatches: patchBases > 0 ? makeReleasePatches : undefined,
           patchBases,
           mpotaPackage: opts.mpota ? mpotaPackage() : undefined,
+          requireMain: opts.main,
           onProgress: (e) => {
             if (e.total > 1) progress.update(e.done, e.total, e.phase);
           },

@@ -1,5 +1,14 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { addServerOptions, adminClient, output, type ServerCliOptions, serverCall } from "../admin.ts";
+import type { AdminClient } from "../../server/client.ts";
+import {
+  addServerOptions,
+  adminClient,
+  output,
+  type ServerCliOptions,
+  serverCall,
+  typedAs,
+} from "../admin.ts";
+import { CliError } from "../errors.ts";
 import { wholeNumber } from "../options.ts";
 
 interface RolloutRow {
@@ -25,6 +34,37 @@ function steps(value: string): number[] {
 const describe = (r: RolloutRow) =>
   `${r.id}  ${r.channel}: ${r.from ?? "-"} → ${r.to}  ${r.state} at ${r.percent}%  ` +
   `(${r.health.confirmed} confirmed, ${r.health.failed} failed of ${r.health.reported} reporting)${r.reason ? `  ${r.reason}` : ""}`;
+
+/**
+ * The API path of rollout `id`: below --project when given, else below the project that has it
+ * (rollout ids are unique on a server, so `mpota rollout show ID` needs nothing else).
+ */
+async function rolloutPath(client: AdminClient, id: string, project: string | undefined): Promise<string> {
+  const { ServerError } = await import("../../server/client.ts");
+  const typed = { id: typedAs("rollout id", id), project: typedAs("--project", project) };
+  const path = (p: string) => `/projects/${encodeURIComponent(p)}/rollouts/${encodeURIComponent(id)}`;
+  if (project !== undefined) return path(project);
+  const { projects } = await serverCall(() =>
+    client.request<{ projects: Array<{ name: string }> }>("GET", "/projects"),
+  );
+  for (const { name } of projects) {
+    const found = await serverCall(
+      () =>
+        client.request("GET", path(name)).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof ServerError && err.status === 404) return false;
+            throw err;
+          },
+        ),
+      typed,
+    );
+    if (found) return path(name);
+  }
+  throw new CliError(
+    `no rollout ${id} on ${client.baseUrl} (\`npx mpota rollout list --project P\` lists them)`,
+  );
+}
 
 /** `mpota rollout start|list|show|pause|resume|abort`: staged rollouts on an update server. */
 export function registerRollout(program: Command): void {
@@ -65,15 +105,22 @@ export function registerRollout(program: Command): void {
       },
     ) => {
       const client = await adminClient(opts);
-      const started = await serverCall(() =>
-        client.request<RolloutRow>("POST", `/projects/${encodeURIComponent(opts.project)}/rollouts`, {
-          channel: opts.channel,
-          version: opts.release,
-          steps: opts.steps,
-          minWaitSeconds: opts.wait,
-          failurePercent: opts.failurePercent,
-          minFailures: opts.minFailures,
-        }),
+      const started = await serverCall(
+        () =>
+          client.request<RolloutRow>("POST", `/projects/${encodeURIComponent(opts.project)}/rollouts`, {
+            channel: opts.channel,
+            version: opts.release,
+            steps: opts.steps,
+            minWaitSeconds: opts.wait,
+            failurePercent: opts.failurePercent,
+            minFailures: opts.minFailures,
+          }),
+        {
+          project: typedAs("--project", opts.project),
+          channel: typedAs("--channel", opts.channel),
+          version: typedAs("--release", opts.release),
+          steps: "--steps",
+        },
       );
       output(opts, started, describe(started));
     },
@@ -83,11 +130,13 @@ export function registerRollout(program: Command): void {
     rollout.command("list").description("a project's rollouts").requiredOption("--project <name>", "project"),
   ).action(async (opts: ProjectOption) => {
     const client = await adminClient(opts);
-    const { rollouts } = await serverCall(() =>
-      client.request<{ rollouts: RolloutRow[] }>(
-        "GET",
-        `/projects/${encodeURIComponent(opts.project)}/rollouts`,
-      ),
+    const { rollouts } = await serverCall(
+      () =>
+        client.request<{ rollouts: RolloutRow[] }>(
+          "GET",
+          `/projects/${encodeURIComponent(opts.project)}/rollouts`,
+        ),
+      { project: typedAs("--project", opts.project) },
     );
     output(opts, rollouts, rollouts.map(describe).join("\n") || "no rollouts");
   });
@@ -98,14 +147,16 @@ export function registerRollout(program: Command): void {
         .command(action)
         .argument("<id>", "rollout id")
         .description(action === "show" ? "a rollout's state and health" : `${action} a rollout`)
-        .requiredOption("--project <name>", "project"),
-    ).action(async (id: string, opts: ProjectOption) => {
+        .option("--project <name>", "project (default: the one that has the rollout)"),
+    ).action(async (id: string, opts: ServerCliOptions & { project?: string }) => {
       const client = await adminClient(opts);
-      const path = `/projects/${encodeURIComponent(opts.project)}/rollouts/${encodeURIComponent(id)}`;
-      const row = await serverCall(() =>
-        action === "show"
-          ? client.request<RolloutRow>("GET", path)
-          : client.request<RolloutRow>("POST", `${path}/${action}`),
+      const path = await rolloutPath(client, id, opts.project);
+      const row = await serverCall(
+        () =>
+          action === "show"
+            ? client.request<RolloutRow>("GET", path)
+            : client.request<RolloutRow>("POST", `${path}/${action}`),
+        { id: typedAs("rollout id", id), project: typedAs("--project", opts.project) },
       );
       output(opts, row, describe(row));
     });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { CliError } from "../errors.ts";
+import { CliError, fileSystemError } from "../errors.ts";
 import { wholeNumber } from "../options.ts";
 
 interface ServeCliOptions {
@@ -77,23 +77,28 @@ export function registerServe(program: Command): void {
     .option("--demo", "also run a demo: project greenhouse, virtual boards checking in, a staged rollout")
     .option(
       "--demo-devices <n>",
-      "virtual boards of the demo (default 5)",
+      "virtual boards of the demo (default: 5)",
       wholeNumber("--demo-devices", 50, 1),
     )
     .option(
       "--demo-interval <s>",
-      "seconds between two wakes of a demo board (default 5)",
+      "seconds between two wakes of a demo board (default: 5)",
       wholeNumber("--demo-interval", 3600, 1),
     )
     .option(
       "--demo-step-wait <s>",
-      "least seconds per step of the demo's rollout (default 30)",
+      "least seconds per step of the demo's rollout (default: 30)",
       wholeNumber("--demo-step-wait", 86_400),
     )
     .action(async (opts: ServeCliOptions) => {
       const misplaced = DEMO_OPTIONS.find((name) => opts[name] !== undefined);
       if (!opts.demo && misplaced) throw new CliError(`${flag(misplaced)} goes with --demo`);
       if (opts.demo && opts.json) throw new CliError("--demo talks in plain lines; leave out --json");
+      if (opts.db !== undefined) {
+        const { databaseUrlProblem } = await import("../../db/index.ts");
+        const problem = databaseUrlProblem(opts.db);
+        if (problem) throw new CliError(`--db ${problem}`);
+      }
       const { serve } = await import("../../server/serve.ts");
       // The demo's boards sleep on a virtual clock (their minutes take no real time), so a real-time
       // floor between check-ins would only refuse them: off in demo mode unless asked for.
@@ -118,7 +123,7 @@ export function registerServe(program: Command): void {
         const e = err as NodeJS.ErrnoException;
         if (e.code === "EADDRINUSE")
           throw new CliError(`port ${opts.port} on ${opts.host} is in use; pick another with --port`);
-        throw new CliError(`cannot start the server: ${e.message}`);
+        throw fileSystemError(err) ?? new CliError(`cannot start the server: ${e.message}`);
       }
       if (opts.json) {
         process.stdout.write(
@@ -129,7 +134,7 @@ export function registerServe(program: Command): void {
         if (running.adminToken)
           process.stdout.write(
             `admin token (shown once, keep it safe):\n  ${running.adminToken}\n` +
-              `use it with --token or MPOTA_TOKEN, e.g. mpota project add NAME --server ${running.url} --token …\n`,
+              `use it with --token or MPOTA_TOKEN, e.g. npx mpota project add NAME --server ${running.url} --token …\n`,
           );
       }
       const demo = opts.demo ? await startDemoMode(opts, running.url) : undefined;
@@ -138,7 +143,6 @@ export function registerServe(program: Command): void {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
-          if (demo) process.stdout.write("stopping the demo fleet and the server…\n");
           void (async () => {
             await demo?.stop();
             await running.close();
@@ -160,6 +164,7 @@ async function startDemoMode(opts: ServeCliOptions, url: string) {
   const { resolve } = await import("node:path");
   const { startDemo } = await import("../../demo-fleet/index.ts");
   const time = () => new Date().toTimeString().slice(0, 8);
+  let stopping = false;
   const demo = startDemo({
     url,
     data: opts.data,
@@ -167,12 +172,22 @@ async function startDemoMode(opts: ServeCliOptions, url: string) {
     boards: opts.demoDevices,
     intervalSeconds: opts.demoInterval,
     stepWaitSeconds: opts.demoStepWait,
-    say: (line) => process.stdout.write(`${time()} demo: ${line}\n`),
+    // Quiet once stopping: "stopping…" is the last line, whatever step was under way.
+    say: (line) => {
+      if (!stopping) process.stdout.write(`${time()} demo: ${line}\n`);
+    },
   });
   process.stdout.write(
     `data in ${resolve(opts.data)} (the demo's key, tokens and releases in ${demo.dir})\n` +
       `dashboard: ${url}/ (watch the boards move to the new release, live)\n` +
       "Ctrl-C stops the demo fleet and the server.\n",
   );
-  return demo;
+  return {
+    ready: demo.ready,
+    stop: () => {
+      stopping = true;
+      process.stdout.write("stopping the demo fleet and the server…\n");
+      return demo.stop();
+    },
+  };
 }

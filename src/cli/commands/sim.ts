@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { CliError } from "../errors.ts";
 import { wholeNumber } from "../options.ts";
@@ -20,7 +21,7 @@ export function registerSim(program: Command): void {
   sim
     .command("run")
     .description(
-      "boot a virtual device from a folder (boot.py, then main.py or SCRIPT.py) and save its flash back",
+      "boot a virtual device from a folder (boot.py, then main.py or SCRIPT.py) and write back what it changed",
     )
     .argument("[script]", "Python file to run after boot.py instead of main.py")
     .requiredOption("--fs <dir>", "folder holding the device's flash")
@@ -41,9 +42,15 @@ export function registerSim(program: Command): void {
         throw new CliError(`--fs ${opts.fs}: no such folder`);
       }
       if (script !== undefined && !existsSync(script)) throw new CliError(`${script}: no such file`);
-      const { VirtualDevice, loadTree, saveTree } = await import("../../sim/index.ts");
+      if (script === undefined && !["boot.py", "main.py"].some((f) => existsSync(join(opts.fs, f))))
+        throw new CliError(
+          `--fs ${opts.fs} has neither boot.py nor main.py, so the board would run nothing; ` +
+            "give a board's folder (`npx mpota device bundle --out DIR` makes one) or a SCRIPT.py to run",
+        );
+      const { VirtualDevice, loadTree, writeBackTree } = await import("../../sim/index.ts");
+      const before = loadTree(opts.fs);
       const device = new VirtualDevice({
-        files: loadTree(opts.fs),
+        files: before,
         net: opts.net === true,
         flash: { model: opts.flash, cutAt: opts.cutAt, sizeBytes: opts.flashSize },
       });
@@ -54,7 +61,7 @@ export function registerSim(program: Command): void {
           timeoutMs: opts.timeout * 1000,
           onOutput: (line) => console.log(line),
         });
-        if (!opts.dryRun) saveTree(opts.fs, device.files());
+        if (!opts.dryRun) writeBackTree(opts.fs, before, device.files());
         const { ok, reboots, flashOps, flashBytesWritten, netBytesIn, netBytesOut, heapAllocated, error } =
           result;
         if (opts.json) {
@@ -72,6 +79,10 @@ export function registerSim(program: Command): void {
           console.error(`device stopped: ${error ?? result.end}`);
         }
         if (!ok) process.exitCode = 1;
+        if (result.netOff !== undefined)
+          console.error(
+            `mpota: the board tried to reach ${result.netOff}, but the virtual device has no network: add --net`,
+          );
       } finally {
         await device.close();
       }

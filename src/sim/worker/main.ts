@@ -151,7 +151,11 @@ async function boot(job: BootJob): Promise<void> {
   const FS = mp.FS;
   restoreFlash(FS, job);
   const wifiUp = registerBoard(mp, job, clock);
-  mp.registerJsModule("_vnet", createVnet(init.netBuffer, { clock, memory, enabled: wifiUp }));
+  let netOff: string | undefined;
+  const refused = (target: string) => {
+    if (!job.net) netOff ??= target;
+  };
+  mp.registerJsModule("_vnet", createVnet(init.netBuffer, { clock, memory, enabled: wifiUp, refused }));
   mp.runPython('exec(open("/.sim/_simboot.py").read())');
   const gc = mp.pyimport("gc");
   const counters = installFlashHooks(FS, job, (op) => post({ type: "op", op, counters: { ...counters } }));
@@ -207,6 +211,7 @@ async function boot(job: BootJob): Promise<void> {
     bytesWritten: counters.bytesWritten,
     heapAllocated,
     clockMs: clock.now() + (end.kind === "deepsleep" ? end.ms : 0),
+    ...(netOff === undefined ? {} : { netOff }),
   });
 }
 

@@ -72,6 +72,8 @@ export type WorkerMessage =
       bytesWritten: number;
       heapAllocated: number;
       clockMs: number;
+      /** The first host the board tried to reach although the device has no network (net: false). */
+      netOff?: string;
     };
 
 export type HostMessage = { type: "boot"; job: BootJob };

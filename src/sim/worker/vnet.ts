@@ -14,6 +14,8 @@ export interface NetEnv {
   clock: Clock;
   memory: () => Uint8Array;
   enabled: () => boolean;
+  /** Told the host or address the board tried to reach while the network was down. */
+  refused: (target: string) => void;
 }
 
 export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
@@ -62,7 +64,10 @@ export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
 
   return {
     resolve(host: string): string | number {
-      if (!env.enabled()) return EAI_FAIL;
+      if (!env.enabled()) {
+        env.refused(host);
+        return EAI_FAIL;
+      }
       const r = call(NET_OP.RESOLVE, 0, 0, 0, encoder.encode(host));
       return r < 0 ? r : decoder.decode(data.subarray(0, r));
     },
@@ -70,7 +75,10 @@ export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
       return call(NET_OP.SOCKET, 0, 0, 0);
     },
     connect(sid: number, ip: string, port: number, timeoutMs: number): number {
-      if (!env.enabled()) return -LINUX.EHOSTUNREACH;
+      if (!env.enabled()) {
+        env.refused(`${ip}:${port}`);
+        return -LINUX.EHOSTUNREACH;
+      }
       return call(NET_OP.CONNECT, sid, port, timeoutMs, encoder.encode(ip));
     },
     /** Sends from wasm memory; `all` = keep going until every byte is out (sendall/write). */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { currentState } from "../../client/state-record.ts";
 import { devicePackage, sameTree, slotTree } from "../../client/testkit.ts";
-import { deviceTracker } from "../../sim/testing.ts";
+import { deviceTracker, scaled } from "../../sim/testing.ts";
 import { type MicropythonOtaServer, serveMicropythonOta, writeMicropythonOta } from "../micropython-ota.ts";
 import { gitBoard, spreadCuts } from "./testkit.ts";
 
@@ -140,22 +140,26 @@ if mpota.status()["version"] == "v1.0.0":
     expect(run.output).toContain("running v2.0.0");
   });
 
-  it("a power cut at any point of the update leaves the old or the new version, never a mix", async () => {
-    const v1 = release("v1.0.0", updateCall());
-    const v2 = release("v1.0.1", updateCall());
-    publish("v1.0.1", v2);
-    const files = boardFiles("v1.0.0", v1);
-    const slotOf = (app: Record<string, string>) => ({
-      ...devicePackage(),
-      "lib/micropython_ota.py": DROP_IN,
-      ...withHost(app),
-    });
-    const scenario = {
-      name: "micropython_ota update",
-      files,
-      releases: { "v1.0.0": slotOf(v1), "v1.0.1": slotOf(v2) },
-      allowed: ["v1.0.0", "v1.0.1"],
-    };
-    expect((await spreadCuts(scenario, "commit-on-close", 10)).failures).toEqual([]);
-  }, 300_000);
+  it(
+    "a power cut at any point of the update leaves the old or the new version, never a mix",
+    async () => {
+      const v1 = release("v1.0.0", updateCall());
+      const v2 = release("v1.0.1", updateCall());
+      publish("v1.0.1", v2);
+      const files = boardFiles("v1.0.0", v1);
+      const slotOf = (app: Record<string, string>) => ({
+        ...devicePackage(),
+        "lib/micropython_ota.py": DROP_IN,
+        ...withHost(app),
+      });
+      const scenario = {
+        name: "micropython_ota update",
+        files,
+        releases: { "v1.0.0": slotOf(v1), "v1.0.1": slotOf(v2) },
+        allowed: ["v1.0.0", "v1.0.1"],
+      };
+      expect((await spreadCuts(scenario, "commit-on-close", 10)).failures).toEqual([]);
+    },
+    scaled(300_000),
+  );
 });

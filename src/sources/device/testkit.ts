@@ -7,6 +7,7 @@ import { type CutScenario, type DurabilityModel, judgeBoard } from "../../client
 import { firstStateRecord } from "../../client/state-record.ts";
 import { appTree, boardTree, COMMAND_PY, devicePackage } from "../../client/testkit.ts";
 import { VirtualDevice } from "../../sim/index.ts";
+import { scaled } from "../../sim/testing.ts";
 import type { GitRepo } from "../git-repo.ts";
 
 /** main.py of a test app: prints `running <version>`, then carries out /data/cmd (COMMAND_PY). */
@@ -33,13 +34,18 @@ export function treeAt(repo: GitRepo, commit: string, subdir = ""): Record<strin
   return out;
 }
 
-/** A board running `version` (whose files are `slot`) from slot 0, following the source in `config`. */
+/**
+ * A board running `version` (whose files are `slot`) from slot 0, following the source in `config`.
+ * A slot without the mpota package gets it in /lib, as a firmware with mpota frozen in has it: the
+ * releases then need no copy, which keeps pure-Python Git SHA-1 checks of a test update small.
+ */
 export function gitBoard(slot: Record<string, Uint8Array | string>, version: string, config: unknown) {
+  const frozen = "lib/mpota/__init__.py" in slot ? {} : devicePackage();
   return boardTree({
     slots: [slot, null],
     record: firstStateRecord(version),
     config,
-    files: { "data/": "" },
+    files: { "data/": "", ...frozen },
   });
 }
 
@@ -72,7 +78,7 @@ export async function spreadCuts(
   for (const cutAt of points) {
     const device = new VirtualDevice({ files: scenario.files, flash: { model, cutAt } });
     try {
-      const result = await device.run({ maxReboots: 4, timeoutMs: 60_000 });
+      const result = await device.run({ maxReboots: 4, timeoutMs: scaled(60_000) });
       const why = result.resets.some((r) => r.cause === "cut")
         ? judgeBoard(scenario, device.files(), result.output)
         : "the cut did not happen";
