@@ -4,6 +4,8 @@
  */
 export type Benchmark = (options: {
   progress: (message: string) => void;
+  /** A MicroPython unix-port binary (`--micropython PATH`), for benchmarks on a real interpreter. */
+  micropython?: string;
 }) => Promise<Record<string, unknown>>;
 
 export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {
@@ -30,6 +32,11 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
     describe:
       "git and micropython_ota sources: requests and bytes of a no-update check and an update (GitHub, Gitea, Gogs, micropython_ota)",
     load: async () => (await import("./sources.ts")).default,
+  },
+  heap: {
+    describe:
+      "device client on a real 32-bit MicroPython (--micropython PATH, the unix port): smallest heap for an update (5-100 KB file, patched and whole), a no-update check, confirm, rollback",
+    load: async () => (await import("./heap.ts")).default,
   },
   server: {
     describe:

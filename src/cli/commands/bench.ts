@@ -7,7 +7,11 @@ export function registerBench(program: Command): void {
     .description("run a benchmark and print its figures")
     .argument("<name>", "which benchmark (see --list)")
     .option("--json", "print one JSON object on stdout")
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .option(
+      "--micropython <path>",
+      "a MicroPython unix-port binary, for benchmarks on a real interpreter (heap)",
+    )
+    .action(async (name: string, opts: { json?: boolean; micropython?: string }) => {
       const { benchmarks } = await import("../../../bench/index.ts");
       const entry = benchmarks[name];
       if (!entry) {
@@ -18,7 +22,7 @@ export function registerBench(program: Command): void {
       }
       const run = await entry.load();
       const progress = (message: string) => process.stderr.write(`${message}\n`);
-      const figures = await run({ progress });
+      const figures = await run({ progress, micropython: opts.micropython });
       if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
       else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     });
