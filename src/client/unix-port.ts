@@ -148,7 +148,7 @@ export function bootUnixPort(
   let runner = join(dir, "runner.py");
   if (options.script !== undefined) {
     runner = join(mkdtempSync(join(dir, "script-")), "script.py");
-    writeFileSync(runner, RUNNER_PY.replace(/with open[^]*$/, options.script));
+    writeFileSync(runner, RUNNER_PY.slice(0, RUNNER_PY.indexOf("with open")) + options.script);
   }
   const args = [...(options.heapKB ? ["-X", `heapsize=${options.heapKB}K`] : []), runner, board];
   return new Promise((resolve) => {
