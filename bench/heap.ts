@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleFiles, mpotaPackage } from "../src/client/bundle.ts";
+import { bundleFiles, shippedMpotaPackage } from "../src/client/bundle.ts";
 import { makeSigningKey } from "../src/client/testkit.ts";
 import {
   boardState,
@@ -156,64 +156,94 @@ function scenario(
   };
 }
 
-const run: Benchmark = async ({ progress, micropython }) => {
-  if (!micropython) throw new Error("give the MicroPython unix-port binary: --micropython PATH");
-  if (!existsSync(micropython)) throw new Error(`--micropython ${micropython}: no such file`);
+/** The site of the scenarios, served on loopback, and boards set up for its channels. */
+export interface HeapSite {
+  url: string;
+  /** Channel -> the version it offers: c<KB>p (patched), c<KB>u (whole file), "same" (1.0.0). */
+  versions: Record<string, string>;
+  /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel`. */
+  boardFor: (channel: string) => string;
+  close: () => Promise<void>;
+}
+
+/**
+ * Release 1.0.0 (APP_MAIN, one text file of each size, the mpota package as `mpota release` adds it),
+ * then per size a release changing that file a little (with delta patches from 1.0.0) and one
+ * replacing it (no patches), each published to its own channel of a static site.
+ */
+export async function heapSite(): Promise<HeapSite> {
   const work = mkdtempSync(join(tmpdir(), "mpota-bench-heap-"));
   const store = openStore(join(work, "store"));
   const site = join(work, "site");
   const key = makeSigningKey();
   const server = await serveStatic(site);
-  try {
-    progress("releases: a base and one release per changed file");
-    const seed = randomBytes(64);
-    const base: Record<string, string> = { "main.py": APP_MAIN };
-    for (const kb of SIZES_KB) base[`assets/f${kb}.py`] = textFile(kb, seed);
-    const release = async (version: string, tree: Record<string, string>, patched: boolean) => {
-      const dir = join(work, `tree-${version}`);
-      for (const [path, text] of Object.entries(tree)) {
-        mkdirSync(join(dir, path, ".."), { recursive: true });
-        writeFileSync(join(dir, path), text);
-      }
-      await buildRelease({
-        dir,
-        project: PROJECT,
-        version,
-        key,
-        store,
-        makePatches: patched ? makeReleasePatches : undefined,
-        patchBases: 99,
-        mpotaPackage: mpotaPackage(),
-      });
-    };
-    await release("1.0.0", base, false);
-    const versions: Record<string, string> = {};
-    let minor = 1;
-    for (const kb of SIZES_KB)
-      for (const patched of [true, false]) {
-        const version = `1.${minor++}.0`;
-        const text = patched
-          ? base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m))
-          : textFile(kb, randomBytes(64));
-        await release(version, { ...base, [`assets/f${kb}.py`]: text }, patched);
-        versions[`${kb}${patched ? "p" : "u"}`] = version;
-        publishStatic({ site, store, project: PROJECT, version, channel: `c${kb}${patched ? "p" : "u"}` });
-      }
-    publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
-
-    const boardFor = (channel: string) => {
-      const config = {
+  const seed = randomBytes(64);
+  const base: Record<string, string> = { "main.py": APP_MAIN };
+  for (const kb of SIZES_KB) base[`assets/f${kb}.py`] = textFile(kb, seed);
+  const release = async (version: string, tree: Record<string, string>, patched: boolean) => {
+    const dir = join(work, `tree-${version}`);
+    for (const [path, text] of Object.entries(tree)) {
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    await buildRelease({
+      dir,
+      project: PROJECT,
+      version,
+      key,
+      store,
+      makePatches: patched ? makeReleasePatches : undefined,
+      patchBases: 99,
+      mpotaPackage: await shippedMpotaPackage(),
+    });
+  };
+  await release("1.0.0", base, false);
+  const versions: Record<string, string> = { same: "1.0.0" };
+  let minor = 1;
+  for (const kb of SIZES_KB)
+    for (const patched of [true, false]) {
+      const version = `1.${minor++}.0`;
+      const text = patched
+        ? base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m))
+        : textFile(kb, randomBytes(64));
+      await release(version, { ...base, [`assets/f${kb}.py`]: text }, patched);
+      const channel = `c${kb}${patched ? "p" : "u"}`;
+      versions[channel] = version;
+      publishStatic({ site, store, project: PROJECT, version, channel });
+    }
+  publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
+  const first = {
+    envelope: store.readRelease(PROJECT, "1.0.0").bytes,
+    blob: (sha: string) => store.readBlob(sha),
+  };
+  return {
+    url: server.url,
+    versions,
+    boardFor: (channel) => {
+      const config = configJson({
         project: PROJECT,
         keys: [key.publicHex],
-        source: { type: "static" as const, url: server.url, channel },
-      };
-      const release = {
-        envelope: store.readRelease(PROJECT, "1.0.0").bytes,
-        blob: (sha: string) => store.readBlob(sha),
-      };
-      // biome-ignore lint/suspicious/noExplicitAny: the config is valid by construction
-      return writeBoard(bundleFiles({ config, configJson: configJson(config as any), release }).files);
-    };
+        source: { type: "static", url: server.url, channel },
+        // biome-ignore lint/suspicious/noExplicitAny: the config is valid by construction
+      } as any);
+      return writeBoard(
+        bundleFiles({ config: JSON.parse(config), configJson: config, release: first }).files,
+      );
+    },
+    close: async () => {
+      await server.close();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+const run: Benchmark = async ({ progress, micropython }) => {
+  if (!micropython) throw new Error("give the MicroPython unix-port binary: --micropython PATH");
+  if (!existsSync(micropython)) throw new Error(`--micropython ${micropython}: no such file`);
+  progress("releases: a base and one release per changed file");
+  const site = await heapSite();
+  const { boardFor, versions } = site;
+  try {
     const installed = (version: string) => (boot: UnixBoot, board: string) => {
       const state = boardState(board);
       return (
@@ -248,7 +278,7 @@ print("import", gc.mem_alloc() - a)
       for (const patched of [true, false]) {
         const tag = `${kb}${patched ? "p" : "u"}`;
         const template = boardFor(`c${tag}`);
-        const version = versions[tag]!;
+        const version = versions[`c${tag}`]!;
         // One run at the default heap: its time, and (once) the board on trial for confirm/rollback.
         const timed = copyBoard(template);
         leaveCommand(timed, "update");
@@ -305,8 +335,7 @@ print("import", gc.mem_alloc() - a)
       details: { ...details, check, confirm, rollback },
     };
   } finally {
-    await server.close();
-    rmSync(work, { recursive: true, force: true });
+    await site.close();
   }
 };
 

@@ -218,8 +218,9 @@ def install_release(cfg, envelope_path, header):
     # "patch_error", the last reason a patch was not used (its file was downloaded whole instead).
     import os
 
-    from mpota import state
+    from mpota import source, state
 
+    source.setup(cfg)  # the network settings: http was loaded afresh for this phase
     rec = state.load()
     running = state.running_slot(rec)
     target = 1 - running

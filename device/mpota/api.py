@@ -1,0 +1,277 @@
+# What mpota's calls do (mpota/__init__.py calls these and turns what they raise into error values).
+# An update runs in phases (check, fetch and verify, install); each phase imports what it needs and
+# phase() drops those modules before the next, so only one phase's code is in RAM at a time. Values
+# pass between phases as arguments.
+from mpota.errors import UpdateError
+
+# Modules kept across phases: errors (its UpdateError class must stay the same), and the sources whose
+# modules remember what check() found for fetch_release() and install.
+_KEEP = ("api", "errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
+
+
+def phase(fn, *args):
+    # fn(*args), then the modules it loaded are dropped (all but _KEEP).
+    from mpota import _drop
+
+    try:
+        return fn(*args)
+    finally:
+        _drop(_KEEP)
+
+
+def _running():
+    # -> (state record, the slot this boot runs, its version)
+    from mpota import state
+
+    rec = state.load()
+    slot = state.running_slot(rec)
+    return rec, slot, rec["versions"][slot]
+
+
+def _reset(mode):
+    # After an install or a rollback: "hard" resets the board, "soft" restarts MicroPython, "none" lets
+    # the app go on (the new slot runs from the next boot).
+    import machine
+
+    if mode == "hard":
+        machine.reset()
+    elif mode == "soft":
+        machine.soft_reset()
+
+
+def _reset_mode():
+    # A rollback must work even when the config is broken (a bad config may be why one rolls back).
+    from mpota import config
+
+    try:
+        return config.load()["reset_mode"]
+    except UpdateError:
+        return "hard"
+
+
+def status():
+    from mpota import errors
+
+    rec, slot, version = _running()
+    trial = rec["state"] == "trial" and rec["slot"] == slot
+    return {
+        "ok": True,
+        "version": version,
+        "slot": slot,
+        "state": "trial" if trial else "good",
+        "boots": rec["boots"] if trial else 0,
+        "versions": rec["versions"],
+        # The release the next boot runs, when it is not this one (after rollback() or update() with
+        # reset_mode "none").
+        "next": rec["versions"][rec["slot"]] if rec["slot"] != slot else None,
+        "failed": rec.get("failed"),
+        "why": rec.get("why"),
+        "last_error": errors.last(),
+    }
+
+
+def confirm():
+    from mpota import state
+
+    rec, slot, version = _running()
+    if rec["slot"] == slot and rec["state"] == "trial":
+        rec["state"] = "good"
+        rec["boots"] = 0
+        rec["why"] = None
+        state.save(rec)
+        _report(None, "confirmed", version)
+    info = state.run_info()
+    if info:
+        info["trial"] = False
+    return {"ok": True, "version": version}
+
+
+def rollback():
+    from mpota import state
+
+    rec, slot, version = _running()
+    back = rec["versions"][1 - slot]
+    if rec["slot"] != slot:
+        return {"ok": True, "version": rec["versions"][rec["slot"]]}  # already switching away
+    if back is None:
+        raise UpdateError("rollback", "no previous release on this board to go back to")
+    state.save(state.fall_back(rec, "rolled back by the app from %s" % version))
+    _report(None, "rolled_back", version, "rolled back by the app")
+    _reset(_reset_mode())
+    return {"ok": True, "version": back}
+
+
+def _wanted(rec, version, current, force):
+    # Whether to install `version`: not the running one and not one that failed here (a pinned one
+    # included: no crash loop), unless forced. Older versions are refused later unless signed as a
+    # rollback release or pinned.
+    if version is None:
+        return False
+    if version == current:
+        return force
+    return force or rec.get("failed") != version
+
+
+def _online(cfg):
+    # Joins the config's Wi-Fi network when the board is not connected yet (apps that connect
+    # themselves leave "wifi" out of the config).
+    wifi = cfg["wifi"]
+    if not wifi:
+        return
+    import network
+    import time
+
+    sta = network.WLAN(network.STA_IF)
+    if sta.isconnected():
+        return
+    sta.active(True)
+    sta.connect(wifi["ssid"], wifi["password"])
+    start = time.ticks_ms()
+    while not sta.isconnected():
+        if time.ticks_diff(time.ticks_ms(), start) > cfg["timeout_s"] * 1000:
+            raise UpdateError("wifi", "could not join Wi-Fi network %s within %d s" % (wifi["ssid"], cfg["timeout_s"]))
+        time.sleep_ms(100)
+
+
+def _config(cfg):
+    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
+    from mpota import config
+
+    return cfg or config.load()
+
+
+def check(cfg=None):
+    cfg = phase(_config, cfg)
+    _online(cfg)
+    rec, slot, current = phase(_running)
+    pointer = phase(_available, cfg, current, False)
+    version = pointer["version"] if pointer else None
+    return {"ok": True, "version": current, "available": version if _wanted(rec, version, current, False) else None}
+
+
+def _available(cfg, current, force):
+    # The pointer (at least {"version"}) of the release the source offers, or the pinned version; None
+    # when there is nothing new.
+    if cfg["pin"]:
+        return {"version": cfg["pin"]}
+    from mpota import source
+
+    return source.check(cfg, None if force else current)
+
+
+def _ready(cfg, force):
+    # -> (config, state record, running version), once it is clear an update may start.
+    cfg = _config(cfg)
+    rec, slot, current = _running()
+    if rec["slot"] != slot:
+        raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
+    if rec["state"] == "trial":
+        raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
+    _online(cfg)
+    return cfg, rec, current
+
+
+def _fetch(cfg, pointer):
+    # -> the path of the release, downloaded and verified (signature, project, paths). A pointer of the
+    # static layout names its envelope; other sources fetch by version.
+    from mpota import source
+
+    return source.fetch_release(cfg, pointer if "release" in pointer else pointer["version"])
+
+
+def _vet(cfg, path, current, force):
+    # -> the release's header, once it is clear this board may install it.
+    # A git branch or tag, or a micropython_ota server, gives a file list instead of a signed envelope.
+    from mpota import envelope, filelist
+
+    header = filelist.header(path) if filelist.is_list(path) else envelope.header(path)
+    _allowed(cfg, header, current, force)
+    _keeps_updater(path)
+    return header
+
+
+def _install(cfg, path, header):
+    from mpota import install
+
+    return install.install_release(cfg, path, header)
+
+
+def update(force=False, cfg=None):
+    # Phases: check, fetch and verify, vet, install; each with only its own modules in RAM.
+    from mpota import errors
+
+    cfg, rec, current = phase(_ready, cfg, force)
+    pointer = phase(_available, cfg, current, force)
+    version = pointer["version"] if pointer else None
+    if not _wanted(rec, version, current, force):
+        return {"ok": True, "version": current, "installed": None}
+    phase(_report, cfg, "downloading", version)
+    try:
+        path = phase(_fetch, cfg, pointer)
+        header = phase(_vet, cfg, path, current, force)
+        files = phase(_install, cfg, path, header)
+    except Exception as e:
+        e = errors.as_update_error(e)
+        if e.code not in ("network", "wifi"):  # says nothing about the release; the next check retries
+            phase(_report, cfg, "failed", version, e.message)
+        raise e
+    errors.clear()
+    why = files["patch_error"]
+    phase(_report, cfg, "installed", header["version"], "a patch fell back to the whole file: " + why if why else None)
+    _reset(cfg["reset_mode"])
+    result = {"ok": True, "version": current, "installed": header["version"]}
+    if files["patched"] or files["patch_failed"]:
+        result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
+    return result
+
+
+def _report(cfg, event, version, note=None):
+    # Tells the source what happened, when it takes reports (mpota serve): downloading, installed,
+    # failed (+ why), confirmed, rolled_back. Best effort: a lost report costs nothing, the next
+    # check-in says the same, so a failure here is never the app's problem.
+    try:
+        from mpota import config, source
+
+        cfg = cfg or config.load()
+        m = source.source_module(cfg)
+        if m and hasattr(m, "report"):
+            source.setup(cfg)
+            m.report(cfg, event, version, note)
+    except Exception:
+        pass
+
+
+def _keeps_updater(path):
+    # A release must carry the mpota that runs from the slots (lib/mpota/): without it the board would
+    # run the release but never update again. (A firmware with mpota frozen in needs no copy.)
+    from mpota import filelist
+
+    if not __file__.startswith("/.mpota/slot"):
+        return
+    for entry in filelist.entries(path):
+        if entry["path"] in ("lib/mpota/__init__.py", "lib/mpota/__init__.mpy"):
+            return
+    raise UpdateError("manifest", "the release does not carry the mpota package (lib/mpota/): "
+                      "the board could not update again after installing it")
+
+
+def _allowed(cfg, header, current, force):
+    # An older release only when it is signed as a rollback release (or pinned by this board's config):
+    # a server cannot push a device back to an old, vulnerable version.
+    from mpota.version import compare, is_version
+
+    new = header["version"]
+    # Versions of unsigned sources (commits, tags, version tags) are names, not an order.
+    ordered = not header.get("unsigned") and is_version(current)
+    if current and ordered and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
+        raise UpdateError("version", "%s is older than the running %s and not a signed rollback release" % (new, current))
+    if current == new and not force:
+        raise UpdateError("version", "%s is already running" % new)
+    if header.get("min_loader", 0) > boot_loader_version():
+        raise UpdateError("loader", "%s needs loader %d; this board has loader %d" % (new, header["min_loader"], boot_loader_version()))
+
+
+def boot_loader_version():
+    from mpota import state
+
+    return state.loader().LOADER
