@@ -110,7 +110,7 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
         # The saved pointer was checked when it came; it may have expired since.
         pointer = envelope.check_expiry(saved["pointer"])
     elif status == 200:
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"])
+        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"])
         save_answer(ETAG, saved, url, etag, "pointer", pointer)
     else:
         for refused, code, why in refusals:
