@@ -297,7 +297,11 @@ print("import", gc.mem_alloc() - a)
       }
     }
 
-    progress("no-update check");
+    progress("no-update check (steady state: the board kept the pointer's ETag)");
+    leaveCommand(sameBoard, "check");
+    const primed = await bootUnixPort(micropython, sameBoard, { timeoutMs: 300_000 });
+    if (printed(primed.output, "check")?.ok !== true)
+      throw new Error(`check failed at the default heap: ${tail(primed)}`);
     const check = await smallestHeap(
       scenario(micropython, sameBoard, "check", (boot) => {
         const result = printed(boot.output, "check");

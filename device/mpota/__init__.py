@@ -1,8 +1,8 @@
 # mpota: over-the-air updates for this board. Every call returns a value and none raises into the app:
 # a failure comes back as {"ok": False, "error": {"code": ..., "message": ...}}, is kept in
 # /.mpota/last_error.json and shows in status().
-# RAM: `import mpota` loads only this file. Each call loads the modules it needs (mpota.api, then per
-# phase of an update) and drops them all when it returns, so between calls mpota holds almost nothing.
+# RAM: `import mpota` loads only this file. Each call loads the modules it needs (mpota.api or
+# mpota.updating, then per phase of an update) and drops them all when it returns, so between calls mpota holds almost nothing.
 # Releases ship the other modules compiled (.mpy) with their sources in py/: a firmware that cannot
 # load that .mpy format runs the sources instead (slower, more RAM, but it can still update).
 
@@ -32,10 +32,10 @@ def _drop(keep=()):
     gc.collect()
 
 
-def _call(name, *args):
-    # mpota.api.<name>(*args) as a value: nothing an update does may crash the app.
+def _call(module, name, *args):
+    # mpota.<module>.<name>(*args) as a value: nothing an update does may crash the app.
     try:
-        return getattr(_load("api"), name)(*args)
+        return getattr(_load(module), name)(*args)
     except Exception as e:
         try:
             e = _load("errors").record(e)
@@ -48,28 +48,28 @@ def _call(name, *args):
 
 def status():
     # What runs, in which state, what failed last and why.
-    return _call("status")
+    return _call("api", "status")
 
 
 def check():
     # Is there a release to install? One small request when there is not.
-    return _call("check")
+    return _call("api", "check")
 
 
 def update(force=False):
     # Check, download, verify and install the next release into the free slot, then reset per
     # reset_mode. force=True reinstalls the offered release even when it already runs or failed before.
-    return _call("update", force)
+    return _call("updating", "update", force)
 
 
 def confirm():
     # The running release is healthy: it stays, and the previous one's slot may be reused.
-    return _call("confirm")
+    return _call("api", "confirm")
 
 
 def rollback():
     # Back to the previous release at once (reset per reset_mode); the release left is not offered again.
-    return _call("rollback")
+    return _call("api", "rollback")
 
 
 def feed():

@@ -347,16 +347,6 @@ def verify(path, keys_hex, project=None):
     return h
 
 
-def _now_iso():
-    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
-    import time
-
-    t = time.gmtime()
-    if t[0] < 2024:
-        return None
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
-
-
 def pointer(data, keys_hex, project, channel=None):
     # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
     # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
@@ -389,13 +379,6 @@ def pointer(data, keys_hex, project, channel=None):
         raise _bad("malformed channel pointer")
     if "expires" in p and not isinstance(p["expires"], str):
         raise _bad("malformed channel pointer")
+    from mpota.source import check_expiry
+
     return check_expiry(p)
-
-
-def check_expiry(p):
-    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
-    # knows the time. -> p
-    now = _now_iso()
-    if now and "expires" in p and now > p["expires"]:
-        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
-    return p

@@ -94,12 +94,31 @@ def save_answer(path, saved, url, etag, key, value):
 # The static layout: a channel pointer, then the signed envelope it names
 
 
+def _now_iso():
+    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
+    import time
+
+    t = time.gmtime()
+    if t[0] < 2024:
+        return None
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
+
+
+def check_expiry(p):
+    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
+    # knows the time. -> p
+    now = _now_iso()
+    if now and "expires" in p and now > p["expires"]:
+        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
+    return p
+
+
 def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
     # None when the channel under `base` offers current_version, else its pointer. One small request,
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
     # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why).
     global _last
-    from mpota import envelope, http
+    from mpota import http
 
     setup(cfg)
     url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
@@ -108,8 +127,10 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
                                         saved["etag"] if saved and current_version else None)
     if status == 304 and saved:
         # The saved pointer was checked when it came; it may have expired since.
-        pointer = envelope.check_expiry(saved["pointer"])
+        pointer = check_expiry(saved["pointer"])
     elif status == 200:
+        from mpota import envelope
+
         pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"])
         save_answer(ETAG, saved, url, etag, "pointer", pointer)
     else:
