@@ -19,7 +19,14 @@ def _load(name):
         return __import__("mpota." + name, None, None, (name,))
 
 
-def _drop(keep=()):
+# Modules a phase keeps for the next (_drop's default): the ones running the call, errors (its
+# UpdateError class must stay the same), source, and the sources whose modules remember what check()
+# found for fetch_release() and install.
+_KEEP = ("api", "updating", "errors", "source", "src_git", "src_github", "src_gitea", "src_gogs",
+         "src_micropython_ota")
+
+
+def _drop(keep=_KEEP):
     # Unloads mpota's modules but those named in `keep`, so that the next phase has their RAM.
     import gc
     import sys
@@ -43,7 +50,7 @@ def _call(module, name, *args):
         except Exception as again:  # even recording failed (out of memory, broken flash)
             return {"ok": False, "error": {"code": "internal", "message": "%s: %s" % (type(again).__name__, again)}}
     finally:
-        _drop()
+        _drop(())
 
 
 def status():

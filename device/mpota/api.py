@@ -4,19 +4,14 @@
 # phases as arguments.
 from mpota.errors import UpdateError
 
-# Modules kept across phases: errors (its UpdateError class must stay the same), and the sources whose
-# modules remember what check() found for fetch_release() and install.
-_KEEP = ("api", "updating", "errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
-
-
 def phase(fn, *args):
-    # fn(*args), then the modules it loaded are dropped (all but _KEEP).
+    # fn(*args), then the modules it loaded are dropped (all but mpota._KEEP).
     from mpota import _drop
 
     try:
         return fn(*args)
     finally:
-        _drop(_KEEP)
+        _drop()
 
 
 def _running():

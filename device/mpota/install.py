@@ -7,7 +7,7 @@ from micropython import const
 from mpota.errors import UpdateError
 from mpota.source import TMP
 
-CHUNK = const(4096)  # the one I/O buffer of an install (a flash block); no file is ever held in RAM
+CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
 
 
 def remove_tree(path):

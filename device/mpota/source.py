@@ -155,7 +155,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     # `headers` go with the request (a source's credentials). -> (path, header)
     import hashlib
 
-    from mpota import envelope, http
+    from mpota import http
     from mpota.filelist import hexdigest
 
     path = tmp_dir() + "/release.json"
@@ -165,6 +165,12 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and hexdigest(h) != sha256:
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
+    del http, hexdigest
+    from mpota import _drop
+
+    _drop()  # the download's modules make room for the verifier's
+    from mpota import envelope
+
     return path, envelope.verify(path, cfg["keys"], cfg["project"])
 
 
