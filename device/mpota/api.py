@@ -159,9 +159,9 @@ def _report(cfg, event, version, note=None):
     # failed (+ why), confirmed, rolled_back. Best effort: a lost report costs nothing, the next
     # check-in says the same, so a failure here is never the app's problem.
     try:
-        from mpota import config, source
+        from mpota import source
 
-        cfg = cfg or config.load()
+        cfg = cfg or _config(None)
         m = source.source_module(cfg)
         if m and hasattr(m, "report"):
             source.setup(cfg)
