@@ -9,7 +9,9 @@
  * bisection and then a scan of the WINDOW_KB sizes above it (success is not monotonic: fragmentation);
  * sizes that failed above the first pass are reported as `nonMonotonic`.
  * Scenarios: update with one changed file of 5, 20, 50, 100 KB, patched and whole (`perSize`), a
- * no-update check, confirm and rollback of the release on trial, and an update from `mpota serve`.
+ * no-update check (steady state: the board kept the pointer's ETag), confirm and rollback of the
+ * release on trial, and an update from `mpota serve` (serverUpdateHeapKB). updateMsDefaultHeap: the
+ * time of each update at the binary's default heap (process start to reset).
  * Targets (issue 9): updateHeapKB <= 64 whatever the size, checkHeapKB <= 32.
  */
 import { randomBytes } from "node:crypto";
@@ -30,6 +32,8 @@ import {
 import { configJson } from "../src/config/index.ts";
 import { makeReleasePatches } from "../src/delta/index.ts";
 import { buildRelease } from "../src/release/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
+import { startTestServer } from "../src/server/testing.ts";
 import { publishStatic, serveStatic } from "../src/static/index.ts";
 import { openStore } from "../src/store/index.ts";
 import type { Benchmark } from "./index.ts";
@@ -159,10 +163,14 @@ function scenario(
 /** The site of the scenarios, served on loopback, and boards set up for its channels. */
 export interface HeapSite {
   url: string;
+  /** The static site folder and the key its releases are signed with. */
+  dir: string;
+  publicKey: string;
   /** Channel -> the version it offers: c<KB>p (patched), c<KB>u (whole file), "same" (1.0.0). */
   versions: Record<string, string>;
-  /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel`. */
-  boardFor: (channel: string) => string;
+  /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel` of the
+   * site, or of `source` when given. */
+  boardFor: (channel: string, source?: Record<string, string>) => string;
   close: () => Promise<void>;
 }
 
@@ -218,12 +226,14 @@ export async function heapSite(): Promise<HeapSite> {
   };
   return {
     url: server.url,
+    dir: site,
+    publicKey: key.publicHex,
     versions,
-    boardFor: (channel) => {
+    boardFor: (channel, source) => {
       const config = configJson({
         project: PROJECT,
         keys: [key.publicHex],
-        source: { type: "static", url: server.url, channel },
+        source: { type: "static", url: server.url, channel, ...source },
         // biome-ignore lint/suspicious/noExplicitAny: the config is valid by construction
       } as any);
       return writeBoard(
@@ -326,6 +336,29 @@ print("import", gc.mem_alloc() - a)
       }),
     );
 
+    progress("update from mpota serve (server source), one changed file of 5 KB, patched");
+    const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
+    let server: Found;
+    try {
+      await served.app.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+      const admin = new AdminClient(url, served.adminToken);
+      await admin.request("POST", "/projects", { name: PROJECT });
+      await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: site.publicKey });
+      const version = versions.c5p!;
+      for (const v of ["1.0.0", version])
+        await publishRelease(admin, await releaseFromFolder(site.dir, PROJECT, v), { project: PROJECT });
+      await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version });
+      const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+        id: "bench-1",
+      });
+      const template = boardFor("stable", { type: "server", url, device_id: "bench-1", token });
+      server = await smallestHeap(scenario(micropython, template, "update", installed(version)));
+      rmSync(template, { recursive: true, force: true });
+    } finally {
+      await served.close();
+    }
+
     const sizes = Object.values(perSize).flatMap((s) => [s.patchedKB, s.wholeKB]);
     return {
       micropython,
@@ -333,10 +366,11 @@ print("import", gc.mem_alloc() - a)
       checkHeapKB: check.heapKB,
       confirmHeapKB: confirm.heapKB,
       rollbackHeapKB: rollback.heapKB,
+      serverUpdateHeapKB: server.heapKB,
       perSize,
       importHeapBytes,
       updateMsDefaultHeap: updateMs,
-      details: { ...details, check, confirm, rollback },
+      details: { ...details, check, confirm, rollback, server },
     };
   } finally {
     await site.close();
