@@ -19,11 +19,12 @@ def _load(name):
         return __import__("mpota." + name, None, None, (name,))
 
 
-# Modules a phase keeps for the next (_drop's default): the ones running the call, errors (its
-# UpdateError class must stay the same), source, and the sources whose modules remember what check()
-# found for fetch_release() and install.
-_KEEP = ("api", "updating", "errors", "source", "src_git", "src_github", "src_gitea", "src_gogs",
-         "src_micropython_ota")
+# Modules kept between calls: errors (its UpdateError class must stay the one every module raises)
+# and the sources that remember something (a git API's spent rate limit, what check() found); a
+# board only ever loads those of its own source.
+_LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
+# Modules a phase keeps for the next (_drop's default): the ones running the call, and source.
+_KEEP = ("api", "updating", "source") + _LASTING
 
 
 def _drop(keep=_KEEP):
@@ -50,7 +51,7 @@ def _call(module, name, *args):
         except Exception as again:  # even recording failed (out of memory, broken flash)
             return {"ok": False, "error": {"code": "internal", "message": "%s: %s" % (type(again).__name__, again)}}
     finally:
-        _drop(())
+        _drop(_LASTING)
 
 
 def status():
