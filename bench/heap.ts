@@ -9,7 +9,8 @@
  * bisection and then a scan of the WINDOW_KB sizes above it (success is not monotonic: fragmentation);
  * sizes that failed above the first pass are reported as `nonMonotonic`.
  * Scenarios: update with one changed file of 5, 20, 50, 100 KB, patched and whole (`perSize`), a
- * no-update check (steady state: the board kept the pointer's ETag), confirm and rollback of the
+ * no-update check (steady state: the board kept the pointer's ETag; firstCheckHeapKB: a new board's
+ * first, which also parses the pointer), confirm and rollback of the
  * release on trial, and an update from `mpota serve` (serverUpdateHeapKB). updateMsDefaultHeap: the
  * time of each update at the binary's default heap (process start to reset).
  * Targets (issue 9): updateHeapKB <= 64 whatever the size, checkHeapKB <= 32.
@@ -307,6 +308,13 @@ print("import", gc.mem_alloc() - a)
       }
     }
 
+    progress("first check of a new board (no ETag kept yet)");
+    const firstCheck = await smallestHeap(
+      scenario(micropython, sameBoard, "check", (boot) => {
+        const result = printed(boot.output, "check");
+        return boot.code === 0 && result?.ok === true && result.available === null;
+      }),
+    );
     progress("no-update check (steady state: the board kept the pointer's ETag)");
     leaveCommand(sameBoard, "check");
     const primed = await bootUnixPort(micropython, sameBoard, { timeoutMs: 300_000 });
@@ -364,13 +372,14 @@ print("import", gc.mem_alloc() - a)
       micropython,
       updateHeapKB: sizes.includes(null) ? null : Math.max(...(sizes as number[])),
       checkHeapKB: check.heapKB,
+      firstCheckHeapKB: firstCheck.heapKB,
       confirmHeapKB: confirm.heapKB,
       rollbackHeapKB: rollback.heapKB,
       serverUpdateHeapKB: server.heapKB,
       perSize,
       importHeapBytes,
       updateMsDefaultHeap: updateMs,
-      details: { ...details, check, confirm, rollback, server },
+      details: { ...details, check, firstCheck, confirm, rollback, server },
     };
   } finally {
     await site.close();
