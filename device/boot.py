@@ -6,6 +6,10 @@ import sys
 
 LOADER = 1
 STATE = "/.mpota/state."
+# The longest state record: three versions (the slots' and the failed one) of at most 256 characters
+# (mpota/version.py MAX_LENGTH), two hook paths of 255 bytes ('"' escaped) in their slot folder,
+# `why` (160 characters, up to 6 bytes each as JSON), 8 failed-release ids, and the short fields.
+MAX_RECORD = 3 * 256 + 2 * (2 * 255 + 20) + 160 * 6 + 8 * 19 + 256
 
 
 def _newest():
@@ -19,7 +23,7 @@ def _newest():
     for c in "ab":
         try:
             with open(STATE + c, "rb") as f:
-                raw = f.read(2048)
+                raw = f.read(MAX_RECORD)
             body = raw[9:-1]
             if raw[8:9] != b" " or raw[-1:] != b"\n" or int(raw[:8], 16) != binascii.crc32(body):
                 continue

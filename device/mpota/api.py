@@ -97,14 +97,16 @@ def rollback():
 
 
 def _wanted(rec, version, current, force):
-    # Whether to install `version`: not the running one and not one that failed here (a pinned one
-    # included: no crash loop), unless forced. Older versions are refused later unless signed as a
-    # rollback release or pinned.
+    # Whether to install `version`: not the running one and not one that failed here, lately or in
+    # the 8 failures before (a pinned one included: no crash loop), unless forced. Older versions are
+    # refused later unless signed as a rollback release or pinned.
+    from mpota import state
+
     if version is None:
         return False
     if version == current:
         return force
-    return force or rec.get("failed") != version
+    return force or not state.failed_here(rec, version)
 
 
 def _online(cfg):
@@ -141,7 +143,12 @@ def check(cfg=None):
     rec, slot, current = phase(_running)
     pointer = phase(_available, cfg, current, False)
     version = pointer["version"] if pointer else None
-    return {"ok": True, "version": current, "available": version if _wanted(rec, version, current, False) else None}
+    available = version if phase(_wanted, rec, version, current, False) else None
+    # The source answered: an earlier network error is over; with nothing to install, any error is.
+    from mpota import errors
+
+    errors.clear(errors.NETWORK if available else None)
+    return {"ok": True, "version": current, "available": available}
 
 
 def _available(cfg, current, force):
@@ -151,7 +158,15 @@ def _available(cfg, current, force):
         return {"version": cfg["pin"]}
     from mpota import source
 
-    return source.check(cfg, None if force else current)
+    pointer = source.check(cfg, None if force else current)
+    if not pointer:
+        return None
+    from mpota.version import MAX_LENGTH
+
+    if len(pointer["version"]) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
+        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
+                          % (len(pointer["version"]), MAX_LENGTH))
+    return pointer
 
 
 def _report(cfg, event, version, note=None):

@@ -92,6 +92,7 @@ URL = "an http:// or https:// URL"
 TEXT = "a non-empty string"
 PATHS = "a list of relative paths such as \"lib/app.py\""
 GLOBS = "a list of non-empty strings (glob patterns)"
+SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
 
 # A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
 # The order of the fields is the order of the messages.
@@ -146,6 +147,7 @@ FIELDS = (
     ("retries", False, _whole(0, 20), "a whole number from 0 to 20", 3, None),
     ("ca", False, _or_null(_text), "null or the path of a CA certificate file on the board", None, None),
     ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
+    ("signed_pointer", False, lambda v: v is True or v is False, "true or false", False, None),
 )
 
 
@@ -197,6 +199,8 @@ def problems(cfg):
     if _signed(src) and not cfg["keys"]:
         out.append('"keys" must list at least one public key: releases of a "%s" source are signed'
                    % src["type"])
+    if cfg.get("signed_pointer") and src["type"] != "static":
+        out.append(SIGNED_POINTER)
     return out
 
 

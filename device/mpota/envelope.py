@@ -13,6 +13,7 @@ _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
 _MAX_FILE = const(16777216)  # 16 MiB per file
 _MAX_FILES = const(10000)
 _ROUND = const(1024)  # lower-cased paths one pass of the tree check compares (as small ints in sets)
+_MAX_ROLLBACK_FROM = const(16)  # releases a rollback release may name as the ones it replaces
 _OPEN = b'{"signatures":'
 _SIGNED = b',"signed":\n'
 _CLOSE = b"\n}\n"
@@ -21,6 +22,16 @@ _HEX = "0123456789abcdef"
 
 def _bad(what):
     return UpdateError("manifest", what)
+
+
+def _shown(v):
+    # A value as a message shows it: a list or an object by its kind (formatting a deeply nested one
+    # would exhaust the stack), a string cut at 300 characters.
+    if isinstance(v, list):
+        return "(a list)"
+    if isinstance(v, dict):
+        return "(an object)"
+    return v[:297] + "..." if isinstance(v, str) and len(v) > 300 else v
 
 
 def _hex(v, n):
@@ -165,17 +176,21 @@ def _check_header(h):
     from mpota.version import is_name, is_version
 
     if not isinstance(h, dict) or h.get("format") != 1:
-        raise _bad("unknown manifest format %s" % (h.get("format") if isinstance(h, dict) else None))
+        raise _bad("unknown manifest format %s" % (_shown(h.get("format")) if isinstance(h, dict) else "(none)"))
     if h.get("files") != []:
         raise _bad("the header holds file entries")
     if not is_name(h.get("project")):
         raise _bad("bad project name")
     if not is_version(h.get("version")):
-        raise _bad("bad version %s" % h.get("version"))
+        raise _bad("bad version %s" % _shown(h.get("version")))
     if not isinstance(h.get("created"), str):
         raise _bad("bad created date")
     if type(h.get("rollback", False)) is not bool:
         raise _bad("rollback must be true or false")
+    back = h.get("rollback_from", [])
+    if not isinstance(back, list) or len(back) > _MAX_ROLLBACK_FROM or (back and h.get("rollback") is not True) \
+            or not all(is_version(v) for v in back):
+        raise _bad("bad rollback_from")
     if not _int(h.get("min_loader", 0), 0, 1000000):
         raise _bad("bad min_loader")
     hooks = h.get("hooks", {})
@@ -207,7 +222,7 @@ def _zlib_bound(size):
 
 def _check_entry(e):
     if not isinstance(e, dict) or not path_ok(e.get("path")):
-        raise _bad("bad file path %s" % (e.get("path") if isinstance(e, dict) else e))
+        raise _bad("bad file path %s" % _shown(e.get("path") if isinstance(e, dict) else e))
     p = e["path"]
     if not _int(e.get("size"), 0, _MAX_FILE):
         raise _bad("%s: size must be 0 to %d bytes" % (p, _MAX_FILE))
@@ -347,11 +362,12 @@ def verify(path, keys_hex, project=None):
     return h
 
 
-def pointer(data, keys_hex, project, channel=None):
+def pointer(data, keys_hex, project, channel=None, signed_only=False):
     # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
     # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
-    # is verified on its own). Either is refused once its `expires` has passed, or when it names
-    # another channel than `channel` (a signed pointer of another channel replayed here).
+    # is verified on its own), unless `signed_only` (the config's signed_pointer) refuses it. Either is
+    # refused once its `expires` has passed, or when it names another channel than `channel` (a
+    # signed pointer of another channel replayed here).
     import io
     import json
 
@@ -359,6 +375,9 @@ def pointer(data, keys_hex, project, channel=None):
 
     f = io.BytesIO(data)
     sigs, start = _first_line(f)
+    if not sigs and signed_only:
+        raise UpdateError("signature", "the channel pointer is not signed, and this board takes signed ones only "
+                          "(signed_pointer)")
     if sigs:
         f.seek(0)
         _check_signature(f, len(data), keys_hex, "the channel pointer")
@@ -370,10 +389,10 @@ def pointer(data, keys_hex, project, channel=None):
         raise _bad("the channel pointer is not valid JSON")
     if not isinstance(p, dict) or p.get("project") != project:
         raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
-                          % (p.get("project") if isinstance(p, dict) else None, project))
+                          % (_shown(p.get("project")) if isinstance(p, dict) else "(none)", project))
     if channel is not None and p.get("channel") != channel:
         raise UpdateError("channel", "the channel pointer is for channel %s, this board follows %s"
-                          % (p.get("channel"), channel))
+                          % (_shown(p.get("channel")), channel))
     if not is_version(p.get("version")) or not path_ok(p.get("release")) or not _hex(p.get("sha256"), 64) \
             or not _int(p.get("size"), 1, 1 << 30):
         raise _bad("malformed channel pointer")

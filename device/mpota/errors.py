@@ -2,6 +2,7 @@
 # to /.mpota/last_error.json, and is readable through mpota.status(); none is raised into the app.
 
 LAST_ERROR = "/.mpota/last_error.json"
+NETWORK = ("network", "wifi", "busy")  # errors of the way to the source, not of a release
 
 
 class UpdateError(Exception):
@@ -52,9 +53,12 @@ def last():
         return None
 
 
-def clear():
+def clear(only=None):
+    # Forgets the last error (`only`: when its code is one of these).
     import os
 
+    if only and (last() or {}).get("code") not in only:
+        return
     try:
         os.stat(LAST_ERROR)  # stat first: no flash write when there is nothing to clear
         os.remove(LAST_ERROR)

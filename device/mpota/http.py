@@ -6,7 +6,9 @@
 # - redirects (also to another host), at most _MAX_REDIRECTS, a loop or https->http is refused;
 # - a failed transfer is retried with exponential backoff and jitter, honouring Retry-After on
 #   429/503 (bounded); a download resumes with Range, and a 200 answer to it restarts the file;
-# - connect/read timeouts, plus a whole-attempt deadline against servers that drip bytes.
+# - connect/read timeouts, and a deadline that every byte received moves on by 1/_MIN_RATE s, against
+#   servers that drip bytes: a read waits at most timeout_s, so an attempt averaging under _MIN_RATE
+#   bytes/s after its first timeout_s ends at most timeout_s later, whatever size was announced.
 from micropython import const
 
 from mpota.errors import UpdateError
@@ -18,10 +20,11 @@ _MAX_REDIRECTS = const(5)
 _MAX_RETRY_AFTER = const(300)  # seconds a server may ask us to wait before we give up instead
 _BACKOFF_MS = const(1000)
 _BACKOFF_CAP_MS = const(60000)
-_MIN_RATE = const(256)  # bytes/s an attempt must average (after the first timeout) to go on
+_MIN_RATE = const(256)  # bytes/s an attempt must average (after its first timeout) to go on
 
 _RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 _REDIRECT_STATUS = (301, 302, 303, 307, 308)
+_FORWARDED = ("accept", "range", "if-none-match")  # request headers a redirect to another origin keeps
 _HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-after", "content-range",
             "date", "x-ratelimit-remaining", "x-ratelimit-reset")
 
@@ -109,6 +112,7 @@ def _wrap(sock, host):
 
 
 def _connect(tls, host, port):
+    # -> (the stream to use, the TCP socket under it: the same one without TLS)
     import socket
 
     addr = socket.getaddrinfo(host, port)[0][-1]
@@ -118,12 +122,12 @@ def _connect(tls, host, port):
         sock.connect(addr)
         if tls:
             try:
-                return _wrap(sock, host)
+                return _wrap(sock, host), sock
             except OSError as e:
                 if e.args and e.args[0] == -9984:
                     raise UpdateError("tls", "%s: the server's certificate is not trusted" % host)
                 raise
-        return sock
+        return sock, sock
     except BaseException:
         sock.close()
         raise
@@ -147,26 +151,40 @@ def _send(sock, tls, host, port, path, headers, method="GET", body=None):
 
 class _Reader:
     # Buffered reads from one response: lines for the head and chunk sizes, slices for the body.
-    def __init__(self, sock, deadline_ms):
+    def __init__(self, sock, raw):
         import time
 
         self.sock = sock
+        self.raw = raw  # the TCP socket under sock, whose timeout fill() sets
         self.buf = _buffer()
+        self.rest = None
         self.pos = 0
         self.end = 0
+        self.got = 0
         self.start = time.ticks_ms()
-        self.deadline = deadline_ms
 
     def fill(self, want=_CHUNK):
         # Reads up to `want` more bytes into the (empty) buffer; 0 at the end of the stream.
         import time
 
-        if time.ticks_diff(time.ticks_ms(), self.start) > self.deadline:
-            raise _Retry("the transfer is too slow")
+        timeout = _opts["timeout"]
+        if time.ticks_diff(time.ticks_ms(), self.start) > timeout * 1000 + self.got * 1000 // _MIN_RATE:
+            raise _Retry("the transfer is too slow (under %d bytes/s)" % _MIN_RATE)
         self.pos = 0
-        # Slicing a memoryview allocates: only a short read gets a slice.
-        self.end = self.sock.readinto(self.buf if want >= _CHUNK else self.buf[:want]) or 0
-        return self.end
+        # A board's readinto() returns when the buffer is full: a byte per timeout would hold it for
+        # _CHUNK timeouts. So it waits for one byte only, then takes what has arrived, without waiting.
+        n = self.sock.readinto(self.buf, 1) or 0
+        if n and want > 1:
+            if self.rest is None:
+                self.rest = self.buf[1:]
+            self.raw.settimeout(0)
+            try:
+                n += self.sock.readinto(self.rest, want - 1) or 0  # None: nothing more has arrived
+            finally:
+                self.raw.settimeout(timeout)
+        self.got += n
+        self.end = n
+        return n
 
     def line(self, limit):
         # One line without its line break; UpdateError past `limit` bytes, None at the end of the stream.
@@ -318,16 +336,15 @@ def _retry_status(status, head):
     return _Retry("HTTP %d" % status, int(wait))
 
 
-def _exchange(url, headers, cap, answer):
+def _exchange(url, headers, answer):
     # One attempt: connects, sends the request, follows redirects; -> answer(reader, status, head).
     seen = [url]
     while True:
         tls, host, port, path = split(url)
-        deadline = (_opts["timeout"] + cap // _MIN_RATE) * 1000
-        sock = _connect(tls, host, port)
+        sock, raw = _connect(tls, host, port)
         try:
             _send(sock, tls, host, port, path, headers)
-            r = _Reader(sock, deadline)
+            r = _Reader(sock, raw)
             status, head = _head(r)
             if status not in _REDIRECT_STATUS or "location" not in head:
                 return answer(r, status, head)
@@ -338,8 +355,10 @@ def _exchange(url, headers, cap, answer):
             raise UpdateError("redirect", "%s: redirect loop or more than %d redirects" % (seen[0], _MAX_REDIRECTS))
         if tls and new.startswith("http://"):
             raise UpdateError("redirect", "%s: refused a redirect from https to http" % seen[0])
-        if split(new)[1:3] != (host, port):  # another origin (host or port) never gets the token
-            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        if split(new)[1:3] != (host, port):
+            # Another origin (host or port) gets only the headers that say what is asked for: never a
+            # token, a device id, a cookie or an API key.
+            headers = {k: v for k, v in headers.items() if k.lower() in _FORWARDED}
         seen.append(new)
         url = new
 
@@ -398,7 +417,7 @@ def get_small(url, headers=None, max_bytes=4096, etag=None):
             _body(r, head, max_bytes, body.extend)
         return status, head.get("etag"), bytes(body)
 
-    return _retrying(url, lambda i: _exchange(url, headers, max_bytes, answer))
+    return _retrying(url, lambda i: _exchange(url, headers, answer))
 
 
 def post_json(url, headers, doc):
@@ -408,10 +427,10 @@ def post_json(url, headers, doc):
 
     body = json.dumps(doc).encode()
     tls, host, port, path = split(url)
-    sock = _connect(tls, host, port)
+    sock, raw = _connect(tls, host, port)
     try:
         _send(sock, tls, host, port, path, headers, "POST", body)
-        return _head(_Reader(sock, _opts["timeout"] * 1000))[0]
+        return _head(_Reader(sock, raw))[0]
     finally:
         sock.close()
 
@@ -494,7 +513,7 @@ def download(url, path, max_bytes, hasher=None, headers=None):
         h = dict(headers or {})
         if have:
             h["Range"] = "bytes=%d-" % have
-        return _exchange(url, h, max_bytes, lambda r, status, head: answer(r, status, head, have))
+        return _exchange(url, h, lambda r, status, head: answer(r, status, head, have))
 
     try:
         n = _retrying(url, attempt)

@@ -162,7 +162,7 @@ def _download(cfg, dst_path, entry, buf):
         with open(tmp, "rb") as raw:
             with open(dst_path, "wb") as dst:
                 n, digest = _pump(deflate.DeflateIO(raw, deflate.ZLIB, 10), dst, buf, entry["size"], entry["path"])
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError) as e:  # EOFError: a truncated stream
         if errors.flash_fault(e):
             raise  # not a bad blob
         raise UpdateError("blob", "%s: the download is not a valid zlib stream (%s)" % (entry["path"], e))

@@ -61,6 +61,24 @@ def tmp_dir():
     return TMP
 
 
+def free_bytes():
+    # Flash free for a download, less two blocks kept for the state record and the last error.
+    import os
+
+    st = os.statvfs("/")
+    return max(0, st[0] * (st[4] - 2))
+
+
+def drop_downloads():
+    # Removes whatever an update left in TMP (a refused or cut download), so junk never fills the flash.
+    from mpota.install import remove_tree
+
+    try:
+        remove_tree(TMP)
+    except OSError:
+        pass  # a failing flash; the next update tries again
+
+
 # ---------------------------------------------------------------------------------------------------
 # The last answer of a conditional check, kept on flash ({"url", "etag", <key>: value})
 
@@ -122,7 +140,9 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
 
     setup(cfg)
     url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
-    saved = saved_answer(ETAG, url)
+    # A pointer kept while unsigned ones were taken must not answer a 304 once only signed ones are.
+    key = url + "#signed" if cfg["signed_pointer"] else url
+    saved = saved_answer(ETAG, key)
     status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
                                         saved["etag"] if saved and current_version else None)
     if status == 304 and saved:
@@ -131,8 +151,9 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
     elif status == 200:
         from mpota import envelope
 
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"])
-        save_answer(ETAG, saved, url, etag, "pointer", pointer)
+        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"],
+                                   cfg["signed_pointer"])
+        save_answer(ETAG, saved, key, etag, "pointer", pointer)
     else:
         for refused, code, why in refusals:
             if status == refused:
@@ -159,8 +180,12 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     from mpota.filelist import hexdigest
 
     path = tmp_dir() + "/release.json"
+    room = free_bytes()
+    if size is not None and size > room:
+        raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
+                          % (url, size, room))
     h = hashlib.sha256() if sha256 else None
-    n = http.download(url, path, max_bytes, h, headers)
+    n = http.download(url, path, min(max_bytes, room), h, headers)
     if size is not None and n != size:
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and hexdigest(h) != sha256:

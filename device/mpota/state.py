@@ -73,6 +73,22 @@ def free_slot(rec, target):
     return save(rec)
 
 
+_FAILED_KEPT = 8  # failed releases remembered (ids in the state record, beside the last one by name)
+
+
+def release_id(version):
+    # A failed release as the state record keeps it: 16 hex characters of the SHA-256 of its version.
+    import binascii
+    import hashlib
+
+    return binascii.hexlify(hashlib.sha256(version.encode()).digest()[:8]).decode()
+
+
+def failed_here(rec, version):
+    # Whether `version` failed on this board: the last failure (by name) or one of the ones before.
+    return rec.get("failed") == version or release_id(version) in rec.get("failed_ids", ())
+
+
 def commit_trial(rec, target, version, cfg, hook, back_hook):
     # THE commit point of an install: from this write on, the next boot runs `target` on trial.
     rec["slot"] = target
@@ -86,6 +102,17 @@ def commit_trial(rec, target, version, cfg, hook, back_hook):
     rec["hook"] = hook
     rec["back_hook"] = back_hook
     rec["why"] = None
+    # The loader names only the last failed release: it joins the ids of the ones before, so two
+    # broken releases taking turns are not each tried again (a forced reinstall forgets its own).
+    ids = rec.get("failed_ids") or []
+    if rec.get("failed"):
+        ids.append(release_id(rec["failed"]))
+    new = release_id(version)
+    kept = []
+    for i in ids:
+        if i != new and i not in kept:
+            kept.append(i)
+    rec["failed_ids"] = kept[-_FAILED_KEPT:]
     if rec.get("failed") == version:
         rec["failed"] = None  # forced reinstall of a version that failed before
     return save(rec)

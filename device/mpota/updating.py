@@ -35,6 +35,12 @@ def _vet(cfg, path, current, force):
     return header
 
 
+def _drop_downloads():
+    from mpota import source
+
+    source.drop_downloads()
+
+
 def _install(cfg, path, header):
     from mpota import install
 
@@ -47,16 +53,19 @@ def update(force=False, cfg=None):
     cfg, rec, current = phase(_ready, cfg, force)
     pointer = phase(_available, cfg, current, force)
     version = pointer["version"] if pointer else None
-    if not _wanted(rec, version, current, force):
+    if not phase(_wanted, rec, version, current, force):
+        errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return {"ok": True, "version": current, "installed": None}
     phase(_report, cfg, "downloading", version)
+    phase(_drop_downloads)  # what a power cut left in the middle of a download
     try:
         path = phase(_fetch, cfg, pointer)
         header = phase(_vet, cfg, path, current, force)
         files = phase(_install, cfg, path, header)
     except Exception as e:
+        phase(_drop_downloads)  # a refused release leaves nothing on flash
         e = errors.as_update_error(e)
-        if e.code not in ("network", "wifi"):  # says nothing about the release; the next check retries
+        if e.code not in errors.NETWORK:  # says nothing about the release; the next check retries
             phase(_report, cfg, "failed", version, e.message)
         raise e
     errors.clear()
@@ -84,15 +93,22 @@ def _keeps_updater(path):
 
 
 def _allowed(cfg, header, current, force):
-    # An older release only when it is signed as a rollback release (or pinned by this board's config):
-    # a server cannot push a device back to an old, vulnerable version.
+    # An older release only when it is signed as a rollback release from the running version (or
+    # pinned by this board's config): a server cannot push a device back to an old, vulnerable version,
+    # nor use a rollback release made for one broken release to take back boards on any other.
     from mpota.version import compare, is_version
 
     new = header["version"]
     # Versions of unsigned sources (commits, tags, version tags) are names, not an order.
     ordered = not header.get("unsigned") and is_version(current)
-    if current and ordered and compare(new, current) < 0 and not header.get("rollback") and cfg["pin"] != new:
-        raise UpdateError("version", "%s is older than the running %s and not a signed rollback release" % (new, current))
+    if current and ordered and compare(new, current) < 0 and cfg["pin"] != new:
+        if not header.get("rollback"):
+            raise UpdateError("version", "%s is older than the running %s and not a signed rollback release"
+                              % (new, current))
+        back = header.get("rollback_from", [])
+        if current not in back:
+            raise UpdateError("version", "%s is a rollback release from %s only, not from the running %s"
+                              % (new, ", ".join(back) or "no release", current))
     if current == new and not force:
         raise UpdateError("version", "%s is already running" % new)
     if header.get("min_loader", 0) > boot_loader_version():

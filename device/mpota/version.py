@@ -1,6 +1,11 @@
 # Semantic versions (semver 2.0) as releases name them: "1.2.3", "1.2.3-rc.1"; build metadata
-# ("+...") is ignored for ordering. Also the rule for project and channel names (is_name), here
-# rather than in config.py so that checking a manifest does not load the config checker.
+# ("+...") is ignored for ordering. At most MAX_LENGTH characters, as `mpota release` allows (the
+# loader sizes its read of the state record, which holds three versions, from it). Also the rule for
+# project and channel names (is_name), here rather than in config.py so that checking a manifest does
+# not load the config checker.
+from micropython import const
+
+MAX_LENGTH = const(256)
 
 
 def is_name(v):
@@ -26,7 +31,7 @@ def _ident_ok(s, numeric_strict):
 
 def parse(v):
     # -> (major, minor, patch, [prerelease identifiers]); ValueError if `v` is not semver.
-    if not isinstance(v, str) or not v:
+    if not isinstance(v, str) or not v or len(v) > MAX_LENGTH:
         raise ValueError("not a version")
     core = v.split("+", 1)
     if len(core) == 2 and not all(_ident_ok(p, False) for p in core[1].split(".")):

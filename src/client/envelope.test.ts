@@ -174,6 +174,9 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       project: envelope(manifest([], { project: "Green House" })),
       hooks: envelope(manifest([], { hooks: { post_update: "../x.py" } })),
       rollback: envelope(manifest([], { rollback: 1 })),
+      rollback_from_alone: envelope(manifest([], { rollback_from: ["1.2.0"] })),
+      rollback_from_bad: envelope(manifest([], { rollback: true, rollback_from: ["1.2"] })),
+      long_version: envelope(manifest([], { version: `1.0.0-${"a".repeat(251)}` })),
       other_project: envelope(manifest([], { project: "lighthouse" })),
       long_line: envelope(manifest([entry("a.py", 1, { pad: "x".repeat(5000) })])),
     });
@@ -190,6 +193,9 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       project: "bad project name",
       hooks: "bad hooks",
       rollback: "rollback must be true or false",
+      rollback_from_alone: "bad rollback_from",
+      rollback_from_bad: "bad rollback_from",
+      long_version: `bad version 1.0.0-${"a".repeat(251)}`,
       other_project: "the release is for project lighthouse, this board runs greenhouse",
       long_line: "a manifest line is longer than 4096 bytes or unterminated",
     });

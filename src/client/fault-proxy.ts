@@ -35,7 +35,9 @@ export type Fault =
   /** Send the body with Transfer-Encoding: chunked (chunks of `size` bytes). */
   | { kind: "chunked"; size: number }
   /** Replace the body with `body` (keeping everything else, Content-Length fitting the new body). */
-  | { kind: "body"; body: Uint8Array };
+  | { kind: "body"; body: Uint8Array }
+  /** Send the head, then the body one byte every `everyMs`. */
+  | { kind: "drip"; everyMs: number };
 
 export interface FaultRule {
   /** The request path (exact) or a pattern it matches. */
@@ -189,6 +191,22 @@ function pourEndless(socket: Socket): void {
   pour();
 }
 
+/** Writes `body` one byte every `everyMs` (then ends) while the client stays connected. */
+function drip(socket: Socket, body: Buffer, everyMs: number, timers: Set<NodeJS.Timeout>): void {
+  let at = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed || at >= body.length) {
+      clearInterval(timer);
+      timers.delete(timer);
+      if (!socket.destroyed) socket.end();
+      return;
+    }
+    socket.write(body.subarray(at, at + 1));
+    at++;
+  }, everyMs);
+  timers.add(timer);
+}
+
 export async function startFaultServer(options: FaultServerOptions): Promise<FaultServer> {
   const rules: FaultRule[] = [];
   const requests: FaultRequest[] = [];
@@ -286,6 +304,10 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
         return;
       case "chunked":
         socket.end(Buffer.concat([head, chunked(body, fault.size)]));
+        return;
+      case "drip":
+        socket.write(head);
+        drip(socket, body, fault.everyMs, timers);
         return;
       default:
         socket.end(Buffer.concat([head, body]));

@@ -23,6 +23,8 @@ export interface StateRecord {
   hook: string | null;
   /** The rollback hook of the release on trial/running (absolute path in its slot), run once after the device goes back from it. */
   back_hook: string | null;
+  /** Ids (16 hex characters of the SHA-256 of the version) of the failed releases before `failed`, at most 8. */
+  failed_ids?: string[];
   /** Trial settings copied from ota_config.json at install time (the loader never reads the config). */
   max_boots?: number;
   wdt_ms?: number;

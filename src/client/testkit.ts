@@ -107,6 +107,8 @@ export function makeSigningKey(): SigningKey {
 
 export interface ReleaseOptions {
   rollback?: boolean;
+  /** The manifest's rollback_from: the releases a board may leave for this rollback release. */
+  rollbackFrom?: string[];
   hooks?: { post_update?: string; rollback?: string };
   created?: string;
   minLoader?: number;
@@ -141,6 +143,7 @@ export function buildRelease(
     ...(options.minLoader !== undefined && { min_loader: options.minLoader }),
     project,
     ...(options.rollback !== undefined && { rollback: options.rollback }),
+    ...(options.rollbackFrom !== undefined && { rollback_from: options.rollbackFrom }),
     version,
   };
   const envelope = envelopeBytes(signEnvelope(signed, key));

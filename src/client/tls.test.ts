@@ -80,6 +80,24 @@ describe("https", () => {
     }
   });
 
+  it("gives up on a server dripping 1 byte/s through TLS within 2 × timeout_s (issue 10, item 6)", async () => {
+    const device = board({ firmwareCa: pki.ca });
+    fixture.server.rules.push({
+      path: `/${PROJECT}/releases/1.1.0.json`,
+      fault: { kind: "drip", everyMs: 1000 },
+    });
+    try {
+      const started = Date.now();
+      const r = await runCommand(device, "update", { timeoutMs: 150_000 });
+      expect(printed(r.output, "update").error.message).toMatch(/too slow.*\(1 attempts\)$/);
+      // 2 × 2 s, with slack for a loaded machine (before the fix: over 1000 s).
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      fixture.server.rules.length = 0;
+      await device.close();
+    }
+  }, 200_000);
+
   it.each([
     ["another CA", "other", "localhost"],
     ["another name", "test", "wrong.example"],

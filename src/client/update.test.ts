@@ -45,7 +45,7 @@ beforeAll(async () => {
   await fixture.start();
   release("1.0.0", v100);
   release("1.1.0", v110);
-  release("0.9.0", v090, { rollback: true });
+  release("0.9.0", v090, { rollback: true, rollbackFrom: ["1.0.0"] });
   release("0.8.0", v080);
   // The app imports its sensors module only from 1.2.0 on: give it a main that does.
   release(

@@ -18,6 +18,7 @@ export const GOOD_CONFIGS: Record<string, Record<string, unknown>> = {
     retries: 0,
     ca: "/certs/ca.pem",
     wifi: { ssid: "lab", password: "" },
+    signed_pointer: true,
   },
   server: {
     project: "greenhouse",
@@ -232,6 +233,28 @@ export const BAD_CONFIGS: Array<{ name: string; config: unknown; messages: strin
       name: "ca empty",
       config: { ...base, ca: "" },
       messages: ['"ca" must be null or the path of a CA certificate file on the board'],
+    },
+    {
+      name: "pin longer than 256 characters",
+      config: { ...base, pin: `1.2.3-${"a".repeat(251)}` },
+      messages: ['"pin" must be null or a semver version such as "1.2.3"'],
+    },
+    {
+      name: "signed_pointer not a boolean",
+      config: { ...base, signed_pointer: "yes" },
+      messages: ['"signed_pointer" must be true or false'],
+    },
+    {
+      name: "signed_pointer with a source without signed pointers",
+      config: {
+        ...base,
+        source: { type: "server", url: URL, device_id: "d", token: "t" },
+        signed_pointer: true,
+      },
+      messages: [
+        '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers',
+      ],
+      crossField: true,
     },
     {
       name: "no keys for a signed source",

@@ -141,6 +141,7 @@ describe("config files", () => {
         "retries: 0",
         "ca: /certs/ca.pem",
         "wifi: { ssid: lab, password: '' }",
+        "signed_pointer: true",
       ].join("\n"),
     );
     const toml = write(
@@ -153,6 +154,7 @@ describe("config files", () => {
         "timeout_s = 30",
         "retries = 0",
         'ca = "/certs/ca.pem"',
+        "signed_pointer = true",
         "[source]",
         'type = "static"',
         'url = "https://ota.example/site/"',

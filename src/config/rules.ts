@@ -59,6 +59,7 @@ const orNull =
 /** Semantic version 2.0 (same grammar as device/mpota/version.py). */
 export const isVersion: Rule = (v) =>
   typeof v === "string" &&
+  v.length <= 256 &&
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-((0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/.test(
     v,
   );
@@ -147,6 +148,7 @@ export const FIELDS: readonly Field[] = [
   field("retries", false, whole(0, 20), "a whole number from 0 to 20", 3),
   field("ca", false, orNull(isText), "null or the path of a CA certificate file on the board", null),
   field("wifi", false, orNull(isWifi), 'null or {"ssid": "...", "password": "..."}', null),
+  field("signed_pointer", false, (v) => typeof v === "boolean", "true or false", false),
 ];
 
 const TYPE_FIELD = field("type", true, () => true, "");
@@ -207,6 +209,8 @@ export function configProblems(cfg: unknown): string[] {
     out.push(
       `"keys" must list at least one public key: releases of a "${String(src.type)}" source are signed`,
     );
+  if (cfg.signed_pointer === true && src.type !== "static")
+    out.push('"signed_pointer" needs a "static" source: only a static site serves signed channel pointers');
   return out;
 }
 

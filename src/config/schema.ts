@@ -18,6 +18,7 @@ const RelPath = Type.String({
 const Globs = Type.Array(Text);
 const Paths = Type.Array(RelPath, { minItems: 1 });
 const Version = Type.String({
+  maxLength: 256,
   pattern:
     "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-((0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$",
 });
@@ -94,6 +95,11 @@ export const OtaConfig = Type.Object(
         Type.Object({ ssid: Type.String({ minLength: 1, maxLength: 32 }), password: Type.String() }, strict),
         Type.Null(),
       ]),
+    ),
+    signed_pointer: Type.Optional(
+      Type.Boolean({
+        description: "refuse unsigned channel pointers (static sources; see docs/threat-model.md)",
+      }),
     ),
   },
   { ...strict, description: "mpota device config (/ota_config.json)" },

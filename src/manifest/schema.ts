@@ -11,6 +11,8 @@ export const MAX_FILES = 10_000;
 export const MAX_PATH_BYTES = 255;
 /** Longest line of a canonical manifest, its line break included. */
 export const MAX_LINE_BYTES = 4096;
+/** Most releases a rollback release may name in `rollback_from`. */
+export const MAX_ROLLBACK_FROM = 16;
 const MAX_POINTER_TARGET = 2 ** 30;
 
 /**
@@ -80,6 +82,7 @@ export const Manifest = Type.Object(
     version: Version,
     created: text("time"),
     rollback: Type.Optional(Type.Boolean()),
+    rollback_from: Type.Optional(Type.Array(Version, { minItems: 1, maxItems: MAX_ROLLBACK_FROM })),
     min_loader: Type.Optional(size(1_000_000)),
     hooks: Type.Optional(Hooks),
     files: Type.Array(FileEntry, { maxItems: MAX_FILES }),

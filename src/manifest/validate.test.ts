@@ -64,6 +64,15 @@ describe("validateManifest", () => {
       'created: must be UTC time like 2026-11-23T06:00:00Z, not "2026-11-23 06:00"',
     ]);
     expect(problems({ rollback: "yes" })).toEqual(['rollback: must be true or false, not "yes"']);
+    expect(problems({ rollback_from: ["1.1.0"] })).toEqual([
+      'rollback_from: only a rollback release ("rollback": true) names it',
+    ]);
+    expect(problems({ rollback: true, rollback_from: ["1.1.0", "0.9.0", "1.1.0", "x"] })).toEqual([
+      'rollback_from[1]: "0.9.0" is not newer than the release ("1.0.0")',
+      'rollback_from[2]: "1.1.0" is named twice',
+      'rollback_from[3]: "x" must be MAJOR.MINOR.PATCH (numbers without leading zeros)',
+    ]);
+    expect(problems({ rollback: true, rollback_from: [] })).toEqual(["rollback_from: must not be empty"]);
     expect(problems({ min_loader: -1 })).toEqual(["min_loader: must be at least 0, not -1"]);
     expect(problems({ files: {} })).toEqual(["files: must be a list, not {}"]);
     expect(problems({ signed_by: "me" })).toEqual(["signed_by: unknown field"]);

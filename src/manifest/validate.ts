@@ -17,7 +17,7 @@ import {
   Manifest,
   zlibBound,
 } from "./schema.ts";
-import { parseVersion } from "./version.ts";
+import { compareVersions, isVersion, parseVersion } from "./version.ts";
 
 const checkers = new Map<TSchema, ReturnType<typeof Compile>>();
 function checkerOf(schema: TSchema) {
@@ -86,6 +86,10 @@ function schemaMessages(error: TLocalizedValidationError, root: unknown, prefix:
       return [`${at}: must be at most ${params.limit}, not ${shown(value)}`];
     case "maxItems":
       return [`${at}: has more than ${params.limit} entries`];
+    case "minItems":
+      return [
+        params.limit === 1 ? `${at}: must not be empty` : `${at}: has fewer than ${params.limit} entries`,
+      ];
     case "maxLength":
       return [`${at}: is longer than ${params.limit} characters`];
     case "pattern":
@@ -187,6 +191,26 @@ function lineProblems(manifest: Manifest, prefix: string): string[] {
   return problems;
 }
 
+/** `rollback_from`: only on a rollback release, each a version newer than the release, no repeats. */
+function rollbackProblems(manifest: Manifest, dot: string): string[] {
+  const from = manifest.rollback_from;
+  if (from === undefined) return [];
+  if (manifest.rollback !== true)
+    return [`${dot}rollback_from: only a rollback release ("rollback": true) names it`];
+  return from.flatMap((v, i) => {
+    const at = `${dot}rollback_from[${i}]`;
+    try {
+      parseVersion(v, at);
+    } catch (err) {
+      return [(err as Error).message];
+    }
+    if (from.indexOf(v) !== i) return [`${at}: ${shown(v)} is named twice`];
+    if (isVersion(manifest.version) && compareVersions(v, manifest.version) <= 0)
+      return [`${at}: ${shown(v)} is not newer than the release (${shown(manifest.version)})`];
+    return [];
+  });
+}
+
 /** Every problem with a manifest (an empty list for a valid one); `prefix` names where it sits. */
 export function manifestProblems(value: unknown, prefix = ""): string[] {
   const problems = schemaProblems(Manifest, value, prefix);
@@ -198,6 +222,7 @@ export function manifestProblems(value: unknown, prefix = ""): string[] {
   } catch (err) {
     problems.push((err as Error).message);
   }
+  problems.push(...rollbackProblems(manifest, dot));
   problems.push(...filesProblems(manifest.files, dot));
   const paths = new Set(manifest.files.map((f) => f.path));
   for (const [hook, path] of Object.entries(manifest.hooks ?? {})) {

@@ -95,11 +95,22 @@ describe("buildRelease from a folder", () => {
     await expect(buildRelease(options(store, { dir, version: "1.2.0-rc.1" }))).rejects.toThrow(
       "not greater than",
     );
-    await expect(buildRelease(options(store, { dir, version: "1.2.0", rollback: true }))).rejects.toThrow(
-      "already in the store",
+    await expect(
+      buildRelease(options(store, { dir, version: "1.2.0", rollback: true, rollbackFrom: ["1.2.0"] })),
+    ).rejects.toThrow("already in the store");
+    await expect(buildRelease(options(store, { dir, version: "1.1.1", rollback: true }))).rejects.toThrow(
+      "a rollback release names the releases boards may leave for it (--rollback-from 1.2.0,1.2.1): boards on any other version refuse it",
     );
-    const rollback = await buildRelease(options(store, { dir, version: "1.1.1", rollback: true }));
-    expect(parseReleaseEnvelope(rollback.bytes).signed.rollback).toBe(true);
+    await expect(
+      buildRelease(options(store, { dir, version: "1.1.1", rollback: true, rollbackFrom: ["1.0.0"] })),
+    ).rejects.toThrow('rollback_from[0]: "1.0.0" is not newer than the release ("1.1.1")');
+    const rollback = await buildRelease(
+      options(store, { dir, version: "1.1.1", rollback: true, rollbackFrom: ["1.2.0"] }),
+    );
+    expect(parseReleaseEnvelope(rollback.bytes).signed).toMatchObject({
+      rollback: true,
+      rollback_from: ["1.2.0"],
+    });
     expect(rollback.newBlobs).toBe(0);
     // The next ordinary release must still pass the highest version.
     await expect(buildRelease(options(store, { dir, version: "1.1.2" }))).rejects.toThrow(

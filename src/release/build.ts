@@ -66,8 +66,10 @@ export interface BuildOptions extends FilterOptions {
   version: string;
   key: SigningKey | readonly SigningKey[];
   store: ReleaseStore;
-  /** A signed rollback release: allowed to be older than the latest release. */
+  /** A signed rollback release: allowed to be older than the latest release... */
   rollback?: boolean;
+  /** ...and the releases (newer ones) a board may leave for it; boards on any other version refuse it. */
+  rollbackFrom?: readonly string[];
   hooks?: Hooks;
   minLoader?: number;
   /** Default: now (or $SOURCE_DATE_EPOCH), UTC, whole seconds. */
@@ -108,6 +110,12 @@ function createdAt(created: Date | undefined): string {
 }
 
 function checkOrder(options: BuildOptions): void {
+  if (options.rollback && !options.rollbackFrom?.length)
+    throw new ReleaseError(
+      "a rollback release names the releases boards may leave for it (--rollback-from 1.2.0,1.2.1): boards on any other version refuse it",
+    );
+  if (!options.rollback && options.rollbackFrom?.length)
+    throw new ReleaseError("--rollback-from names what a rollback release replaces: add --rollback");
   const latest = options.store.latestVersion(options.project);
   if (latest === undefined) return;
   const order = compareVersions(options.version, latest);
@@ -225,7 +233,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
     project: options.project,
     version: options.version,
     created: createdAt(options.created),
-    ...(options.rollback ? { rollback: true } : {}),
+    ...(options.rollback ? { rollback: true, rollback_from: [...(options.rollbackFrom ?? [])] } : {}),
     ...(options.minLoader === undefined ? {} : { min_loader: options.minLoader }),
     ...(options.hooks && Object.keys(options.hooks).length > 0 ? { hooks: options.hooks } : {}),
     files: files.map((f) => f.entry),

@@ -21,14 +21,22 @@ async function release(
   store: ReleaseStore,
   version: string,
   files: Record<string, string>,
-  rollback = false,
+  rollbackFrom?: string[],
 ) {
   const dir = temp("app");
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
-  return buildRelease({ dir, project: "greenhouse", version, key, store, rollback });
+  return buildRelease({
+    dir,
+    project: "greenhouse",
+    version,
+    key,
+    store,
+    rollback: !!rollbackFrom,
+    rollbackFrom,
+  });
 }
 
 const listing = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort();
@@ -217,13 +225,19 @@ describe("publishStatic", () => {
     const store = openStore(temp("store"));
     await release(store, "1.0.0", { "main.py": "1" });
     await release(store, "1.2.0", { "main.py": "2" });
-    await release(store, "1.1.0", { "main.py": "1" }, true);
+    await release(store, "1.1.0", { "main.py": "1" }, ["1.2.0"]);
+    await release(store, "1.0.1", { "main.py": "1" }, ["1.3.0"]);
     const site = temp("site");
     publishStatic({ site, store, project: "greenhouse", version: "1.2.0", channel: "stable" });
     expect(() =>
       publishStatic({ site, store, project: "greenhouse", version: "1.0.0", channel: "stable" }),
     ).toThrow(
       "channel stable is at 1.2.0; 1.0.0 is older and not a rollback release, so devices would refuse it (build it with --rollback)",
+    );
+    expect(() =>
+      publishStatic({ site, store, project: "greenhouse", version: "1.0.1", channel: "stable" }),
+    ).toThrow(
+      "channel stable is at 1.2.0; 1.0.1 is a rollback release from 1.3.0 only, so devices on 1.2.0 would refuse it (build it with --rollback-from 1.2.0)",
     );
     const rolled = publishStatic({ site, store, project: "greenhouse", version: "1.1.0", channel: "stable" });
     expect(rolled.previous).toBe("1.2.0");

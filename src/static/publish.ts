@@ -78,10 +78,17 @@ export function publishStatic(options: StaticPublishOptions): StaticPublishResul
   const paths = sitePaths(options.site, project);
   const pointerFile = paths.channel(channel);
   const previous = currentVersion(pointerFile);
-  if (previous !== undefined && compareVersions(version, previous) < 0 && !envelope.signed.rollback)
-    throw new StoreError(
-      `channel ${channel} is at ${previous}; ${version} is older and not a rollback release, so devices would refuse it (build it with --rollback)`,
-    );
+  if (previous !== undefined && compareVersions(version, previous) < 0) {
+    if (!envelope.signed.rollback)
+      throw new StoreError(
+        `channel ${channel} is at ${previous}; ${version} is older and not a rollback release, so devices would refuse it (build it with --rollback)`,
+      );
+    const from = envelope.signed.rollback_from ?? [];
+    if (!from.includes(previous))
+      throw new StoreError(
+        `channel ${channel} is at ${previous}; ${version} is a rollback release from ${from.join(", ") || "no release"} only, so devices on ${previous} would refuse it (build it with --rollback-from ${previous})`,
+      );
+  }
   const jobs: Array<{ file: string; size: number; load: () => Buffer }> = [];
   for (const entry of envelope.signed.files) {
     jobs.push({

@@ -116,6 +116,10 @@ describe("mpota publish --static", () => {
         [...base, "--static", "site", "--key", "nope.key"],
         "mpota: key file nope.key cannot be read (ENOENT)\n",
       ],
+      [
+        [...base, "--static", "site", "--expires", "30d"],
+        "mpota: --expires needs --key: whoever can rewrite an unsigned pointer can take its expiry out\n",
+      ],
     ];
     const results = await Promise.all(cases.map(([args]) => mpota(dir, ...args)));
     results.forEach((r, i) => {
@@ -129,6 +133,19 @@ describe("mpota publish --static", () => {
     });
     // Nothing reached the site.
     expect(readdirSync(dir).sort()).toEqual(["app", "release.key", "store"]);
+  });
+
+  it("warns when the pointer is signed with a key that did not sign the release", async () => {
+    const { dir, key } = await workspace();
+    const other = generateKeyPair();
+    writeFileSync(join(dir, "other.key"), privateKeyPem(other), { mode: 0o600 });
+    const r = await mpota(dir, ...base, "--static", "site", "--key", "other.key");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `warning: --key ${other.keyId} did not sign release greenhouse 1.1.0 (signed by ${key.keyId}): ` +
+        "boards that do not list this key refuse the pointer\n",
+    );
+    expect((await mpota(dir, ...base, "--static", "site", "--key", "release.key")).stderr).toBe("");
   });
 });
 

@@ -37,6 +37,19 @@ export interface PublishTarget {
   ): Promise<{ json: Record<string, unknown>; text: string }>;
 }
 
+/**
+ * Warns when the pointer key did not sign the release: boards that trust only the release's keys
+ * would refuse the pointer (and with it every update on the channel).
+ */
+function warnForeignKey(store: ReleaseStore, project: string, version: string, keyId: string): void {
+  const signers = store.readRelease(project, version).envelope.signatures.map((s) => s.keyid);
+  if (!signers.includes(keyId))
+    process.stderr.write(
+      `warning: --key ${keyId} did not sign release ${project} ${version} (signed by ${signers.join(", ")}): ` +
+        "boards that do not list this key refuse the pointer\n",
+    );
+}
+
 const staticTarget: PublishTarget = {
   usage: "--static SITE",
   channel: true,
@@ -62,8 +75,13 @@ const staticTarget: PublishTarget = {
         throw new CliError(
           `--expires ${opts.expires}: give a duration (30d, 12h, 90m) or a future UTC time (2027-01-01T00:00Z)`,
         );
+      if (opts.key === undefined)
+        throw new CliError(
+          "--expires needs --key: whoever can rewrite an unsigned pointer can take its expiry out",
+        );
     }
     const key = opts.key === undefined ? undefined : await loadKeyOption(opts.key);
+    if (key) warnForeignKey(store, opts.project, opts.version, key.keyId);
     const site = opts.static as string;
     const progress = await startProgress("publish", { quiet: opts.json });
     const result = await asCliErrors(() =>

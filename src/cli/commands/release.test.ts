@@ -39,7 +39,18 @@ describe("mpota release", () => {
     const [older, same, rollback] = await Promise.all([
       mpota(dir, "release", "app", "--version", "0.9.0", ...common),
       mpota(dir, "release", "app", "--version", "1.0.0", ...common),
-      mpota(dir, "release", "app", "--version", "0.9.1", ...common, "--rollback", "--json"),
+      mpota(
+        dir,
+        "release",
+        "app",
+        "--version",
+        "0.9.1",
+        ...common,
+        "--rollback",
+        "--rollback-from",
+        "1.0.0",
+        "--json",
+      ),
     ]);
     const allowed = await mpota(
       dir,
@@ -67,7 +78,10 @@ describe("mpota release", () => {
       files: 3,
       newBlobs: 1,
     });
-    expect(store.readRelease("greenhouse", "0.9.1").envelope.signed.rollback).toBe(true);
+    expect(store.readRelease("greenhouse", "0.9.1").envelope.signed).toMatchObject({
+      rollback: true,
+      rollback_from: ["1.0.0"],
+    });
     expect(JSON.parse(allowed.stdout)).toMatchObject({
       project: "greenhouse",
       version: "1.1.0",
@@ -186,6 +200,16 @@ describe("mpota release", () => {
         ["release", "app", ...v, "--project", "p", "--key", "release.key"],
         2,
         "mpota: required option '--out <store>' not specified\n",
+      ],
+      [
+        ["release", "app", ...v, ...common, "--rollback"],
+        2,
+        "mpota: a rollback release names the releases boards may leave for it (--rollback-from 1.2.0,1.2.1): boards on any other version refuse it\n",
+      ],
+      [
+        ["release", "app", ...v, ...common, "--rollback-from", "1.1.0"],
+        2,
+        "mpota: --rollback-from names what a rollback release replaces: add --rollback\n",
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => mpota(dir, ...args)));

@@ -12,6 +12,7 @@ interface ReleaseCliOptions {
   key: string;
   out: string;
   rollback?: boolean;
+  rollbackFrom?: string;
   postUpdate?: string;
   onRollback?: string;
   minLoader?: string;
@@ -79,6 +80,10 @@ export function registerRelease(program: Command): void {
     .requiredOption("--key <keyfile>", "private key from `mpota keygen`")
     .requiredOption("--out <store>", "release store folder (created if missing)")
     .option("--rollback", "a signed rollback release: devices accept it although it is older")
+    .option(
+      "--rollback-from <versions>",
+      "with --rollback: the releases (comma-separated) boards may leave for this one; boards on others refuse it",
+    )
     .option("--post-update <file>", "a file of the release the device runs once after installing it")
     .option("--on-rollback <file>", "a file of the release the device runs once after rolling back from it")
     .option("--min-loader <n>", "the lowest boot.py loader version that can run this release")
@@ -136,6 +141,7 @@ export function registerRelease(program: Command): void {
           key,
           store,
           rollback: opts.rollback,
+          rollbackFrom: opts.rollbackFrom?.split(",").map((v) => v.trim()),
           hooks,
           minLoader: opts.minLoader === undefined ? undefined : Number(opts.minLoader),
           exclude: [resolve(opts.key)],

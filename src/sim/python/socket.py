@@ -76,9 +76,13 @@ class socket:
         return _check(_vnet.recv(self._sid, addressof(buf), n, self._timeout, 0)) if n else 0
 
     def readinto(self, buf, nbytes=0):
-        # Like a board's stream: fills the buffer unless EOF (or a timeout after some bytes).
+        # Like a board's stream: fills the buffer unless EOF (or a timeout after some bytes); a
+        # non-blocking socket with nothing to read gives None.
         n = nbytes or len(buf)
-        return _check(_vnet.recv(self._sid, addressof(buf), n, self._timeout, 1)) if n else 0
+        if not n:
+            return 0
+        r = _vnet.recv(self._sid, addressof(buf), n, self._timeout, 1)
+        return None if r == -11 and self._timeout == 0 else _check(r)
 
     def recv(self, bufsize):
         buf = bytearray(bufsize)
