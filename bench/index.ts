@@ -4,6 +4,8 @@
  */
 export type Benchmark = (options: {
   progress: (message: string) => void;
+  /** A MicroPython unix-port binary (`--micropython PATH`), for benchmarks on a real interpreter. */
+  micropython?: string;
 }) => Promise<Record<string, unknown>>;
 
 export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {
@@ -35,6 +37,11 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
     describe:
       "dashboard: p95 server time of a device list page, a filtered search and the fleet overview with 100,000 devices (SQLite); fleet page first paint in Chromium",
     load: async () => (await import("./dashboard.ts")).default,
+  },
+  heap: {
+    describe:
+      "device client on a real 32-bit MicroPython (--micropython PATH, the unix port): smallest heap for an update (5-100 KB file, patched and whole), a no-update check, confirm, rollback",
+    load: async () => (await import("./heap.ts")).default,
   },
   server: {
     describe:

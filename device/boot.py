@@ -17,13 +17,19 @@ def _newest():
     # copy torn by a power cut fails its CRC and is ignored.
     import json
     import binascii
+    import os
 
     best = None
     at = None
     for c in "ab":
         try:
+            # Read at its own size (a few hundred bytes): a block of MAX_RECORD may not be free in a
+            # fragmented heap.
+            size = os.stat(STATE + c)[6]
+            if size > MAX_RECORD:
+                continue
             with open(STATE + c, "rb") as f:
-                raw = f.read(MAX_RECORD)
+                raw = f.read(size)
             body = raw[9:-1]
             if raw[8:9] != b" " or raw[-1:] != b"\n" or int(raw[:8], 16) != binascii.crc32(body):
                 continue

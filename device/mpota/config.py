@@ -2,6 +2,7 @@
 # validated field by field. Mirrored rule for rule by src/config/rules.ts on the host (`mpota config`),
 # which gives the same messages for the same mistakes (one table of bad configs tests both).
 from mpota.errors import UpdateError
+from mpota.version import is_name as _name
 
 PATH = "/ota_config.json"
 SOURCE_TYPES = ("static", "server", "github", "gitea", "gogs", "micropython_ota")
@@ -23,16 +24,6 @@ def _whole(lo, hi):
         return n is not None and lo <= n <= hi
 
     return ok
-
-
-def _name(v):
-    # project and channel names: [a-z0-9][a-z0-9._-]{0,63}
-    if not isinstance(v, str) or not 1 <= len(v) <= 64:
-        return False
-    for i, ch in enumerate(v):
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or (i > 0 and ch in "._-")):
-            return False
-    return True
 
 
 def _key(v):

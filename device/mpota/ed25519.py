@@ -2,9 +2,9 @@
 # A signature check is: k = SHA-512(R || A || M) mod L, then [S]B - [k]A must encode to R.
 # The message is streamed: start(pub, sig) gives a SHA-512 already fed R || A, the caller feeds M
 # through update(), finish(pub, sig, hasher) does the curve arithmetic once.
-# Speed: points in extended coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, x*y = T/Z; one joint
-# double-and-add over both scalars with 4-bit windows (256 doublings, at most 128 additions); the
-# 15 multiples of B are computed once per boot.
+# Points in extended coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, x*y = T/Z; one joint
+# double-and-add over the bits of both scalars (253 doublings, about 190 additions) with a table of
+# three points: a few hundred bytes of live numbers, so it runs in a small heap.
 from micropython import const
 
 _P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)  # 2^255 - 19
@@ -13,27 +13,8 @@ _D = const(0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3)  
 _D2 = const(0x2406D9DC56DFFCE7198E80F2EEF3D13000E0149A8283B156EBD69B9426B2F159)  # 2d
 _SQRT_M1 = const(0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0)  # sqrt(-1)
 
-# [i]B for i = 0..15 in the form additions take, normalised to Z = 1.
-_BASE = None
-
-
-def _base_table():
-    # The cached multiples of B, computed once per boot (15 additions and inversions).
-    global _BASE
-    if _BASE is None:
-        by = 0x6666666666666666666666666666666666666666666666666666666666666658
-        bx = 0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A
-        b = (bx, by, 1, bx * by % _P)
-        table = [None]
-        q = (0, 1, 1, 0)
-        for _ in range(15):
-            q = _add(q, _cached(b))
-            zi = pow(q[2], _P - 2, _P)
-            x = q[0] * zi % _P
-            y = q[1] * zi % _P
-            table.append(((y - x) % _P, (y + x) % _P, _D2 * x * y % _P, 2))
-        _BASE = tuple(table)
-    return _BASE
+_BX = const(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A)  # the base point B
+_BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
 
 
 def _cached(p):
@@ -104,11 +85,6 @@ def _encode_int(p):
     return y | ((x & 1) << 255)
 
 
-def _nibbles(n):
-    # The 64 base-16 digits of a scalar < 2^256, most significant first.
-    return [(n >> (4 * i)) & 15 for i in range(63, -1, -1)]
-
-
 def start(pub, sig):
     # -> a SHA-512 fed R || A: feed it the message, then call finish(). None if sig is malformed.
     if len(pub) != 32 or len(sig) != 64:
@@ -130,22 +106,18 @@ def finish(pub, sig, h):
     if a is None:
         return False
     k = int.from_bytes(h.digest(), "little") % _L
-    # [S]B + [k](-A)
+    # [S]B + [k](-A), one bit of both scalars per doubling (Straus): a table of three points, so the
+    # check needs little RAM (S and k are below L < 2^253).
     neg_a = ((_P - a[0]) % _P, a[1], 1, (_P - a[3]) % _P)
-    table_a = [None, _cached(neg_a)]
-    q = neg_a
-    for _ in range(14):
-        q = _add(q, table_a[1])
-        table_a.append(_cached(q))
-    table_b = _base_table()
+    b = (_BX, _BY, 1, _BX * _BY % _P)
+    cached_a = _cached(neg_a)
+    table = (None, _cached(b), cached_a, _cached(_add(b, cached_a)))
     r = (0, 1, 1, 0)
-    for i, (sb, ka) in enumerate(zip(_nibbles(s), _nibbles(k))):
-        if i:
-            r = _double(_double(_double(_double(r))))
-        if sb:
-            r = _add(r, table_b[sb])
-        if ka:
-            r = _add(r, table_a[ka])
+    for i in range(252, -1, -1):
+        r = _double(r)
+        j = (s >> i & 1) | (k >> i & 1) << 1
+        if j:
+            r = _add(r, table[j])
     return _encode_int(r) == int.from_bytes(sig[:32], "little")
 
 

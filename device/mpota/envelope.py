@@ -8,9 +8,11 @@ from micropython import const
 from mpota.errors import UpdateError
 
 _MAX_LINE = const(4096)
+_PIECE = const(256)  # lines are read this much at a time: a typical line is one allocation this size
 _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
 _MAX_FILE = const(16777216)  # 16 MiB per file
 _MAX_FILES = const(10000)
+_ROUND = const(1024)  # lower-cased paths one pass of the tree check compares (as small ints in sets)
 _MAX_ROLLBACK_FROM = const(16)  # releases a rollback release may name as the ones it replaces
 _OPEN = b'{"signatures":'
 _SIGNED = b',"signed":\n'
@@ -62,11 +64,26 @@ def keyid(pub):
     return binascii.hexlify(hashlib.sha256(pub).digest())[:16].decode()
 
 
+def _line(f):
+    # The next line of f with its line break, _PIECE bytes at a time: only a line longer than that
+    # (rare: several signatures, many patches) is gathered, up to _MAX_LINE + 1 bytes, in a bytearray.
+    line = f.readline(_PIECE)
+    if len(line) < _PIECE or line[-1] == 10:
+        return line
+    long = bytearray(line)
+    while len(long) <= _MAX_LINE:
+        piece = f.readline(_PIECE)
+        long.extend(piece)
+        if len(piece) < _PIECE or piece[-1] == 10:
+            break
+    return bytes(long)
+
+
 def _first_line(f):
     # Line 1 -> the signatures list; the stream is left at the first signed byte.
     import json
 
-    line = f.readline(_MAX_LINE + 1)
+    line = _line(f)
     if not line.startswith(_OPEN) or not line.endswith(_SIGNED):
         raise _bad("not a signed envelope (docs/protocol.md layout)")
     try:
@@ -136,29 +153,33 @@ def _header_lines(path):
     size = _size(path)
     with open(path, "rb") as f:
         _first_line(f)
-        first = f.readline(_MAX_LINE + 1)
-        back = min(size, _MAX_LINE + 1 + len(_CLOSE))
-        f.seek(size - back)
-        tail = f.read(back)
+        first = _line(f)
+        # The last line, read from the end in growing steps (it is short unless the header is long).
+        most = min(size, _MAX_LINE + 1 + len(_CLOSE))
+        back = min(size, _PIECE)
+        while True:
+            f.seek(size - back)
+            last = f.read(back)[:-len(_CLOSE)]
+            at = last.rfind(b"\n")
+            if at >= 0 or back == most:
+                break
+            back = min(most, back * 4)
     if not first.endswith(b'"files":[\n') or len(first) > _MAX_LINE:
         raise _bad("the manifest header does not open the files list on its first line")
-    last = tail[:-len(_CLOSE)]
-    last = last[last.rfind(b"\n") + 1:]
+    last = last[at + 1:]
     if not last.startswith(b"]") or len(last) >= _MAX_LINE:
         raise _bad("the manifest does not close the files list on its last line")
     return first[:-1], last
 
 
 def _check_header(h):
-    from mpota.version import is_version
-
-    from mpota.config import _name
+    from mpota.version import is_name, is_version
 
     if not isinstance(h, dict) or h.get("format") != 1:
         raise _bad("unknown manifest format %s" % (_shown(h.get("format")) if isinstance(h, dict) else "(none)"))
     if h.get("files") != []:
         raise _bad("the header holds file entries")
-    if not _name(h.get("project")):
+    if not is_name(h.get("project")):
         raise _bad("bad project name")
     if not is_version(h.get("version")):
         raise _bad("bad version %s" % _shown(h.get("version")))
@@ -220,16 +241,17 @@ def _check_entry(e):
     return e
 
 
-def files(path):
-    # The file entries of a verified envelope, one line read at a time, each checked on its own.
+def _entries(path):
+    # The file entries of an envelope as parsed JSON, one line read at a time (the layout is checked,
+    # the entries are not: files() does that).
     import json
 
     size = _size(path)
     with open(path, "rb") as f:
         _first_line(f)
-        f.readline(_MAX_LINE + 1)
+        _line(f)
         while True:
-            line = f.readline(_MAX_LINE + 1)
+            line = _line(f)
             if len(line) > _MAX_LINE or not line.endswith(b"\n"):
                 raise _bad("a manifest line is longer than %d bytes or unterminated" % _MAX_LINE)
             if line.startswith(b"]"):
@@ -240,42 +262,91 @@ def files(path):
                 entry = json.loads(line[:-2] if line.endswith(b",\n") else line[:-1])
             except ValueError:
                 raise _bad("a file entry is not valid JSON")
-            yield _check_entry(entry)
+            yield entry
 
 
-def _count_lower(path, lower):
-    # How many files of the manifest have `lower` as their lower-cased path (a second pass, only when
-    # a hash of lower-cased paths was seen before: rare).
+def files(path):
+    # The file entries of a verified envelope, one line read at a time, each checked on its own.
+    for entry in _entries(path):
+        yield _check_entry(entry)
+
+
+def _key(name):
+    # 30 bits of the CRC-32 of a lower-cased path: a small int (no allocation to keep it), and equal for
+    # two different paths about once in a billion pairs.
+    import binascii
+
+    return binascii.crc32(name.encode()) & 0x3FFFFFFF
+
+
+def _new_folders(p, prev):
+    # The folders of path p (lower-cased) that the previous path in sorted order is not in: in sorted
+    # order the files of a folder are next to each other, so each folder comes once per spelling.
+    parts = p.split("/")
+    for i in range(1, len(parts)):
+        folder = "/".join(parts[:i])
+        if prev is None or not prev.startswith(folder + "/"):
+            yield folder.lower()
+
+
+def _case_twins(path, lower):
+    # How many files of the manifest have `lower` as their lower-cased path.
     n = 0
-    for e in files(path):
+    for e in _entries(path):
         n += e["path"].lower() == lower
     return n
 
 
+def _is_folder(path, lower):
+    # Whether a file of the manifest lies below the folder `lower` (any case).
+    lower += "/"
+    for e in _entries(path):
+        if e["path"].lower().startswith(lower):
+            return True
+    return False
+
+
 def _check_tree(path):
     # Across entries: sorted and unique paths (so no duplicates), no two differing only in case, no
-    # path that is a file and a folder; count within limits.
+    # path that is a file and a folder; count within limits. Linear in the manifest, in bounded RAM:
+    # the first pass checks order and counts files and folders; then each of `rounds` passes keeps the
+    # keys (_key) of the lower-cased paths of one share of them, at most about _ROUND, and compares
+    # them. Two equal keys are rare and confirmed by one more pass (_case_twins, _is_folder).
     prev = None
-    seen = set()  # hashes of lower-cased paths: small ints, a few bytes per file
     count = 0
+    folders = 0
     for e in files(path):
         p = e["path"]
         if prev is not None and p <= prev:
             raise _bad("%s: paths must be unique and sorted" % p)
-        prev = p
         count += 1
         if count > _MAX_FILES:
             raise _bad("more than %d files" % _MAX_FILES)
-        lower = p.lower()
-        parts = lower.split("/")
-        for i in range(1, len(parts)):
-            folder = "/".join(parts[:i])
-            if hash(folder) in seen and _count_lower(path, folder):
-                raise _bad("%s: its folder %s is also a file" % (p, folder))
-        h = hash(lower)
-        if h in seen and _count_lower(path, lower) > 1:
-            raise _bad("%s: another path differs from it only in case" % p)
-        seen.add(h)
+        for _ in _new_folders(p, prev):
+            folders += 1
+        prev = p
+    rounds = (count + folders) // _ROUND + 1
+    for share in range(rounds):
+        seen_files = set()
+        seen_folders = set()
+        prev = None
+        for e in _entries(path):
+            p = e["path"]
+            lower = p.lower()
+            k = _key(lower)
+            if k % rounds == share:
+                if k in seen_files and _case_twins(path, lower) > 1:
+                    raise _bad("%s: another path differs from it only in case" % p)
+                if k in seen_folders and _is_folder(path, lower):
+                    raise _bad("%s: it is also the name of a folder" % p)
+                seen_files.add(k)
+            for folder in _new_folders(p, prev):
+                k = _key(folder)
+                if k % rounds == share:
+                    if k in seen_files and _case_twins(path, folder):
+                        raise _bad("%s: its folder %s is also a file" % (p, folder))
+                    seen_folders.add(k)
+            prev = p
 
 
 def verify(path, keys_hex, project=None):
@@ -291,21 +362,12 @@ def verify(path, keys_hex, project=None):
     return h
 
 
-def _now_iso():
-    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
-    import time
-
-    t = time.gmtime()
-    if t[0] < 2024:
-        return None
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
-
-
-def pointer(data, keys_hex, project, signed_only=False):
+def pointer(data, keys_hex, project, channel=None, signed_only=False):
     # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
     # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
     # is verified on its own), unless `signed_only` (the config's signed_pointer) refuses it. Either is
-    # refused once its `expires` has passed.
+    # refused once its `expires` has passed, or when it names another channel than `channel` (a
+    # signed pointer of another channel replayed here).
     import io
     import json
 
@@ -328,18 +390,14 @@ def pointer(data, keys_hex, project, signed_only=False):
     if not isinstance(p, dict) or p.get("project") != project:
         raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
                           % (_shown(p.get("project")) if isinstance(p, dict) else "(none)", project))
+    if channel is not None and p.get("channel") != channel:
+        raise UpdateError("channel", "the channel pointer is for channel %s, this board follows %s"
+                          % (_shown(p.get("channel")), channel))
     if not is_version(p.get("version")) or not path_ok(p.get("release")) or not _hex(p.get("sha256"), 64) \
             or not _int(p.get("size"), 1, 1 << 30):
         raise _bad("malformed channel pointer")
     if "expires" in p and not isinstance(p["expires"], str):
         raise _bad("malformed channel pointer")
+    from mpota.source import check_expiry
+
     return check_expiry(p)
-
-
-def check_expiry(p):
-    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
-    # knows the time. -> p
-    now = _now_iso()
-    if now and "expires" in p and now > p["expires"]:
-        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
-    return p

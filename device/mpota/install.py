@@ -7,7 +7,7 @@ from micropython import const
 from mpota.errors import UpdateError
 from mpota.source import TMP
 
-CHUNK = const(4096)  # the one I/O buffer of an install (a flash block); no file is ever held in RAM
+CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
 
 
 def remove_tree(path):
@@ -218,8 +218,9 @@ def install_release(cfg, envelope_path, header):
     # "patch_error", the last reason a patch was not used (its file was downloaded whole instead).
     import os
 
-    from mpota import state
+    from mpota import source, state
 
+    source.setup(cfg)  # the network settings: http was loaded afresh for this phase
     rec = state.load()
     running = state.running_slot(rec)
     target = 1 - running

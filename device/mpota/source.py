@@ -112,12 +112,31 @@ def save_answer(path, saved, url, etag, key, value):
 # The static layout: a channel pointer, then the signed envelope it names
 
 
+def _now_iso():
+    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
+    import time
+
+    t = time.gmtime()
+    if t[0] < 2024:
+        return None
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
+
+
+def check_expiry(p):
+    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
+    # knows the time. -> p
+    now = _now_iso()
+    if now and "expires" in p and now > p["expires"]:
+        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
+    return p
+
+
 def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
     # None when the channel under `base` offers current_version, else its pointer. One small request,
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
     # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why).
     global _last
-    from mpota import envelope, http
+    from mpota import http
 
     setup(cfg)
     url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
@@ -128,9 +147,12 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
                                         saved["etag"] if saved and current_version else None)
     if status == 304 and saved:
         # The saved pointer was checked when it came; it may have expired since.
-        pointer = envelope.check_expiry(saved["pointer"])
+        pointer = check_expiry(saved["pointer"])
     elif status == 200:
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["signed_pointer"])
+        from mpota import envelope
+
+        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"],
+                                   cfg["signed_pointer"])
         save_answer(ETAG, saved, key, etag, "pointer", pointer)
     else:
         for refused, code, why in refusals:
@@ -154,7 +176,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     # `headers` go with the request (a source's credentials). -> (path, header)
     import hashlib
 
-    from mpota import envelope, http
+    from mpota import http
     from mpota.filelist import hexdigest
 
     path = tmp_dir() + "/release.json"
@@ -168,6 +190,12 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and hexdigest(h) != sha256:
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
+    del http, hexdigest
+    from mpota import _drop
+
+    _drop()  # the download's modules make room for the verifier's
+    from mpota import envelope
+
     return path, envelope.verify(path, cfg["keys"], cfg["project"])
 
 

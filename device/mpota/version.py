@@ -1,9 +1,21 @@
 # Semantic versions (semver 2.0) as releases name them: "1.2.3", "1.2.3-rc.1"; build metadata
 # ("+...") is ignored for ordering. At most MAX_LENGTH characters, as `mpota release` allows (the
-# loader sizes its read of the state record, which holds three versions, from it).
+# loader sizes its read of the state record, which holds three versions, from it). Also the rule for
+# project and channel names (is_name), here rather than in config.py so that checking a manifest does
+# not load the config checker.
 from micropython import const
 
 MAX_LENGTH = const(256)
+
+
+def is_name(v):
+    # project and channel names: [a-z0-9][a-z0-9._-]{0,63}
+    if not isinstance(v, str) or not 1 <= len(v) <= 64:
+        return False
+    for i, ch in enumerate(v):
+        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or (i > 0 and ch in "._-")):
+            return False
+    return True
 
 
 def _ident_ok(s, numeric_strict):

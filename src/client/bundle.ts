@@ -41,6 +41,30 @@ export function mpotaPackage(prefix = "lib/mpota/"): Record<string, Uint8Array> 
   return tree;
 }
 
+const compiled = new Map<string, Promise<Uint8Array>>();
+
+/**
+ * The device package as releases ship it by default (`mpota release`, `mpota device bundle`):
+ * __init__.py as source (small: it loads the rest), every other module compiled to .mpy (a board that
+ * compiles .py needs far more RAM than running it), and their sources in py/, which __init__.py falls
+ * back to on a firmware that cannot load .mpy files of this format (MicroPython 1.19 to 1.27 can).
+ */
+export async function shippedMpotaPackage(prefix = "lib/mpota/"): Promise<Record<string, Uint8Array>> {
+  const { compileMpy } = await import("../mpy/index.ts");
+  const tree: Record<string, Uint8Array> = {};
+  for (const [name, data] of Object.entries(mpotaPackage(""))) {
+    if (name === "__init__.py") {
+      tree[prefix + name] = data;
+      continue;
+    }
+    const key = `${prefix}${name}\0${Buffer.from(data).toString("latin1")}`;
+    if (!compiled.has(key)) compiled.set(key, compileMpy(prefix + name, data));
+    tree[`${prefix}${name.slice(0, -3)}.mpy`] = await compiled.get(key)!;
+    tree[`${prefix}py/${name}`] = data;
+  }
+  return tree;
+}
+
 const BOOTSTRAP_MAIN = `# mpota bootstrap: no release is installed yet; fetch the channel's release and reset into it.
 import mpota
 print("mpota: no release installed yet, installing the first one")

@@ -134,6 +134,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       case: [entry("Main.py"), entry("lib/x.py"), entry("main.py")],
       file_and_folder: [entry("lib"), entry("lib/x.py")],
       folder_case: [entry("LIB"), entry("lib/x.py")],
+      folder_first: [entry("LIB/x.py"), entry("lib")],
       empty: [entry("")],
     };
     const files: Record<string, Buffer> = {};
@@ -154,6 +155,7 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
       case: "main.py: another path differs from it only in case",
       file_and_folder: "lib/x.py: its folder lib is also a file",
       folder_case: "lib/x.py: its folder lib is also a file",
+      folder_first: "lib: it is also the name of a folder",
       empty: "bad file path ",
     });
     expect(Object.values(results).every((r) => r.error === "manifest")).toBe(true);
@@ -200,6 +202,32 @@ print(json.dumps([h, envelope.header("/e.json"), [e["path"] for e in envelope.fi
   });
 });
 
+describe("envelope.verify of a big release", () => {
+  it("checks 1,500 paths for case and folder collisions in a few passes over the manifest, not one per hash collision", async () => {
+    const files = Array.from({ length: 1500 }, (_, i) =>
+      entry(`lib/gen${i % 40}/m${String(i).padStart(4, "0")}.py`),
+    );
+    files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const script = `
+import json
+from mpota import envelope
+opens = [0]
+def counting(path, *args):
+    opens[0] += path == "/big.json"
+    return open(path, *args)
+envelope.open = counting
+h = envelope.verify("/big.json", ["${key.publicKeyHex}"], "greenhouse")
+print(json.dumps([h["version"], opens[0]]))
+`;
+    // Seconds alone; the time limits only stop a run that has gone wrong (the old check took minutes).
+    const { value } = await runDeviceScript(script, { "big.json": envelope(manifest(files)) }, 600_000);
+    const [version, opens] = value as [string, number];
+    expect(version).toBe("1.1.0");
+    // signature, header, order and counts, then (1,500 files + 41 folders) / 1,024 + 1 = 2 rounds.
+    expect(opens).toBe(5);
+  }, 600_000);
+});
+
 describe("envelope.pointer", () => {
   const target = {
     channel: "stable",
@@ -218,6 +246,8 @@ describe("envelope.pointer", () => {
       tampered: envelope(target, [key], (s) => s.replace("1.1.0", "1.2.0")),
       expired: envelope({ ...target, expires: "2020-01-01T00:00:00Z" }),
       other: envelope({ ...target, project: "lighthouse" }, []),
+      // A validly signed pointer of the project's "beta" channel, replayed on "stable" (issue 10, 11).
+      other_channel: envelope({ ...target, channel: "beta", expires: "2099-01-01T00:00:00Z" }),
       traversal: envelope({ ...target, release: "../../etc/x.json" }, []),
       garbage: Buffer.from("<html>hello</html>"),
     };
@@ -228,7 +258,7 @@ from mpota.errors import UpdateError
 out = {}
 for name, data in ${JSON.stringify(Object.fromEntries(Object.entries(pointers).map(([k, v]) => [k, v.toString("hex")])))}.items():
     try:
-        out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicKeyHex}"], "greenhouse")["version"]
+        out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicKeyHex}"], "greenhouse", "stable")["version"]
     except UpdateError as e:
         out[name] = e.code + ": " + e.message
 print(json.dumps(out))
@@ -241,6 +271,7 @@ print(json.dumps(out))
       tampered: "signature: the channel pointer: the signature does not match (tampered, or the wrong key)",
       expired: "expired: the channel pointer expired at 2020-01-01T00:00:00Z",
       other: "project: the channel pointer is for project lighthouse, this board runs greenhouse",
+      other_channel: "channel: the channel pointer is for channel beta, this board follows stable",
       traversal: "manifest: malformed channel pointer",
       garbage: "manifest: not a signed envelope (docs/protocol.md layout)",
     });

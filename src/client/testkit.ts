@@ -33,10 +33,11 @@ export function devicePackage(prefix = "lib/mpota/"): Record<string, Uint8Array>
 export async function runDeviceScript(
   script: string,
   files: Record<string, Uint8Array | string> = {},
+  timeoutMs = 30_000,
 ): Promise<{ value: unknown; output: string }> {
   const device = new VirtualDevice({ files: { ...devicePackage(), ...files }, net: false });
   try {
-    const result = await device.run({ script, boot: false, timeoutMs: 30_000 });
+    const result = await device.run({ script, boot: false, timeoutMs });
     if (!result.ok) throw new Error(`device script failed: ${result.error}\n${result.output}`);
     const lines = result.output.trim().split("\n");
     return { value: JSON.parse(lines[lines.length - 1]!), output: result.output };

@@ -32,9 +32,14 @@ export interface MpyTreeOptions {
   source?: readonly string[];
 }
 
+/** The mpota package as releases ship it (shippedMpotaPackage): its __init__.py and py/ stay source. */
+const PACKAGE_SOURCE = /^lib\/mpota\/(__init__\.py$|py\/)/;
+
 /** Which .py files of `paths` become .mpy. */
 export function modulesToCompile(paths: readonly string[], options: MpyTreeOptions = {}): string[] {
   const keep = (options.keepPy ?? []).map(globToRegExp);
   const source = new Set<string>([...ALWAYS_SOURCE, ...(options.source ?? [])]);
-  return paths.filter((p) => p.endsWith(".py") && !source.has(p) && !keep.some((re) => re.test(p)));
+  return paths.filter(
+    (p) => p.endsWith(".py") && !source.has(p) && !PACKAGE_SOURCE.test(p) && !keep.some((re) => re.test(p)),
+  );
 }

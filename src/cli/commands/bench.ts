@@ -8,25 +8,31 @@ export function registerBench(program: Command): void {
     .argument("[name]", "which benchmark (see --list)")
     .option("--list", "list the benchmarks and what each measures")
     .option("--json", "print one JSON object on stdout")
-    .action(async (name: string | undefined, opts: { json?: boolean; list?: boolean }) => {
-      const { benchmarks } = await import("../../../bench/index.ts");
-      const known = Object.entries(benchmarks)
-        .map(([n, b]) => `  ${n}: ${b.describe}`)
-        .join("\n");
-      if (opts.list) {
-        process.stdout.write(`${known}\n`);
-        return;
-      }
-      if (name === undefined) throw new CliError("name a benchmark (`npx mpota bench --list` lists them)");
-      const entry = benchmarks[name];
-      if (!entry)
-        throw new CliError(
-          `unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(", ")} (--list says what each measures)`,
-        );
-      const run = await entry.load();
-      const progress = (message: string) => process.stderr.write(`${message}\n`);
-      const figures = await run({ progress });
-      if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
-      else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
-    });
+    .option(
+      "--micropython <path>",
+      "a MicroPython unix-port binary, for benchmarks on a real interpreter (heap)",
+    )
+    .action(
+      async (name: string | undefined, opts: { json?: boolean; list?: boolean; micropython?: string }) => {
+        const { benchmarks } = await import("../../../bench/index.ts");
+        const known = Object.entries(benchmarks)
+          .map(([n, b]) => `  ${n}: ${b.describe}`)
+          .join("\n");
+        if (opts.list) {
+          process.stdout.write(`${known}\n`);
+          return;
+        }
+        if (name === undefined) throw new CliError("name a benchmark (`npx mpota bench --list` lists them)");
+        const entry = benchmarks[name];
+        if (!entry)
+          throw new CliError(
+            `unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(", ")} (--list says what each measures)`,
+          );
+        const run = await entry.load();
+        const progress = (message: string) => process.stderr.write(`${message}\n`);
+        const figures = await run({ progress, micropython: opts.micropython });
+        if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+        else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+      },
+    );
 }

@@ -31,7 +31,7 @@ export function registerDeviceBundle(device: Command): void {
     .option("--json", "print one JSON line: {out, version, files, bytes}")
     .action(async (opts: BundleOptions) => {
       const { configJson } = await import("../../config/index.ts");
-      const { bundleFiles, releaseFrom } = await import("../../client/bundle.ts");
+      const { bundleFiles, releaseFrom, shippedMpotaPackage } = await import("../../client/bundle.ts");
       if (opts.release !== undefined && opts.store === undefined)
         throw new CliError("--release needs --store: the store or static site that holds it");
       if (existsSync(opts.out) && (!statSync(opts.out).isDirectory() || readdirSync(opts.out).length > 0))
@@ -47,7 +47,8 @@ export function registerDeviceBundle(device: Command): void {
       }
       let bundle: ReturnType<typeof bundleFiles>;
       try {
-        bundle = bundleFiles({ config, configJson: configJson(config), release });
+        const mpotaPackage = release ? undefined : await shippedMpotaPackage("lib/mpota/");
+        bundle = bundleFiles({ config, configJson: configJson(config), release, mpotaPackage });
       } catch (err) {
         if (err instanceof CliError) throw err;
         throw new CliError(`release ${release?.version}: ${(err as Error).message}`);

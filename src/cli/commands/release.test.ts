@@ -106,9 +106,15 @@ describe("mpota release", () => {
     });
     const store = openStore(join(dir, "store"));
     const paths = (v: string) => store.readRelease("greenhouse", v).envelope.signed.files.map((f) => f.path);
-    const shipped = readdirSync(resolve(import.meta.dirname, "../../../device/mpota"))
-      .filter((name) => name.endsWith(".py"))
-      .map((name) => `lib/mpota/${name}`);
+    // As boards get it: __init__.py as source, the other modules compiled, their sources in py/.
+    const modules = readdirSync(resolve(import.meta.dirname, "../../../device/mpota")).filter(
+      (name) => name.endsWith(".py") && name !== "__init__.py",
+    );
+    const shipped = [
+      "lib/mpota/__init__.py",
+      ...modules.map((name) => `lib/mpota/${name.slice(0, -3)}.mpy`),
+      ...modules.map((name) => `lib/mpota/py/${name}`),
+    ];
     expect(paths("1.0.0")).toEqual([...shipped.sort(), "main.py"]);
     expect(paths("1.1.0")).toEqual(["lib/mpota/__init__.py", "main.py"]);
   });

@@ -120,8 +120,9 @@ export function registerRelease(program: Command): void {
       const { buildRelease } = await import("../../release/index.ts");
       const { makeReleasePatches } = await import("../../delta/index.ts");
       const { mpySources } = await import("../../mpy/index.ts");
-      const { mpotaPackage } = await import("../../client/bundle.ts");
+      const { shippedMpotaPackage } = await import("../../client/bundle.ts");
       const patchBases = Number(opts.patches);
+      const shipped = opts.mpota ? await shippedMpotaPackage() : undefined;
       const { openStore } = await import("../../store/index.ts");
       const { startProgress } = await import("../progress.ts");
       const store = openStore(opts.out);
@@ -149,7 +150,7 @@ export function registerRelease(program: Command): void {
           transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
           makePatches: patchBases > 0 ? makeReleasePatches : undefined,
           patchBases,
-          mpotaPackage: opts.mpota ? mpotaPackage() : undefined,
+          mpotaPackage: shipped,
           requireMain: opts.main,
           onProgress: (e) => {
             if (e.total > 1) progress.update(e.done, e.total, e.phase);

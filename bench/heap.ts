@@ -1,0 +1,389 @@
+/**
+ * `mpota bench heap --micropython PATH`: the heap an update needs on a real 32-bit MicroPython (the
+ * unix port, objects sized as on an ESP32 or RP2040; ../shared/tools/micropython-unix-x86/). Boards are
+ * set up as `mpota device bundle` does (bundleFiles) from releases made as `mpota release` makes them
+ * (the mpota package as it ships by default, delta patches from the earlier release), published with
+ * `mpota publish --static` and served on loopback; each scenario boots the board folder under
+ * `-X heapsize=N` and counts as passed when the board ends where it should (state record, printed
+ * result). For each scenario: the smallest N (1 KB steps) from which every larger size passes, found by
+ * bisection and then a scan of the WINDOW_KB sizes above it (success is not monotonic: fragmentation);
+ * sizes that failed above the first pass are reported as `nonMonotonic`.
+ * Scenarios: update with one changed file of 5, 20, 50, 100 KB, patched and whole (`perSize`), a
+ * no-update check (steady state: the board kept the pointer's ETag; firstCheckHeapKB: a new board's
+ * first, which also parses the pointer), confirm and rollback of the
+ * release on trial, and an update from `mpota serve` (serverUpdateHeapKB). updateMsDefaultHeap: the
+ * time of each update at the binary's default heap (process start to reset).
+ * Targets (issue 9): updateHeapKB <= 64 whatever the size, checkHeapKB <= 32.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundleFiles, shippedMpotaPackage } from "../src/client/bundle.ts";
+import { makeSigningKey } from "../src/client/testkit.ts";
+import {
+  boardState,
+  bootUnixPort,
+  copyBoard,
+  leaveCommand,
+  RESET_EXIT,
+  type UnixBoot,
+  writeBoard,
+} from "../src/client/unix-port.ts";
+import { configJson } from "../src/config/index.ts";
+import { makeReleasePatches } from "../src/delta/index.ts";
+import { buildRelease } from "../src/release/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
+import { startTestServer } from "../src/server/testing.ts";
+import { publishStatic, serveStatic } from "../src/static/index.ts";
+import { openStore } from "../src/store/index.ts";
+import type { Benchmark } from "./index.ts";
+
+const PROJECT = "greenhouse";
+const SIZES_KB = [5, 20, 50, 100];
+const LOW_KB = 8;
+const HIGH_KB = 512;
+const WINDOW_KB = 12;
+const PARALLEL = 2;
+
+/** The app of the bench releases: runs the one-shot command in /data/cmd and prints its result. */
+const APP_MAIN = `import mpota
+
+try:
+    with open("/data/cmd") as f:
+        cmd = f.read()
+    import os
+
+    os.remove("/data/cmd")
+except OSError:
+    cmd = ""
+if cmd:
+    import json
+
+    print(cmd, json.dumps(getattr(mpota, cmd)()))
+`;
+
+/** `kb` KB of text in the style of a Python module (compresses about as source does), from `seed`. */
+function textFile(kb: number, seed: Buffer): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < kb * 1024; i++) {
+    const word = seed.toString("hex", i % seed.length, (i % seed.length) + 4);
+    const line = `VALUE_${i} = ${(i * 7919) % 100003}  # ${word} calibration ${i % 17}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return lines.join("").slice(0, kb * 1024);
+}
+
+/** A trial's result: passed or not, and why (for the report when even HIGH_KB fails). */
+type Trial = (heapKB: number) => Promise<{ pass: boolean; why: string }>;
+
+interface Found {
+  heapKB: number | null;
+  /** Sizes that failed above the first size that passed. */
+  nonMonotonic: number[];
+  trials: number;
+  /** Why the largest size failed, when it did. */
+  failure?: string;
+}
+
+/** The smallest size from which every larger size passes (bisection, then WINDOW_KB sizes above it). */
+async function smallestHeap(trial: Trial): Promise<Found> {
+  let trials = 0;
+  const run = async (kb: number) => {
+    trials++;
+    return (await trial(kb)).pass;
+  };
+  const top = await trial(HIGH_KB);
+  trials++;
+  if (!top.pass) return { heapKB: null, nonMonotonic: [], trials, failure: top.why };
+  let fail = LOW_KB - 1;
+  let pass = HIGH_KB;
+  const nonMonotonic: number[] = [];
+  for (;;) {
+    while (pass - fail > 1) {
+      const mid = (fail + pass) >> 1;
+      if (await run(mid)) pass = mid;
+      else fail = mid;
+    }
+    // Every size in the window above must pass too; a failure there restarts the search above it.
+    let failedAt = -1;
+    for (let kb = pass + 1; kb <= Math.min(pass + WINDOW_KB, HIGH_KB) && failedAt < 0; kb += PARALLEL) {
+      const sizes = Array.from({ length: PARALLEL }, (_, i) => kb + i).filter((s) => s <= HIGH_KB);
+      const results = await Promise.all(sizes.map(run));
+      const bad = sizes.filter((_, i) => !results[i]);
+      if (bad.length > 0) failedAt = Math.max(...bad);
+    }
+    if (failedAt < 0) return { heapKB: pass, nonMonotonic, trials };
+    nonMonotonic.push(pass, failedAt);
+    fail = failedAt;
+    pass = Math.min(failedAt + WINDOW_KB + 1, HIGH_KB);
+    while (!(await run(pass)) && pass < HIGH_KB) {
+      fail = pass;
+      pass = Math.min(pass + WINDOW_KB, HIGH_KB);
+    }
+  }
+}
+
+/** The result line `name {json}` the app printed, or undefined. */
+function printed(output: string, name: string): Record<string, unknown> | undefined {
+  const line = output.split("\n").findLast((l) => l.startsWith(`${name} `));
+  if (line === undefined) return undefined;
+  try {
+    return JSON.parse(line.slice(name.length + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(boot: UnixBoot): string {
+  return boot.output.trim().split("\n").slice(-3).join(" | ");
+}
+
+/** A trial: boots a copy of `template` with `cmd` left for the app; `check` says whether it ended well. */
+function scenario(
+  binary: string,
+  template: string,
+  cmd: string,
+  check: (boot: UnixBoot, board: string) => boolean,
+): Trial {
+  return async (heapKB) => {
+    const board = copyBoard(template);
+    try {
+      leaveCommand(board, cmd);
+      const boot = await bootUnixPort(binary, board, { heapKB, timeoutMs: 300_000 });
+      const pass = !boot.timedOut && check(boot, board);
+      return { pass, why: pass ? "" : `exit ${boot.code}: ${tail(boot)}` };
+    } finally {
+      rmSync(board, { recursive: true, force: true });
+    }
+  };
+}
+
+/** The site of the scenarios, served on loopback, and boards set up for its channels. */
+export interface HeapSite {
+  url: string;
+  /** The static site folder and the key its releases are signed with. */
+  dir: string;
+  publicKey: string;
+  /** Channel -> the version it offers: c<KB>p (patched), c<KB>u (whole file), "same" (1.0.0). */
+  versions: Record<string, string>;
+  /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel` of the
+   * site, or of `source` when given. */
+  boardFor: (channel: string, source?: Record<string, string>) => string;
+  close: () => Promise<void>;
+}
+
+/**
+ * Release 1.0.0 (APP_MAIN, one text file of each size, the mpota package as `mpota release` adds it),
+ * then per size a release changing that file a little (with delta patches from 1.0.0) and one
+ * replacing it (no patches), each published to its own channel of a static site.
+ */
+export async function heapSite(): Promise<HeapSite> {
+  const work = mkdtempSync(join(tmpdir(), "mpota-bench-heap-"));
+  const store = openStore(join(work, "store"));
+  const site = join(work, "site");
+  const key = makeSigningKey();
+  const server = await serveStatic(site);
+  const seed = randomBytes(64);
+  const base: Record<string, string> = { "main.py": APP_MAIN };
+  for (const kb of SIZES_KB) base[`assets/f${kb}.py`] = textFile(kb, seed);
+  const release = async (version: string, tree: Record<string, string>, patched: boolean) => {
+    const dir = join(work, `tree-${version}`);
+    for (const [path, text] of Object.entries(tree)) {
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    await buildRelease({
+      dir,
+      project: PROJECT,
+      version,
+      key,
+      store,
+      makePatches: patched ? makeReleasePatches : undefined,
+      patchBases: 99,
+      mpotaPackage: await shippedMpotaPackage(),
+    });
+  };
+  await release("1.0.0", base, false);
+  const versions: Record<string, string> = { same: "1.0.0" };
+  let minor = 1;
+  for (const kb of SIZES_KB)
+    for (const patched of [true, false]) {
+      const version = `1.${minor++}.0`;
+      const text = patched
+        ? base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m))
+        : textFile(kb, randomBytes(64));
+      await release(version, { ...base, [`assets/f${kb}.py`]: text }, patched);
+      const channel = `c${kb}${patched ? "p" : "u"}`;
+      versions[channel] = version;
+      publishStatic({ site, store, project: PROJECT, version, channel });
+    }
+  publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
+  const first = {
+    envelope: store.readRelease(PROJECT, "1.0.0").bytes,
+    blob: (sha: string) => store.readBlob(sha),
+  };
+  return {
+    url: server.url,
+    dir: site,
+    publicKey: key.publicHex,
+    versions,
+    boardFor: (channel, source) => {
+      const config = configJson({
+        project: PROJECT,
+        keys: [key.publicHex],
+        source: { type: "static", url: server.url, channel, ...source },
+        // biome-ignore lint/suspicious/noExplicitAny: the config is valid by construction
+      } as any);
+      return writeBoard(
+        bundleFiles({ config: JSON.parse(config), configJson: config, release: first }).files,
+      );
+    },
+    close: async () => {
+      await server.close();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+const run: Benchmark = async ({ progress, micropython }) => {
+  if (!micropython) throw new Error("give the MicroPython unix-port binary: --micropython PATH");
+  if (!existsSync(micropython)) throw new Error(`--micropython ${micropython}: no such file`);
+  progress("releases: a base and one release per changed file");
+  const site = await heapSite();
+  const { boardFor, versions } = site;
+  try {
+    const installed = (version: string) => (boot: UnixBoot, board: string) => {
+      const state = boardState(board);
+      return (
+        boot.code === RESET_EXIT &&
+        !boot.memoryError &&
+        state?.state === "trial" &&
+        state.slot === 1 &&
+        state.versions[1] === version
+      );
+    };
+
+    progress("import mpota");
+    const sameBoard = boardFor("same");
+    const imported = await bootUnixPort(micropython, sameBoard, {
+      script: `sys.path[:] = ["/.mpota/slot0/lib"]
+import gc
+gc.collect()
+a = gc.mem_alloc()
+import mpota
+gc.collect()
+print("import", gc.mem_alloc() - a)
+`,
+    });
+    const importHeapBytes = Number(imported.output.match(/^import (\d+)/m)?.[1] ?? Number.NaN);
+
+    const perSize: Record<string, { patchedKB: number | null; wholeKB: number | null }> = {};
+    const details: Record<string, Found> = {};
+    const updateMs: Record<string, number> = {};
+    let trialBoard: string | undefined;
+    for (const kb of SIZES_KB) {
+      perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
+      for (const patched of [true, false]) {
+        const tag = `${kb}${patched ? "p" : "u"}`;
+        const template = boardFor(`c${tag}`);
+        const version = versions[`c${tag}`]!;
+        // One run at the default heap: its time, and (once) the board on trial for confirm/rollback.
+        const timed = copyBoard(template);
+        leaveCommand(timed, "update");
+        const t0 = performance.now();
+        const first = await bootUnixPort(micropython, timed, { timeoutMs: 300_000 });
+        updateMs[tag] = Math.round(performance.now() - t0);
+        if (!installed(version)(first, timed))
+          throw new Error(`update to ${version} failed at the default heap: ${tail(first)}`);
+        if (trialBoard === undefined) trialBoard = timed;
+        else rmSync(timed, { recursive: true, force: true });
+        progress(`update, one changed file of ${kb} KB, ${patched ? "patched" : "whole"}`);
+        const found = await smallestHeap(scenario(micropython, template, "update", installed(version)));
+        details[`update${tag}`] = found;
+        perSize[`${kb}KB`]![patched ? "patchedKB" : "wholeKB"] = found.heapKB;
+        rmSync(template, { recursive: true, force: true });
+      }
+    }
+
+    progress("first check of a new board (no ETag kept yet)");
+    const firstCheck = await smallestHeap(
+      scenario(micropython, sameBoard, "check", (boot) => {
+        const result = printed(boot.output, "check");
+        return boot.code === 0 && result?.ok === true && result.available === null;
+      }),
+    );
+    progress("no-update check (steady state: the board kept the pointer's ETag)");
+    leaveCommand(sameBoard, "check");
+    const primed = await bootUnixPort(micropython, sameBoard, { timeoutMs: 300_000 });
+    if (printed(primed.output, "check")?.ok !== true)
+      throw new Error(`check failed at the default heap: ${tail(primed)}`);
+    const check = await smallestHeap(
+      scenario(micropython, sameBoard, "check", (boot) => {
+        const result = printed(boot.output, "check");
+        return boot.code === 0 && result?.ok === true && result.available === null;
+      }),
+    );
+    progress("confirm of the release on trial");
+    const confirm = await smallestHeap(
+      scenario(micropython, trialBoard!, "confirm", (boot, board) => {
+        return (
+          boot.code === 0 &&
+          printed(boot.output, "confirm")?.ok === true &&
+          boardState(board)?.state === "good"
+        );
+      }),
+    );
+    progress("rollback of the release on trial");
+    const rollback = await smallestHeap(
+      scenario(micropython, trialBoard!, "rollback", (boot, board) => {
+        const state = boardState(board);
+        return boot.code === RESET_EXIT && state?.slot === 0 && state.state === "good";
+      }),
+    );
+
+    progress("update from mpota serve (server source), one changed file of 5 KB, patched");
+    const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
+    let server: Found;
+    try {
+      await served.app.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+      const admin = new AdminClient(url, served.adminToken);
+      await admin.request("POST", "/projects", { name: PROJECT });
+      await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: site.publicKey });
+      const version = versions.c5p!;
+      for (const v of ["1.0.0", version])
+        await publishRelease(admin, await releaseFromFolder(site.dir, PROJECT, v), { project: PROJECT });
+      await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version });
+      const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+        id: "bench-1",
+      });
+      const template = boardFor("stable", { type: "server", url, device_id: "bench-1", token });
+      server = await smallestHeap(scenario(micropython, template, "update", installed(version)));
+      rmSync(template, { recursive: true, force: true });
+    } finally {
+      await served.close();
+    }
+
+    const sizes = Object.values(perSize).flatMap((s) => [s.patchedKB, s.wholeKB]);
+    return {
+      micropython,
+      updateHeapKB: sizes.includes(null) ? null : Math.max(...(sizes as number[])),
+      checkHeapKB: check.heapKB,
+      firstCheckHeapKB: firstCheck.heapKB,
+      confirmHeapKB: confirm.heapKB,
+      rollbackHeapKB: rollback.heapKB,
+      serverUpdateHeapKB: server.heapKB,
+      perSize,
+      importHeapBytes,
+      updateMsDefaultHeap: updateMs,
+      details: { ...details, check, firstCheck, confirm, rollback, server },
+    };
+  } finally {
+    await site.close();
+  }
+};
+
+export default run;

@@ -1,0 +1,188 @@
+# What mpota's calls do (mpota/__init__.py calls these and turns what they raise into error values),
+# update() apart in updating.py. Work runs in phases: each imports what it needs and phase() drops
+# those modules before the next, so only one phase's code is in RAM at a time. Values pass between
+# phases as arguments.
+from mpota.errors import UpdateError
+
+def phase(fn, *args):
+    # fn(*args), then the modules it loaded are dropped (all but mpota._KEEP).
+    from mpota import _drop
+
+    try:
+        return fn(*args)
+    finally:
+        _drop()
+
+
+def _running():
+    # -> (state record, the slot this boot runs, its version)
+    from mpota import state
+
+    rec = state.load()
+    slot = state.running_slot(rec)
+    return rec, slot, rec["versions"][slot]
+
+
+def _reset(mode, what):
+    # After an install or a rollback: "hard" resets the board, "soft" restarts MicroPython, "none" lets
+    # the app go on (the new slot runs from the next boot). One line first: a console going quiet
+    # mid-run should say why.
+    import machine
+
+    if mode != "none":
+        print("mpota: %s; %s" % (what, "resetting" if mode == "hard" else "restarting MicroPython"))
+    if mode == "hard":
+        machine.reset()
+    elif mode == "soft":
+        machine.soft_reset()
+
+
+def _reset_mode():
+    # A rollback must work even when the config is broken (a bad config may be why one rolls back).
+    from mpota import config
+
+    try:
+        return config.load()["reset_mode"]
+    except UpdateError:
+        return "hard"
+
+
+def status():
+    from mpota import errors
+
+    rec, slot, version = _running()
+    trial = rec["state"] == "trial" and rec["slot"] == slot
+    return {
+        "ok": True,
+        "version": version,
+        "slot": slot,
+        "state": "trial" if trial else "good",
+        "boots": rec["boots"] if trial else 0,
+        "versions": rec["versions"],
+        # The release the next boot runs, when it is not this one (after rollback() or update() with
+        # reset_mode "none").
+        "next": rec["versions"][rec["slot"]] if rec["slot"] != slot else None,
+        "failed": rec.get("failed"),
+        "why": rec.get("why"),
+        "last_error": errors.last(),
+    }
+
+
+def confirm():
+    from mpota import state
+
+    rec, slot, version = _running()
+    if rec["slot"] == slot and rec["state"] == "trial":
+        rec["state"] = "good"
+        rec["boots"] = 0
+        rec["why"] = None
+        state.save(rec)
+        _report(None, "confirmed", version)
+    info = state.run_info()
+    if info:
+        info["trial"] = False
+    return {"ok": True, "version": version}
+
+
+def rollback():
+    from mpota import state
+
+    rec, slot, version = _running()
+    back = rec["versions"][1 - slot]
+    if rec["slot"] != slot:
+        return {"ok": True, "version": rec["versions"][rec["slot"]]}  # already switching away
+    if back is None:
+        raise UpdateError("rollback", "no previous release on this board to go back to")
+    state.save(state.fall_back(rec, "rolled back by the app from %s" % version))
+    _report(None, "rolled_back", version, "rolled back by the app")
+    _reset(_reset_mode(), "rolled back from %s to %s" % (version, back))
+    return {"ok": True, "version": back}
+
+
+def _wanted(rec, version, current, force):
+    # Whether to install `version`: not the running one and not one that failed here, lately or in
+    # the 8 failures before (a pinned one included: no crash loop), unless forced. Older versions are
+    # refused later unless signed as a rollback release or pinned.
+    from mpota import state
+
+    if version is None:
+        return False
+    if version == current:
+        return force
+    return force or not state.failed_here(rec, version)
+
+
+def _online(cfg):
+    # Joins the config's Wi-Fi network when the board is not connected yet (apps that connect
+    # themselves leave "wifi" out of the config).
+    wifi = cfg["wifi"]
+    if not wifi:
+        return
+    import network
+    import time
+
+    sta = network.WLAN(network.STA_IF)
+    if sta.isconnected():
+        return
+    sta.active(True)
+    sta.connect(wifi["ssid"], wifi["password"])
+    start = time.ticks_ms()
+    while not sta.isconnected():
+        if time.ticks_diff(time.ticks_ms(), start) > cfg["timeout_s"] * 1000:
+            raise UpdateError("wifi", "could not join Wi-Fi network %s within %d s" % (wifi["ssid"], cfg["timeout_s"]))
+        time.sleep_ms(100)
+
+
+def _config(cfg):
+    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
+    from mpota import config
+
+    return cfg or config.load()
+
+
+def check(cfg=None):
+    cfg = phase(_config, cfg)
+    _online(cfg)
+    rec, slot, current = phase(_running)
+    pointer = phase(_available, cfg, current, False)
+    version = pointer["version"] if pointer else None
+    available = version if phase(_wanted, rec, version, current, False) else None
+    # The source answered: an earlier network error is over; with nothing to install, any error is.
+    from mpota import errors
+
+    errors.clear(errors.NETWORK if available else None)
+    return {"ok": True, "version": current, "available": available}
+
+
+def _available(cfg, current, force):
+    # The pointer (at least {"version"}) of the release the source offers, or the pinned version; None
+    # when there is nothing new.
+    if cfg["pin"]:
+        return {"version": cfg["pin"]}
+    from mpota import source
+
+    pointer = source.check(cfg, None if force else current)
+    if not pointer:
+        return None
+    from mpota.version import MAX_LENGTH
+
+    if len(pointer["version"]) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
+        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
+                          % (len(pointer["version"]), MAX_LENGTH))
+    return pointer
+
+
+def _report(cfg, event, version, note=None):
+    # Tells the source what happened, when it takes reports (mpota serve): downloading, installed,
+    # failed (+ why), confirmed, rolled_back. Best effort: a lost report costs nothing, the next
+    # check-in says the same, so a failure here is never the app's problem.
+    try:
+        from mpota import source
+
+        cfg = cfg or _config(None)
+        m = source.source_module(cfg)
+        if m and hasattr(m, "report"):
+            source.setup(cfg)
+            m.report(cfg, event, version, note)
+    except Exception:
+        pass
