@@ -25,17 +25,7 @@ import {
 } from "./testkit.ts";
 
 const fixture = faultFixture();
-const {
-  project: PROJECT,
-  key,
-  site,
-  paths,
-  channelPath,
-  releasePath,
-  release,
-  publish,
-  boardFiles,
-} = fixture;
+const { project: PROJECT, site, paths, channelPath, releasePath, release } = fixture;
 const stranger = makeSigningKey();
 
 const v100 = testApp("1.0.0");
@@ -113,7 +103,7 @@ const attacks: Attack[] = [
     name: "other-project",
     prepare: (v) => {
       const other = join(site, "lighthouse");
-      buildRelease(site, "lighthouse", v, app(v), key);
+      buildRelease(site, "lighthouse", v, app(v), fixture.key);
       writeFileSync(paths.release(v), readFileSync(join(other, "releases", `${v}.json`)));
     },
     code: "project",
@@ -220,7 +210,7 @@ beforeAll(async () => {
   attacks.forEach((attack, i) => {
     const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
     attack.prepare(version);
-    publish(attack.name, version);
+    fixture.publish(attack.name, version);
   });
   await fixture.start();
 });
@@ -235,7 +225,7 @@ describe("a malicious server", () => {
       fixture.server.rules.length = 0;
       fixture.server.rules.push(...(attack.faults?.(version) ?? []));
       const config = fixture.config(attack.name, { timeout_s: 2, retries: 1 });
-      const device = new VirtualDevice({ files: boardFiles(config, "1.0.0") });
+      const device = new VirtualDevice({ files: fixture.boardFiles(config, "1.0.0") });
       try {
         const before = device.files();
         const r = await runCommand(device, "update");

@@ -25,17 +25,7 @@ import {
 } from "./testkit.ts";
 
 const fixture = faultFixture();
-const {
-  project: PROJECT,
-  key,
-  site,
-  paths,
-  channelPath,
-  releasePath,
-  release,
-  publish,
-  boardFiles,
-} = fixture;
+const { project: PROJECT, key, paths, channelPath, releasePath, release, publish, boardFiles } = fixture;
 let other: FaultServer;
 
 const v100 = testApp("1.0.0");
@@ -97,7 +87,7 @@ beforeAll(async () => {
   release("0.9.2", testApp("0.9.2"), { rollback: true, rollbackFrom: ["1.1.0", "1.1.1"] });
   release("0.9.3", testApp("0.9.3"), { rollback: true, rollbackFrom: ["1.0.0"] });
   for (const v of ["0.9.1", "0.9.2", "0.9.3"]) publish(`back-${v}`, v);
-  other = await startFaultServer({ root: site });
+  other = await startFaultServer({ root: fixture.site });
   await fixture.start();
 });
 
