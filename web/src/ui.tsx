@@ -75,7 +75,7 @@ export function Table<T>(props: {
   columns: string[];
   rows: T[];
   row: (item: T) => ComponentChildren;
-  empty: string;
+  empty: ComponentChildren;
 }) {
   if (props.rows.length === 0) return <Empty>{props.empty}</Empty>;
   return (
