@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../src/db/index.ts";
 import { AdminClient, bootstrapAdminToken, createServer, publishRelease } from "../src/server/index.ts";
-import { testKey, testRelease } from "../src/server/test-release.ts";
+import { testKey, testProject, testRelease } from "../src/server/test-release.ts";
 import { hashToken } from "../src/server/tokens.ts";
 import { launchBrowser } from "../web/testing/browser.ts";
 import type { Benchmark } from "./index.ts";
@@ -34,13 +34,8 @@ const run: Benchmark = async ({ progress }) => {
     let url = await server.app.listen({ port: 0, host: "127.0.0.1" });
     const client = new AdminClient(url, token);
     const key = testKey();
-    await client.request("POST", "/projects", { name: "greenhouse" });
-    await client.request("POST", "/projects/greenhouse/keys", { publicKey: key.publicKeyHex });
     const v1 = { "main.py": "print('1.0.0')\n" };
-    await publishRelease(client, testRelease("greenhouse", "1.0.0", v1, key).files, {
-      project: "greenhouse",
-      channel: "stable",
-    });
+    await testProject(client, "greenhouse", key, "1.0.0", v1);
     const v2 = { "main.py": "print('1.1.0')\n" };
     await publishRelease(client, testRelease("greenhouse", "1.1.0", v2, key, { from: v1 }).files, {
       project: "greenhouse",

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDemo, startDemo } from "../src/demo-fleet/index.ts";
 import { AdminClient, publishRelease } from "../src/server/client.ts";
 import { type RunningServer, serve } from "../src/server/serve.ts";
-import { testKey, testRelease } from "../src/server/test-release.ts";
+import { testKey, testProject, testRelease } from "../src/server/test-release.ts";
 import { type Browser, launchBrowser, requireChromium } from "./testing/browser.ts";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -169,13 +169,7 @@ describe("the dashboard in Chromium", () => {
   it("says why a rollout paused itself, in another project chosen in the header", async () => {
     // project orchard: one board, a rollout of 2.0.0 to all of it, and the board reports a failure
     const key = testKey();
-    await client.request("POST", "/projects", { name: "orchard" });
-    await client.request("POST", "/projects/orchard/keys", { publicKey: key.publicKeyHex });
-    const v1 = { "main.py": "print(1)\n" };
-    await publishRelease(client, testRelease("orchard", "1.0.0", v1, key).files, {
-      project: "orchard",
-      channel: "stable",
-    });
+    await testProject(client, "orchard", key, "1.0.0", { "main.py": "print(1)\n" });
     await publishRelease(client, testRelease("orchard", "2.0.0", { "main.py": "print(2)\n" }, key).files, {
       project: "orchard",
     });

@@ -69,6 +69,17 @@ export async function serverCall<T>(call: () => Promise<T>, typed: Record<string
   }
 }
 
+/** One request of an admin command: the client for its options, a refusal as a CliError (see serverCall). */
+export async function adminRequest<T = Record<string, unknown>>(
+  opts: ServerCliOptions,
+  method: string,
+  path: string,
+  { body, typed }: { body?: unknown; typed?: Record<string, string> } = {},
+): Promise<T> {
+  const client = await adminClient(opts);
+  return serverCall(() => client.request<T>(method, path, body), typed);
+}
+
 /** How a value the user typed is named in an error: `--release "1.2"`, `rollout id "12"`. */
 export const typedAs = (name: string, value: string | undefined) =>
   value === undefined ? name : `${name} ${JSON.stringify(value)}`;

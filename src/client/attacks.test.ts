@@ -11,40 +11,36 @@ import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { type Fault, startFaultServer } from "./fault-proxy.ts";
+import type { Fault } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
 import {
   buildRelease,
+  faultFixture,
   makeSigningKey,
   printed,
   runCommand,
   sameTree,
   slotTree,
-  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const fixture = staticFixture((root) => startFaultServer({ root }));
-const { project: PROJECT, key, site, release, publish, boardFiles } = fixture;
+const fixture = faultFixture();
+const { project: PROJECT, site, paths, channelPath, releasePath, release } = fixture;
 const stranger = makeSigningKey();
-const root = join(site, PROJECT);
 
 const v100 = testApp("1.0.0");
 /** A release with its own content (so its blobs are its own to tamper with). */
 const app = (version: string, extra: Record<string, string | Uint8Array> = {}) =>
   testApp(version, { "data.bin": randomBytes(4000), ...extra });
 
-const envelopePath = (version: string) => join(root, "releases", `${version}.json`);
-const blobPath = (sha256: string) => join(root, "blobs", `${sha256}.z`);
-
 /** The manifest entry of `path` in a release envelope on disk. */
 function entryOf(version: string, path: string): { sha256: string; size: number; blobs: { zlib: number } } {
-  const signed = JSON.parse(readFileSync(envelopePath(version), "utf8")).signed;
+  const signed = JSON.parse(readFileSync(paths.release(version), "utf8")).signed;
   return signed.files.find((f: { path: string }) => f.path === path);
 }
 
 function editEnvelope(version: string, edit: (text: string) => string) {
-  writeFileSync(envelopePath(version), edit(readFileSync(envelopePath(version), "utf8")));
+  writeFileSync(paths.release(version), edit(readFileSync(paths.release(version), "utf8")));
 }
 
 interface Attack {
@@ -56,9 +52,6 @@ interface Attack {
   code: string;
   message: RegExp;
 }
-
-const pathOf = (version: string) => `/${PROJECT}/releases/${version}.json`;
-const channelPath = (channel: string) => `/${PROJECT}/channels/${channel}.json`;
 
 const attacks: Attack[] = [
   {
@@ -92,7 +85,10 @@ const attacks: Attack[] = [
     prepare: (v) => {
       release(v, app(v));
       const e = entryOf(v, "main.py");
-      writeFileSync(blobPath(e.sha256), deflateSync("import machine\nmachine.reset()\n", { windowBits: 10 }));
+      writeFileSync(
+        paths.blob(e.sha256),
+        deflateSync("import machine\nmachine.reset()\n", { windowBits: 10 }),
+      );
     },
     code: "sha256",
     message: /^main\.py: the downloaded file does not match the manifest/,
@@ -107,8 +103,8 @@ const attacks: Attack[] = [
     name: "other-project",
     prepare: (v) => {
       const other = join(site, "lighthouse");
-      buildRelease(site, "lighthouse", v, app(v), key);
-      writeFileSync(envelopePath(v), readFileSync(join(other, "releases", `${v}.json`)));
+      buildRelease(site, "lighthouse", v, app(v), fixture.key);
+      writeFileSync(paths.release(v), readFileSync(join(other, "releases", `${v}.json`)));
     },
     code: "project",
     message: /^the release is for project lighthouse, this board runs greenhouse$/,
@@ -135,7 +131,7 @@ const attacks: Attack[] = [
     name: "oversized-blob",
     prepare: (v) => {
       release(v, app(v));
-      writeFileSync(blobPath(entryOf(v, "data.bin").sha256), randomBytes(100_000));
+      writeFileSync(paths.blob(entryOf(v, "data.bin").sha256), randomBytes(100_000));
     },
     code: "size",
     message: /where at most \d+ are expected$/,
@@ -147,7 +143,7 @@ const attacks: Attack[] = [
       // ~3 KB that inflates to 3 MB: fits the declared compressed size, not the declared file size.
       const bomb = deflateSync(Buffer.alloc(3 << 20), { level: 9, windowBits: 10, memLevel: 9 });
       expect(bomb.length).toBeLessThanOrEqual(entryOf(v, "data.bin").blobs.zlib);
-      writeFileSync(blobPath(entryOf(v, "data.bin").sha256), bomb);
+      writeFileSync(paths.blob(entryOf(v, "data.bin").sha256), bomb);
     },
     code: "size",
     message: /^data\.bin is larger than the 4000 bytes the manifest declares$/,
@@ -162,7 +158,7 @@ const attacks: Attack[] = [
   {
     name: "endless-body",
     prepare: (v) => release(v, app(v)),
-    faults: (v) => [{ path: pathOf(v), fault: { kind: "endless" } }],
+    faults: (v) => [{ path: releasePath(v), fault: { kind: "endless" } }],
     code: "size",
     message: /^the body is larger than the \d+ bytes expected$/,
   },
@@ -201,7 +197,9 @@ const attacks: Attack[] = [
       release(v, app(v));
       release("2.0.99", testApp("2.0.99")); // a smaller one: under the cap
     },
-    faults: (v) => [{ path: pathOf(v), fault: { kind: "body", body: readFileSync(envelopePath("2.0.99")) } }],
+    faults: (v) => [
+      { path: releasePath(v), fault: { kind: "body", body: readFileSync(paths.release("2.0.99")) } },
+    ],
     code: "size",
     message: /where the channel pointer says/,
   },
@@ -212,7 +210,7 @@ beforeAll(async () => {
   attacks.forEach((attack, i) => {
     const version = attack.name === "older-version" ? "0.9.1" : `2.0.${i + 1}`;
     attack.prepare(version);
-    publish(attack.name, version);
+    fixture.publish(attack.name, version);
   });
   await fixture.start();
 });
@@ -227,7 +225,7 @@ describe("a malicious server", () => {
       fixture.server.rules.length = 0;
       fixture.server.rules.push(...(attack.faults?.(version) ?? []));
       const config = fixture.config(attack.name, { timeout_s: 2, retries: 1 });
-      const device = new VirtualDevice({ files: boardFiles(config, "1.0.0") });
+      const device = new VirtualDevice({ files: fixture.boardFiles(config, "1.0.0") });
       try {
         const before = device.files();
         const r = await runCommand(device, "update");

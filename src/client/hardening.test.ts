@@ -7,7 +7,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { channelPointer, envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
 import type { VirtualDevice } from "../sim/index.ts";
@@ -17,17 +16,16 @@ import {
   boardTree,
   type ConfigExtra,
   devicePackage,
+  faultFixture,
   printed,
   runCommand,
   sameTree,
   slotTree,
-  staticFixture,
   testApp,
 } from "./testkit.ts";
 
-const fixture = staticFixture((root) => startFaultServer({ root }));
-const { project: PROJECT, key, site, release, publish, boardFiles } = fixture;
-const root = join(site, PROJECT);
+const fixture = faultFixture();
+const { project: PROJECT, key, paths, channelPath, releasePath, release, publish, boardFiles } = fixture;
 let other: FaultServer;
 
 const v100 = testApp("1.0.0");
@@ -37,10 +35,6 @@ const crashing = (version: string) =>
 
 const LONG = `1.1.0-${"a".repeat(2100)}`;
 
-const channelPath = (channel: string) => `/${PROJECT}/channels/${channel}.json`;
-const releasePath = (version: string) => `/${PROJECT}/releases/${version}.json`;
-const envelopeFile = (version: string) => join(root, "releases", `${version}.json`);
-
 /** The bytes of a channel pointer with these fields, signed by `keys` (none: unsigned). */
 function pointerBytes(fields: Record<string, unknown>, keys: Parameters<typeof signEnvelope>[1] = []) {
   return envelopeBytes(signEnvelope(fields, keys));
@@ -48,7 +42,7 @@ function pointerBytes(fields: Record<string, unknown>, keys: Parameters<typeof s
 
 /** The fields of a pointer at release `version` of the site, with `extra` fields changed. */
 function pointerTo(channel: string, version: string, extra: Record<string, unknown> = {}) {
-  const envelope = readFileSync(envelopeFile(version));
+  const envelope = readFileSync(paths.release(version));
   return { ...channelPointer({ channel, project: PROJECT, version, envelope }), ...extra };
 }
 
@@ -81,22 +75,19 @@ beforeAll(async () => {
   for (const v of ["1.2.0", "1.3.0"]) release(v, crashing(v), { hooks: { post_update: "check.py" } });
   const truncated = testApp("1.4.0", { "data.bin": randomBytes(4000) });
   release("1.4.0", truncated);
-  const blob = join(root, "blobs", `${sha256Hex(truncated["data.bin"]!)}.z`);
+  const blob = paths.blob(sha256Hex(truncated["data.bin"]!));
   writeFileSync(blob, readFileSync(blob).subarray(0, 2000));
   publish("truncated", "1.4.0");
   // 1.1.0 again, signed under a version of 2,106 characters (as a careless release script could).
-  const signed = JSON.parse(readFileSync(envelopeFile("1.1.0"), "utf8")).signed;
-  writeFileSync(
-    join(root, "releases", "long.json"),
-    envelopeBytes(signEnvelope({ ...signed, version: LONG }, key)),
-  );
+  const signed = JSON.parse(readFileSync(paths.release("1.1.0"), "utf8")).signed;
+  writeFileSync(paths.release("long"), envelopeBytes(signEnvelope({ ...signed, version: LONG }, key)));
   publish("stable", "1.1.0");
   publish("same", "1.0.0");
   release("0.9.1", testApp("0.9.1"), { rollback: true });
   release("0.9.2", testApp("0.9.2"), { rollback: true, rollbackFrom: ["1.1.0", "1.1.1"] });
   release("0.9.3", testApp("0.9.3"), { rollback: true, rollbackFrom: ["1.0.0"] });
   for (const v of ["0.9.1", "0.9.2", "0.9.3"]) publish(`back-${v}`, v);
-  other = await startFaultServer({ root: site });
+  other = await startFaultServer({ root: fixture.site });
   await fixture.start();
 });
 
@@ -221,7 +212,7 @@ describe("values that broke messages and records (issue 10, item 13)", () => {
   it("a signed version longer than 256 characters is refused (the state record could not hold it)", async () => {
     const device = board("stable");
     const before = device.files();
-    const envelope = readFileSync(join(root, "releases", "long.json"));
+    const envelope = readFileSync(paths.release("long"));
     const pointer = {
       channel: "stable",
       project: PROJECT,

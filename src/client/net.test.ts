@@ -6,11 +6,11 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualDevice } from "../sim/index.ts";
-import { type FaultRule, startFaultServer } from "./fault-proxy.ts";
+import type { FaultRule } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
-import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "./testkit.ts";
+import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "./testkit.ts";
 
-const fixture = staticFixture((root) => startFaultServer({ root }));
+const fixture = faultFixture();
 const { project: PROJECT, release, publish, boardFiles } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n", "assets/page.html": "<h1>hi</h1>\n" });

@@ -19,6 +19,7 @@ import { deviceTracker } from "../sim/testing.ts";
 import { sitePaths } from "../static/index.ts";
 import { compressBlob, writeFileAtomic } from "../store/index.ts";
 import { bundleFiles, loaderSource, mpotaPackage, releaseFrom } from "./bundle.ts";
+import { type FaultServerOptions, startFaultServer } from "./fault-proxy.ts";
 import { encodeStateRecord, type StateRecord } from "./state-record.ts";
 
 /** The device package as a release carries it (lib/mpota/). */
@@ -242,6 +243,12 @@ export interface StaticFixture<S extends SiteServer> {
   /** A throwaway folder, removed by close(); the site is its "site" subfolder. */
   dir: string;
   site: string;
+  /** Where the project's files sit in the site folder. */
+  paths: ReturnType<typeof sitePaths>;
+  /** The path a board requests for the project's `channel` pointer (for server rules and requests). */
+  channelPath: (channel: string) => string;
+  /** The path a board requests for the envelope of release `version`. */
+  releasePath: (version: string) => string;
   /** The site's server, once start() has run. */
   readonly server: S;
   /** Starts the server (call in beforeAll). */
@@ -271,16 +278,20 @@ export function staticFixture<S extends SiteServer>(serve: (site: string) => Pro
   const site = join(dir, "site");
   mkdirSync(site);
   const boards = deviceTracker();
+  const project = "greenhouse";
   let server: S | undefined;
   const started = (): S => {
     if (!server) throw new Error("staticFixture: start() has not run");
     return server;
   };
   const fixture: StaticFixture<S> = {
-    project: "greenhouse",
+    project,
     key: makeSigningKey(),
     dir,
     site,
+    paths: sitePaths(site, project),
+    channelPath: (channel) => `/${project}/channels/${channel}.json`,
+    releasePath: (version) => `/${project}/releases/${version}.json`,
     get server() {
       return started();
     },
@@ -307,3 +318,7 @@ export function staticFixture<S extends SiteServer>(serve: (site: string) => Pro
   };
   return fixture;
 }
+
+/** A staticFixture whose site a fault-proxy server serves (rules and requests in `fixture.server`). */
+export const faultFixture = (options: Omit<FaultServerOptions, "root" | "upstream"> = {}) =>
+  staticFixture((root) => startFaultServer({ ...options, root }));

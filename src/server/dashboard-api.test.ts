@@ -7,7 +7,14 @@ import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDialects } from "../db/testing.ts";
 import { AdminClient, publishRelease } from "./client.ts";
-import { startTestServer, type TestKey, type TestServer, testKey, testRelease } from "./testing.ts";
+import {
+  startTestServer,
+  type TestKey,
+  type TestServer,
+  testKey,
+  testProject,
+  testRelease,
+} from "./testing.ts";
 
 describe.each(testDialects)("dashboard API (%s)", (dialect) => {
   let s: TestServer;
@@ -42,16 +49,11 @@ describe.each(testDialects)("dashboard API (%s)", (dialect) => {
     url = await s.app.listen({ port: 0, host: "127.0.0.1" });
     key = testKey();
     const client = new AdminClient(url, s.adminToken);
-    await client.request("POST", "/projects", { name: "greenhouse" });
-    await client.request("POST", "/projects/greenhouse/keys", { publicKey: key.publicKeyHex });
     // lines that do not compress to nothing, so a patch is worth its while
     const util = Array.from({ length: 200 }, (_, i) => `X${i} = ${(i * 7919) % 1009}\n`).join("");
     const files1 = { "main.py": "print('v1')\n", "lib/util.py": util };
     const files2 = { "main.py": "print('v2')\n", "lib/util.py": `${util}Y = 2\n` };
-    await publishRelease(client, testRelease("greenhouse", "1.0.0", files1, key).files, {
-      project: "greenhouse",
-      channel: "stable",
-    });
+    await testProject(client, "greenhouse", key, "1.0.0", files1);
     await publishRelease(client, testRelease("greenhouse", "1.1.0", files2, key, { from: files1 }).files, {
       project: "greenhouse",
     });

@@ -12,7 +12,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
-import type { ReleaseFiles } from "./client.ts";
+import { type AdminClient, publishRelease, type ReleaseFiles } from "./client.ts";
 
 export type TestKey = SigningKey;
 
@@ -80,4 +80,20 @@ export function testRelease(
     patches,
     files: { envelope: bytes, blob: (name) => read(blobs, name), patch: (name) => read(patches, name) },
   };
+}
+
+/** Creates `project` on the server, trusting `key`, with `files` published as release `version` on channel stable. */
+export async function testProject(
+  client: AdminClient,
+  project: string,
+  key: TestKey,
+  version: string,
+  files: Record<string, string | Buffer>,
+): Promise<void> {
+  await client.request("POST", "/projects", { name: project });
+  await client.request("POST", `/projects/${project}/keys`, { publicKey: key.publicKeyHex });
+  await publishRelease(client, testRelease(project, version, files, key).files, {
+    project,
+    channel: "stable",
+  });
 }

@@ -7,7 +7,7 @@ import { createTestDatabase } from "../db/testing.ts";
 import { createServer, type MpotaServer, type ServerOptions } from "./app.ts";
 import { bootstrapAdminToken } from "./routes/tokens.ts";
 
-export { type TestKey, type TestRelease, testKey, testRelease } from "./test-release.ts";
+export { type TestKey, type TestRelease, testKey, testProject, testRelease } from "./test-release.ts";
 
 export interface TestServer extends MpotaServer {
   adminToken: string;

@@ -68,3 +68,28 @@ export function Card({ label, value }: { label: string; value: ComponentChildren
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
+
+/** A table of `rows` under a header of `columns`, or `empty` where there are no rows. */
+export function Table<T>(props: {
+  id: string;
+  columns: string[];
+  rows: T[];
+  row: (item: T) => ComponentChildren;
+  empty: ComponentChildren;
+}) {
+  if (props.rows.length === 0) return <Empty>{props.empty}</Empty>;
+  return (
+    <table id={props.id}>
+      <thead>
+        <tr>
+          {props.columns.map((c) => (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.rows.map(props.row)}</tbody>
+    </table>
+  );
+}

@@ -4,6 +4,7 @@ import type { OtaConfig } from "../../config/index.ts";
 import {
   addServerOptions,
   adminClient,
+  adminRequest,
   output,
   type ServerCliOptions,
   serverCall,
@@ -97,22 +98,21 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
       .option("--status <status>", "pending, active or revoked")
       .option("--tag <tag>", "only devices with this tag"),
   ).action(async (opts: ProjectOption & { status?: string; tag?: string }) => {
-    const client = await adminClient(opts);
     const query = new URLSearchParams({
       limit: "1000",
       ...(opts.status ? { status: opts.status } : {}),
       ...(opts.tag ? { tag: opts.tag } : {}),
     });
-    const list = await serverCall(
-      () =>
-        client.request<{ total: number; devices: DeviceRow[] }>(
-          "GET",
-          `/projects/${encodeURIComponent(opts.project)}/devices?${query}`,
-        ),
+    const list = await adminRequest<{ total: number; devices: DeviceRow[] }>(
+      opts,
+      "GET",
+      `/projects/${encodeURIComponent(opts.project)}/devices?${query}`,
       {
-        project: typedAs("--project", opts.project),
-        status: typedAs("--status", opts.status),
-        tag: typedAs("--tag", opts.tag),
+        typed: {
+          project: typedAs("--project", opts.project),
+          status: typedAs("--status", opts.status),
+          tag: typedAs("--tag", opts.tag),
+        },
       },
     );
     const lines = list.devices.map(
@@ -133,15 +133,14 @@ export function registerDevice(program: Command, ...subcommands: Array<(device: 
         .description(text)
         .requiredOption("--project <name>", "project"),
     ).action(async (id: string, opts: ProjectOption) => {
-      const client = await adminClient(opts);
-      const row = await serverCall(
-        () =>
-          client.request<DeviceRow>(
-            "PATCH",
-            `/projects/${encodeURIComponent(opts.project)}/devices/${encodeURIComponent(id)}`,
-            { status },
-          ),
-        { id: typedAs("device id", id), project: typedAs("--project", opts.project) },
+      const row = await adminRequest<DeviceRow>(
+        opts,
+        "PATCH",
+        `/projects/${encodeURIComponent(opts.project)}/devices/${encodeURIComponent(id)}`,
+        {
+          body: { status },
+          typed: { id: typedAs("device id", id), project: typedAs("--project", opts.project) },
+        },
       );
       output(opts, row, `device ${id}: ${row.status}`);
     });

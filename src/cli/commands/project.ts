@@ -1,13 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import {
-  addServerOptions,
-  adminClient,
-  output,
-  type ServerCliOptions,
-  serverCall,
-  typedAs,
-} from "../admin.ts";
+import { addServerOptions, adminRequest, output, type ServerCliOptions, typedAs } from "../admin.ts";
 import { CliError } from "../errors.ts";
 
 interface Project {
@@ -41,20 +34,16 @@ export function registerProject(program: Command): void {
   addServerOptions(project.command("add").argument("<name>", "project name").description("create a project"))
     .option("--auto-accept", "accept enrolling devices at once (default: they wait as pending)")
     .action(async (name: string, opts: ServerCliOptions & { autoAccept?: boolean }) => {
-      const client = await adminClient(opts);
-      const created = await serverCall(
-        () => client.request<Project>("POST", "/projects", { name, autoAccept: !!opts.autoAccept }),
-        { name: typedAs("project name", name) },
-      );
+      const created = await adminRequest<Project>(opts, "POST", "/projects", {
+        body: { name, autoAccept: !!opts.autoAccept },
+        typed: { name: typedAs("project name", name) },
+      });
       output(opts, created, `created project ${name}`);
     });
 
   addServerOptions(project.command("list").description("list projects")).action(
     async (opts: ServerCliOptions) => {
-      const client = await adminClient(opts);
-      const { projects } = await serverCall(() =>
-        client.request<{ projects: Project[] }>("GET", "/projects"),
-      );
+      const { projects } = await adminRequest<{ projects: Project[] }>(opts, "GET", "/projects");
       output(
         opts,
         projects,
@@ -66,17 +55,9 @@ export function registerProject(program: Command): void {
   addServerOptions(
     project.command("show").argument("<name>").description("a project's keys and channels"),
   ).action(async (name: string, opts: ServerCliOptions) => {
-    const client = await adminClient(opts);
-    const shown = await serverCall(
-      () =>
-        client.request<
-          Project & {
-            keys: Array<{ keyid: string }>;
-            channels: Array<{ name: string; version: string | null }>;
-          }
-        >("GET", `/projects/${encodeURIComponent(name)}`),
-      { project: typedAs("project", name) },
-    );
+    const shown = await adminRequest<
+      Project & { keys: Array<{ keyid: string }>; channels: Array<{ name: string; version: string | null }> }
+    >(opts, "GET", `/projects/${encodeURIComponent(name)}`, { typed: { project: typedAs("project", name) } });
     const lines = [
       `project ${shown.name}`,
       `keys: ${shown.keys.map((k) => k.keyid).join(", ") || "none"}`,
@@ -95,14 +76,15 @@ export function registerProject(program: Command): void {
         "Ed25519 public key: 64 hex chars, or a file with them or a PEM key",
       ),
   ).action(async (name: string, opts: ServerCliOptions & { key: string }) => {
-    const client = await adminClient(opts);
     const publicKey = await publicKeyHex(opts.key);
-    const added = await serverCall(
-      () =>
-        client.request<{ keyid: string }>("POST", `/projects/${encodeURIComponent(name)}/keys`, {
-          publicKey,
-        }),
-      { project: typedAs("project", name), publicKey: "--key" },
+    const added = await adminRequest<{ keyid: string }>(
+      opts,
+      "POST",
+      `/projects/${encodeURIComponent(name)}/keys`,
+      {
+        body: { publicKey },
+        typed: { project: typedAs("project", name), publicKey: "--key" },
+      },
     );
     output(opts, added, `project ${name} trusts key ${added.keyid}`);
   });
@@ -114,16 +96,14 @@ export function registerProject(program: Command): void {
       .description("make a new enrolment token for devices to enrol themselves (the old one stops working)")
       .option("--close", "close enrolment instead"),
   ).action(async (name: string, opts: ServerCliOptions & { close?: boolean }) => {
-    const client = await adminClient(opts);
     const path = `/projects/${encodeURIComponent(name)}/enrolment-token`;
+    const typed = { project: typedAs("project", name) };
     if (opts.close) {
-      await serverCall(() => client.request("DELETE", path), { project: typedAs("project", name) });
+      await adminRequest(opts, "DELETE", path, { typed });
       output(opts, { closed: true }, `enrolment to ${name} closed`);
       return;
     }
-    const { token } = await serverCall(() => client.request<{ token: string }>("POST", path), {
-      project: typedAs("project", name),
-    });
+    const { token } = await adminRequest<{ token: string }>(opts, "POST", path, { typed });
     output(opts, { token }, `enrolment token for ${name} (shown once):\n  ${token}`);
   });
 }

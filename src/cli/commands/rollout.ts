@@ -3,6 +3,7 @@ import type { AdminClient } from "../../server/client.ts";
 import {
   addServerOptions,
   adminClient,
+  adminRequest,
   output,
   type ServerCliOptions,
   serverCall,
@@ -104,22 +105,25 @@ export function registerRollout(program: Command): void {
         minFailures: number;
       },
     ) => {
-      const client = await adminClient(opts);
-      const started = await serverCall(
-        () =>
-          client.request<RolloutRow>("POST", `/projects/${encodeURIComponent(opts.project)}/rollouts`, {
+      const started = await adminRequest<RolloutRow>(
+        opts,
+        "POST",
+        `/projects/${encodeURIComponent(opts.project)}/rollouts`,
+        {
+          body: {
             channel: opts.channel,
             version: opts.release,
             steps: opts.steps,
             minWaitSeconds: opts.wait,
             failurePercent: opts.failurePercent,
             minFailures: opts.minFailures,
-          }),
-        {
-          project: typedAs("--project", opts.project),
-          channel: typedAs("--channel", opts.channel),
-          version: typedAs("--release", opts.release),
-          steps: "--steps",
+          },
+          typed: {
+            project: typedAs("--project", opts.project),
+            channel: typedAs("--channel", opts.channel),
+            version: typedAs("--release", opts.release),
+            steps: "--steps",
+          },
         },
       );
       output(opts, started, describe(started));
@@ -129,14 +133,11 @@ export function registerRollout(program: Command): void {
   addServerOptions(
     rollout.command("list").description("a project's rollouts").requiredOption("--project <name>", "project"),
   ).action(async (opts: ProjectOption) => {
-    const client = await adminClient(opts);
-    const { rollouts } = await serverCall(
-      () =>
-        client.request<{ rollouts: RolloutRow[] }>(
-          "GET",
-          `/projects/${encodeURIComponent(opts.project)}/rollouts`,
-        ),
-      { project: typedAs("--project", opts.project) },
+    const { rollouts } = await adminRequest<{ rollouts: RolloutRow[] }>(
+      opts,
+      "GET",
+      `/projects/${encodeURIComponent(opts.project)}/rollouts`,
+      { typed: { project: typedAs("--project", opts.project) } },
     );
     output(opts, rollouts, rollouts.map(describe).join("\n") || "no rollouts");
   });

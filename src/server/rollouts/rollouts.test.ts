@@ -82,19 +82,22 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
         headers: device.headers,
         payload: { version: "2.0.0", event },
       });
-    return { api, devices, offered, report };
+    /** Starts a rollout of 2.0.0 on channel stable with `settings` (steps, waits, thresholds). */
+    const startRollout = async (settings: object) => {
+      const res = await api("POST", "/projects/p/rollouts", {
+        channel: "stable",
+        version: "2.0.0",
+        ...settings,
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json();
+    };
+    return { api, devices, offered, report, startRollout };
   }
 
   it("moves through its steps after each wait, to the same devices, and completes on the channel", async () => {
-    const { api, devices, offered } = await setup(60);
-    const start = await api("POST", "/projects/p/rollouts", {
-      channel: "stable",
-      version: "2.0.0",
-      steps: [10, 50, 100],
-      minWaitSeconds: 600,
-    });
-    expect(start.statusCode, start.body).toBe(201);
-    const rollout = start.json();
+    const { api, devices, offered, startRollout } = await setup(60);
+    const rollout = await startRollout({ steps: [10, 50, 100], minWaitSeconds: 600 });
     expect(rollout).toMatchObject({ from: "1.0.0", to: "2.0.0", step: 0, percent: 10, state: "running" });
     const onNew = async () => {
       const list: string[] = [];
@@ -131,17 +134,13 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
   });
 
   it("pauses by itself when failures pass the threshold, and stops offering the new release", async () => {
-    const { api, devices, offered, report } = await setup(40);
-    const rollout = (
-      await api("POST", "/projects/p/rollouts", {
-        channel: "stable",
-        version: "2.0.0",
-        steps: [50, 100],
-        minWaitSeconds: 0,
-        failurePercent: 20,
-        minFailures: 2,
-      })
-    ).json();
+    const { api, devices, offered, report, startRollout } = await setup(40);
+    const rollout = await startRollout({
+      steps: [50, 100],
+      minWaitSeconds: 0,
+      failurePercent: 20,
+      minFailures: 2,
+    });
     const chosen = [];
     for (const d of devices) if ((await offered(d)) === "2.0.0") chosen.push(d);
     expect(chosen.length).toBeGreaterThan(5);
@@ -167,17 +166,13 @@ describe.each(testDialects)("rollouts (%s)", (dialect) => {
   });
 
   it("counts only devices it offered the release to, once each, on what follows from the offer", async () => {
-    const { api, devices, offered, report } = await setup(80);
-    const rollout = (
-      await api("POST", "/projects/p/rollouts", {
-        channel: "stable",
-        version: "2.0.0",
-        steps: [25, 100],
-        minWaitSeconds: 3600,
-        failurePercent: 20,
-        minFailures: 2,
-      })
-    ).json();
+    const { api, devices, offered, report, startRollout } = await setup(80);
+    const rollout = await startRollout({
+      steps: [25, 100],
+      minWaitSeconds: 3600,
+      failurePercent: 20,
+      minFailures: 2,
+    });
     const chosen: typeof devices = [];
     const others: typeof devices = [];
     for (const d of devices) ((await offered(d)) === "2.0.0" ? chosen : others).push(d);

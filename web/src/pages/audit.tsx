@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, seg } from "../api.ts";
 import { useData, when } from "../data.ts";
 import type { PageProps } from "../main.tsx";
-import { Empty, Loading, Problem } from "../ui.tsx";
+import { Loading, Problem, Table } from "../ui.tsx";
 
 interface Entry {
   id: string;
@@ -31,31 +31,22 @@ export function AuditPage({ project }: PageProps) {
       <Problem error={error} />
       {!data ? (
         <Loading />
-      ) : data.entries.length === 0 ? (
-        <Empty>Nothing yet.</Empty>
       ) : (
-        <table id="audit">
-          <thead>
-            <tr>
-              <th scope="col">when</th>
-              <th scope="col">who</th>
-              <th scope="col">what</th>
-              <th scope="col">target</th>
-              <th scope="col">details</th>
+        <Table
+          id="audit"
+          columns={["when", "who", "what", "target", "details"]}
+          rows={data.entries}
+          empty="Nothing yet."
+          row={(e) => (
+            <tr key={e.id}>
+              <td class="nowrap">{when(e.at)}</td>
+              <td>{e.actor}</td>
+              <td>{e.action}</td>
+              <td class="mono">{[e.project, e.target].filter(Boolean).join(" / ")}</td>
+              <td class="mono small">{Object.keys(e.detail).length > 0 ? JSON.stringify(e.detail) : ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {data.entries.map((e) => (
-              <tr key={e.id}>
-                <td class="nowrap">{when(e.at)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td class="mono">{[e.project, e.target].filter(Boolean).join(" / ")}</td>
-                <td class="mono small">{Object.keys(e.detail).length > 0 ? JSON.stringify(e.detail) : ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       )}
     </>
   );

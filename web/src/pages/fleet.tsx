@@ -4,7 +4,7 @@ import { api, seg } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import { ago, useData } from "../data.ts";
 import type { PageProps } from "../main.tsx";
-import { Card, Empty, Loading, Problem } from "../ui.tsx";
+import { Card, Empty, Loading, Problem, Table } from "../ui.tsx";
 import { RolloutSummary } from "./rollouts.tsx";
 
 export function FleetPage({ project }: PageProps) {
@@ -30,53 +30,35 @@ export function FleetPage({ project }: PageProps) {
       <div class="columns">
         <section>
           <h2>Devices per release and state</h2>
-          {data.running.length === 0 ? (
-            <Empty>No devices yet.</Empty>
-          ) : (
-            <table id="running">
-              <thead>
-                <tr>
-                  <th scope="col">release</th>
-                  <th scope="col">state</th>
-                  <th scope="col">devices</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.running.map((r) => (
-                  <tr key={`${r.version}/${r.state}`}>
-                    <td>{r.version ?? "not checked in"}</td>
-                    <td>{r.state ?? "-"}</td>
-                    <td class="num">{r.devices}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <Table
+            id="running"
+            columns={["release", "state", "devices"]}
+            rows={data.running}
+            empty="No devices yet."
+            row={(r) => (
+              <tr key={`${r.version}/${r.state}`}>
+                <td>{r.version ?? "not checked in"}</td>
+                <td>{r.state ?? "-"}</td>
+                <td class="num">{r.devices}</td>
+              </tr>
+            )}
+          />
         </section>
         <section>
           <h2>Channels</h2>
-          {data.channels.length === 0 ? (
-            <Empty>No channels yet.</Empty>
-          ) : (
-            <table id="channels">
-              <thead>
-                <tr>
-                  <th scope="col">channel</th>
-                  <th scope="col">release</th>
-                  <th scope="col">rollout</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.channels.map((c) => (
-                  <tr key={c.name}>
-                    <td>{c.name}</td>
-                    <td>{c.version ?? "-"}</td>
-                    <td>{c.rollout ? <RolloutSummary rollout={c.rollout} /> : "-"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <Table
+            id="channels"
+            columns={["channel", "release", "rollout"]}
+            rows={data.channels}
+            empty="No channels yet."
+            row={(c) => (
+              <tr key={c.name}>
+                <td>{c.name}</td>
+                <td>{c.version ?? "-"}</td>
+                <td>{c.rollout ? <RolloutSummary rollout={c.rollout} /> : "-"}</td>
+              </tr>
+            )}
+          />
         </section>
       </div>
       <section>

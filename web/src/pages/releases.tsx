@@ -4,7 +4,7 @@ import type { ReleaseDetail } from "../../../src/server/api-schemas.ts";
 import { api, seg } from "../api.ts";
 import { bytes, useData, useReleases, when } from "../data.ts";
 import type { PageProps } from "../main.tsx";
-import { Action, Empty, Loading, Problem } from "../ui.tsx";
+import { Action, Empty, Loading, Problem, Table } from "../ui.tsx";
 
 interface ChannelRow {
   name: string;
@@ -120,38 +120,33 @@ export function ReleasesPage({ project, canWrite }: PageProps) {
         <Problem error={releases.error} />
         {!releases.data ? (
           <Loading />
-        ) : versions.length === 0 ? (
-          <Empty>
-            No releases yet: publish one with <code>mpota publish --server</code>.
-          </Empty>
         ) : (
-          <table id="releases">
-            <thead>
-              <tr>
-                <th scope="col">release</th>
-                <th scope="col">files</th>
-                <th scope="col">published</th>
+          <Table
+            id="releases"
+            columns={["release", "files", "published"]}
+            rows={releases.data.releases}
+            empty={
+              <>
+                No releases yet: publish one with <code>mpota publish --server</code>.
+              </>
+            }
+            row={(r) => (
+              <tr key={r.version}>
+                <td>
+                  <button
+                    type="button"
+                    class="link"
+                    aria-expanded={open === r.version}
+                    onClick={() => setOpen(r.version)}
+                  >
+                    {r.version}
+                  </button>
+                </td>
+                <td class="num">{r.files}</td>
+                <td>{when(r.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {releases.data.releases.map((r) => (
-                <tr key={r.version}>
-                  <td>
-                    <button
-                      type="button"
-                      class="link"
-                      aria-expanded={open === r.version}
-                      onClick={() => setOpen(r.version)}
-                    >
-                      {r.version}
-                    </button>
-                  </td>
-                  <td class="num">{r.files}</td>
-                  <td>{when(r.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       </section>
       {(open ?? versions[0]) && <Detail project={project} version={(open ?? versions[0])!} />}
