@@ -35,7 +35,7 @@ describe("power cut at every flash operation", () => {
   for (const name of NAMES)
     for (const model of MODELS)
       it(`${name} (${model}): the board runs exactly the old or the new release`, {
-        timeout: scaled(120_000),
+        timeout: scaled(240_000),
       }, async () => {
         const scenario = scenarios.find((s) => s.name === name)!;
         const { cutPoints, failures } = await cutMatrix(scenario, model, { concurrency: 2 });
