@@ -301,15 +301,25 @@ describe.skipIf(!postgresUrl)("two mpota serve processes on one PostgreSQL", () 
     const expected = devices.map((d) => (bucketOf(d.id, rollout.id) < 2500 ? "2.0.0" : "1.0.0"));
     expect(await answers(0)).toEqual(expected);
     expect(await answers(1)).toEqual(expected);
-    // a change made through one server is what the other answers at once
+    // a change made through one server is what the other answers within a second (its cache is told)
+    const within1s = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 1000, interval: 20 });
+    const checkIn = (server: { url: string }, d: { id: string; token: string }, query = "") =>
+      fetch(`${server.url}/d/p/channels/stable.json${query}`, {
+        headers: { authorization: `Bearer ${d.token}`, "x-mpota-device": d.id },
+      });
     await clients[1].request("POST", `/projects/p/rollouts/${rollout.id}/advance`);
-    expect(await answers(0)).toEqual(devices.map(() => "2.0.0"));
-    await clients[0].request("POST", `/projects/p/rollouts/${rollout.id}/abort`);
-    expect(await answers(1)).toEqual(devices.map(() => "1.0.0"));
-    await clients[0].request("PATCH", "/projects/p/devices/dev-3", { status: "revoked" });
-    const revoked = await fetch(`${b.url}/d/p/channels/stable.json`, {
-      headers: { authorization: `Bearer ${devices[3]!.token}`, "x-mpota-device": "dev-3" },
+    await within1s(async () => expect(await answers(0)).toEqual(devices.map(() => "2.0.0")));
+    // a pause on b: a device not yet on the new release gets the old one from a too
+    await clients[1].request("POST", `/projects/p/rollouts/${rollout.id}/pause`);
+    await within1s(async () => {
+      const res = await checkIn(a, devices[5]!, "?version=1.0.0&state=good");
+      expect(JSON.parse((await res.text()).split("\n")[1]!).version).toBe("1.0.0");
     });
-    expect(revoked.status).toBe(401);
+    await clients[0].request("POST", `/projects/p/rollouts/${rollout.id}/abort`);
+    await within1s(async () => expect(await answers(1)).toEqual(devices.map(() => "1.0.0")));
+    // a revocation on a: b refuses the token (which it has cached by now)
+    expect((await checkIn(b, devices[3]!)).status).toBe(200);
+    await clients[0].request("PATCH", "/projects/p/devices/dev-3", { status: "revoked" });
+    await within1s(async () => expect((await checkIn(b, devices[3]!)).status).toBe(401));
   });
 });

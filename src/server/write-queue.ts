@@ -35,9 +35,4 @@ export class WriteQueue<T> {
     this.writing = this.write(rows);
     return this.writing;
   }
-
-  /** Resolves once everything queued so far is written. */
-  async flush(): Promise<void> {
-    await (this.next ?? this.writing).catch(() => {});
-  }
 }
