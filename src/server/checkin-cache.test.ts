@@ -124,6 +124,17 @@ describe.each(testDialects)("check-in cache (%s)", (dialect) => {
   });
 });
 
+describe.each(testDialects)("check-in cache lookups (%s)", (dialect) => {
+  it("reads the devices of concurrent check-ins in one query, unknown tokens included", async () => {
+    const { cache, counted } = await setup(dialect);
+    const found = await Promise.all(
+      ["t1", "nobody", "t1", "nobody-else"].map((t) => cache.deviceByToken(hashToken(t))),
+    );
+    expect(found.map((d) => d?.id)).toEqual(["d1", undefined, "d1", undefined]);
+    expect(counted.n).toBe(1);
+  });
+});
+
 describe.skipIf(!postgresUrl)("check-in cache (postgres, listening connection)", () => {
   it("goes to the database while its listening connection is lost, and caches again once back", async () => {
     const { db, other, cache, counted } = await setup("postgres");

@@ -25,6 +25,12 @@ export class CheckinCache {
   private readonly devices = new Map<string, Device | undefined>();
   private readonly routes = new Map<string, ChannelRoute | undefined>();
   private readonly tagPins = new Map<string, TagPin[]>();
+  private deviceBatch:
+    | {
+        waiting: Map<string, Array<(device: Device | undefined) => void>>;
+        failed: Array<(err: unknown) => void>;
+      }
+    | undefined;
   /** Counts announcements: a read that saw it move while in flight is not kept. */
   private generation = 0;
 
@@ -73,9 +79,43 @@ export class CheckinCache {
    * update what it runs on it, which only check-ins write.
    */
   deviceByToken(tokenHash: string): Promise<Device | undefined> {
-    return this.through(this.devices, tokenHash, MAX_DEVICES, () =>
-      this.db.selectFrom("devices").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst(),
-    );
+    return this.through(this.devices, tokenHash, MAX_DEVICES, () => this.loadDevice(tokenHash));
+  }
+
+  /**
+   * A fleet checks in from many devices at once, mostly ones not cached: the lookups of one turn of
+   * the event loop go to the database as one query (one round trip for many check-ins).
+   */
+  private loadDevice(tokenHash: string): Promise<Device | undefined> {
+    let batch = this.deviceBatch;
+    if (!batch) {
+      const waiting = new Map<string, Array<(device: Device | undefined) => void>>();
+      const failed: Array<(err: unknown) => void> = [];
+      const current = { waiting, failed };
+      batch = this.deviceBatch = current;
+      setImmediate(() => {
+        if (this.deviceBatch === current) this.deviceBatch = undefined;
+        this.db
+          .selectFrom("devices")
+          .selectAll()
+          .where("token_hash", "in", [...waiting.keys()])
+          .execute()
+          .then((rows) => {
+            const found = new Map(rows.map((row) => [row.token_hash, row]));
+            for (const [hash, resolvers] of waiting) for (const done of resolvers) done(found.get(hash));
+          })
+          .catch((err) => {
+            for (const fail of failed) fail(err);
+          });
+      });
+    }
+    const { waiting, failed } = batch;
+    // well inside both databases' limit on query parameters
+    if (waiting.size >= 1000) this.deviceBatch = undefined;
+    return new Promise((done, fail) => {
+      waiting.set(tokenHash, [...(waiting.get(tokenHash) ?? []), done]);
+      failed.push(fail);
+    });
   }
 
   route(project: string, channel: string): Promise<ChannelRoute | undefined> {
