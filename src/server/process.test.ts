@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { buildProgram } from "../cli/main.ts";
+import { openDatabase } from "../db/index.ts";
 import { createTestDatabase, postgresUrl, type TestDatabase } from "../db/testing.ts";
 import { AdminClient, publishRelease } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
@@ -121,6 +122,37 @@ describe("mpota serve (SQLite)", () => {
     expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("writes the check-ins it holds when stopped with SIGTERM", async () => {
+    const data = tempDir();
+    // a flush interval far longer than the test: only the stop can write the check-in
+    const server = await startServe(["--data", data, "--flush-interval", "60000"]);
+    const admin = new AdminClient(server.url, server.adminToken!);
+    const key = testKey();
+    await admin.request("POST", "/projects", { name: "p" });
+    await admin.request("POST", "/projects/p/keys", { publicKey: key.publicKeyHex });
+    const release = testRelease("p", "1.0.0", { "main.py": "v = 1\n" }, key);
+    await publishRelease(admin, release.files, { project: "p", channel: "stable" });
+    const { token } = await admin.request<{ token: string }>("POST", "/projects/p/devices", { id: "d1" });
+    const res = await fetch(`${server.url}/d/p/channels/stable.json?version=1.0.0&state=good`, {
+      headers: { authorization: `Bearer ${token}`, "x-mpota-device": "d1" },
+    });
+    expect(res.status).toBe(200);
+    await stopped(server.child);
+    expect(server.child.exitCode).toBe(0);
+    const db = await openDatabase(join(data, "mpota.db"));
+    try {
+      const row = await db.kysely
+        .selectFrom("devices")
+        .select(["version", "state", "last_seen"])
+        .where("id", "=", "d1")
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ version: "1.0.0", state: "good" });
+      expect(row.last_seen).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("leaves no partial release after SIGKILL mid-upload, and the upload can be redone", async () => {
     const data = tempDir();
     const server = await startServe(["--data", data]);
@@ -175,7 +207,7 @@ describe("mpota serve (SQLite)", () => {
 
   it("runs the admin commands against a live server", async () => {
     const data = tempDir();
-    const server = await startServe(["--data", data, "--checkin-interval", "0"]);
+    const server = await startServe(["--data", data, "--flush-interval", "60000"]);
     const auth = ["--server", server.url, "--token", server.adminToken!];
     const key = testKey();
     expect(await mpota("project", "add", "greenhouse", ...auth)).toBe("created project greenhouse\n");
