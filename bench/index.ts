@@ -6,6 +6,8 @@ export type Benchmark = (options: {
   progress: (message: string) => void;
   /** A MicroPython unix-port binary (`--micropython PATH`), for benchmarks on a real interpreter. */
   micropython?: string;
+  /** Server processes (`mpota bench server --nodes N`); 1 when not given. */
+  nodes: number;
 }) => Promise<Record<string, unknown>>;
 
 export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {
@@ -45,7 +47,7 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
   },
   server: {
     describe:
-      "update server: check-ins/s and p50/p99 with 100,000 devices (SQLite, PostgreSQL), 1,000-file publish time",
+      "update server: check-ins/s and p50/p99 with 100,000 devices (SQLite, PostgreSQL), 1,000-file publish time; with --nodes N: N processes on one PostgreSQL, 1,000,000 devices, revocation and step-change times",
     load: async () => (await import("./server.ts")).default,
   },
 };

@@ -1,47 +1,54 @@
 /**
  * The load generator of `mpota bench server`, run in its own process so it does not share the
  * server's event loop: autocannon check-ins cycling through every device's token, each device
- * sending the ETag it holds (the steady state of a fleet: most answers are 304).
- * argv: URL PROJECT TOKENS_FILE ETAG SECONDS CONNECTIONS; prints one JSON line.
+ * sending the ETag it holds (the steady state of a fleet: most answers are 304). Several URLs (comma
+ * separated: nodes behind a round-robin balancer) share the connections evenly; the p50/p99 printed
+ * are those of the slowest node.
+ * argv: URL[,URL…] PROJECT TOKENS_FILE ETAG SECONDS CONNECTIONS; prints one JSON line.
  */
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 
-const [url, project, tokensFile, etag, seconds, connections] = process.argv.slice(2);
+const [urls, project, tokensFile, etag, seconds, connections] = process.argv.slice(2);
 const devices = JSON.parse(readFileSync(tokensFile!, "utf8")) as Array<[string, string]>;
 let next = 0;
+const targets = urls!.split(",");
 
-const result = await autocannon({
-  url: url!,
-  connections: Number(connections),
-  duration: Number(seconds),
-  requests: [
-    {
-      method: "GET",
-      setupRequest: (request: Record<string, unknown>) => {
-        const [id, token] = devices[next++ % devices.length]!;
-        return {
-          ...request,
-          path: `/d/${project}/channels/stable.json?version=1.0.0&state=good`,
-          headers: { authorization: `Bearer ${token}`, "x-mpota-device": id, "if-none-match": etag },
-        };
-      },
-    },
-  ],
-});
+const results = await Promise.all(
+  targets.map((url) =>
+    autocannon({
+      url,
+      connections: Math.max(1, Math.round(Number(connections) / targets.length)),
+      duration: Number(seconds),
+      requests: [
+        {
+          method: "GET",
+          setupRequest: (request: Record<string, unknown>) => {
+            const [id, token] = devices[next++ % devices.length]!;
+            return {
+              ...request,
+              path: `/d/${project}/channels/stable.json?version=1.0.0&state=good`,
+              headers: { authorization: `Bearer ${token}`, "x-mpota-device": id, "if-none-match": etag },
+            };
+          },
+        },
+      ],
+    }),
+  ),
+);
+const statusCodes: Record<string, number> = {};
+for (const result of results)
+  for (const [code, s] of Object.entries(result.statusCodeStats ?? {}))
+    statusCodes[code] = (statusCodes[code] ?? 0) + Number((s as { count: number }).count);
+const sum = (f: (r: (typeof results)[number]) => number) => results.reduce((n, r) => n + f(r), 0);
 process.stdout.write(
   `${JSON.stringify({
-    requestsPerSecond: result.requests.average,
-    total: result.requests.total,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(
-      Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [
-        code,
-        Number((s as { count: number }).count),
-      ]),
-    ),
+    requestsPerSecond: sum((r) => r.requests.average),
+    total: sum((r) => r.requests.total),
+    p50Ms: Math.max(...results.map((r) => r.latency.p50)),
+    p99Ms: Math.max(...results.map((r) => r.latency.p99)),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
   })}\n`,
 );

@@ -109,7 +109,8 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
   }
 }
 
-const run: Benchmark = async ({ progress }) => {
+const run: Benchmark = async ({ progress, nodes }) => {
+  if (nodes > 1) return (await import("./server-nodes.ts")).measureNodes(nodes, progress);
   const sqlite = await measure(undefined, progress, true);
   let postgres:
     | { checkinsPerSecond: number; p50Ms: number; p99Ms: number; statusCodes: Record<string, number> }

@@ -3,6 +3,7 @@
  * only portable column types (text, integer, bigint), no autoincrement, no booleans, no JSON columns.
  */
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { changeNoticeTriggers } from "./changes.ts";
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -173,6 +174,8 @@ export const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_rollout_offers": rolloutOffers,
   "0003_dashboard": dashboard,
+  // PostgreSQL only: SQLite's triggers are made per connection (see changes.ts)
+  "0004_change_notices": changeNoticeTriggers,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -9,6 +9,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { makeFolder } from "../store/index.ts";
+import { type ChangeFeed, PostgresChanges, sqliteChanges } from "./changes.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
@@ -19,6 +20,8 @@ export interface Db {
   dialect: Dialect;
   /** The URL with any password masked: safe to print. */
   label: string;
+  /** Notices of changes to what check-ins read (for the caches of every server process). */
+  changes: ChangeFeed;
   close(): Promise<void>;
 }
 
@@ -51,9 +54,11 @@ export function databaseUrlProblem(url: string): string | undefined {
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
   const problem = databaseUrlProblem(url);
   if (problem) throw new Error(problem);
-  const db = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
+  const { db, listen } = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
   try {
     await migrate(db.kysely, db.dialect === "sqlite" ? 20 : 0);
+    // after the migrations: the notices are about their tables
+    await listen();
   } catch (err) {
     await db.close();
     throw err;
@@ -61,7 +66,21 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return db;
 }
 
-function openSqlite(url: string): Db {
+/** A database just opened: `listen` starts its change notices once the schema is there. */
+interface Opening {
+  db: Db;
+  listen(): Promise<void>;
+}
+
+/** Until `listen`: no notices, so nothing may be cached. */
+const NOT_LISTENING: ChangeFeed = {
+  live: false,
+  subscribe: () => {},
+  barrier: async () => {},
+  close: async () => {},
+};
+
+function openSqlite(url: string): Opening {
   const path = url.replace(/^sqlite:(\/\/)?/i, "");
   if (path !== ":memory:") makeFolder(dirname(path));
   const sqlite = new BetterSqlite3(path);
@@ -92,10 +111,22 @@ function openSqlite(url: string): Db {
     },
   };
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return { kysely, dialect: "sqlite", label: `sqlite:${path}`, close: () => kysely.destroy() };
+  const db: Db = {
+    kysely,
+    dialect: "sqlite",
+    label: `sqlite:${path}`,
+    changes: NOT_LISTENING,
+    close: () => kysely.destroy(),
+  };
+  return {
+    db,
+    listen: async () => {
+      db.changes = sqliteChanges(sqlite);
+    },
+  };
 }
 
-async function openPostgres(url: string, options: OpenOptions): Promise<Db> {
+async function openPostgres(url: string, options: OpenOptions): Promise<Opening> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -119,12 +150,18 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Db> {
     );
   }
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return {
+  const changes = new PostgresChanges(url, kysely as Kysely<unknown>);
+  const db: Db = {
     kysely,
     dialect: "postgres",
     label: maskPassword(url),
-    close: () => kysely.destroy(),
+    changes,
+    close: async () => {
+      await changes.close();
+      await kysely.destroy();
+    },
   };
+  return { db, listen: () => changes.connect() };
 }
 
 /**

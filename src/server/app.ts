@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Db } from "../db/index.ts";
 import { adminAuthBeforeBody } from "./auth.ts";
+import { CheckinCache } from "./checkin-cache.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -53,6 +54,7 @@ export const DEFAULT_LIMITS: Limits = {
   enrolmentsPerMinute: 60,
   maxPendingDevices: 1000,
   authFailuresPerMinute: 30,
+  maxQueuedWrites: 100_000,
 };
 
 export interface MpotaServer {
@@ -82,7 +84,13 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
     now: options.now ?? Date.now,
     limits,
     deviceLoad: new DeviceLoad(limits),
-    checkins: new CheckinBatcher(options.db.kysely, options.flushIntervalMs ?? 1000, onError),
+    checkins: new CheckinBatcher(
+      options.db.kysely,
+      options.flushIntervalMs ?? 1000,
+      () => limits.maxQueuedWrites,
+      onError,
+    ),
+    cache: new CheckinCache(options.db.kysely, options.db.changes),
   };
 
   app.decorateRequest("admin", null);
@@ -116,6 +124,10 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   await app.register(
     async (admin) => {
       admin.addHook("onRequest", adminAuthBeforeBody(ctx));
+      // A change answered is a change this process's check-ins already see (other processes: soon).
+      admin.addHook("onSend", async (request) => {
+        if (request.method !== "GET" && request.method !== "HEAD") await options.db.changes.barrier();
+      });
       for (const routes of [projectRoutes, releaseRoutes, deviceRoutes, rolloutRoutes, tokenRoutes])
         await admin.register(routes, { ctx });
       await admin.register(overviewRoutes, { ctx });
@@ -128,6 +140,12 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   await app.register(sessionRoutes, { ctx, prefix: "/api/v1" });
 
   const tick = () => tickRollouts(options.db.kysely, ctx.now());
+  const settled =
+    <T>(work: () => Promise<T>) =>
+    async () => {
+      await work();
+      await options.db.changes.barrier();
+    };
   const tickMs = options.tickIntervalMs ?? 1000;
   const ticker = tickMs > 0 ? setInterval(() => void tick().catch(onError), tickMs) : undefined;
   ticker?.unref();
@@ -136,5 +154,5 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
     clearInterval(ticker);
     await ctx.checkins.stop();
   });
-  return { app, ctx, flush: () => ctx.checkins.flush(), tick };
+  return { app, ctx, flush: settled(() => ctx.checkins.flush()), tick: settled(tick) };
 }

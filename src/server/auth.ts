@@ -91,11 +91,7 @@ export async function authenticateDevice(
   if (!token) throw new HttpError(401, "missing device token (Authorization: Bearer …)", WWW_AUTHENTICATE);
   if (typeof claimed !== "string" || claimed === "")
     throw new HttpError(401, "missing X-Mpota-Device header", WWW_AUTHENTICATE);
-  const device = await ctx.db.kysely
-    .selectFrom("devices")
-    .selectAll()
-    .where("token_hash", "=", hashToken(token))
-    .executeTakeFirst();
+  const device = await ctx.cache.deviceByToken(hashToken(token));
   if (!device || device.id !== claimed) throw new HttpError(401, "unknown device token", WWW_AUTHENTICATE);
   if (device.status === "revoked") throw new HttpError(401, "device is revoked", WWW_AUTHENTICATE);
   const project = (request.params as { project?: string }).project;

@@ -2,10 +2,13 @@
  * Check-ins are the hot path, so they do not write to the database one by one: what a device says
  * (version, state, failed version, time) is kept in memory and written for all devices at once every
  * flush interval. A change of what the device runs also becomes an event (trial / confirmed /
- * rolled_back), which is how a report the device lost is made good by its next check-in.
+ * rolled_back), which is how a report the device lost is made good by its next check-in. The batch is
+ * bounded: a check-in of a device not yet in it, past the limit, is answered 503 with Retry-After.
+ * A stop (SIGTERM) writes it; a process killed outright loses at most one flush interval of it.
  */
 import { type Kysely, sql } from "kysely";
 import type { Database, Device } from "../db/index.ts";
+import { HttpError } from "./errors.ts";
 import { type EventInput, recordEvents } from "./rollouts/engine.ts";
 
 export interface Seen {
@@ -36,6 +39,7 @@ export class CheckinBatcher {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly intervalMs: number,
+    private readonly max: () => number,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -49,8 +53,15 @@ export class CheckinBatcher {
     await this.flush();
   }
 
+  /**
+   * Keeps what the device says for the next flush, and sets it on `device` (the check-in cache's
+   * object, so this process's next check-in of the device compares with it).
+   */
   record(device: Device, seen: Seen): void {
-    this.rows.set(`${device.project}\n${device.id}`, { project: device.project, id: device.id, ...seen });
+    const key = `${device.project}\n${device.id}`;
+    if ((this.rows.size >= this.max() || this.events.length >= this.max()) && !this.rows.has(key))
+      throw new HttpError(503, "server busy writing check-ins; retry later", { "retry-after": "2" });
+    this.rows.set(key, { project: device.project, id: device.id, ...seen });
     const minute = `${device.project}\n${seen.at - (seen.at % 60_000)}`;
     this.counts.set(minute, (this.counts.get(minute) ?? 0) + 1);
     const changed =
@@ -65,6 +76,9 @@ export class CheckinBatcher {
       });
     if (seen.failed && seen.failed !== device.failed)
       this.events.push({ ...base, version: seen.failed, event: "rolled_back" });
+    device.version = seen.version;
+    device.state = seen.state;
+    device.failed = seen.failed;
   }
 
   /** Writes everything recorded so far; flushes run one after another. */

@@ -1,5 +1,6 @@
 /** What every route plugin of one server shares: the database, the file store, the clock, the limits. */
 import type { Db } from "../db/index.ts";
+import type { CheckinCache } from "./checkin-cache.ts";
 import type { CheckinBatcher } from "./checkins.ts";
 import type { DeviceLoad } from "./overload.ts";
 import type { FileStore } from "./store.ts";
@@ -21,6 +22,8 @@ export interface Limits {
   maxPendingDevices: number;
   /** Device API answers 401 per client address and minute before it gets only 429 (0: no limit). */
   authFailuresPerMinute: number;
+  /** Rows waiting for the database (check-ins, offers, reports, each) before device requests get 503. */
+  maxQueuedWrites: number;
 }
 
 export interface ServerContext {
@@ -29,5 +32,7 @@ export interface ServerContext {
   now: () => number;
   limits: Limits;
   checkins: CheckinBatcher;
+  /** What check-ins read, kept in agreement with the database by its change notices. */
+  cache: CheckinCache;
   deviceLoad: DeviceLoad;
 }

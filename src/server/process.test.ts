@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { buildProgram } from "../cli/main.ts";
+import { openDatabase } from "../db/index.ts";
 import { createTestDatabase, postgresUrl, type TestDatabase } from "../db/testing.ts";
 import { AdminClient, publishRelease } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
@@ -121,6 +122,37 @@ describe("mpota serve (SQLite)", () => {
     expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("writes the check-ins it holds when stopped with SIGTERM", async () => {
+    const data = tempDir();
+    // a flush interval far longer than the test: only the stop can write the check-in
+    const server = await startServe(["--data", data, "--flush-interval", "60000"]);
+    const admin = new AdminClient(server.url, server.adminToken!);
+    const key = testKey();
+    await admin.request("POST", "/projects", { name: "p" });
+    await admin.request("POST", "/projects/p/keys", { publicKey: key.publicKeyHex });
+    const release = testRelease("p", "1.0.0", { "main.py": "v = 1\n" }, key);
+    await publishRelease(admin, release.files, { project: "p", channel: "stable" });
+    const { token } = await admin.request<{ token: string }>("POST", "/projects/p/devices", { id: "d1" });
+    const res = await fetch(`${server.url}/d/p/channels/stable.json?version=1.0.0&state=good`, {
+      headers: { authorization: `Bearer ${token}`, "x-mpota-device": "d1" },
+    });
+    expect(res.status).toBe(200);
+    await stopped(server.child);
+    expect(server.child.exitCode).toBe(0);
+    const db = await openDatabase(join(data, "mpota.db"));
+    try {
+      const row = await db.kysely
+        .selectFrom("devices")
+        .select(["version", "state", "last_seen"])
+        .where("id", "=", "d1")
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ version: "1.0.0", state: "good" });
+      expect(row.last_seen).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("leaves no partial release after SIGKILL mid-upload, and the upload can be redone", async () => {
     const data = tempDir();
     const server = await startServe(["--data", data]);
@@ -175,7 +207,7 @@ describe("mpota serve (SQLite)", () => {
 
   it("runs the admin commands against a live server", async () => {
     const data = tempDir();
-    const server = await startServe(["--data", data, "--checkin-interval", "0"]);
+    const server = await startServe(["--data", data, "--flush-interval", "60000"]);
     const auth = ["--server", server.url, "--token", server.adminToken!];
     const key = testKey();
     expect(await mpota("project", "add", "greenhouse", ...auth)).toBe("created project greenhouse\n");
@@ -301,15 +333,25 @@ describe.skipIf(!postgresUrl)("two mpota serve processes on one PostgreSQL", () 
     const expected = devices.map((d) => (bucketOf(d.id, rollout.id) < 2500 ? "2.0.0" : "1.0.0"));
     expect(await answers(0)).toEqual(expected);
     expect(await answers(1)).toEqual(expected);
-    // a change made through one server is what the other answers at once
+    // a change made through one server is what the other answers within a second (its cache is told)
+    const within1s = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 1000, interval: 20 });
+    const checkIn = (server: { url: string }, d: { id: string; token: string }, query = "") =>
+      fetch(`${server.url}/d/p/channels/stable.json${query}`, {
+        headers: { authorization: `Bearer ${d.token}`, "x-mpota-device": d.id },
+      });
     await clients[1].request("POST", `/projects/p/rollouts/${rollout.id}/advance`);
-    expect(await answers(0)).toEqual(devices.map(() => "2.0.0"));
-    await clients[0].request("POST", `/projects/p/rollouts/${rollout.id}/abort`);
-    expect(await answers(1)).toEqual(devices.map(() => "1.0.0"));
-    await clients[0].request("PATCH", "/projects/p/devices/dev-3", { status: "revoked" });
-    const revoked = await fetch(`${b.url}/d/p/channels/stable.json`, {
-      headers: { authorization: `Bearer ${devices[3]!.token}`, "x-mpota-device": "dev-3" },
+    await within1s(async () => expect(await answers(0)).toEqual(devices.map(() => "2.0.0")));
+    // a pause on b: a device not yet on the new release gets the old one from a too
+    await clients[1].request("POST", `/projects/p/rollouts/${rollout.id}/pause`);
+    await within1s(async () => {
+      const res = await checkIn(a, devices[5]!, "?version=1.0.0&state=good");
+      expect(JSON.parse((await res.text()).split("\n")[1]!).version).toBe("1.0.0");
     });
-    expect(revoked.status).toBe(401);
+    await clients[0].request("POST", `/projects/p/rollouts/${rollout.id}/abort`);
+    await within1s(async () => expect(await answers(1)).toEqual(devices.map(() => "1.0.0")));
+    // a revocation on a: b refuses the token (which it has cached by now)
+    expect((await checkIn(b, devices[3]!)).status).toBe(200);
+    await clients[0].request("PATCH", "/projects/p/devices/dev-3", { status: "revoked" });
+    await within1s(async () => expect((await checkIn(b, devices[3]!)).status).toBe(401));
   });
 });

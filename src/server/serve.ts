@@ -15,6 +15,7 @@ export interface ServeOptions {
   data: string;
   limits?: ServerOptions["limits"];
   logger?: boolean;
+  flushIntervalMs?: ServerOptions["flushIntervalMs"];
 }
 
 export interface RunningServer {
@@ -35,7 +36,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const dataDir = resolve(options.data);
   const db = await openDatabase(options.db ?? defaultDatabase(dataDir));
   try {
-    const server = await createServer({ db, dataDir, limits: options.limits, logger: options.logger });
+    const server = await createServer({
+      db,
+      dataDir,
+      limits: options.limits,
+      logger: options.logger,
+      flushIntervalMs: options.flushIntervalMs,
+    });
     const adminToken = await bootstrapAdminToken(db.kysely, Date.now());
     await server.app.listen({ port: options.port, host: options.host });
     const address = server.app.server.address();

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { CliError } from "../errors.ts";
+import { wholeNumber } from "../options.ts";
 
 export function registerBench(program: Command): void {
   program
@@ -12,8 +13,17 @@ export function registerBench(program: Command): void {
       "--micropython <path>",
       "a MicroPython unix-port binary, for benchmarks on a real interpreter (heap)",
     )
+    .option(
+      "--nodes <n>",
+      "server processes on one PostgreSQL (bench server)",
+      wholeNumber("--nodes", 16, 1),
+      1,
+    )
     .action(
-      async (name: string | undefined, opts: { json?: boolean; list?: boolean; micropython?: string }) => {
+      async (
+        name: string | undefined,
+        opts: { json?: boolean; list?: boolean; micropython?: string; nodes: number },
+      ) => {
         const { benchmarks } = await import("../../../bench/index.ts");
         const known = Object.entries(benchmarks)
           .map(([n, b]) => `  ${n}: ${b.describe}`)
@@ -30,7 +40,7 @@ export function registerBench(program: Command): void {
           );
         const run = await entry.load();
         const progress = (message: string) => process.stderr.write(`${message}\n`);
-        const figures = await run({ progress, micropython: opts.micropython });
+        const figures = await run({ progress, micropython: opts.micropython, nodes: opts.nodes });
         if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
         else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
       },

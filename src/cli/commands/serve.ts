@@ -15,6 +15,7 @@ interface ServeCliOptions {
   authFailuresPerMinute?: number;
   log?: boolean;
   json?: boolean;
+  flushInterval?: number;
   demo?: boolean;
   demoDevices?: number;
   demoInterval?: number;
@@ -72,6 +73,11 @@ export function registerServe(program: Command): void {
       "wrong device or enrolment tokens per client address and minute before 429 (0: no limit; default 30)",
       wholeNumber("--auth-failures-per-minute", 1_000_000),
     )
+    .option(
+      "--flush-interval <ms>",
+      "how often check-ins are written to the database (a SIGKILL loses at most this much; default 1000)",
+      wholeNumber("--flush-interval", 60_000, 10),
+    )
     .option("--log", "log every request (JSON lines on stdout)")
     .option("--json", "print one JSON line {url, db, adminToken?} once listening")
     .option("--demo", "also run a demo: project greenhouse, virtual boards checking in, a staged rollout")
@@ -118,6 +124,7 @@ export function registerServe(program: Command): void {
           data: opts.data,
           limits,
           logger: !!opts.log,
+          flushIntervalMs: opts.flushInterval,
         });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;

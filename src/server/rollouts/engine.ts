@@ -81,18 +81,23 @@ export interface RolloutHealth {
   confirmed: number;
 }
 
-/** Notes that the rollout offered its new release to the device; the first offer's time is kept. */
-export async function recordOffer(
-  db: Kysely<Database>,
-  rolloutId: string,
-  deviceId: string,
-  at: number,
-): Promise<void> {
-  await db
-    .insertInto("rollout_offers")
-    .values({ rollout_id: rolloutId, device_id: deviceId, at })
-    .onConflict((oc) => oc.columns(["rollout_id", "device_id"]).doNothing())
-    .execute();
+export interface Offer {
+  rolloutId: string;
+  deviceId: string;
+  at: number;
+}
+
+/** Notes that rollouts offered their new release to devices; the first offer's time is kept. */
+export async function recordOffers(db: Kysely<Database>, offers: Offer[]): Promise<void> {
+  for (let i = 0; i < offers.length; i += 500) {
+    await db
+      .insertInto("rollout_offers")
+      .values(
+        offers.slice(i, i + 500).map((o) => ({ rollout_id: o.rolloutId, device_id: o.deviceId, at: o.at })),
+      )
+      .onConflict((oc) => oc.columns(["rollout_id", "device_id"]).doNothing())
+      .execute();
+  }
 }
 
 /**

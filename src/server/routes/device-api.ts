@@ -14,11 +14,12 @@ import type { ServerContext } from "../context.ts";
 import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
-import { parseSteps, recordEvents, recordOffer } from "../rollouts/engine.ts";
-import { type ChannelRoute, offeringRollout, pickVersion } from "../rollouts/policy.ts";
+import { type EventInput, type Offer, recordEvents, recordOffers } from "../rollouts/engine.ts";
+import { offeringRollout, pickVersion } from "../rollouts/policy.ts";
 import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
+import { WriteQueue } from "../write-queue.ts";
 
 const Event = Type.Union([
   Type.Literal("downloading"),
@@ -42,6 +43,14 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const lastCheckin = new Map<string, number>();
   // Offers this process has written (each is written once per rollout and device).
   const offered = new Set<string>();
+  const offers = new WriteQueue<Offer>(
+    (rows) => recordOffers(db, rows),
+    () => ctx.limits.maxQueuedWrites,
+  );
+  const reported = new WriteQueue<EventInput>(
+    (rows) => recordEvents(db, rows),
+    () => ctx.limits.maxQueuedWrites,
+  );
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
   // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
@@ -91,42 +100,6 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       pointers.set(key, pointer);
     }
     return pointer;
-  }
-
-  async function routeOf(project: string, channel: string): Promise<ChannelRoute | undefined> {
-    const row = await db
-      .selectFrom("channels as c")
-      .leftJoin("rollouts as r", "r.id", "c.rollout_id")
-      .select(["c.version", "r.id", "r.from_version", "r.to_version", "r.steps", "r.step", "r.state"])
-      .where("c.project", "=", project)
-      .where("c.name", "=", channel)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    if (!row.id || (row.state !== "running" && row.state !== "paused"))
-      return { version: row.version, rollout: null };
-    return {
-      version: row.version,
-      rollout: {
-        id: row.id,
-        fromVersion: row.from_version,
-        toVersion: row.to_version!,
-        percent: parseSteps({ steps: row.steps! })[row.step!] ?? 100,
-        state: row.state,
-      },
-    };
-  }
-
-  async function tagPinOf(project: string, tags: string): Promise<string | null> {
-    if (tags === "[]") return null;
-    const list = JSON.parse(tags) as string[];
-    const pin = await db
-      .selectFrom("tag_pins")
-      .select("version")
-      .where("project", "=", project)
-      .where("tag", "in", list)
-      .orderBy("tag")
-      .executeTakeFirst();
-    return pin?.version ?? null;
   }
 
   app.post(
@@ -210,7 +183,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // A failed authentication wins over whatever the channel lookup found.
       const [device, route] = await Promise.all([
         authenticateDevice(ctx, request) as Promise<Device>,
-        routeOf(request.params.project, channel),
+        ctx.cache.route(request.params.project, channel),
       ]);
       const now = ctx.now();
       const key = `${device.project}\n${device.id}`;
@@ -221,17 +194,17 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
           "retry-after": String(wait),
         });
       }
-      lastCheckin.set(key, now);
-      if (lastCheckin.size > 500_000) lastCheckin.clear();
       const { version = null, state = null, failed = null } = request.query;
       ctx.checkins.record(device, { version, state, failed, at: now });
+      lastCheckin.set(key, now);
+      if (lastCheckin.size > 500_000) lastCheckin.clear();
 
       if (!route) throw new HttpError(404, `project "${device.project}" has no channel "${channel}"`);
       const view = {
         id: device.id,
         version,
         pin: device.pin,
-        tagPin: await tagPinOf(device.project, device.tags),
+        tagPin: await ctx.cache.tagPin(device.project, device.tags),
       };
       const target = pickVersion(view, route);
       const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
@@ -240,7 +213,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const rolloutId = offeringRollout(view, route);
       const offer = `${rolloutId}\n${device.id}`;
       if (rolloutId && !offered.has(offer)) {
-        await recordOffer(db, rolloutId, device.id, now);
+        await offers.add({ rolloutId, deviceId: device.id, at: now });
         if (offered.size > 500_000) offered.clear();
         offered.add(offer);
       }
@@ -330,9 +303,16 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // Events only on the project's releases: a device cannot add rows by inventing versions.
       if (!(await releaseInfo(device.project, version)))
         throw new HttpError(404, `project "${device.project}" has no release ${version}`);
-      await recordEvents(db, [
-        { project: device.project, deviceId: device.id, version, event, error: error ?? null, at: now },
-      ]);
+      await reported.add({
+        project: device.project,
+        deviceId: device.id,
+        version,
+        event,
+        error: error ?? null,
+        at: now,
+      });
+      // the report may have paused a rollout: this process's next check-ins see it
+      await ctx.db.changes.barrier();
       return { ok: true };
     },
   );
