@@ -6,6 +6,8 @@ export type Benchmark = (options: {
   progress: (message: string) => void;
   /** A MicroPython unix-port binary (`--micropython PATH`), for benchmarks on a real interpreter. */
   micropython?: string;
+  /** Only these of the benchmark's scenarios (`--scenario a,b`), for those that have several. */
+  scenarios?: string[];
 }) => Promise<Record<string, unknown>>;
 
 export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {

@@ -12,8 +12,15 @@ export function registerBench(program: Command): void {
       "--micropython <path>",
       "a MicroPython unix-port binary, for benchmarks on a real interpreter (heap)",
     )
+    .option(
+      "--scenario <names>",
+      "only these scenarios, comma-separated (heap: update, check, firstCheck, confirm, rollback, server)",
+    )
     .action(
-      async (name: string | undefined, opts: { json?: boolean; list?: boolean; micropython?: string }) => {
+      async (
+        name: string | undefined,
+        opts: { json?: boolean; list?: boolean; micropython?: string; scenario?: string },
+      ) => {
         const { benchmarks } = await import("../../../bench/index.ts");
         const known = Object.entries(benchmarks)
           .map(([n, b]) => `  ${n}: ${b.describe}`)
@@ -30,7 +37,11 @@ export function registerBench(program: Command): void {
           );
         const run = await entry.load();
         const progress = (message: string) => process.stderr.write(`${message}\n`);
-        const figures = await run({ progress, micropython: opts.micropython });
+        const figures = await run({
+          progress,
+          micropython: opts.micropython,
+          scenarios: opts.scenario?.split(",").map((s) => s.trim()),
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
         else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
       },
