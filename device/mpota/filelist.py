@@ -43,7 +43,7 @@ class Writer:
     def add(self, entry):
         import json
 
-        from mpota.envelope import path_ok
+        from mpota.manifest import path_ok
 
         p = entry["path"]
         if not path_ok(p):
@@ -173,9 +173,9 @@ def entries(path):
         os.stat(path)
     except OSError:
         return
-    from mpota import envelope
+    from mpota import manifest
 
-    yield from envelope.files(path)
+    yield from manifest.files(path)
 
 
 def keep_running(prefixes=None):
