@@ -295,7 +295,7 @@ print("import", gc.mem_alloc() - a)
     // confirm and rollback.
     const trialNeeded = want("confirm") || want("rollback");
     for (const kb of want("update") ? SIZES_KB : trialNeeded ? SIZES_KB.slice(0, 1) : []) {
-      perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
+      if (want("update")) perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
       for (const patched of want("update") ? [true, false] : [true]) {
         const tag = `${kb}${patched ? "p" : "u"}`;
         const template = boardFor(`c${tag}`);
