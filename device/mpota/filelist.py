@@ -201,7 +201,7 @@ def _tree(root, prefix):
     import hashlib
     import os
 
-    from mpota.http import hash_file
+    from mpota.downloads import hash_file
 
     here = root + "/" + prefix if prefix else root
     names = sorted((e[0] + "/" if e[1] & 0x4000 else e[0]) for e in os.ilistdir(here))
