@@ -248,9 +248,16 @@ export async function heapSite(): Promise<HeapSite> {
   };
 }
 
-const run: Benchmark = async ({ progress, micropython }) => {
+const SCENARIOS = ["update", "check", "firstCheck", "confirm", "rollback", "server"];
+
+const run: Benchmark = async ({ progress, micropython, scenarios = SCENARIOS }) => {
   if (!micropython) throw new Error("give the MicroPython unix-port binary: --micropython PATH");
   if (!existsSync(micropython)) throw new Error(`--micropython ${micropython}: no such file`);
+  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s));
+  if (unknown.length > 0)
+    throw new Error(`--scenario ${unknown.join(",")}: unknown; known: ${SCENARIOS.join(", ")}`);
+  const want = (name: string) => scenarios.includes(name);
+  const skipped: Found = { heapKB: null, nonMonotonic: [], trials: 0 };
   progress("releases: a base and one release per changed file");
   const site = await heapSite();
   const { boardFor, versions } = site;
@@ -284,9 +291,12 @@ print("import", gc.mem_alloc() - a)
     const details: Record<string, Found> = {};
     const updateMs: Record<string, number> = {};
     let trialBoard: string | undefined;
-    for (const kb of SIZES_KB) {
-      perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
-      for (const patched of [true, false]) {
+    // Without the update scenario, one update at the default heap still puts a board on trial for
+    // confirm and rollback.
+    const trialNeeded = want("confirm") || want("rollback");
+    for (const kb of want("update") ? SIZES_KB : trialNeeded ? SIZES_KB.slice(0, 1) : []) {
+      if (want("update")) perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
+      for (const patched of want("update") ? [true, false] : [true]) {
         const tag = `${kb}${patched ? "p" : "u"}`;
         const template = boardFor(`c${tag}`);
         const version = versions[`c${tag}`]!;
@@ -300,6 +310,7 @@ print("import", gc.mem_alloc() - a)
           throw new Error(`update to ${version} failed at the default heap: ${tail(first)}`);
         if (trialBoard === undefined) trialBoard = timed;
         else rmSync(timed, { recursive: true, force: true });
+        if (!want("update")) continue;
         progress(`update, one changed file of ${kb} KB, ${patched ? "patched" : "whole"}`);
         const found = await smallestHeap(scenario(micropython, template, "update", installed(version)));
         details[`update${tag}`] = found;
@@ -308,69 +319,80 @@ print("import", gc.mem_alloc() - a)
       }
     }
 
-    progress("first check of a new board (no ETag kept yet)");
-    const firstCheck = await smallestHeap(
-      scenario(micropython, sameBoard, "check", (boot) => {
-        const result = printed(boot.output, "check");
-        return boot.code === 0 && result?.ok === true && result.available === null;
-      }),
-    );
-    progress("no-update check (steady state: the board kept the pointer's ETag)");
+    const firstCheck = !want("firstCheck")
+      ? skipped
+      : await smallestHeap(
+          scenario(micropython, sameBoard, "check", (boot) => {
+            const result = printed(boot.output, "check");
+            return boot.code === 0 && result?.ok === true && result.available === null;
+          }),
+        );
+    if (want("firstCheck")) progress("first check of a new board (no ETag kept yet)");
     leaveCommand(sameBoard, "check");
     const primed = await bootUnixPort(micropython, sameBoard, { timeoutMs: 300_000 });
     if (printed(primed.output, "check")?.ok !== true)
       throw new Error(`check failed at the default heap: ${tail(primed)}`);
-    const check = await smallestHeap(
-      scenario(micropython, sameBoard, "check", (boot) => {
-        const result = printed(boot.output, "check");
-        return boot.code === 0 && result?.ok === true && result.available === null;
-      }),
-    );
-    progress("confirm of the release on trial");
-    const confirm = await smallestHeap(
-      scenario(micropython, trialBoard!, "confirm", (boot, board) => {
-        return (
-          boot.code === 0 &&
-          printed(boot.output, "confirm")?.ok === true &&
-          boardState(board)?.state === "good"
+    if (want("check")) progress("no-update check (steady state: the board kept the pointer's ETag)");
+    const check = !want("check")
+      ? skipped
+      : await smallestHeap(
+          scenario(micropython, sameBoard, "check", (boot) => {
+            const result = printed(boot.output, "check");
+            return boot.code === 0 && result?.ok === true && result.available === null;
+          }),
         );
-      }),
-    );
-    progress("rollback of the release on trial");
-    const rollback = await smallestHeap(
-      scenario(micropython, trialBoard!, "rollback", (boot, board) => {
-        const state = boardState(board);
-        return boot.code === RESET_EXIT && state?.slot === 0 && state.state === "good";
-      }),
-    );
+    if (want("confirm")) progress("confirm of the release on trial");
+    const confirm = !want("confirm")
+      ? skipped
+      : await smallestHeap(
+          scenario(micropython, trialBoard!, "confirm", (boot, board) => {
+            return (
+              boot.code === 0 &&
+              printed(boot.output, "confirm")?.ok === true &&
+              boardState(board)?.state === "good"
+            );
+          }),
+        );
+    if (want("rollback")) progress("rollback of the release on trial");
+    const rollback = !want("rollback")
+      ? skipped
+      : await smallestHeap(
+          scenario(micropython, trialBoard!, "rollback", (boot, board) => {
+            const state = boardState(board);
+            return boot.code === RESET_EXIT && state?.slot === 0 && state.state === "good";
+          }),
+        );
 
-    progress("update from mpota serve (server source), one changed file of 5 KB, patched");
-    const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
-    let server: Found;
-    try {
-      await served.app.listen({ port: 0, host: "127.0.0.1" });
-      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
-      const admin = new AdminClient(url, served.adminToken);
-      await admin.request("POST", "/projects", { name: PROJECT });
-      await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: site.publicKey });
-      const version = versions.c5p!;
-      for (const v of ["1.0.0", version])
-        await publishRelease(admin, await releaseFromFolder(site.dir, PROJECT, v), { project: PROJECT });
-      await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version });
-      const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
-        id: "bench-1",
-      });
-      const template = boardFor("stable", { type: "server", url, device_id: "bench-1", token });
-      server = await smallestHeap(scenario(micropython, template, "update", installed(version)));
-      rmSync(template, { recursive: true, force: true });
-    } finally {
-      await served.close();
+    let server = skipped;
+    if (want("server")) {
+      progress("update from mpota serve (server source), one changed file of 5 KB, patched");
+      const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
+      try {
+        await served.app.listen({ port: 0, host: "127.0.0.1" });
+        const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+        const admin = new AdminClient(url, served.adminToken);
+        await admin.request("POST", "/projects", { name: PROJECT });
+        await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: site.publicKey });
+        const version = versions.c5p!;
+        for (const v of ["1.0.0", version])
+          await publishRelease(admin, await releaseFromFolder(site.dir, PROJECT, v), { project: PROJECT });
+        await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version });
+        const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+          id: "bench-1",
+        });
+        const template = boardFor("stable", { type: "server", url, device_id: "bench-1", token });
+        server = await smallestHeap(scenario(micropython, template, "update", installed(version)));
+        rmSync(template, { recursive: true, force: true });
+      } finally {
+        await served.close();
+      }
     }
 
     const sizes = Object.values(perSize).flatMap((s) => [s.patchedKB, s.wholeKB]);
     return {
       micropython,
-      updateHeapKB: sizes.includes(null) ? null : Math.max(...(sizes as number[])),
+      scenarios,
+      updateHeapKB: sizes.length === 0 || sizes.includes(null) ? null : Math.max(...(sizes as number[])),
       checkHeapKB: check.heapKB,
       firstCheckHeapKB: firstCheck.heapKB,
       confirmHeapKB: confirm.heapKB,

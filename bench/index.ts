@@ -8,6 +8,8 @@ export type Benchmark = (options: {
   micropython?: string;
   /** Server processes (`mpota bench server --nodes N`); 1 when not given. */
   nodes: number;
+  /** Only these of the benchmark's scenarios (`--scenario a,b`), for those that have several. */
+  scenarios?: string[];
 }) => Promise<Record<string, unknown>>;
 
 export const benchmarks: Record<string, { describe: string; load: () => Promise<Benchmark> }> = {

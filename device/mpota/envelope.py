@@ -2,58 +2,17 @@
 # Layout: line 1 is {"signatures":[…],"signed":  then the canonical signed bytes, then \n}\n.
 # The signature is checked first, in one streaming pass over the signed bytes, before anything in
 # them is parsed; then the manifest is read one line at a time (the header from its first and last
-# lines, one file entry per line in between), never whole.
+# lines, one file entry per line in between: manifest.py), never whole.
 from micropython import const
 
 from mpota.errors import UpdateError
+from mpota.manifest import (CLOSE, MAX_LINE, PIECE, SIGNED, bad, file_size, files, first_line, is_hex, is_int, path_ok,
+                            raw_entries, read_line, shown)
 
-_MAX_LINE = const(4096)
-_PIECE = const(256)  # lines are read this much at a time: a typical line is one allocation this size
 _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
-_MAX_FILE = const(16777216)  # 16 MiB per file
 _MAX_FILES = const(10000)
 _ROUND = const(1024)  # lower-cased paths one pass of the tree check compares (as small ints in sets)
 _MAX_ROLLBACK_FROM = const(16)  # releases a rollback release may name as the ones it replaces
-_OPEN = b'{"signatures":'
-_SIGNED = b',"signed":\n'
-_CLOSE = b"\n}\n"
-_HEX = "0123456789abcdef"
-
-
-def _bad(what):
-    return UpdateError("manifest", what)
-
-
-def _shown(v):
-    # A value as a message shows it: a list or an object by its kind (formatting a deeply nested one
-    # would exhaust the stack), a string cut at 300 characters.
-    if isinstance(v, list):
-        return "(a list)"
-    if isinstance(v, dict):
-        return "(an object)"
-    return v[:297] + "..." if isinstance(v, str) and len(v) > 300 else v
-
-
-def _hex(v, n):
-    return isinstance(v, str) and len(v) == n and all(c in _HEX for c in v)
-
-
-def _int(v, lo, hi):
-    return type(v) is int and lo <= v <= hi
-
-
-def path_ok(p):
-    # A release path: relative, /-separated, no empty/./.. segment, no \ or control characters,
-    # at most 255 bytes.
-    if not isinstance(p, str) or not p or len(p.encode()) > 255 or "\\" in p:
-        return False
-    for ch in p:
-        if ch < " " or ch == "\x7f":
-            return False
-    for part in p.split("/"):
-        if part in ("", ".", ".."):
-            return False
-    return True
 
 
 def keyid(pub):
@@ -62,38 +21,6 @@ def keyid(pub):
     import hashlib
 
     return binascii.hexlify(hashlib.sha256(pub).digest())[:16].decode()
-
-
-def _line(f):
-    # The next line of f with its line break, _PIECE bytes at a time: only a line longer than that
-    # (rare: several signatures, many patches) is gathered, up to _MAX_LINE + 1 bytes, in a bytearray.
-    line = f.readline(_PIECE)
-    if len(line) < _PIECE or line[-1] == 10:
-        return line
-    long = bytearray(line)
-    while len(long) <= _MAX_LINE:
-        piece = f.readline(_PIECE)
-        long.extend(piece)
-        if len(piece) < _PIECE or piece[-1] == 10:
-            break
-    return bytes(long)
-
-
-def _first_line(f):
-    # Line 1 -> the signatures list; the stream is left at the first signed byte.
-    import json
-
-    line = _line(f)
-    if not line.startswith(_OPEN) or not line.endswith(_SIGNED):
-        raise _bad("not a signed envelope (docs/protocol.md layout)")
-    try:
-        sigs = json.loads(line[len(_OPEN):-len(_SIGNED)])
-    except ValueError:
-        raise _bad("the signatures line is not valid JSON")
-    if not isinstance(sigs, list) or not all(
-            isinstance(s, dict) and _hex(s.get("keyid"), 16) and _hex(s.get("sig"), 128) for s in sigs):
-        raise _bad("malformed signatures")
-    return sigs, len(line)
 
 
 def _candidates(sigs, keys_hex):
@@ -115,60 +42,54 @@ def _check_signature(f, size, keys_hex, what):
     # -> the offset of the signed bytes.
     from mpota import ed25519
 
-    sigs, start = _first_line(f)
+    sigs, start = first_line(f)
     if not sigs:
         raise UpdateError("signature", "%s is not signed" % what)
     pairs = _candidates(sigs, keys_hex)
     if not pairs:
         raise UpdateError("signature", "%s is signed by key %s, which this board does not trust"
                           % (what, ", ".join(s["keyid"] for s in sigs)))
-    length = size - start - len(_CLOSE)
+    length = size - start - len(CLOSE)
     if length < 2:
-        raise _bad("%s is truncated" % what)
+        raise bad("%s is truncated" % what)
     hashers = [ed25519.start(pub, sig) for pub, sig in pairs]
     buf = memoryview(bytearray(512))
     left = length
     while left:
         n = f.readinto(buf[:min(left, 512)])
         if not n:
-            raise _bad("%s is truncated" % what)
+            raise bad("%s is truncated" % what)
         for h in hashers:
             h.update(buf[:n])
         left -= n
-    if f.read(4) != _CLOSE:
-        raise _bad("%s does not end the way docs/protocol.md says" % what)
+    if f.read(4) != CLOSE:
+        raise bad("%s does not end the way docs/protocol.md says" % what)
     if not any(ed25519.finish(pub, sig, h) for (pub, sig), h in zip(pairs, hashers)):
         raise UpdateError("signature", "%s: the signature does not match (tampered, or the wrong key)" % what)
     return start
 
 
-def _size(path):
-    import os
-
-    return os.stat(path)[6]
-
-
 def _header_lines(path):
     # -> (first line of the manifest, its last line), both without their line break.
-    size = _size(path)
+    size = file_size(path)
     with open(path, "rb") as f:
-        _first_line(f)
-        first = _line(f)
+        first_line(f)
+        first = read_line(f)
         # The last line, read from the end in growing steps (it is short unless the header is long).
-        most = min(size, _MAX_LINE + 1 + len(_CLOSE))
-        back = min(size, _PIECE)
+        most = min(size, MAX_LINE + 1 + len(CLOSE))
+        back = min(size, PIECE)
         while True:
             f.seek(size - back)
-            last = f.read(back)[:-len(_CLOSE)]
+            last = f.read(back)[:-len(CLOSE)]
             at = last.rfind(b"\n")
             if at >= 0 or back == most:
                 break
             back = min(most, back * 4)
-    if not first.endswith(b'"files":[\n') or len(first) > _MAX_LINE:
-        raise _bad("the manifest header does not open the files list on its first line")
+    if not first.endswith(b'"files":[\n') or len(first) > MAX_LINE:
+        raise bad("the manifest header does not open the files list on its first line")
     last = last[at + 1:]
-    if not last.startswith(b"]") or len(last) >= _MAX_LINE:
-        raise _bad("the manifest does not close the files list on its last line")
+    if not last.startswith(b"]") or len(last) >= MAX_LINE:
+        raise bad("the manifest does not close the files list on its last line")
     return first[:-1], last
 
 
@@ -176,27 +97,27 @@ def _check_header(h):
     from mpota.version import is_name, is_version
 
     if not isinstance(h, dict) or h.get("format") != 1:
-        raise _bad("unknown manifest format %s" % (_shown(h.get("format")) if isinstance(h, dict) else "(none)"))
+        raise bad("unknown manifest format %s" % (shown(h.get("format")) if isinstance(h, dict) else "(none)"))
     if h.get("files") != []:
-        raise _bad("the header holds file entries")
+        raise bad("the header holds file entries")
     if not is_name(h.get("project")):
-        raise _bad("bad project name")
+        raise bad("bad project name")
     if not is_version(h.get("version")):
-        raise _bad("bad version %s" % _shown(h.get("version")))
+        raise bad("bad version %s" % shown(h.get("version")))
     if not isinstance(h.get("created"), str):
-        raise _bad("bad created date")
+        raise bad("bad created date")
     if type(h.get("rollback", False)) is not bool:
-        raise _bad("rollback must be true or false")
+        raise bad("rollback must be true or false")
     back = h.get("rollback_from", [])
     if not isinstance(back, list) or len(back) > _MAX_ROLLBACK_FROM or (back and h.get("rollback") is not True) \
             or not all(is_version(v) for v in back):
-        raise _bad("bad rollback_from")
-    if not _int(h.get("min_loader", 0), 0, 1000000):
-        raise _bad("bad min_loader")
+        raise bad("bad rollback_from")
+    if not is_int(h.get("min_loader", 0), 0, 1000000):
+        raise bad("bad min_loader")
     hooks = h.get("hooks", {})
     if not isinstance(hooks, dict) or any(k not in ("post_update", "rollback") or not path_ok(v)
                                           for k, v in hooks.items()):
-        raise _bad("bad hooks")
+        raise bad("bad hooks")
     del h["files"]
     return h
 
@@ -210,65 +131,8 @@ def header(path):
     try:
         h = json.loads(first + last)
     except ValueError:
-        raise _bad("the manifest header is not valid JSON")
+        raise bad("the manifest header is not valid JSON")
     return _check_header(h)
-
-
-def _zlib_bound(size):
-    # The largest zlib stream of `size` bytes we accept: stored blocks cost 5 bytes per few KB with a
-    # 2^10 window (measured: 1291 bytes on 1 MiB of random data), so twice that plus the framing.
-    return size + (size >> 8) + 64
-
-
-def _check_entry(e):
-    if not isinstance(e, dict) or not path_ok(e.get("path")):
-        raise _bad("bad file path %s" % _shown(e.get("path") if isinstance(e, dict) else e))
-    p = e["path"]
-    if not _int(e.get("size"), 0, _MAX_FILE):
-        raise _bad("%s: size must be 0 to %d bytes" % (p, _MAX_FILE))
-    if not _hex(e.get("sha256"), 64):
-        raise _bad("%s: bad sha256" % p)
-    if "git_sha1" in e and not _hex(e["git_sha1"], 40):
-        raise _bad("%s: bad git_sha1" % p)
-    blobs = e.get("blobs")
-    if not isinstance(blobs, dict) or not _int(blobs.get("zlib"), 1, _zlib_bound(e["size"])):
-        raise _bad("%s: bad compressed size" % p)
-    patches = blobs.get("patches", [])
-    if not isinstance(patches, list) or not all(
-            isinstance(x, dict) and _hex(x.get("from_sha256"), 64) and _hex(x.get("sha256_of_patch"), 64)
-            and _int(x.get("size"), 1, _zlib_bound(_MAX_FILE)) for x in patches):
-        raise _bad("%s: bad patches" % p)
-    return e
-
-
-def _entries(path):
-    # The file entries of an envelope as parsed JSON, one line read at a time (the layout is checked,
-    # the entries are not: files() does that).
-    import json
-
-    size = _size(path)
-    with open(path, "rb") as f:
-        _first_line(f)
-        _line(f)
-        while True:
-            line = _line(f)
-            if len(line) > _MAX_LINE or not line.endswith(b"\n"):
-                raise _bad("a manifest line is longer than %d bytes or unterminated" % _MAX_LINE)
-            if line.startswith(b"]"):
-                if f.tell() != size - len(_CLOSE) + 1:
-                    raise _bad("the files list closes before the end of the manifest")
-                return
-            try:
-                entry = json.loads(line[:-2] if line.endswith(b",\n") else line[:-1])
-            except ValueError:
-                raise _bad("a file entry is not valid JSON")
-            yield entry
-
-
-def files(path):
-    # The file entries of a verified envelope, one line read at a time, each checked on its own.
-    for entry in _entries(path):
-        yield _check_entry(entry)
 
 
 def _key(name):
@@ -292,7 +156,7 @@ def _new_folders(p, prev):
 def _case_twins(path, lower):
     # How many files of the manifest have `lower` as their lower-cased path.
     n = 0
-    for e in _entries(path):
+    for e in raw_entries(path):
         n += e["path"].lower() == lower
     return n
 
@@ -300,7 +164,7 @@ def _case_twins(path, lower):
 def _is_folder(path, lower):
     # Whether a file of the manifest lies below the folder `lower` (any case).
     lower += "/"
-    for e in _entries(path):
+    for e in raw_entries(path):
         if e["path"].lower().startswith(lower):
             return True
     return False
@@ -318,10 +182,10 @@ def _check_tree(path):
     for e in files(path):
         p = e["path"]
         if prev is not None and p <= prev:
-            raise _bad("%s: paths must be unique and sorted" % p)
+            raise bad("%s: paths must be unique and sorted" % p)
         count += 1
         if count > _MAX_FILES:
-            raise _bad("more than %d files" % _MAX_FILES)
+            raise bad("more than %d files" % _MAX_FILES)
         for _ in _new_folders(p, prev):
             folders += 1
         prev = p
@@ -330,21 +194,21 @@ def _check_tree(path):
         seen_files = set()
         seen_folders = set()
         prev = None
-        for e in _entries(path):
+        for e in raw_entries(path):
             p = e["path"]
             lower = p.lower()
             k = _key(lower)
             if k % rounds == share:
                 if k in seen_files and _case_twins(path, lower) > 1:
-                    raise _bad("%s: another path differs from it only in case" % p)
+                    raise bad("%s: another path differs from it only in case" % p)
                 if k in seen_folders and _is_folder(path, lower):
-                    raise _bad("%s: it is also the name of a folder" % p)
+                    raise bad("%s: it is also the name of a folder" % p)
                 seen_files.add(k)
             for folder in _new_folders(p, prev):
                 k = _key(folder)
                 if k % rounds == share:
                     if k in seen_files and _case_twins(path, folder):
-                        raise _bad("%s: its folder %s is also a file" % (p, folder))
+                        raise bad("%s: its folder %s is also a file" % (p, folder))
                     seen_folders.add(k)
             prev = p
 
@@ -352,7 +216,7 @@ def _check_tree(path):
 def verify(path, keys_hex, project=None):
     # Checks the envelope at `path` (on flash): a valid signature by one of keys_hex (64-hex public
     # keys), the layout, the header, every file entry. -> the header. Raises UpdateError.
-    size = _size(path)
+    size = file_size(path)
     with open(path, "rb") as f:
         _check_signature(f, size, keys_hex, "the release")
     h = header(path)
@@ -374,30 +238,30 @@ def pointer(data, keys_hex, project, channel=None, signed_only=False):
     from mpota.version import is_version
 
     f = io.BytesIO(data)
-    sigs, start = _first_line(f)
+    sigs, start = first_line(f)
     if not sigs and signed_only:
         raise UpdateError("signature", "the channel pointer is not signed, and this board takes signed ones only "
                           "(signed_pointer)")
     if sigs:
         f.seek(0)
         _check_signature(f, len(data), keys_hex, "the channel pointer")
-    elif data[-len(_CLOSE):] != _CLOSE:
-        raise _bad("the channel pointer does not end the way docs/protocol.md says")
+    elif data[-len(CLOSE):] != CLOSE:
+        raise bad("the channel pointer does not end the way docs/protocol.md says")
     try:
-        p = json.loads(data[start:-len(_CLOSE)])
+        p = json.loads(data[start:-len(CLOSE)])
     except ValueError:
-        raise _bad("the channel pointer is not valid JSON")
+        raise bad("the channel pointer is not valid JSON")
     if not isinstance(p, dict) or p.get("project") != project:
         raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
-                          % (_shown(p.get("project")) if isinstance(p, dict) else "(none)", project))
+                          % (shown(p.get("project")) if isinstance(p, dict) else "(none)", project))
     if channel is not None and p.get("channel") != channel:
         raise UpdateError("channel", "the channel pointer is for channel %s, this board follows %s"
-                          % (_shown(p.get("channel")), channel))
-    if not is_version(p.get("version")) or not path_ok(p.get("release")) or not _hex(p.get("sha256"), 64) \
-            or not _int(p.get("size"), 1, 1 << 30):
-        raise _bad("malformed channel pointer")
+                          % (shown(p.get("channel")), channel))
+    if not is_version(p.get("version")) or not path_ok(p.get("release")) or not is_hex(p.get("sha256"), 64) \
+            or not is_int(p.get("size"), 1, 1 << 30):
+        raise bad("malformed channel pointer")
     if "expires" in p and not isinstance(p["expires"], str):
-        raise _bad("malformed channel pointer")
+        raise bad("malformed channel pointer")
     from mpota.source import check_expiry
 
     return check_expiry(p)

@@ -43,7 +43,7 @@ class Writer:
     def add(self, entry):
         import json
 
-        from mpota.envelope import path_ok
+        from mpota.manifest import path_ok
 
         p = entry["path"]
         if not path_ok(p):
@@ -173,9 +173,9 @@ def entries(path):
         os.stat(path)
     except OSError:
         return
-    from mpota import envelope
+    from mpota import manifest
 
-    yield from envelope.files(path)
+    yield from manifest.files(path)
 
 
 def keep_running(prefixes=None):
@@ -201,7 +201,7 @@ def _tree(root, prefix):
     import hashlib
     import os
 
-    from mpota.http import hash_file
+    from mpota.downloads import hash_file
 
     here = root + "/" + prefix if prefix else root
     names = sorted((e[0] + "/" if e[1] & 0x4000 else e[0]) for e in os.ilistdir(here))

@@ -1,5 +1,5 @@
 # A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https. No body is ever
-# held in RAM beyond a caller's cap: downloads go to a file through one reused buffer.
+# held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer.
 # - one request per connection ("Connection: close"), so a no-update check is one short exchange;
 # - Content-Length, chunked and close-delimited bodies; declared sizes are enforced: a body larger than
 #   the caller's cap is refused, more bytes than Content-Length is a failed transfer;
@@ -22,7 +22,7 @@ _BACKOFF_MS = const(1000)
 _BACKOFF_CAP_MS = const(60000)
 _MIN_RATE = const(256)  # bytes/s an attempt must average (after its first timeout) to go on
 
-_RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 _REDIRECT_STATUS = (301, 302, 303, 307, 308)
 _FORWARDED = ("accept", "range", "if-none-match")  # request headers a redirect to another origin keeps
 _HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-after", "content-range",
@@ -41,14 +41,14 @@ def configure(timeout_s=10, retries=3, ca=None):
     _opts["ca"] = ca
 
 
-def _buffer():
+def io_buffer():
     global _buf
     if _buf is None:
         _buf = memoryview(bytearray(_CHUNK))
     return _buf
 
 
-class _Retry(Exception):
+class Retry(Exception):
     # A transfer failed in a way worth another attempt; `wait` (seconds) when the server said so;
     # `restart` when the bytes received so far cannot be trusted (a download then starts from zero).
     def __init__(self, message, wait=None, restart=False):
@@ -156,7 +156,7 @@ class _Reader:
 
         self.sock = sock
         self.raw = raw  # the TCP socket under sock, whose timeout fill() sets
-        self.buf = _buffer()
+        self.buf = io_buffer()
         self.rest = None
         self.pos = 0
         self.end = 0
@@ -169,7 +169,7 @@ class _Reader:
 
         timeout = _opts["timeout"]
         if time.ticks_diff(time.ticks_ms(), self.start) > timeout * 1000 + self.got * 1000 // _MIN_RATE:
-            raise _Retry("the transfer is too slow (under %d bytes/s)" % _MIN_RATE)
+            raise Retry("the transfer is too slow (under %d bytes/s)" % _MIN_RATE)
         self.pos = 0
         # A board's readinto() returns when the buffer is full: a byte per timeout would hold it for
         # _CHUNK timeouts. So it waits for one byte only, then takes what has arrived, without waiting.
@@ -223,7 +223,7 @@ def _head(r):
     while True:
         line = r.line(_MAX_HEAD)
         if line is None:
-            raise _Retry("the connection closed before the response headers ended")
+            raise Retry("the connection closed before the response headers ended")
         size += len(line) + 2
         if size > _MAX_HEAD:
             raise UpdateError("http", "the response headers are larger than %d bytes" % _MAX_HEAD)
@@ -260,9 +260,9 @@ def _length(head):
     return int(n)
 
 
-def _body(r, head, cap, sink):
+def read_body(r, head, cap, sink):
     # Passes the body to sink(view) piece by piece; -> its length. Refuses a body larger than `cap`;
-    # a body shorter or longer than its Content-Length is a failed transfer (_Retry).
+    # a body shorter or longer than its Content-Length is a failed transfer (Retry).
     chunked = "chunked" in head.get("transfer-encoding", "").lower()
     length = None if chunked else _length(head)
     if length is not None and length > cap:
@@ -280,7 +280,7 @@ def _body(r, head, cap, sink):
             if not view:
                 if length is None and not chunked:
                     return total  # close-delimited body
-                raise _Retry("the connection closed after %d bytes of the body" % total)
+                raise Retry("the connection closed after %d bytes of the body" % total)
             total += len(view)
             if total > cap:
                 raise UpdateError("size", "the body is larger than the %d bytes expected" % cap)
@@ -288,7 +288,7 @@ def _body(r, head, cap, sink):
             left -= len(view)
         if chunked:
             if r.line(_MAX_LINE) != b"":
-                raise _Retry("malformed chunked body")
+                raise Retry("malformed chunked body")
         else:
             _nothing_more(r, total)
             return total
@@ -298,16 +298,16 @@ def _nothing_more(r, total):
     # After Content-Length bytes the server must close: anything more means the length lied.
     try:
         extra = r.piece(1)
-    except (OSError, _Retry):
+    except (OSError, Retry):
         return  # a server keeping the connection open; the body itself is complete
     if extra:
-        raise _Retry("more bytes than the Content-Length of %d" % total, restart=True)
+        raise Retry("more bytes than the Content-Length of %d" % total, restart=True)
 
 
 def _chunk_size(r):
     line = r.line(_MAX_LINE)
     if line is None:
-        raise _Retry("the connection closed inside a chunked body")
+        raise Retry("the connection closed inside a chunked body")
     size = line.split(b";", 1)[0].strip()
     try:
         return int(size, 16)
@@ -326,17 +326,17 @@ def _trailers(r):
             raise UpdateError("http", "the response trailers are larger than %d bytes" % _MAX_HEAD)
 
 
-def _retry_status(status, head):
+def retry_status(status, head):
     # 429/503 and friends: try again later, after Retry-After seconds when the server gives them.
     wait = head.get("retry-after", "")
     if not wait.isdigit():
-        return _Retry("HTTP %d" % status)
+        return Retry("HTTP %d" % status)
     if int(wait) > _MAX_RETRY_AFTER:
         raise UpdateError("busy", "HTTP %d: the server asks to come back in %s s" % (status, wait))
-    return _Retry("HTTP %d" % status, int(wait))
+    return Retry("HTTP %d" % status, int(wait))
 
 
-def _exchange(url, headers, answer):
+def exchange(url, headers, answer):
     # One attempt: connects, sends the request, follows redirects; -> answer(reader, status, head).
     seen = [url]
     while True:
@@ -371,7 +371,7 @@ def _backoff_ms(attempt):
     return ms - ms * random.getrandbits(7) // 256
 
 
-def _retrying(url, attempt):
+def retrying(url, attempt):
     # Runs attempt(i) until it returns, retrying network failures; UpdateError when all failed.
     import time
 
@@ -381,9 +381,9 @@ def _retrying(url, attempt):
             return attempt(i)
         except UpdateError:
             raise
-        except (OSError, _Retry) as e:
+        except (OSError, Retry) as e:
             why = e
-            wait = e.wait * 1000 if isinstance(e, _Retry) and e.wait is not None else _backoff_ms(i)
+            wait = e.wait * 1000 if isinstance(e, Retry) and e.wait is not None else _backoff_ms(i)
         if i + 1 < tries:
             time.sleep_ms(wait)
     if isinstance(why, OSError):
@@ -410,14 +410,14 @@ def get_small(url, headers=None, max_bytes=4096, etag=None):
         headers["If-None-Match"] = etag
 
     def answer(r, status, head):
-        if status in _RETRY_STATUS:
-            raise _retry_status(status, head)
+        if status in RETRY_STATUS:
+            raise retry_status(status, head)
         body = bytearray()
         if status == 200:
-            _body(r, head, max_bytes, body.extend)
+            read_body(r, head, max_bytes, body.extend)
         return status, head.get("etag"), bytes(body)
 
-    return _retrying(url, lambda i: _exchange(url, headers, answer))
+    return retrying(url, lambda i: exchange(url, headers, answer))
 
 
 def post_json(url, headers, doc):
@@ -433,105 +433,3 @@ def post_json(url, headers, doc):
         return _head(_Reader(sock, raw))[0]
     finally:
         sock.close()
-
-
-def _size(path):
-    import os
-
-    try:
-        return os.stat(path)[6]
-    except OSError:
-        return 0
-
-
-def _resume_at(head, have):
-    # A 206 must continue exactly where the file ends.
-    spec = head.get("content-range", "")
-    if spec.startswith("bytes ") and spec[6:].split("-", 1)[0] == str(have):
-        return have
-    raise _Retry("a partial answer that does not continue at byte %d" % have)
-
-
-class _FlashFault(Exception):
-    # A flash error while saving a download (EIO, ENOSPC): not the network's fault, never retried.
-    def __init__(self, error):
-        super().__init__(error)
-        self.error = error
-
-
-def _flash(fn, *args):
-    try:
-        return fn(*args)
-    except OSError as e:
-        raise _FlashFault(e)
-
-
-def _write_all(f):
-    def sink(view):
-        done = _flash(f.write, view)
-        while done < len(view):
-            done += _flash(f.write, view[done:])
-
-    return sink
-
-
-def download(url, path, max_bytes, hasher=None, headers=None):
-    # Streams the body of `url` into the file `path` (at most max_bytes, else UpdateError "size");
-    # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
-    # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
-    # the whole file once it is complete. Flash errors come out as the OSError they are.
-    import os
-
-    def answer(r, status, head, have):
-        if status in _RETRY_STATUS:
-            raise _retry_status(status, head)
-        if status == 206 and have:
-            start = _resume_at(head, have)
-        elif status == 200:
-            start = 0
-        elif status == 416 and have:
-            _flash(os.remove, path)  # what we have does not fit this file any more: start again
-            raise _Retry("HTTP 416")
-        else:
-            e = UpdateError("http", "%s: HTTP %d" % (url, status))
-            e.status = status  # for sources that explain a refusal (401, 404, ...) their own way
-            raise e
-        f = _flash(open, path, "ab" if start else "wb")
-        try:
-            n = start + _body(r, head, max_bytes - start, _write_all(f))
-        except _Retry as e:
-            _flash(f.close)
-            if e.restart:
-                _flash(os.remove, path)
-            raise
-        finally:
-            _flash(f.close)
-        return n
-
-    def attempt(i):
-        have = _size(path) if i else 0
-        h = dict(headers or {})
-        if have:
-            h["Range"] = "bytes=%d-" % have
-        return _exchange(url, h, lambda r, status, head: answer(r, status, head, have))
-
-    try:
-        n = _retrying(url, attempt)
-    except _FlashFault as e:
-        raise e.error
-    if hasher is not None:
-        hash_file(path, hasher)
-    return n
-
-
-def hash_file(path, hasher):
-    # Feeds the file at `path` to `hasher` through the one buffer; -> its length.
-    buf = _buffer()
-    total = 0
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                return total
-            hasher.update(buf if n == len(buf) else buf[:n])
-            total += n

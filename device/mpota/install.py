@@ -154,10 +154,10 @@ def _download(cfg, dst_path, entry, buf):
     import deflate
     import os
 
-    from mpota import errors, http, source
+    from mpota import downloads, errors, source
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
-    http.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
+    downloads.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
     try:
         with open(tmp, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -178,13 +178,13 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import errors, filelist, http, patch, source
+    from mpota import downloads, errors, filelist, patch, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        http.download(url, tmp, patch_entry["size"], h)
+        downloads.download(url, tmp, patch_entry["size"], h)
         if filelist.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])

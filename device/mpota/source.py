@@ -176,7 +176,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     # `headers` go with the request (a source's credentials). -> (path, header)
     import hashlib
 
-    from mpota import http
+    from mpota import downloads
     from mpota.filelist import hexdigest
 
     path = tmp_dir() + "/release.json"
@@ -185,12 +185,12 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
     h = hashlib.sha256() if sha256 else None
-    n = http.download(url, path, min(max_bytes, room), h, headers)
+    n = downloads.download(url, path, min(max_bytes, room), h, headers)
     if size is not None and n != size:
         raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
     if h and hexdigest(h) != sha256:
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
-    del http, hexdigest
+    del downloads, hexdigest
     from mpota import _drop
 
     _drop()  # the download's modules make room for the verifier's

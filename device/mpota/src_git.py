@@ -158,11 +158,11 @@ def get_small(cfg, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file
 
 
 def download(cfg, url, path, max_bytes, hasher=None, accept=None, what="file"):
-    from mpota import http, source
+    from mpota import downloads, source
 
     source.setup(cfg)
     try:
-        return _limited(cfg, lambda: http.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
+        return _limited(cfg, lambda: downloads.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
     except UpdateError as e:
         if getattr(e, "status", None) in (401, 403, 404, 422):
             _judge(cfg, url, e.status, what)

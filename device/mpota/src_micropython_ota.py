@@ -73,7 +73,7 @@ def fetch_release(cfg, version):
     import hashlib
     import os
 
-    from mpota import filelist, http, source
+    from mpota import downloads, filelist, source
     from mpota.install import remove_tree
 
     source.setup(cfg)
@@ -87,7 +87,7 @@ def fetch_release(cfg, version):
         path = "%s/%d" % (STAGE, i)
         h = hashlib.sha256()
         try:
-            n = http.download(url, path, _MAX_FILE, h, headers(cfg, url))
+            n = downloads.download(url, path, _MAX_FILE, h, headers(cfg, url))
         except UpdateError as e:
             if getattr(e, "status", None) in (401, 403, 404):
                 _judge(url, e.status, "file %s for version %s" % (name, version))
@@ -106,13 +106,13 @@ def fetch_file(cfg, url, dst_path, size, hasher):
     # The file fetch_release staged (moved into place), else downloaded again.
     import os
 
-    from mpota import http
+    from mpota import downloads
 
     path = _staged.pop(url, None)
     if path is None:
-        return http.download(url, dst_path, size, hasher, headers(cfg, url))
+        return downloads.download(url, dst_path, size, hasher, headers(cfg, url))
     os.rename(path, dst_path)
-    return http.hash_file(dst_path, hasher)
+    return downloads.hash_file(dst_path, hasher)
 
 
 def blob_url(cfg, *_):  # also patch_url(cfg, from_sha256, to_sha256)

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const PRELUDE = `
 import json, time, hashlib, binascii, os
-from mpota import http
+from mpota import downloads, http
 from mpota.errors import UpdateError
 http.configure(1, 3, None)
 
@@ -64,7 +64,7 @@ def fetch(url, max_bytes):
     except OSError:
         pass
     h = hashlib.sha256()
-    value, ms = attempt(http.download, url, "/d.bin", max_bytes, h)
+    value, ms = attempt(downloads.download, url, "/d.bin", max_bytes, h)
     if not isinstance(value, dict):
         value = {"n": value, "size": os.stat("/d.bin")[6], "sha256": binascii.hexlify(h.digest()).decode()}
     print("result", json.dumps({"value": value, "ms": ms}))
@@ -204,7 +204,7 @@ get("http://127.0.0.1:${server.port}/p/small.json", headers={"X-Token": "a\\r\\n
   });
 });
 
-describe("http.download", () => {
+describe("downloads.download", () => {
   const url = () => `http://127.0.0.1:${server.port}/p/blob.bin`;
 
   it("streams a file to flash through the hasher; chunked bodies too", async () => {
@@ -287,7 +287,7 @@ describe("http.download", () => {
     const { results } = await device(
       `
 try:
-    http.download("${url()}", "/d.bin", 10000)
+    downloads.download("${url()}", "/d.bin", 10000)
     print("result", json.dumps({"value": "saved", "ms": 0}))
 except OSError as e:
     print("result", json.dumps({"value": e.args[0], "ms": 0}))

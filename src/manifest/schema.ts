@@ -5,7 +5,7 @@
  */
 import Type, { type Static } from "typebox";
 
-/** Limits the device enforces too (device/mpota/envelope.py). */
+/** Limits the device enforces too (device/mpota/envelope.py and manifest.py). */
 export const MAX_FILE_SIZE = 16 * 1024 * 1024;
 export const MAX_FILES = 10_000;
 export const MAX_PATH_BYTES = 255;
@@ -25,7 +25,7 @@ const MAX_POINTER_TARGET = 2 ** 30;
 /**
  * Largest zlib stream accepted for a file of `size` bytes: incompressible data costs 5 bytes of
  * stored-block header per few KB with a 2^10 window (1249 bytes on 1 MB of random data at memLevel 9),
- * so twice that plus the framing. The device (envelope.py `_zlib_bound`) uses the same bound.
+ * so twice that plus the framing. The device (manifest.py `_zlib_bound`) uses the same bound.
  */
 export function zlibBound(size: number): number {
   return size + Math.floor(size / 256) + 64;

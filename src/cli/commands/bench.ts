@@ -19,10 +19,14 @@ export function registerBench(program: Command): void {
       wholeNumber("--nodes", 16, 1),
       1,
     )
+    .option(
+      "--scenario <names>",
+      "only these scenarios, comma-separated (heap: update, check, firstCheck, confirm, rollback, server)",
+    )
     .action(
       async (
         name: string | undefined,
-        opts: { json?: boolean; list?: boolean; micropython?: string; nodes: number },
+        opts: { json?: boolean; list?: boolean; micropython?: string; nodes: number; scenario?: string },
       ) => {
         const { benchmarks } = await import("../../../bench/index.ts");
         const known = Object.entries(benchmarks)
@@ -40,7 +44,12 @@ export function registerBench(program: Command): void {
           );
         const run = await entry.load();
         const progress = (message: string) => process.stderr.write(`${message}\n`);
-        const figures = await run({ progress, micropython: opts.micropython, nodes: opts.nodes });
+        const figures = await run({
+          progress,
+          micropython: opts.micropython,
+          nodes: opts.nodes,
+          scenarios: opts.scenario?.split(",").map((s) => s.trim()),
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
         else process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
       },
