@@ -140,6 +140,12 @@ export function envelopeCases(key: SigningKey, stranger: SigningKey): EnvelopeCa
       board: "manifest: lib/x.py: its folder lib is also a file",
     },
     {
+      name: "a folder that is also a file named after it in another case",
+      envelope: signed(["LIB/x.py", "lib"]),
+      upload: invalid('signed.files[0].path: its folder is also the file signed.files[1].path ("lib")'),
+      board: "manifest: lib: it is also the name of a folder",
+    },
+    {
       name: "a folder deeper down that is also a file in another case",
       envelope: signed(["a/B", "a/b/c"]),
       upload: invalid('signed.files[1].path: its folder is also the file signed.files[0].path ("a/B")'),
