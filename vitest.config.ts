@@ -10,8 +10,8 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "bench/**/*.test.ts", "web/**/*.test.ts"],
     pool: "forks",
-    testTimeout: 60_000 * busy,
-    hookTimeout: 120_000 * busy,
+    testTimeout: Math.round(60_000 * busy),
+    hookTimeout: Math.round(120_000 * busy),
     // 2-core machines: device tests start worker threads of their own.
     maxWorkers: 2,
     // runCli (src/cli/testing.ts) scales the time limit of its child processes the same way.

@@ -38,7 +38,7 @@ export function scaled(ms: number): number {
   const atStart = Number(process.env.MPOTA_TEST_BUSY);
   if (!atStart) return ms;
   busyNow ??= busyFactor();
-  return ms * Math.max(atStart, busyNow);
+  return Math.round(ms * Math.max(atStart, busyNow));
 }
 
 /** Starts `server` on 127.0.0.1 at a free port; returns the port. */
