@@ -4,7 +4,7 @@
  * over the nodes). Then, with the fleet quiet: how long until every node refuses a token revoked
  * through one node, and until every node gives a device the next rollout step set through one node.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -16,35 +16,17 @@ import { createTestDatabase, postgresUrl } from "../src/db/testing.ts";
 import { AdminClient, publishRelease } from "../src/server/index.ts";
 import { bucketOf } from "../src/server/rollouts/policy.ts";
 import { testKey, testRelease } from "../src/server/test-release.ts";
+import { type ServeProcess, spawnServe } from "../src/server/testing.ts";
 
 const DEVICES = 1_000_000;
 const SECONDS = 10;
 const CONNECTIONS = 48;
 const LOAD = resolve(import.meta.dirname, "server-load.ts");
-const BIN = resolve(import.meta.dirname, "../bin/mpota.js");
 
-interface Node {
-  url: string;
-  adminToken?: string;
-  child: ChildProcess;
-}
+type Node = ServeProcess;
 
 function startNode(dbUrl: string, dataDir: string): Promise<Node> {
-  const child = spawn(
-    process.execPath,
-    [BIN, "serve", "--port", "0", "--json", "--db", dbUrl, "--data", dataDir, "--checkin-interval", "0"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return new Promise((done, fail) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) done({ ...JSON.parse(out.split("\n")[0]!), child });
-    });
-    child.on("exit", (code) => fail(new Error(`mpota serve exited ${code}: ${err}`)));
-  });
+  return spawnServe(["--db", dbUrl, "--data", dataDir, "--checkin-interval", "0"]);
 }
 
 function stopNode(node: Node): Promise<void> {

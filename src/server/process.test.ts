@@ -3,11 +3,11 @@
  * upload leaves no partial release and the upload can be redone; the admin CLI against a live server;
  * two processes on one PostgreSQL answer alike during one rollout.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { buildProgram } from "../cli/main.ts";
 import { openDatabase } from "../db/index.ts";
@@ -15,35 +15,12 @@ import { createTestDatabase, postgresUrl, type TestDatabase } from "../db/testin
 import { scaled } from "../sim/testing.ts";
 import { AdminClient, publishRelease } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
-import { testKey, testRelease } from "./testing.ts";
+import { spawnServe, testKey, testRelease } from "./testing.ts";
 
-const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
-interface Started {
-  url: string;
-  adminToken?: string;
-  child: ChildProcess;
-}
-
-function startServe(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((done, fail) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const line = out.split("\n")[0];
-      if (out.includes("\n")) done({ ...JSON.parse(line!), child });
-    });
-    child.on("exit", (code) => fail(new Error(`mpota serve exited ${code}: ${err}`)));
-  });
-}
+const startServe = (args: string[]) => spawnServe(args, (child) => children.push(child));
 
 function stopped(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   return new Promise((done) => {
