@@ -4,7 +4,7 @@
 #                             test role and database; prints the URL the tests use.
 #   .ci/postgres.sh start     start the cluster (already installed) and create the role/database.
 #   .ci/postgres.sh url       print the URL.
-# The tests (src/db/testing.ts) read MPOTA_TEST_PG, else try this well-known URL, else start a
+# The tests (testing/db.ts) read MPOTA_TEST_PG, else try this well-known URL, else start a
 # private server with initdb; with CI=true a missing PostgreSQL fails the suite.
 set -euo pipefail
 

@@ -9,9 +9,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../src/db/index.ts";
 import { AdminClient, bootstrapAdminToken, createServer, publishRelease } from "../src/server/index.ts";
-import { testKey, testProject, testRelease } from "../src/server/test-release.ts";
 import { hashToken } from "../src/server/tokens.ts";
-import { launchBrowser } from "../web/testing/browser.ts";
+import { launchBrowser } from "../testing/browser.ts";
+import { testKey, testProject, testRelease } from "../testing/release.ts";
 import type { Benchmark } from "./index.ts";
 
 const DEVICES = 100_000;

@@ -2,7 +2,7 @@
  * `mpota bench delta`: what delta patches save, on two corpora of releases:
  * - history: every commit of this repository that touched device/, each taken as a release of that
  *   folder (read from git when the benchmark runs, so it grows with the project);
- * - generated: a reproducible series of releases of a generated app (src/delta/corpus.ts).
+ * - generated: a reproducible series of releases of a generated app (testing/delta-corpus.ts).
  * Each release is measured as .py and compiled to .mpy (main.py stays source, as `mpota release --mpy`
  * does). Per release: the zlib bytes of the whole release, of the files that changed, and the bytes a
  * board running the previous release downloads (per changed file the smaller of its patch and its zlib
@@ -15,11 +15,11 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDelta } from "fossil-delta";
-import { runDeviceScript } from "../src/client/testkit.ts";
-import { generatedReleases } from "../src/delta/corpus.ts";
 import { makePatch, PATCH_ENCODINGS, type Patch } from "../src/delta/index.ts";
 import { compileTree } from "../src/mpy/index.ts";
 import { compressBlob } from "../src/store/index.ts";
+import { runDeviceScript } from "../testing/board.ts";
+import { generatedReleases } from "../testing/delta-corpus.ts";
 import type { Benchmark } from "./index.ts";
 
 type Tree = Record<string, Uint8Array>;

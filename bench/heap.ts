@@ -20,7 +20,14 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFiles, shippedMpotaPackage } from "../src/client/bundle.ts";
-import { makeSigningKey } from "../src/client/testkit.ts";
+import { configJson } from "../src/config/index.ts";
+import { makeReleasePatches } from "../src/delta/index.ts";
+import { buildRelease } from "../src/release/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
+import { publishStatic, serveStatic } from "../src/static/index.ts";
+import { openStore } from "../src/store/index.ts";
+import { makeSigningKey } from "../testing/board.ts";
+import { startTestServer } from "../testing/server.ts";
 import {
   boardState,
   bootUnixPort,
@@ -29,14 +36,7 @@ import {
   RESET_EXIT,
   type UnixBoot,
   writeBoard,
-} from "../src/client/unix-port.ts";
-import { configJson } from "../src/config/index.ts";
-import { makeReleasePatches } from "../src/delta/index.ts";
-import { buildRelease } from "../src/release/index.ts";
-import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
-import { startTestServer } from "../src/server/testing.ts";
-import { publishStatic, serveStatic } from "../src/static/index.ts";
-import { openStore } from "../src/store/index.ts";
+} from "../testing/unix-port.ts";
 import type { Benchmark } from "./index.ts";
 
 const PROJECT = "greenhouse";

@@ -1,5 +1,5 @@
 /**
- * `mpota bench powercut`: the power-cut matrix of src/client/powercut.ts (update, confirm, rollback,
+ * `mpota bench powercut`: the power-cut matrix of testing/powercut.ts (update, confirm, rollback,
  * boot-time recovery, plus an update of a whole app with mpota inside the release; power cut at every
  * mutating flash operation; both durability models).
  * Target: failures 0 with at least 200 cut points.
@@ -7,7 +7,7 @@
 import type { Benchmark } from "./index.ts";
 
 const run: Benchmark = async ({ progress }) => {
-  const { cutMatrix, standardScenarios } = await import("../src/client/powercut.ts");
+  const { cutMatrix, standardScenarios } = await import("../testing/powercut.ts");
   const models = ["torn", "commit-on-close"] as const;
   const started = Date.now();
   const { scenarios, close } = await standardScenarios({ wholeApp: true });

@@ -12,11 +12,11 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { sql } from "kysely";
 import { openDatabase } from "../src/db/index.ts";
-import { createTestDatabase, postgresUrl } from "../src/db/testing.ts";
 import { AdminClient, publishRelease } from "../src/server/index.ts";
 import { bucketOf } from "../src/server/rollouts/policy.ts";
-import { testKey, testRelease } from "../src/server/test-release.ts";
-import { type ServeProcess, spawnServe } from "../src/server/testing.ts";
+import { createTestDatabase, postgresUrl } from "../testing/db.ts";
+import { testKey, testRelease } from "../testing/release.ts";
+import { type ServeProcess, spawnServe } from "../testing/server.ts";
 
 const DEVICES = 1_000_000;
 const SECONDS = 10;

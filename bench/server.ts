@@ -10,8 +10,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Db, openDatabase } from "../src/db/index.ts";
 import { AdminClient, bootstrapAdminToken, createServer, publishRelease } from "../src/server/index.ts";
-import { testKey, testRelease } from "../src/server/test-release.ts";
 import { hashToken, newToken } from "../src/server/tokens.ts";
+import { testKey, testRelease } from "../testing/release.ts";
 import type { Benchmark } from "./index.ts";
 
 const DEVICES = 100_000;
@@ -116,7 +116,7 @@ const run: Benchmark = async ({ progress, nodes }) => {
     | { checkinsPerSecond: number; p50Ms: number; p99Ms: number; statusCodes: Record<string, number> }
     | { error: string };
   try {
-    const { createTestDatabase, postgresUrl } = await import("../src/db/testing.ts");
+    const { createTestDatabase, postgresUrl } = await import("../testing/db.ts");
     if (!postgresUrl) throw new Error("no PostgreSQL (run .ci/postgres.sh install or set MPOTA_TEST_PG)");
     const testDb = await createTestDatabase("postgres");
     try {

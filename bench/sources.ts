@@ -11,19 +11,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COMMAND_PY, devicePackage, printed, runCommand } from "../src/client/testkit.ts";
 import { exampleAppTree } from "../src/demo/index.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
-import { gitBoard } from "../src/sources/device/testkit.ts";
-import {
-  createRepo,
-  type Emulator,
-  serveMicropythonOta,
-  startGitea,
-  startGitHub,
-  startGogs,
-  writeMicropythonOta,
-} from "../src/sources/index.ts";
+import { writeMicropythonOta } from "../src/sources/index.ts";
+import { COMMAND_PY, devicePackage, printed, runCommand } from "../testing/board.ts";
+import { gitBoard } from "../testing/git-board.ts";
+import { createRepo, type Emulator, startGitea, startGitHub, startGogs } from "../testing/git-hosts/index.ts";
+import { serveMicropythonOta } from "../testing/micropython-ota-server.ts";
 import type { Benchmark } from "./index.ts";
 
 /**

@@ -18,10 +18,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shippedMpotaPackage } from "../src/client/bundle.ts";
-import { startFaultServer } from "../src/client/fault-proxy.ts";
-import { buildRelease, bundledBoard, makeSigningKey, publishPointer } from "../src/client/testkit.ts";
 import { exampleAppTree, exampleMain } from "../src/demo/index.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
+import { buildRelease, bundledBoard, makeSigningKey, publishPointer } from "../testing/board.ts";
+import { startFaultServer } from "../testing/fault-proxy.ts";
 import type { Benchmark } from "./index.ts";
 
 const PROJECT = "greenhouse";

@@ -9,7 +9,7 @@ const DOCS = ["README.md", ...readdirSync(join(ROOT, "docs")).map((name) => `doc
 );
 /** A path named in prose: it starts with a top-level folder of a repository like this one. */
 const NAMED =
-  /[(`\s]((?:\.\.\/)*(?:docs|src|device|bench|examples|shared|research|\.ci|bin|web|test)\/[\w./-]*)/g;
+  /[(`\s]((?:\.\.\/)*(?:docs|src|device|bench|examples|shared|research|\.ci|bin|web|testing|test)\/[\w./-]*)/g;
 const LINKED = /\]\(([^)\s#]+)(?:#[^)]*)?\)/g;
 
 function cited(doc: string): string[] {

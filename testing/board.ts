@@ -5,6 +5,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundleFiles, loaderSource, mpotaPackage, releaseFrom } from "../src/client/bundle.ts";
+import { encodeStateRecord, type StateRecord } from "../src/client/state-record.ts";
 import {
   channelPointer,
   comparePaths,
@@ -13,14 +15,12 @@ import {
   type SigningKey as ManifestKey,
   sha256Hex,
   signEnvelope,
-} from "../manifest/index.ts";
-import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } from "../sim/index.ts";
-import { deviceTracker } from "../sim/testing.ts";
-import { sitePaths } from "../static/index.ts";
-import { compressBlob, writeFileAtomic } from "../store/index.ts";
-import { bundleFiles, loaderSource, mpotaPackage, releaseFrom } from "./bundle.ts";
+} from "../src/manifest/index.ts";
+import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } from "../src/sim/index.ts";
+import { sitePaths } from "../src/static/index.ts";
+import { compressBlob, writeFileAtomic } from "../src/store/index.ts";
 import { type FaultServerOptions, startFaultServer } from "./fault-proxy.ts";
-import { encodeStateRecord, type StateRecord } from "./state-record.ts";
+import { deviceTracker } from "./sim.ts";
 
 /** The device package as a release carries it (lib/mpota/). */
 export function devicePackage(prefix = "lib/mpota/"): Record<string, Uint8Array> {
@@ -163,7 +163,7 @@ export function publishPointer(site: string, project: string, channel: string, v
   writeFileAtomic(paths.channel(channel), pointer);
 }
 
-export { type ServedRequest, type StaticServer, serveStatic } from "../static/serve.ts";
+export { type ServedRequest, type StaticServer, serveStatic } from "../src/static/serve.ts";
 
 /**
  * The end of a test app's main.py (after `import mpota, json, os`): carries out the one-shot command in

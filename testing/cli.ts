@@ -3,10 +3,10 @@ import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { generateKeyPair, privateKeyPem } from "../manifest/index.ts";
-import { scaled } from "../sim/testing.ts";
+import { generateKeyPair, privateKeyPem } from "../src/manifest/index.ts";
+import { scaled } from "./sim.ts";
 
-const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
+const BIN = resolve(import.meta.dirname, "../bin/mpota.js");
 
 /**
  * Progress lines on a stderr that is not a terminal (src/cli/progress.ts), and the blank line that

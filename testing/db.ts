@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { type Dialect, maskPassword } from "./open.ts";
+import { type Dialect, maskPassword } from "../src/db/open.ts";
 
-const POSTGRES_SH = resolve(import.meta.dirname, "../../.ci/postgres.sh");
+const POSTGRES_SH = resolve(import.meta.dirname, "../.ci/postgres.sh");
 const WELL_KNOWN = "postgres://mpota:mpota@127.0.0.1:5432/mpota_test";
 
 async function reachable(url: string): Promise<boolean> {

@@ -9,7 +9,7 @@
 import { request as httpRequest } from "node:http";
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { siteFile } from "../static/index.ts";
+import { siteFile } from "../src/static/index.ts";
 
 export type Fault =
   /** Close the connection after `after` bytes of the body. */

@@ -3,12 +3,13 @@
  * the running version (a commit or tag, known only once committed) and carries out /data/cmd, a
  * repository holding it, and a board with one of its commits installed in slot 0.
  */
-import { type CutScenario, type DurabilityModel, judgeBoard } from "../../client/powercut.ts";
-import { firstStateRecord } from "../../client/state-record.ts";
-import { appTree, boardTree, COMMAND_PY, devicePackage } from "../../client/testkit.ts";
-import { VirtualDevice } from "../../sim/index.ts";
-import { scaled } from "../../sim/testing.ts";
-import type { GitRepo } from "../git-repo.ts";
+
+import { firstStateRecord } from "../src/client/state-record.ts";
+import { VirtualDevice } from "../src/sim/index.ts";
+import { appTree, boardTree, COMMAND_PY, devicePackage } from "./board.ts";
+import type { GitRepo } from "./git-hosts/git-repo.ts";
+import { type CutScenario, type DurabilityModel, judgeBoard } from "./powercut.ts";
+import { scaled } from "./sim.ts";
 
 /** main.py of a test app: prints `running <version>`, then carries out /data/cmd (COMMAND_PY). */
 export function gitAppMain(label: string): string {

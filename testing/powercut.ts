@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FlashTree, VirtualDevice } from "../sim/index.ts";
-import { scaled } from "../sim/testing.ts";
-import { currentState, firstStateRecord, type StateRecord } from "./state-record.ts";
+import { currentState, firstStateRecord, type StateRecord } from "../src/client/state-record.ts";
+import { type FlashTree, VirtualDevice } from "../src/sim/index.ts";
 import {
   boardTree,
   buildRelease,
@@ -21,7 +20,8 @@ import {
   serveStatic,
   slotTree,
   testApp,
-} from "./testkit.ts";
+} from "./board.ts";
+import { scaled } from "./sim.ts";
 
 export type DurabilityModel = "torn" | "commit-on-close";
 

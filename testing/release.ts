@@ -11,8 +11,8 @@ import {
   type SigningKey,
   sha256Hex,
   signEnvelope,
-} from "../manifest/index.ts";
-import { type AdminClient, publishRelease, type ReleaseFiles } from "./client.ts";
+} from "../src/manifest/index.ts";
+import { type AdminClient, publishRelease, type ReleaseFiles } from "../src/server/client.ts";
 
 export type TestKey = SigningKey;
 

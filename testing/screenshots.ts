@@ -1,17 +1,17 @@
 /**
  * Makes the screenshots of docs/dashboard.md: a server with the demo fleet half-way through its
  * rollout, one waiting enrolment, and each page in Chromium. Run it again after changing a page:
- *   npx tsx web/testing/screenshots.ts
+ *   npx tsx testing/screenshots.ts
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startDemo } from "../../src/demo-fleet/index.ts";
-import { AdminClient } from "../../src/server/client.ts";
-import { serve } from "../../src/server/serve.ts";
+import { startDemo } from "../src/demo-fleet/index.ts";
+import { AdminClient } from "../src/server/client.ts";
+import { serve } from "../src/server/serve.ts";
 import { launchBrowser } from "./browser.ts";
 
-const OUT = resolve(import.meta.dirname, "../../docs/dashboard");
+const OUT = resolve(import.meta.dirname, "../docs/dashboard");
 
 async function main(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), "mpota-screenshots-"));

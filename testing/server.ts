@@ -3,12 +3,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Dialect, openDatabase } from "../db/index.ts";
-import { createTestDatabase } from "../db/testing.ts";
-import { createServer, type MpotaServer, type ServerOptions } from "./app.ts";
-import { bootstrapAdminToken } from "./routes/tokens.ts";
+import { type Dialect, openDatabase } from "../src/db/index.ts";
+import { createServer, type MpotaServer, type ServerOptions } from "../src/server/app.ts";
+import { bootstrapAdminToken } from "../src/server/routes/tokens.ts";
+import { createTestDatabase } from "./db.ts";
 
-export { type TestKey, type TestRelease, testKey, testProject, testRelease } from "./test-release.ts";
+export { type TestKey, type TestRelease, testKey, testProject, testRelease } from "./release.ts";
 
 export interface TestServer extends MpotaServer {
   adminToken: string;
@@ -48,7 +48,7 @@ export interface ServeProcess {
   child: ChildProcess;
 }
 
-const BIN = resolve(import.meta.dirname, "../../bin/mpota.js");
+const BIN = resolve(import.meta.dirname, "../bin/mpota.js");
 
 /**
  * Starts `mpota serve --port 0 --json ARGS` and resolves with its first line (url, admin token);

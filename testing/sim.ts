@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DeviceOptions, VirtualDevice } from "./device.ts";
+import { type DeviceOptions, VirtualDevice } from "../src/sim/device.ts";
 
 /**
  * How busy the machine is now: wall time over CPU time of a short hashing loop (1 on an idle

@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { decodeStateRecord, STATE_COPIES, type StateRecord } from "./state-record.ts";
+import { decodeStateRecord, STATE_COPIES, type StateRecord } from "../src/client/state-record.ts";
 
 /** The exit code of machine.reset() (and soft_reset()) on the unix port. */
 export const RESET_EXIT = 42;

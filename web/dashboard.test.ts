@@ -13,8 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDemo, startDemo } from "../src/demo-fleet/index.ts";
 import { AdminClient, publishRelease } from "../src/server/client.ts";
 import { type RunningServer, serve } from "../src/server/serve.ts";
-import { testKey, testProject, testRelease } from "../src/server/test-release.ts";
-import { type Browser, launchBrowser, requireChromium } from "./testing/browser.ts";
+import { type Browser, launchBrowser, requireChromium } from "../testing/browser.ts";
+import { testKey, testProject, testRelease } from "../testing/release.ts";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 

@@ -1,9 +1,9 @@
 /** The admin commands as a newcomer meets them: mistakes said in terms of what was typed. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../testing/cli.ts";
+import { startTestServer, type TestServer, testKey, testRelease } from "../../testing/server.ts";
 import { AdminClient, publishRelease } from "../server/client.ts";
-import { startTestServer, type TestServer, testKey, testRelease } from "../server/testing.ts";
 import { explainRefusal } from "./admin.ts";
-import { runCli } from "./testing.ts";
 
 describe("explainRefusal", () => {
   it("names what the user typed and the rule it breaks, not the schema", () => {

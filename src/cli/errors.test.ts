@@ -2,8 +2,8 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { releaseWorkspace, runCli } from "../../testing/cli.ts";
 import { CliError, fileSystemError } from "./errors.ts";
-import { releaseWorkspace, runCli } from "./testing.ts";
 
 const fsError = (code: string, syscall: string, path: string) =>
   Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });

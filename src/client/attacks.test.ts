@@ -9,10 +9,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
-import { VirtualDevice } from "../sim/index.ts";
-import type { Fault } from "./fault-proxy.ts";
-import { currentState } from "./state-record.ts";
 import {
   buildRelease,
   faultFixture,
@@ -22,7 +18,11 @@ import {
   sameTree,
   slotTree,
   testApp,
-} from "./testkit.ts";
+} from "../../testing/board.ts";
+import type { Fault } from "../../testing/fault-proxy.ts";
+import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
+import { VirtualDevice } from "../sim/index.ts";
+import { currentState } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, site, paths, channelPath, releasePath, release } = fixture;

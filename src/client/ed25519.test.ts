@@ -1,7 +1,7 @@
 /** The device's pure-MicroPython SHA-512 and Ed25519 verification, against node:crypto. */
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "./testkit.ts";
+import { runDeviceScript } from "../../testing/board.ts";
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 

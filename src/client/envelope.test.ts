@@ -5,6 +5,7 @@
  */
 import { createHash, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { runDeviceScript } from "../../testing/board.ts";
 import {
   canonicalBytes,
   canonicalJson,
@@ -13,7 +14,6 @@ import {
   type SigningKey,
   signEnvelope,
 } from "../manifest/index.ts";
-import { runDeviceScript } from "./testkit.ts";
 
 const key = generateKeyPair();
 const stranger = generateKeyPair();

@@ -8,10 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { channelPointer, envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
-import type { VirtualDevice } from "../sim/index.ts";
-import { type FaultRule, type FaultServer, startFaultServer } from "./fault-proxy.ts";
-import { currentState, encodeStateRecord, firstStateRecord } from "./state-record.ts";
 import {
   boardTree,
   type ConfigExtra,
@@ -22,7 +18,11 @@ import {
   sameTree,
   slotTree,
   testApp,
-} from "./testkit.ts";
+} from "../../testing/board.ts";
+import { type FaultRule, type FaultServer, startFaultServer } from "../../testing/fault-proxy.ts";
+import { channelPointer, envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
+import type { VirtualDevice } from "../sim/index.ts";
+import { currentState, encodeStateRecord, firstStateRecord } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, key, paths, channelPath, releasePath, release, publish, boardFiles } = fixture;

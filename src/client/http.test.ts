@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { devicePackage } from "../../testing/board.ts";
+import { type FaultServer, startFaultServer } from "../../testing/fault-proxy.ts";
 import { type FlashOptions, VirtualDevice } from "../sim/index.ts";
-import { type FaultServer, startFaultServer } from "./fault-proxy.ts";
-import { devicePackage } from "./testkit.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mpota-http-"));
 const blob = randomBytes(10_000);

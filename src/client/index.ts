@@ -1,4 +1,4 @@
-/** The device client seen from the host: board bundles, the state record, the power-cut matrix. */
+/** The device client seen from the host: board bundles and the state record. */
 export {
   BOOTSTRAP_VERSION,
   bundleFiles,
@@ -7,7 +7,6 @@ export {
   type ReleaseSource,
   verifiedManifest,
 } from "./bundle.ts";
-export { type CutFailure, type CutScenario, cutMatrix, judgeBoard, standardScenarios } from "./powercut.ts";
 export {
   currentState,
   decodeStateRecord,

@@ -3,8 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 import {
   buildRelease,
   bundledBoard,
@@ -16,7 +14,9 @@ import {
   slotTree,
   staticFixture,
   testApp,
-} from "./testkit.ts";
+} from "../../testing/board.ts";
+import type { VirtualDevice } from "../sim/index.ts";
+import { currentState } from "./state-record.ts";
 
 const fixture = staticFixture(serveStatic);
 const { project: PROJECT, key, site, config, board, release, publish, boardFiles } = fixture;

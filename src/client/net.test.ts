@@ -5,10 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "../../testing/board.ts";
+import type { FaultRule } from "../../testing/fault-proxy.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import type { FaultRule } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
-import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "./testkit.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, release, publish, boardFiles } = fixture;

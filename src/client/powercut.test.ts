@@ -3,8 +3,13 @@
  * recovery, with the power cut at every mutating flash operation in both durability models.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scaled } from "../sim/testing.ts";
-import { type CutScenario, cutMatrix, type DurabilityModel, standardScenarios } from "./powercut.ts";
+import {
+  type CutScenario,
+  cutMatrix,
+  type DurabilityModel,
+  standardScenarios,
+} from "../../testing/powercut.ts";
+import { scaled } from "../../testing/sim.ts";
 
 let scenarios: CutScenario[] = [];
 let close = async () => {};

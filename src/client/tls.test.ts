@@ -4,11 +4,11 @@
  * boards that must refuse the server (another CA, another name).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "../../testing/board.ts";
+import { startFaultServer } from "../../testing/fault-proxy.ts";
+import { makeTestPki, type TestPki } from "../../testing/sim.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { makeTestPki, type TestPki } from "../sim/testing.ts";
-import { startFaultServer } from "./fault-proxy.ts";
 import { currentState } from "./state-record.ts";
-import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "./testkit.ts";
 
 /** The server's certificate (for localhost), the CA that signed it and another CA. */
 let pki: TestPki;

@@ -7,8 +7,14 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shippedMpotaPackage } from "./bundle.ts";
-import { buildRelease, COMMAND_PY, makeSigningKey, printed, serveStatic, staticFixture } from "./testkit.ts";
+import {
+  buildRelease,
+  COMMAND_PY,
+  makeSigningKey,
+  printed,
+  serveStatic,
+  staticFixture,
+} from "../../testing/board.ts";
 import {
   boardState,
   bootUnixPort,
@@ -16,7 +22,8 @@ import {
   RESET_EXIT,
   type UnixBoot,
   writeBoard,
-} from "./unix-port.ts";
+} from "../../testing/unix-port.ts";
+import { shippedMpotaPackage } from "./bundle.ts";
 
 const BINARY = process.env.MPOTA_MICROPYTHON;
 if (!BINARY)

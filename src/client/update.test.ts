@@ -1,6 +1,5 @@
 /** Updates end to end: a static site on loopback, a board set up as `mpota device bundle` does it. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { currentState } from "./state-record.ts";
 import {
   type ConfigExtra,
   printed,
@@ -10,7 +9,8 @@ import {
   slotTree,
   staticFixture,
   testApp,
-} from "./testkit.ts";
+} from "../../testing/board.ts";
+import { currentState } from "./state-record.ts";
 
 const fixture = staticFixture(serveStatic);
 const { project: PROJECT, board, release, publish, boardFiles } = fixture;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Value from "typebox/value";
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
+import { runDeviceScript } from "../../testing/board.ts";
 import { BAD_CONFIGS, GOOD_CONFIGS } from "./cases.ts";
 import { ConfigError, completeConfig, configProblems, OtaConfig, readConfigFile } from "./index.ts";
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase, testDialects } from "../../testing/db.ts";
 import { databaseUrlProblem, maskPassword, openDatabase } from "./open.ts";
-import { createTestDatabase, type TestDatabase, testDialects } from "./testing.ts";
 
 describe.each(testDialects)("database (%s)", (dialect) => {
   let testDb: TestDatabase | undefined;

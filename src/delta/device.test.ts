@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
-import { editModule, editPairs, pythonModule, seededRng } from "./corpus.ts";
+import { runDeviceScript } from "../../testing/board.ts";
+import { editModule, editPairs, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
 import { encodeBsdiff, makePatch, PATCH_ENCODINGS } from "./index.ts";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

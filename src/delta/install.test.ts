@@ -13,14 +13,14 @@ import {
   slotTree,
   staticFixture,
   testApp,
-} from "../client/testkit.ts";
+} from "../../testing/board.ts";
+import { editModule, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
+import { startTestServer } from "../../testing/server.ts";
 import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "../server/client.ts";
-import { startTestServer } from "../server/testing.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
-import { editModule, pythonModule, seededRng } from "./corpus.ts";
 import { applyPatch } from "./index.ts";
 import { makeReleasePatches } from "./release.ts";
 

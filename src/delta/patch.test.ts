@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { applyDelta, createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
+import { editModule, editPairs, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
 import { compressBlob } from "../store/index.ts";
 import { suffixArray } from "./bsdiff.ts";
-import { editModule, editPairs, pythonModule, seededRng } from "./corpus.ts";
 import { encodeFossil, fossilChecksum } from "./fossil.ts";
 import {
   applyBsdiff,

@@ -1,5 +1,5 @@
 /**
- * The power-cut matrix (src/client/powercut.ts) extended to patched files: an update whose changed
+ * The power-cut matrix (testing/powercut.ts) extended to patched files: an update whose changed
  * files come as patches of both encodings, with the power cut before every flash operation, in both
  * durability models. Every run must end with the board running exactly the old or the new release,
  * each slot the state record names intact byte for byte.
@@ -8,7 +8,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CutScenario, cutMatrix } from "../client/powercut.ts";
 import {
   bundledBoard,
   devicePackage,
@@ -16,11 +15,12 @@ import {
   type StaticServer,
   serveStatic,
   testApp,
-} from "../client/testkit.ts";
+} from "../../testing/board.ts";
+import { editModule, pythonModule, randomData, seededRng } from "../../testing/delta-corpus.ts";
+import { type CutScenario, cutMatrix } from "../../testing/powercut.ts";
 import { buildRelease } from "../release/index.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
-import { editModule, pythonModule, randomData, seededRng } from "./corpus.ts";
 import { makeReleasePatches } from "./release.ts";
 
 const PROJECT = "greenhouse";

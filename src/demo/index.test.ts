@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../cli/testing.ts";
+import { runCli } from "../../testing/cli.ts";
 import { DemoFailure, runDemo } from "./index.ts";
 
 const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("mpota-demo-site-"));

@@ -3,7 +3,7 @@
  * device/mpota/envelope.py on the virtual device, and every field comes back the same.
  */
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
+import { runDeviceScript } from "../../testing/board.ts";
 import { channelPointer, envelopeBytes } from "./envelope.ts";
 import { sha256Hex } from "./hash.ts";
 import { generateKeyPair } from "./keys.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
-import { pythonModule, seededRng } from "../delta/corpus.ts";
+import { runDeviceScript } from "../../testing/board.ts";
+import { pythonModule, seededRng } from "../../testing/delta-corpus.ts";
 import { compileMpy, compileTree, globToRegExp, MPY_HEADER, MpyError, modulesToCompile } from "./index.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);

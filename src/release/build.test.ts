@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createRepo } from "../../testing/git-hosts/git-repo.ts";
 import {
   generateKeyPair,
   gitBlobSha1,
@@ -9,7 +10,6 @@ import {
   sha256Hex,
   verifyEnvelope,
 } from "../manifest/index.ts";
-import { createRepo } from "../sources/git-repo.ts";
 import { compressBlob, openStore, type ReleaseStore } from "../store/index.ts";
 import {
   type BuildOptions,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDialects } from "../db/testing.ts";
+import { testDialects } from "../../testing/db.ts";
 import {
   startTestServer,
   type TestKey,
@@ -15,7 +15,7 @@ import {
   type TestServer,
   testKey,
   testRelease,
-} from "./testing.ts";
+} from "../../testing/server.ts";
 
 describe.each(testDialects)("server API (%s)", (dialect) => {
   let s: TestServer;

@@ -5,8 +5,8 @@
  */
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { testDialects } from "../db/testing.ts";
-import { startTestServer, type TestServer } from "./testing.ts";
+import { testDialects } from "../../testing/db.ts";
+import { startTestServer, type TestServer } from "../../testing/server.ts";
 
 const EIGHT_MIB = 8 * 1024 * 1024;
 

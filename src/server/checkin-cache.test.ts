@@ -6,9 +6,9 @@
  */
 import { type KyselyPlugin, sql } from "kysely";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createTestDatabase, postgresUrl, type TestDatabase, testDialects } from "../../testing/db.ts";
 import type { PostgresChanges } from "../db/changes.ts";
 import { type Db, type Dialect, openDatabase } from "../db/index.ts";
-import { createTestDatabase, postgresUrl, type TestDatabase, testDialects } from "../db/testing.ts";
 import { CheckinCache } from "./checkin-cache.ts";
 import { hashToken } from "./tokens.ts";
 

@@ -5,8 +5,7 @@
  */
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDialects } from "../db/testing.ts";
-import { AdminClient, publishRelease } from "./client.ts";
+import { testDialects } from "../../testing/db.ts";
 import {
   startTestServer,
   type TestKey,
@@ -14,7 +13,8 @@ import {
   testKey,
   testProject,
   testRelease,
-} from "./testing.ts";
+} from "../../testing/server.ts";
+import { AdminClient, publishRelease } from "./client.ts";
 
 describe.each(testDialects)("dashboard API (%s)", (dialect) => {
   let s: TestServer;

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appTree, buildRelease, bundledBoard, makeSigningKey, printed } from "../client/testkit.ts";
+import { appTree, buildRelease, bundledBoard, makeSigningKey, printed } from "../../testing/board.ts";
+import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
-import { startTestServer, type TestServer } from "./testing.ts";
 
 const key = makeSigningKey();
 const site = mkdtempSync(join(tmpdir(), "mpota-source-site-"));

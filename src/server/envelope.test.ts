@@ -4,11 +4,11 @@
  * virtual board.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
-import { testDialects } from "../db/testing.ts";
+import { runDeviceScript } from "../../testing/board.ts";
+import { testDialects } from "../../testing/db.ts";
+import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { envelopeBytes, generateKeyPair } from "../manifest/index.ts";
 import { CASES_PROJECT, envelopeCases } from "./envelope-cases.ts";
-import { startTestServer, type TestServer } from "./testing.ts";
 
 const key = generateKeyPair();
 const cases = envelopeCases(key, generateKeyPair());

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appTree, buildRelease, bundledBoard, makeSigningKey } from "../client/testkit.ts";
+import { appTree, buildRelease, bundledBoard, makeSigningKey } from "../../testing/board.ts";
+import { startTestServer, type TestServer } from "../../testing/server.ts";
+import { scaled } from "../../testing/sim.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { scaled } from "../sim/testing.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
-import { startTestServer, type TestServer } from "./testing.ts";
 
 // MPOTA_FLEET=100 for a quicker local run (fewer boards may leave too few crashers in the first step); the figure (and CI) is 200 boards (~3 min on 2 cores).
 const FLEET = Number(process.env.MPOTA_FLEET ?? 200);

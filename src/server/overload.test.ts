@@ -5,8 +5,8 @@
  */
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { testDialects } from "../db/testing.ts";
-import { startTestServer, type TestServer } from "./testing.ts";
+import { testDialects } from "../../testing/db.ts";
+import { startTestServer, type TestServer } from "../../testing/server.ts";
 
 describe.each(testDialects)("device overload on loopback (%s)", (dialect) => {
   let s: TestServer | undefined;

@@ -9,13 +9,13 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { createTestDatabase, postgresUrl, type TestDatabase } from "../../testing/db.ts";
+import { spawnServe, testKey, testRelease } from "../../testing/server.ts";
+import { scaled } from "../../testing/sim.ts";
 import { buildProgram } from "../cli/main.ts";
 import { openDatabase } from "../db/index.ts";
-import { createTestDatabase, postgresUrl, type TestDatabase } from "../db/testing.ts";
-import { scaled } from "../sim/testing.ts";
 import { AdminClient, publishRelease } from "./client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
-import { spawnServe, testKey, testRelease } from "./testing.ts";
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];

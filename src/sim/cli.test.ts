@@ -4,9 +4,9 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliRun, runCli } from "../cli/testing.ts";
+import { type CliRun, runCli } from "../../testing/cli.ts";
+import { closeServer, listenLoopback } from "../../testing/sim.ts";
 import { loadTree } from "./index.ts";
-import { closeServer, listenLoopback } from "./testing.ts";
 
 async function mpota(...args: string[]): Promise<CliRun & { lines: string[] }> {
   const run = await runCli(args, { timeoutMs: 30_000 });

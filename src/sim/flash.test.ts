@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deviceTracker } from "./testing.ts";
+import { deviceTracker } from "../../testing/sim.ts";
 import type { DurabilityModel } from "./worker/protocol.ts";
 
 const { device, closeAll } = deviceTracker();

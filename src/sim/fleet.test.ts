@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeServer, deviceTracker, listenLoopback, scaled } from "../../testing/sim.ts";
 import type { VirtualDevice } from "./device.ts";
-import { closeServer, deviceTracker, listenLoopback, scaled } from "./testing.ts";
 
 const FLEET = 200;
 const { device, closeAll } = deviceTracker();

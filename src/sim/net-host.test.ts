@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { closeServer, deviceTracker, listenLoopback, makeTestPki, type TestPki } from "./testing.ts";
+import { closeServer, deviceTracker, listenLoopback, makeTestPki, type TestPki } from "../../testing/sim.ts";
 
 const { device, closeAll } = deviceTracker();
 afterEach(closeAll);

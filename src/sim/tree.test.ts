@@ -14,8 +14,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { deviceTracker } from "../../testing/sim.ts";
 import { loadTree, writeBackTree } from "./index.ts";
-import { deviceTracker } from "./testing.ts";
 
 const { device, closeAll } = deviceTracker();
 const dirs: string[] = [];

@@ -1,19 +1,9 @@
 /**
- * Sources a board can follow besides an mpota release server: emulators of the GitHub, Gitea and Gogs
- * APIs built on real local git repositories (for tests and benchmarks), and the micropython_ota
- * static layout (written by `mpota publish --micropython-ota`).
+ * Publishing to the sources a board can follow besides an mpota release server: a GitHub release and
+ * the micropython_ota static layout (`mpota publish --github`, `--micropython-ota`). The emulators
+ * of the git hosts the tests and benchmarks use are in testing/git-hosts.
  */
-export type { Emulator, EmulatorOptions, HostedRepo, ReleaseSpec, RequestRecord } from "./emulator.ts";
-export { createRepo, type GitRepo, type TreeEntry } from "./git-repo.ts";
-export { startGitea, startGogs } from "./gitea.ts";
-export { type GitHubEmulator, type GitHubOptions, startGitHub } from "./github.ts";
-export {
-  type MicropythonOtaRelease,
-  type MicropythonOtaServer,
-  micropythonOtaPath,
-  serveMicropythonOta,
-  writeMicropythonOta,
-} from "./micropython-ota.ts";
+export { type MicropythonOtaRelease, micropythonOtaPath, writeMicropythonOta } from "./micropython-ota.ts";
 export {
   GitHubPublishError,
   type GitHubPublishOptions,

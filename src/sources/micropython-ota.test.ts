@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { serveMicropythonOta, writeMicropythonOta } from "./micropython-ota.ts";
+import { serveMicropythonOta } from "../../testing/micropython-ota-server.ts";
+import { writeMicropythonOta } from "./micropython-ota.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mpota-mota-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -3,14 +3,11 @@
  * folder with `<project>/version` (the version tag, e.g. `v1.0.0`) and each file beside it as
  * `<project>/<version>_<filename>`, or `<project>/<version>/<filename>` when the devices call
  * ota_update(..., use_version_prefix=False). `writeMicropythonOta` writes it (`mpota publish
- * --micropython-ota`), `serveMicropythonOta` serves such a folder on loopback for tests, with HTTP
- * Basic auth when a user is given (as the library's `user=`/`passwd=` send it).
+ * --micropython-ota`; testing/micropython-ota-server.ts serves such a folder to boards under test).
  */
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { serveStatic } from "../static/serve.ts";
 import { makeFolder, writeFileAtomic } from "../store/index.ts";
-import type { RequestRecord } from "./emulator.ts";
 
 export interface MicropythonOtaRelease {
   project: string;
@@ -58,24 +55,4 @@ export function writeMicropythonOta(root: string, release: MicropythonOtaRelease
   writeFileAtomic(join(root, project, "version"), `${version}\n`);
   written.push(`${project}/version`);
   return written;
-}
-
-export interface MicropythonOtaServer {
-  url: string;
-  requests: RequestRecord[];
-  close(): Promise<void>;
-}
-
-/** Serves `root` on 127.0.0.1 like a plain web server: GET, ETag / 304, 404, optional Basic auth. */
-export async function serveMicropythonOta(
-  root: string,
-  auth?: { user: string; passwd: string },
-): Promise<MicropythonOtaServer> {
-  const requests: RequestRecord[] = [];
-  const server = await serveStatic(root, {
-    basicAuth: auth,
-    onServe: ({ method, url, status, bytes, authorized }) =>
-      requests.push({ host: "raw", method, url, status, bytes, authorized }),
-  });
-  return { url: server.url, requests, close: server.close };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRepo, type GitRepo } from "./git-repo.ts";
-import { type GitHubEmulator, startGitHub } from "./github.ts";
+import { createRepo, type GitRepo } from "../../testing/git-hosts/git-repo.ts";
+import { type GitHubEmulator, startGitHub } from "../../testing/git-hosts/github.ts";
 import { GitHubPublishError, publishGitHub } from "./publish-github.ts";
 
 let repo: GitRepo;

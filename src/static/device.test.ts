@@ -14,7 +14,7 @@ import {
   serveStatic,
   slotTree,
   testApp,
-} from "../client/testkit.ts";
+} from "../../testing/board.ts";
 import { generateKeyPair } from "../manifest/index.ts";
 import { buildRelease } from "../release/index.ts";
 import { VirtualDevice } from "../sim/index.ts";

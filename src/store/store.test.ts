@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runDeviceScript } from "../client/testkit.ts";
+import { runDeviceScript } from "../../testing/board.ts";
 import {
   type FileEntry,
   generateKeyPair,

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildRelease, makeSigningKey, testApp } from "../../../testing/board.ts";
+import { runCli } from "../../../testing/cli.ts";
 import { currentState } from "../../client/state-record.ts";
-import { buildRelease, makeSigningKey, testApp } from "../../client/testkit.ts";
 import { buildRelease as buildStoreRelease } from "../../release/index.ts";
 import { loadTree, VirtualDevice } from "../../sim/index.ts";
 import { openStore } from "../../store/index.ts";
-import { runCli } from "../testing.ts";
 
 const mpota = (...args: string[]) => runCli(args, { timeoutMs: 30_000 });
 

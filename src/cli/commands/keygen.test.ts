@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "../../../testing/cli.ts";
 import { loadPrivateKey } from "../../manifest/index.ts";
-import { runCli } from "../testing.ts";
 
 const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 

@@ -3,11 +3,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../../testing/cli.ts";
+import {
+  createRepo,
+  type GitHubEmulator,
+  type ReleaseSpec,
+  startGitHub,
+} from "../../../testing/git-hosts/index.ts";
 import { generateKeyPair } from "../../manifest/index.ts";
 import { buildRelease } from "../../release/index.ts";
-import { createRepo, type GitHubEmulator, type ReleaseSpec, startGitHub } from "../../sources/index.ts";
 import { openStore } from "../../store/index.ts";
-import { runCli } from "../testing.ts";
 
 const mpota = (cwd: string, env: Record<string, string>, ...args: string[]) => runCli(args, { cwd, env });
 

@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "../../../testing/cli.ts";
+import { startTestServer } from "../../../testing/server.ts";
 import {
   generateKeyPair,
   parsePointerEnvelope,
@@ -12,9 +14,7 @@ import {
 } from "../../manifest/index.ts";
 import { buildRelease } from "../../release/index.ts";
 import { AdminClient } from "../../server/client.ts";
-import { startTestServer } from "../../server/testing.ts";
 import { openStore } from "../../store/index.ts";
-import { runCli } from "../testing.ts";
 
 const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 

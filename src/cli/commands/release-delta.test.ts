@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pythonModule, seededRng } from "../../delta/corpus.ts";
+import { releaseWorkspace, runCli } from "../../../testing/cli.ts";
+import { pythonModule, seededRng } from "../../../testing/delta-corpus.ts";
 import { MPY_HEADER } from "../../mpy/index.ts";
 import { openStore } from "../../store/index.ts";
-import { releaseWorkspace, runCli } from "../testing.ts";
 
 const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 

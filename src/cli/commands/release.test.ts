@@ -2,10 +2,10 @@
 import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { releaseWorkspace, runCli } from "../../../testing/cli.ts";
+import { createRepo } from "../../../testing/git-hosts/git-repo.ts";
 import { generateKeyPair, privateKeyPem, verifyEnvelope } from "../../manifest/index.ts";
-import { createRepo } from "../../sources/git-repo.ts";
 import { openStore } from "../../store/index.ts";
-import { releaseWorkspace, runCli } from "../testing.ts";
 
 const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../testing.ts";
+import { runCli } from "../../../testing/cli.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "mpota-cli-serve-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 /** Staged rollouts through the API with a clock the test moves: steps, buckets, pause, resume, abort. */
 import type { InjectOptions } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { testDialects } from "../../db/testing.ts";
-import { startTestServer, type TestServer, testKey, testRelease } from "../testing.ts";
+import { testDialects } from "../../../testing/db.ts";
+import { startTestServer, type TestServer, testKey, testRelease } from "../../../testing/server.ts";
 import { bucketOf, pickVersion } from "./policy.ts";
 
 describe("rollout policy", () => {

@@ -4,9 +4,9 @@
  */
 import type { InjectOptions } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { testDialects } from "../../db/testing.ts";
+import { testDialects } from "../../../testing/db.ts";
+import { startTestServer, type TestServer, testKey, testRelease } from "../../../testing/server.ts";
 import type { Limits } from "../context.ts";
-import { startTestServer, type TestServer, testKey, testRelease } from "../testing.ts";
 
 describe.each(testDialects)("device API limits (%s)", (dialect) => {
   let s: TestServer | undefined;
