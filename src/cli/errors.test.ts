@@ -3,10 +3,40 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { releaseWorkspace, runCli } from "../../testing/cli.ts";
-import { CliError, fileSystemError } from "./errors.ts";
+import { ConfigError } from "../config/index.ts";
+import { DemoFailure } from "../demo/index.ts";
+import { MpotaError } from "../errors/index.ts";
+import { ManifestError } from "../manifest/index.ts";
+import { CliError, cliErrorOf, fileSystemError } from "./errors.ts";
 
 const fsError = (code: string, syscall: string, path: string) =>
   Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });
+
+describe("cliErrorOf", () => {
+  it("maps every MpotaError by its code, in one place", () => {
+    const manifest = cliErrorOf(new ManifestError(["version: bad", "files[0].path: missing"]));
+    expect([manifest?.message, manifest?.exitCode]).toEqual(["version: bad; files[0].path: missing", 2]);
+    expect(cliErrorOf(new ConfigError("c.json", ['"project" is missing']))?.message).toBe(
+      'c.json: "project" is missing',
+    );
+    const demo = cliErrorOf(new DemoFailure("the board stayed on 1.0.0"));
+    expect([demo?.message, demo?.exitCode]).toEqual([
+      "the demo did not go as expected: the board stayed on 1.0.0",
+      1,
+    ]);
+    const own = new CliError("no such store", 3);
+    expect(cliErrorOf(own)).toBe(own);
+  });
+
+  it("gives every host error a code and its class name", () => {
+    const e = new ManifestError("x");
+    expect([e instanceof MpotaError, e.code, e.name]).toEqual([true, "manifest", "ManifestError"]);
+  });
+
+  it("leaves a bug alone (it keeps its stack trace)", () => {
+    expect(cliErrorOf(new TypeError("x is undefined"))).toBeUndefined();
+  });
+});
 
 describe("fileSystemError", () => {
   it("names the path, what went wrong and what to do", () => {

@@ -1,14 +1,30 @@
 import { basename, dirname } from "node:path";
+import { type ErrorCode, MpotaError } from "../errors/index.ts";
 
 /** An error whose message is meant for the person at the terminal: printed without a stack trace. */
-export class CliError extends Error {
+export class CliError extends MpotaError {
   constructor(
     message: string,
     readonly exitCode = 2,
   ) {
-    super(message);
-    this.name = "CliError";
+    super("cli", message);
   }
+}
+
+/** How an error of each part of mpota reads at the terminal, where it needs more than its message. */
+const SAID: Partial<Record<ErrorCode, (message: string) => CliError>> = {
+  demo: (message) => new CliError(`the demo did not go as expected: ${message}`, 1),
+};
+
+/**
+ * The one map from errors to what the CLI prints (`mpota: …`, exit 2 unless said otherwise): every
+ * MpotaError by its code, and file-system errors; undefined for anything else, a bug, which keeps
+ * its stack trace.
+ */
+export function cliErrorOf(err: unknown): CliError | undefined {
+  if (err instanceof CliError) return err;
+  if (err instanceof MpotaError) return SAID[err.code]?.(err.message) ?? new CliError(err.message);
+  return fileSystemError(err);
 }
 
 /** What each file-system error means, and what the person can do about it. */

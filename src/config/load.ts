@@ -3,19 +3,19 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
+import { MpotaError } from "../errors/index.ts";
 import { configProblems } from "./rules.ts";
 import type { OtaConfig } from "./schema.ts";
 
 export type ConfigFormat = "json" | "yaml" | "toml";
 
 /** A config that cannot be used; `problems` holds one message per mistake. */
-export class ConfigError extends Error {
+export class ConfigError extends MpotaError {
   constructor(
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.join("; ")}`);
-    this.name = "ConfigError";
+    super("config", `${file}: ${problems.join("; ")}`);
   }
 }
 

@@ -1,4 +1,8 @@
+import { MpotaError } from "../errors/index.ts";
+
 /** A patch that cannot be made or does not apply: the caller falls back to the whole file. */
-export class PatchError extends Error {
-  override name = "PatchError";
+export class PatchError extends MpotaError {
+  constructor(message: string) {
+    super("patch", message);
+  }
 }

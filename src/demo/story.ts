@@ -3,6 +3,7 @@
  * story says: a board on 1.0.0, an update to 1.1.0 it confirms, a broken 1.2.0 it rolls back from.
  */
 import pc from "picocolors";
+import { MpotaError } from "../errors/index.ts";
 import type { BuiltRelease } from "../release/index.ts";
 import type { VirtualDevice } from "../sim/index.ts";
 import { type BoardRun, type BoardStatus, boardStatus, demoBoard, runBoard } from "./board.ts";
@@ -11,8 +12,10 @@ import { DEMO_CHANNEL, type DemoSite, openDemoSite } from "./site.ts";
 import { type Download, traffic } from "./traffic.ts";
 
 /** The board did not do what the story says: the message says what it did instead. */
-export class DemoFailure extends Error {
-  override name = "DemoFailure";
+export class DemoFailure extends MpotaError {
+  constructor(message: string) {
+    super("demo", message);
+  }
 }
 
 type Say = (line: string) => void;

@@ -9,14 +9,18 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { MpotaError } from "../errors/index.ts";
 
 const require = createRequire(import.meta.url);
 
 /** The first bytes of every .mpy this compiler makes: "M", format 6, no native arch, 31-bit small ints. */
 export const MPY_HEADER = Uint8Array.of(0x4d, 6, 0, 31);
 
-export class MpyError extends Error {
-  override name = "MpyError";
+/** A module mpy-cross refuses (its message: file, line, error), or a compiler that cannot run. */
+export class MpyError extends MpotaError {
+  constructor(message: string) {
+    super("mpy", message);
+  }
 }
 
 type Factory = (options: Record<string, unknown>) => unknown;

@@ -6,16 +6,17 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { MpotaError } from "../errors/index.ts";
 import { sha256Hex } from "../manifest/index.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
-export class ServerError extends Error {
+/** A refusal of the server (its HTTP status and its message), or a server that cannot be reached. */
+export class ServerError extends MpotaError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(message);
-    this.name = "ServerError";
+    super("server", message);
   }
 }
 

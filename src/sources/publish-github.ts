@@ -5,6 +5,8 @@
  * (docs/sources.md), so no blob needs uploading. Uses the REST API: releases/tags/{tag},
  * POST releases, DELETE releases/assets/{id}, and the release's upload_url.
  */
+import { MpotaError } from "../errors/index.ts";
+
 export interface GitHubPublishOptions {
   /** Default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3. */
   api?: string;
@@ -32,7 +34,12 @@ interface ReleaseJson {
   assets: Array<{ id: number; name: string; url: string }>;
 }
 
-export class GitHubPublishError extends Error {}
+/** A release GitHub would not take (its status and message), or a GitHub that cannot be reached. */
+export class GitHubPublishError extends MpotaError {
+  constructor(message: string) {
+    super("publish", message);
+  }
+}
 
 export async function publishGitHub(options: GitHubPublishOptions): Promise<GitHubPublishResult> {
   const api = (options.api ?? "https://api.github.com").replace(/\/+$/, "");

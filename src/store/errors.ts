@@ -1,7 +1,8 @@
+import { MpotaError } from "../errors/index.ts";
+
 /** A store that cannot do what was asked: a missing or clashing release, a damaged blob. */
-export class StoreError extends Error {
+export class StoreError extends MpotaError {
   constructor(message: string) {
-    super(message);
-    this.name = "StoreError";
+    super("store", message);
   }
 }

@@ -1,21 +1,15 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { CliError } from "../errors.ts";
 
 interface ConfigOptions {
   out?: string;
   json?: boolean;
 }
 
-/** Reads and validates a device config file; a bad one is a one-line CliError naming every mistake. */
+/** Reads and validates a device config file; a bad one is a ConfigError naming every mistake (one CLI line). */
 export async function readDeviceConfig(file: string) {
-  const { ConfigError, readConfigFile } = await import("../../config/index.ts");
-  try {
-    return readConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
+  const { readConfigFile } = await import("../../config/index.ts");
+  return readConfigFile(file);
 }
 
 /** `mpota config IN.{json,yaml,toml} --out ota_config.json`: validate a device config, write it as JSON. */

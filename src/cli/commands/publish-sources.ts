@@ -45,7 +45,7 @@ export const githubTarget: PublishTarget = {
     const token = opts.githubToken ?? process.env.GITHUB_TOKEN;
     if (!token)
       throw new CliError("--github needs a token that may write releases: --github-token or $GITHUB_TOKEN");
-    const { publishGitHub, GitHubPublishError } = await import("../../sources/index.ts");
+    const { publishGitHub } = await import("../../sources/index.ts");
     const tag = opts.tag ?? `v${opts.version}`;
     const envelope = store.readRelease(opts.project, opts.version).bytes;
     try {
@@ -70,7 +70,6 @@ export const githubTarget: PublishTarget = {
           `${result.created ? " (release created)" : ""}\n`,
       };
     } catch (e) {
-      if (e instanceof GitHubPublishError) throw new CliError(e.message);
       if (e instanceof TypeError)
         throw new CliError(`--github: cannot reach ${opts.githubApi}: ${e.message}`);
       throw e;
