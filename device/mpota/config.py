@@ -46,13 +46,11 @@ def _url(v):
 
 
 def _path(v):
-    # A relative /-separated path as releases name files: no empty, "." or ".." segment, no "\".
-    if not _text(v) or "\\" in v:
-        return False
-    for part in v.split("/"):
-        if part in ("", ".", ".."):
-            return False
-    return True
+    # A relative path as releases name files: manifest.py's rule (only git and micropython_ota configs
+    # have paths, so only they load it here).
+    from mpota.manifest import path_ok
+
+    return path_ok(v)
 
 
 def _repo(v):

@@ -1,11 +1,13 @@
 # Semantic versions (semver 2.0) as releases name them: "1.2.3", "1.2.3-rc.1"; build metadata
 # ("+...") is ignored for ordering. At most MAX_LENGTH characters, as `mpota release` allows (the
-# loader sizes its read of the state record, which holds three versions, from it). Also the rule for
-# project and channel names (is_name), here rather than in config.py so that checking a manifest does
-# not load the config checker.
+# loader sizes its read of the state record, which holds three versions, from it), and MAJOR, MINOR
+# and PATCH at most 15 digits. Also the rule for project and channel names (is_name), here rather
+# than in config.py so that checking a manifest does not load the config checker. The host's rules
+# are src/rules/version.ts and name.ts; src/rules/rules.test.ts runs one table through both.
 from micropython import const
 
 MAX_LENGTH = const(256)
+_MAX_DIGITS = const(15)
 
 
 def is_name(v):
@@ -38,7 +40,8 @@ def parse(v):
         raise ValueError("bad build metadata")
     core = core[0].split("-", 1)
     nums = core[0].split(".")
-    if len(nums) != 3 or not all(n.isdigit() and (n == "0" or n[0] != "0") for n in nums):
+    if len(nums) != 3 or not all(n.isdigit() and len(n) <= _MAX_DIGITS and (n == "0" or n[0] != "0")
+                                 for n in nums):
         raise ValueError("bad major.minor.patch")
     pre = []
     if len(core) == 2:

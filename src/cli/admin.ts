@@ -3,6 +3,8 @@
  * --server/--token options (or MPOTA_SERVER/MPOTA_TOKEN), and server errors as one-line CLI errors.
  */
 import type { Command } from "commander";
+import { NAME_PATTERN } from "../rules/name.ts";
+import { VERSION_PATTERN } from "../rules/version.ts";
 import { CliError } from "./errors.ts";
 
 export interface ServerCliOptions {
@@ -35,7 +37,8 @@ export async function adminClient(opts: ServerCliOptions) {
 /** The server's schema rules (by pattern), as they read to the person who typed the value. */
 const RULES: Record<string, string> = {
   "^[0-9a-f-]{36}$": "is not a rollout id (`npx mpota rollout list --project P` shows them)",
-  "^[a-z0-9][a-z0-9._-]{0,63}$": "is not a name mpota takes: a-z, 0-9, . _ - (up to 64; e.g. greenhouse)",
+  [NAME_PATTERN]: "is not a name mpota takes: a-z, 0-9, . _ - (up to 64; e.g. greenhouse)",
+  [VERSION_PATTERN]: "is not a semver version (e.g. 1.2.0)",
   "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$": "is not a device id: letters, digits, . _ : - (up to 128)",
   "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": "is not a tag: letters, digits, . _ : - (up to 64)",
   "^[0-9a-f]{64}$": "is not 64 lowercase hex characters",
@@ -51,10 +54,7 @@ export function explainRefusal(message: string, typed: Record<string, string> = 
   if (!m) return message;
   const [, field, rule] = m as unknown as [string, string, string];
   const pattern = /^must match pattern "(.*)"$/.exec(rule)?.[1];
-  const said =
-    pattern === undefined
-      ? rule
-      : (RULES[pattern] ?? (pattern.startsWith("^(0|[1-9]") ? "is not a semver version (e.g. 1.2.0)" : rule));
+  const said = pattern === undefined ? rule : (RULES[pattern] ?? rule);
   return `${typed[field] ?? field}: ${said}`;
 }
 

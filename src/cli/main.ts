@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, type Option } from "commander";
 import { commands } from "./commands/index.ts";
-import { CliError, fileSystemError } from "./errors.ts";
+import { cliErrorOf } from "./errors.ts";
 
 /** How every option's help line ends: required, choices and default said one way, "(…; …)". */
 function optionDescription(option: Option): string {
@@ -44,10 +45,16 @@ class MpotaCommand extends Command {
   }
 }
 
+/** mpota's version: package.json's, the one number npm and `mpota --version` say. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
 export function buildProgram(): Command {
   const program = new MpotaCommand("mpota")
     .description("Over-the-air updates for MicroPython devices")
-    .version("0.1.0")
+    .version(packageVersion())
     // Options after a command name belong to that command (`mpota release --version 1.2.0`);
     // `mpota --version` still prints mpota's own.
     .enablePositionalOptions()
@@ -75,7 +82,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    const cliError = err instanceof CliError ? err : fileSystemError(err);
+    const cliError = cliErrorOf(err);
     if (cliError) {
       process.stderr.write(`mpota: ${cliError.message}\n`);
       process.exitCode = cliError.exitCode;

@@ -2,7 +2,11 @@
  * The rules of ota_config.json, field for field and message for message the same as
  * device/mpota/config.py (the board validates the same file again when it loads it). Change both
  * together: config.test.ts runs one table of bad configs through both and compares the messages.
+ * Names, versions and paths follow the rules of src/rules (device: version.py, manifest.py).
  */
+import { isName } from "../rules/name.ts";
+import { isPath } from "../rules/path.ts";
+import { isVersion } from "../rules/version.ts";
 
 type Rule = (value: unknown) => boolean;
 
@@ -28,8 +32,6 @@ const whole =
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-const isName: Rule = (v) => typeof v === "string" && /^[a-z0-9][a-z0-9._-]{0,63}$/.test(v);
-
 const isKey: Rule = (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
 
 /** A non-empty single-line string (no control characters), at most 1024 characters. */
@@ -37,12 +39,6 @@ const isText = (v: unknown): v is string =>
   typeof v === "string" && v.length > 0 && [...v].length <= 1024 && [...v].every((ch) => ch >= " ");
 
 const isUrl: Rule = (v) => isText(v) && !v.includes(" ") && /^https?:\/\/[^/?#:]/.test(v);
-
-/** A relative /-separated path as releases name files: no empty, "." or ".." segment, no "\". */
-const isPath: Rule = (v) =>
-  isText(v) &&
-  !v.includes("\\") &&
-  v.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 
 const isRepo: Rule = (v) => typeof v === "string" && /^[A-Za-z0-9._-]{1,100}\/[A-Za-z0-9._-]{1,100}$/.test(v);
 
@@ -55,14 +51,6 @@ const orNull =
   (ok: Rule): Rule =>
   (v) =>
     v === null || ok(v);
-
-/** Semantic version 2.0 (same grammar as device/mpota/version.py). */
-export const isVersion: Rule = (v) =>
-  typeof v === "string" &&
-  v.length <= 256 &&
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-((0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/.test(
-    v,
-  );
 
 const isWifi: Rule = (v) =>
   isObject(v) &&

@@ -4,24 +4,25 @@
  * accepts exactly the configs those rules accept, apart from the two rules across fields.
  */
 import Type, { type Static } from "typebox";
+import { MAX_PATH_BYTES, MAX_VERSION_LENGTH } from "../rules/limits.ts";
+import { NAME_PATTERN } from "../rules/name.ts";
+import { VERSION_PATTERN } from "../rules/version.ts";
 
-const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}$" });
+const Name = Type.String({ pattern: NAME_PATTERN });
 const Text = Type.String({ minLength: 1, maxLength: 1024, pattern: "^[^\\u0000-\\u001f]+$" });
 const Url = Type.String({
   pattern: "^https?://[^/?#: \\u0000-\\u001f][^ \\u0000-\\u001f]*$",
   maxLength: 1024,
 });
+/** A release path (src/rules/path.ts); JSON Schema counts characters, the rule bytes of UTF-8. */
 const RelPath = Type.String({
-  pattern: "^(?!.*\\\\)(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[^/\\u0000-\\u001f]+(/[^/\\u0000-\\u001f]+)*$",
-  maxLength: 1024,
+  pattern:
+    "^(?!.*\\\\)(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[^/\\u0000-\\u001f\\u007f]+(/[^/\\u0000-\\u001f\\u007f]+)*$",
+  maxLength: MAX_PATH_BYTES,
 });
 const Globs = Type.Array(Text);
 const Paths = Type.Array(RelPath, { minItems: 1 });
-const Version = Type.String({
-  maxLength: 256,
-  pattern:
-    "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-((0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*))*))?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$",
-});
+const Version = Type.String({ maxLength: MAX_VERSION_LENGTH, pattern: VERSION_PATTERN });
 const strict = { additionalProperties: false } as const;
 
 export const StaticSource = Type.Object(

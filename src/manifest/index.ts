@@ -3,6 +3,22 @@
  * schemas, strict validation, canonical JSON, the envelope layout, Ed25519 keys and signatures,
  * semver ordering.
  */
+
+// The rules the format holds data to (src/rules), as the format's users have always imported them.
+export {
+  comparePaths,
+  compareVersions,
+  isVersion,
+  MAX_FILE_SIZE,
+  MAX_FILES,
+  MAX_LINE_BYTES,
+  MAX_PATH_BYTES,
+  MAX_SIGNATURES,
+  parseVersion,
+  pathProblem,
+  type Version,
+  zlibBound,
+} from "../rules/index.ts";
 export { canonicalBytes, canonicalJson } from "./canonical.ts";
 export {
   channelPointer,
@@ -24,30 +40,13 @@ export {
   publicKeyHexOf,
   type SigningKey,
 } from "./keys.ts";
-export {
-  ChannelPointer,
-  Envelope,
-  FileEntry,
-  Hooks,
-  MAX_FILE_SIZE,
-  MAX_FILES,
-  MAX_LINE_BYTES,
-  MAX_PATH_BYTES,
-  MAX_SIGNATURES,
-  Manifest,
-  PatchEntry,
-  Signature,
-  zlibBound,
-} from "./schema.ts";
+export { ChannelPointer, Envelope, FileEntry, Hooks, Manifest, PatchEntry, Signature } from "./schema.ts";
 export { signEnvelope, verifyEnvelope } from "./sign.ts";
 export { isoSeconds } from "./time.ts";
 export {
-  comparePaths,
   manifestProblems,
-  pathProblem,
   pointerProblems,
   schemaProblems,
   validateManifest,
   validatePointer,
 } from "./validate.ts";
-export { compareVersions, isVersion, parseVersion, type Version } from "./version.ts";

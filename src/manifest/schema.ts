@@ -4,32 +4,17 @@
  * types, formats and ranges; validate.ts adds the rules across fields (paths, order, sizes).
  */
 import Type, { type Static } from "typebox";
+import {
+  MAX_BLOB_BYTES,
+  MAX_FILE_SIZE,
+  MAX_FILES,
+  MAX_ROLLBACK_FROM,
+  MAX_SIGNATURES,
+  MAX_VERSION_LENGTH,
+} from "../rules/limits.ts";
+import { NAME_PATTERN, NAME_RULE } from "../rules/name.ts";
 
-/** Limits the device enforces too (device/mpota/envelope.py and manifest.py). */
-export const MAX_FILE_SIZE = 16 * 1024 * 1024;
-export const MAX_FILES = 10_000;
-export const MAX_PATH_BYTES = 255;
-/** Longest line of a canonical manifest, its line break included. */
-export const MAX_LINE_BYTES = 4096;
-/** Most releases a rollback release may name in `rollback_from`. */
-export const MAX_ROLLBACK_FROM = 16;
-/**
- * Most signatures an envelope carries. A board tries at most this many signatures by keys it trusts,
- * in its one pass (envelope.py `_MAX_CANDIDATES`), so with no more in all, every board that trusts one
- * signer tries that signature; and line 1 of the wire layout (the signatures) stays far below
- * MAX_LINE_BYTES, which a board also refuses to pass.
- */
-export const MAX_SIGNATURES = 4;
 const MAX_POINTER_TARGET = 2 ** 30;
-
-/**
- * Largest zlib stream accepted for a file of `size` bytes: incompressible data costs 5 bytes of
- * stored-block header per few KB with a 2^10 window (1249 bytes on 1 MB of random data at memLevel 9),
- * so twice that plus the framing. The device (manifest.py `_zlib_bound`) uses the same bound.
- */
-export function zlibBound(size: number): number {
-  return size + Math.floor(size / 256) + 64;
-}
 
 /** Patterns with the words a message uses for them (typebox reports only the pattern). */
 export const FORMATS = {
@@ -37,7 +22,7 @@ export const FORMATS = {
   hex40: { pattern: "^[0-9a-f]{40}$", wants: "40 lowercase hex characters" },
   hex16: { pattern: "^[0-9a-f]{16}$", wants: "16 lowercase hex characters" },
   hex128: { pattern: "^[0-9a-f]{128}$", wants: "128 lowercase hex characters" },
-  name: { pattern: "^[a-z0-9][a-z0-9._-]{0,63}$", wants: "a name like [a-z0-9][a-z0-9._-]{0,63}" },
+  name: { pattern: NAME_PATTERN, wants: `a name like ${NAME_RULE}` },
   time: {
     pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$",
     wants: "UTC time like 2026-11-23T06:00:00Z",
@@ -51,14 +36,14 @@ const size = (maximum: number, minimum = 0) => Type.Integer({ minimum, maximum }
 
 // Paths and versions have their own rules with their own messages (validate.ts, version.ts).
 const Path = Type.String({ maxLength: 1024 });
-const Version = Type.String({ maxLength: 256 });
+const Version = Type.String({ maxLength: MAX_VERSION_LENGTH });
 
 export const PatchEntry = Type.Object(
   {
     encoding: text("encoding"),
     from_sha256: text("hex64"),
     sha256_of_patch: text("hex64"),
-    size: size(zlibBound(MAX_FILE_SIZE), 1),
+    size: size(MAX_BLOB_BYTES, 1),
   },
   { ...strict, description: "a patch from the file with SHA-256 from_sha256 to this one" },
 );
@@ -70,7 +55,7 @@ export const FileEntry = Type.Object(
     sha256: text("hex64"),
     git_sha1: Type.Optional(text("hex40")),
     blobs: Type.Object(
-      { zlib: size(zlibBound(MAX_FILE_SIZE), 1), patches: Type.Optional(Type.Array(PatchEntry)) },
+      { zlib: size(MAX_BLOB_BYTES, 1), patches: Type.Optional(Type.Array(PatchEntry)) },
       strict,
     ),
   },

@@ -1,9 +1,10 @@
 /** Ed25519 signatures over the canonical bytes of an envelope's signed object. */
 import { sign, verify } from "node:crypto";
+import { MAX_SIGNATURES } from "../rules/limits.ts";
 import { canonicalBytes } from "./canonical.ts";
 import { SignatureError } from "./errors.ts";
 import { keyIdOf, publicKeyFromHex, type SigningKey } from "./keys.ts";
-import { type Envelope, MAX_SIGNATURES, type Signature } from "./schema.ts";
+import type { Envelope, Signature } from "./schema.ts";
 
 /**
  * An envelope of `signed` with a signature by each of `keys`, after `signatures` already made

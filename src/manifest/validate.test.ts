@@ -1,16 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { MAX_FILE_SIZE, zlibBound } from "../rules/limits.ts";
+import { pathProblem } from "../rules/path.ts";
 import { compressBlob } from "../store/blob.ts";
 import { canonicalJson } from "./canonical.ts";
 import { ManifestError } from "./errors.ts";
-import { MAX_FILE_SIZE, zlibBound } from "./schema.ts";
-import {
-  manifestProblems,
-  pathProblem,
-  pointerProblems,
-  validateManifest,
-  validatePointer,
-} from "./validate.ts";
+import { manifestProblems, pointerProblems, validateManifest, validatePointer } from "./validate.ts";
 
 const H = (c: string) => c.repeat(64);
 const file = (path: string, extra: Record<string, unknown> = {}) => ({

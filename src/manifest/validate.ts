@@ -6,18 +6,12 @@
 import type { TSchema } from "typebox";
 import { Compile } from "typebox/compile";
 import type { TLocalizedValidationError } from "typebox/error";
+import { MAX_LINE_BYTES, zlibBound } from "../rules/limits.ts";
+import { comparePaths, pathProblem } from "../rules/path.ts";
+import { compareVersions, isVersion, parseVersion } from "../rules/version.ts";
 import { canonicalJson } from "./canonical.ts";
 import { ManifestError } from "./errors.ts";
-import {
-  ChannelPointer,
-  type FileEntry,
-  FORMATS,
-  MAX_LINE_BYTES,
-  MAX_PATH_BYTES,
-  Manifest,
-  zlibBound,
-} from "./schema.ts";
-import { compareVersions, isVersion, parseVersion } from "./version.ts";
+import { ChannelPointer, type FileEntry, FORMATS, Manifest } from "./schema.ts";
 
 const checkers = new Map<TSchema, ReturnType<typeof Compile>>();
 function checkerOf(schema: TSchema) {
@@ -106,29 +100,6 @@ export function schemaProblems(schema: TSchema, value: unknown, prefix = ""): st
   const checker = checkerOf(schema);
   if (checker.Check(value)) return [];
   return [...checker.Errors(value)].flatMap((error) => schemaMessages(error, value, prefix));
-}
-
-/**
- * What is wrong with a release path, or undefined: relative, `/`-separated, no empty, `.` or `..`
- * segment, no `\`, no NUL or control character, at most 255 bytes of UTF-8.
- */
-export function pathProblem(path: string): string | undefined {
-  if (path === "") return "is empty";
-  if (path.startsWith("/")) return 'is absolute (starts with "/")';
-  if (path.includes("\\")) return "contains a backslash";
-  if (path.includes("\0")) return "contains a NUL character";
-  if ([...path].some((ch) => ch < " " || ch === "\x7f")) return "contains a control character";
-  const segments = path.split("/");
-  if (segments.includes("..")) return 'contains ".."';
-  if (segments.includes(".")) return 'contains a "." segment';
-  if (segments.includes("")) return 'has an empty segment ("//" or a trailing "/")';
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
-  return undefined;
-}
-
-/** Release paths in the order manifests list them: by UTF-8 bytes (= code points, as the device sorts). */
-export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 function filesProblems(files: FileEntry[], prefix: string): string[] {

@@ -4,4 +4,4 @@
  */
 export { compileMpy, MPY_HEADER, MpyError } from "./compile.ts";
 export { compileTree, mpySources } from "./sources.ts";
-export { ALWAYS_SOURCE, globToRegExp, type MpyTreeOptions, modulesToCompile } from "./tree.ts";
+export { ALWAYS_SOURCE, keepPyPattern, type MpyTreeOptions, modulesToCompile } from "./tree.ts";

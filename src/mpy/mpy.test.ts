@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
 import { pythonModule, seededRng } from "../../testing/delta-corpus.ts";
-import { compileMpy, compileTree, globToRegExp, MPY_HEADER, MpyError, modulesToCompile } from "./index.ts";
+import { globMatches } from "../rules/glob.ts";
+import { compileMpy, compileTree, keepPyPattern, MPY_HEADER, MpyError, modulesToCompile } from "./index.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -56,16 +57,21 @@ print(json.dumps({"twice": calc.twice(21), "file": calc.__file__, "where": where
 
 describe("keep-py patterns", () => {
   it("matches a file name in any folder, or a whole path when the pattern has a folder", () => {
-    expect(globToRegExp("config.py").test("lib/config.py")).toBe(true);
-    expect(globToRegExp("config.py").test("lib/myconfig.py")).toBe(false);
-    expect(globToRegExp("lib/*.py").test("lib/a.py")).toBe(true);
-    expect(globToRegExp("lib/*.py").test("lib/sub/a.py")).toBe(false);
-    expect(globToRegExp("lib/**/*.py").test("lib/sub/deep/a.py")).toBe(true);
-    expect(globToRegExp("lib/**/*.py").test("lib/a.py")).toBe(true);
-    expect(globToRegExp("app/**").test("app/x/y.py")).toBe(true);
-    expect(globToRegExp("t?st.py").test("test.py")).toBe(true);
-    expect(globToRegExp("a+b.py").test("a+b.py")).toBe(true);
-    expect(globToRegExp("a+b.py").test("aab.py")).toBe(false);
+    const keeps = (pattern: string, path: string) => globMatches(keepPyPattern(pattern), path);
+    expect(keeps("config.py", "lib/config.py")).toBe(true);
+    expect(keeps("config.py", "config.py")).toBe(true);
+    expect(keeps("config.py", "lib/myconfig.py")).toBe(false);
+    expect(keeps("./config.py", "config.py")).toBe(true);
+    expect(keeps("./config.py", "lib/config.py")).toBe(false);
+    expect(keeps("lib/*.py", "lib/a.py")).toBe(true);
+    expect(keeps("lib/*.py", "lib/sub/a.py")).toBe(false);
+    expect(keeps("lib/**/*.py", "lib/sub/deep/a.py")).toBe(true);
+    expect(keeps("lib/**/*.py", "lib/a.py")).toBe(true);
+    expect(keeps("app/**", "app/x/y.py")).toBe(true);
+    expect(keeps("app", "app/x/y.py")).toBe(true);
+    expect(keeps("t?st.py", "test.py")).toBe(true);
+    expect(keeps("a+b.py", "a+b.py")).toBe(true);
+    expect(keeps("a+b.py", "aab.py")).toBe(false);
   });
 
   it("keeps main.py, boot.py, hooks and kept patterns as source; compiles the other .py files", () => {

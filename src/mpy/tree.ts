@@ -2,27 +2,18 @@
  * Which files of a release `mpota release --mpy` compiles: every .py module except the files the loader
  * runs as source (main.py, boot.py, hooks) and those matching `--keep-py` patterns.
  */
+import { globMatches } from "../rules/glob.ts";
+
 /** Files the loader (boot.py) reads as source: they stay .py whatever the patterns say. */
 export const ALWAYS_SOURCE = ["main.py", "boot.py"] as const;
 
 /**
- * A glob as a RegExp over release paths: `*` and `?` stay within a folder, `**` spans folders. A pattern
- * without a `/` matches the file name in any folder (`config.py`), one with a `/` the whole path
- * (`lib/drivers/*.py`, `app/**`).
+ * A --keep-py pattern in the one glob dialect of file selection (src/rules/glob.ts). A pattern without
+ * a `/` names a file in any folder (`config.py` keeps `lib/config.py` too), as --keep-py has always
+ * read it: it stands for `**` + `/config.py`; `./config.py` is the top-level file only.
  */
-export function globToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*" && pattern[i + 1] === "*") {
-      const slash = pattern[i + 2] === "/";
-      re += slash ? "(?:.*/)?" : ".*";
-      i += slash ? 2 : 1;
-    } else if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else re += c.replace(/[\\^$.+()|[\]{}]/g, "\\$&");
-  }
-  return new RegExp(pattern.includes("/") ? `^${re}$` : `(?:^|/)${re}$`);
+export function keepPyPattern(pattern: string): string {
+  return pattern.includes("/") ? pattern.replace(/^(\.\/)+/, "") : `**/${pattern}`;
 }
 
 export interface MpyTreeOptions {
@@ -37,9 +28,13 @@ const PACKAGE_SOURCE = /^lib\/mpota\/(__init__\.py$|py\/)/;
 
 /** Which .py files of `paths` become .mpy. */
 export function modulesToCompile(paths: readonly string[], options: MpyTreeOptions = {}): string[] {
-  const keep = (options.keepPy ?? []).map(globToRegExp);
+  const keep = (options.keepPy ?? []).map(keepPyPattern);
   const source = new Set<string>([...ALWAYS_SOURCE, ...(options.source ?? [])]);
   return paths.filter(
-    (p) => p.endsWith(".py") && !source.has(p) && !PACKAGE_SOURCE.test(p) && !keep.some((re) => re.test(p)),
+    (p) =>
+      p.endsWith(".py") &&
+      !source.has(p) &&
+      !PACKAGE_SOURCE.test(p) &&
+      !keep.some((pattern) => globMatches(pattern, p)),
   );
 }

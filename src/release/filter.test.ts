@@ -38,6 +38,19 @@ describe("makeFilter", () => {
     expect(f.wants("docs", true)).toBe(false);
   });
 
+  it("takes the glob patterns of the config's allow/ignore (src/rules/glob.ts)", () => {
+    const f = makeFilter({ allow: ["*.py", "lib/**/*.py"], ignore: ["**/test_*.py"] });
+    expect(f.wants("main.py")).toBe(true);
+    expect(f.wants("data.json")).toBe(false);
+    expect(f.wants("app/x.py")).toBe(false);
+    expect(f.wants("lib/a/b.py")).toBe(true);
+    expect(f.wants("lib/a/test_b.py")).toBe(false);
+    expect(f.wants("test_main.py")).toBe(false);
+    expect(f.wants("lib", true)).toBe(true);
+    expect(f.wants("app", true)).toBe(false);
+    expect(f.unmatched()).toEqual([]);
+  });
+
   it("reports allow patterns that matched nothing, and refuses bad patterns", () => {
     const f = makeFilter({ allow: ["main.py", "lbi"] });
     f.wants("main.py");

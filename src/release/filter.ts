@@ -1,8 +1,11 @@
 /**
- * Which files of a source go into a release: `allow` (exact files or folder prefixes; none means
- * everything), `ignore` (the same; ignore wins over allow), and junk that never ships.
+ * Which files of a source go into a release: `allow` (glob patterns of src/rules/glob.ts, the
+ * dialect of the config's `allow`/`ignore`: exact files, folders with everything below them, `*`,
+ * `?` and `**`; none means everything), `ignore` (the same; ignore wins over allow), and junk that
+ * never ships.
  */
-import { pathProblem } from "../manifest/index.ts";
+import { globMatches, globMayMatchBelow } from "../rules/glob.ts";
+import { pathProblem } from "../rules/path.ts";
 import { ReleaseError } from "./errors.ts";
 
 /** Names skipped anywhere in a tree, unless `junk: false`. */
@@ -29,8 +32,6 @@ function normalize(pattern: string, option: string): string {
   return p;
 }
 
-const covers = (pattern: string, path: string) => path === pattern || path.startsWith(`${pattern}/`);
-
 export function makeFilter(options: FilterOptions = {}): PathFilter {
   const allow = (options.allow ?? []).map((p) => normalize(p, "--allow"));
   const ignore = (options.ignore ?? []).map((p) => normalize(p, "--ignore"));
@@ -39,11 +40,11 @@ export function makeFilter(options: FilterOptions = {}): PathFilter {
   return {
     wants(path, folder = false) {
       if (path.split("/").some((part) => junk.has(part))) return false;
-      if (ignore.some((p) => covers(p, path))) return false;
+      if (ignore.some((p) => globMatches(p, path))) return false;
       if (allow.length === 0) return true;
-      // A folder is worth entering when an allow pattern covers it or lies below it.
-      if (folder) return allow.some((p) => covers(p, path) || p.startsWith(`${path}/`));
-      const match = allow.find((p) => covers(p, path));
+      // A folder is worth entering when an allow pattern may select something below it.
+      if (folder) return allow.some((p) => globMayMatchBelow(p, path));
+      const match = allow.find((p) => globMatches(p, path));
       if (match !== undefined) used.add(match);
       return match !== undefined;
     },

@@ -1,8 +1,12 @@
 /**
  * Semantic versions (semver 2.0) as releases name them: `1.2.3`, `1.2.3-rc.1`; build metadata
- * (`+…`) is ignored for ordering. Same grammar and order as device/mpota/version.py.
+ * (`+…`) is ignored for ordering. At most MAX_VERSION_LENGTH characters, and MAJOR, MINOR and PATCH
+ * at most 15 digits each (so every language reads them as exact numbers). The one grammar of the
+ * host (manifests, configs, server routes, CLI options) and of device/mpota/version.py: rules.test.ts
+ * runs one table through both.
  */
-import { ManifestError } from "./errors.ts";
+import { ManifestError } from "../manifest/errors.ts";
+import { MAX_VERSION_LENGTH } from "./limits.ts";
 
 export interface Version {
   major: number;
@@ -14,9 +18,15 @@ export interface Version {
 
 const NUMBER = /^(0|[1-9]\d*)$/;
 const IDENT = /^[0-9A-Za-z-]+$/;
+const MAX_DIGITS = 15;
+
+const CORE = `(0|[1-9]\\d{0,${MAX_DIGITS - 1}})`;
+const PRE = "(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)";
+/** The grammar as a JSON Schema / typebox pattern (with `maxLength: MAX_VERSION_LENGTH`). */
+export const VERSION_PATTERN = `^${CORE}\\.${CORE}\\.${CORE}(-${PRE}(\\.${PRE})*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$`;
 
 function why(v: string): string | undefined {
-  if (v.length > 256) return "is longer than 256 characters";
+  if (v.length > MAX_VERSION_LENGTH) return `is longer than ${MAX_VERSION_LENGTH} characters`;
   const [rest = "", build, ...more] = v.split("+");
   if (more.length > 0) return 'has more than one "+"';
   if (build !== undefined && !build.split(".").every((id) => IDENT.test(id))) return "has bad build metadata";
@@ -25,7 +35,7 @@ function why(v: string): string | undefined {
   const nums = core.split(".");
   if (nums.length !== 3 || !nums.every((n) => NUMBER.test(n)))
     return "must be MAJOR.MINOR.PATCH (numbers without leading zeros)";
-  if (!nums.every((n) => Number.isSafeInteger(Number(n)))) return "has a number above 2^53";
+  if (nums.some((n) => n.length > MAX_DIGITS)) return `has a number longer than ${MAX_DIGITS} digits`;
   if (dash >= 0) {
     const pre = rest.slice(dash + 1).split(".");
     if (!pre.every((id) => IDENT.test(id) && (!/^\d+$/.test(id) || NUMBER.test(id))))
@@ -34,9 +44,14 @@ function why(v: string): string | undefined {
   return undefined;
 }
 
+/** What is wrong with `v` as a version, or undefined. */
+export function versionProblem(v: unknown): string | undefined {
+  return typeof v === "string" ? why(v) : "must be a string";
+}
+
 /** The parts of a semver version; ManifestError saying what is wrong otherwise. */
 export function parseVersion(v: string, field = "version"): Version {
-  const problem = typeof v === "string" ? why(v) : "must be a string";
+  const problem = versionProblem(v);
   if (problem) throw new ManifestError(`${field}: ${JSON.stringify(v)} ${problem}`);
   const [rest = "", build] = v.split("+");
   const dash = rest.indexOf("-");

@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Db } from "../db/index.ts";
+import { MAX_BLOB_BYTES } from "../rules/limits.ts";
 import { adminAuthBeforeBody } from "./auth.ts";
 import { CheckinCache } from "./checkin-cache.ts";
 import { CheckinBatcher } from "./checkins.ts";
@@ -48,7 +49,7 @@ export interface ServerOptions {
 export const DEFAULT_LIMITS: Limits = {
   checkinIntervalMs: 5000,
   maxConcurrent: 512,
-  maxBlobBytes: 16 * 1024 * 1024 + 64 * 1024,
+  maxBlobBytes: MAX_BLOB_BYTES,
   maxEnvelopeBytes: 8 * 1024 * 1024,
   reportsPerMinute: 30,
   enrolmentsPerMinute: 60,

@@ -19,12 +19,12 @@ import {
   parseReleaseEnvelope,
   sha256Hex,
 } from "../manifest/index.ts";
+import { isName, NAME_RULE } from "../rules/name.ts";
 import { fsyncDir, writeFileAtomic } from "./atomic.ts";
 import { compressBlob, inflateBlob } from "./blob.ts";
 import { StoreError } from "./errors.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export interface StoredBlob {
   sha256: string;
@@ -45,8 +45,8 @@ function hex(sha256: string): string {
 }
 
 function checkProject(project: string): string {
-  if (!NAME.test(project))
-    throw new StoreError(`project ${JSON.stringify(project)} must be a name like [a-z0-9][a-z0-9._-]{0,63}`);
+  if (!isName(project))
+    throw new StoreError(`project ${JSON.stringify(project)} must be a name like ${NAME_RULE}`);
   return project;
 }
 
@@ -189,7 +189,7 @@ export class ReleaseStore {
   /** Projects with at least one release. */
   listProjects(): string[] {
     return listDir(join(this.root, "releases"))
-      .filter((p) => NAME.test(p) && this.listReleases(p).length > 0)
+      .filter((p) => isName(p) && this.listReleases(p).length > 0)
       .sort();
   }
 

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { isName, NAME_RULE } from "../../rules/name.ts";
 import type { ReleaseStore } from "../../store/index.ts";
 import { CliError } from "../errors.ts";
 import { githubTarget, micropythonOtaTarget } from "./publish-sources.ts";
-import { asCliErrors, loadKeyOption } from "./release.ts";
+import { loadKeyOption } from "./release.ts";
 
 /** The options every target shares (the release to publish and where it goes). */
 export interface PublishCliOptions {
@@ -84,8 +85,9 @@ const staticTarget: PublishTarget = {
     if (key) warnForeignKey(store, opts.project, opts.version, key.keyId);
     const site = opts.static as string;
     const progress = await startProgress("publish", { quiet: opts.json });
-    const result = await asCliErrors(() =>
-      publishStatic({
+    let result: ReturnType<typeof publishStatic>;
+    try {
+      result = publishStatic({
         site,
         store,
         project: opts.project,
@@ -94,8 +96,10 @@ const staticTarget: PublishTarget = {
         key,
         expires,
         onProgress: (done, total) => progress.update(done, total),
-      }),
-    ).finally(() => progress.stop());
+      });
+    } finally {
+      progress.stop();
+    }
     const moved = result.previous === undefined ? "" : ` (was ${result.previous})`;
     return {
       json: { target: "static", site, ...result },
@@ -165,16 +169,14 @@ export function registerPublish(program: Command): void {
     const target = chosen[0] as PublishTarget;
     if (target.channel && opts.channel === undefined)
       throw new CliError(`${target.usage} needs --channel (e.g. --channel stable)`);
-    if (opts.channel !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.channel))
-      throw new CliError(
-        `--channel ${JSON.stringify(opts.channel)}: use [a-z0-9][a-z0-9._-]{0,63} (e.g. stable)`,
-      );
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.project))
-      throw new CliError(`--project ${JSON.stringify(opts.project)}: use [a-z0-9][a-z0-9._-]{0,63}`);
+    if (opts.channel !== undefined && !isName(opts.channel))
+      throw new CliError(`--channel ${JSON.stringify(opts.channel)}: use ${NAME_RULE} (e.g. stable)`);
+    if (!isName(opts.project))
+      throw new CliError(`--project ${JSON.stringify(opts.project)}: use ${NAME_RULE} (e.g. greenhouse)`);
     const { existsSync } = await import("node:fs");
     if (!existsSync(opts.store)) throw new CliError(`--store ${opts.store}: no such folder`);
     const { openStore } = await import("../../store/index.ts");
-    const { isVersion } = await import("../../manifest/index.ts");
+    const { isVersion } = await import("../../rules/version.ts");
     const store = openStore(opts.store);
     if (opts.version !== undefined && !isVersion(opts.version))
       throw new CliError(`--version ${JSON.stringify(opts.version)}: not a semver version`);

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { isName, NAME_RULE } from "../../rules/name.ts";
 import { CliError } from "../errors.ts";
 
 interface ReleaseCliOptions {
@@ -32,32 +33,10 @@ function sizeText(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Runs release/store/manifest work; their errors (bad input, not bugs) become one-line CliErrors. */
-export async function asCliErrors<T>(work: () => T | Promise<T>): Promise<T> {
-  const { ManifestError, SignatureError } = await import("../../manifest/index.ts");
-  const { StoreError } = await import("../../store/index.ts");
-  const { ReleaseError } = await import("../../release/index.ts");
-  const { MpyError } = await import("../../mpy/index.ts");
-  try {
-    return await work();
-  } catch (err) {
-    if ([ManifestError, SignatureError, StoreError, ReleaseError, MpyError].some((E) => err instanceof E))
-      throw new CliError((err as Error).message);
-    throw err;
-  }
-}
-
 /** Loads a signing key for --key, warning on stderr when the file is readable by others. */
 export async function loadKeyOption(file: string) {
-  const { keyFileWarning, loadPrivateKey, SignatureError } = await import("../../manifest/index.ts");
-  let key: ReturnType<typeof loadPrivateKey>;
-  try {
-    key = loadPrivateKey(file);
-  } catch (err) {
-    // the one error a key file can give (unreadable, not a PEM, not Ed25519)
-    if (err instanceof SignatureError) throw new CliError(err.message);
-    throw err;
-  }
+  const { keyFileWarning, loadPrivateKey } = await import("../../manifest/index.ts");
+  const key = loadPrivateKey(file);
   const warning = keyFileWarning(file);
   if (warning) process.stderr.write(`warning: ${warning}\n`);
   return key;
@@ -100,11 +79,9 @@ export function registerRelease(program: Command): void {
     .action(async (dir: string | undefined, opts: ReleaseCliOptions) => {
       if (opts.git === undefined && dir === undefined)
         throw new CliError("give the folder to release (mpota release DIR …) or --git REF");
-      const { isVersion } = await import("../../manifest/index.ts");
-      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(opts.project))
-        throw new CliError(
-          `--project ${JSON.stringify(opts.project)}: use [a-z0-9][a-z0-9._-]{0,63} (e.g. greenhouse)`,
-        );
+      const { isVersion } = await import("../../rules/version.ts");
+      if (!isName(opts.project))
+        throw new CliError(`--project ${JSON.stringify(opts.project)}: use ${NAME_RULE} (e.g. greenhouse)`);
       if (!isVersion(opts.version))
         throw new CliError(
           `--version ${JSON.stringify(opts.version)}: not a semver version (e.g. 1.2.0 or 1.2.0-rc.1)`,
@@ -131,32 +108,30 @@ export function registerRelease(program: Command): void {
         ...(opts.postUpdate === undefined ? {} : { post_update: opts.postUpdate }),
         ...(opts.onRollback === undefined ? {} : { rollback: opts.onRollback }),
       };
-      const built = await asCliErrors(() =>
-        buildRelease({
-          dir,
-          gitRef: opts.git,
-          repo: opts.repo,
-          allow: opts.allow,
-          ignore: opts.ignore,
-          project: opts.project,
-          version: opts.version,
-          key,
-          store,
-          rollback: opts.rollback,
-          rollbackFrom: opts.rollbackFrom?.split(",").map((v) => v.trim()),
-          hooks,
-          minLoader: opts.minLoader === undefined ? undefined : Number(opts.minLoader),
-          exclude: [resolve(opts.key)],
-          transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
-          makePatches: patchBases > 0 ? makeReleasePatches : undefined,
-          patchBases,
-          mpotaPackage: shipped,
-          requireMain: opts.main,
-          onProgress: (e) => {
-            if (e.total > 1) progress.update(e.done, e.total, e.phase);
-          },
-        }),
-      ).finally(() => progress.stop());
+      const built = await buildRelease({
+        dir,
+        gitRef: opts.git,
+        repo: opts.repo,
+        allow: opts.allow,
+        ignore: opts.ignore,
+        project: opts.project,
+        version: opts.version,
+        key,
+        store,
+        rollback: opts.rollback,
+        rollbackFrom: opts.rollbackFrom?.split(",").map((v) => v.trim()),
+        hooks,
+        minLoader: opts.minLoader === undefined ? undefined : Number(opts.minLoader),
+        exclude: [resolve(opts.key)],
+        transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
+        makePatches: patchBases > 0 ? makeReleasePatches : undefined,
+        patchBases,
+        mpotaPackage: shipped,
+        requireMain: opts.main,
+        onProgress: (e) => {
+          if (e.total > 1) progress.update(e.done, e.total, e.phase);
+        },
+      }).finally(() => progress.stop());
       const files = built.envelope.signed.files.length;
       const manifest = store.manifestPath(opts.project, opts.version);
       if (opts.json) {

@@ -16,7 +16,7 @@ import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
 import { type EventInput, type Offer, recordEvents, recordOffers } from "../rollouts/engine.ts";
 import { offeringRollout, pickVersion } from "../rollouts/policy.ts";
-import { DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import { ChannelFile, DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
 import { WriteQueue } from "../write-queue.ts";
@@ -165,7 +165,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       schema: {
         params: Type.Object({
           project: Name,
-          file: Type.String({ pattern: "^[a-z0-9][a-z0-9._-]{0,63}\\.json$" }),
+          file: ChannelFile,
         }),
         querystring: Type.Object(
           {

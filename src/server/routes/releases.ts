@@ -13,6 +13,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Kysely } from "kysely";
 import Type from "typebox";
 import type { Database, Release } from "../../db/index.ts";
+import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
@@ -21,7 +22,6 @@ import { HttpError } from "../errors.ts";
 import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { findRelease, requireProject, requireRelease } from "./projects.ts";
 
-const MAX_FILE = 16 * 1024 * 1024;
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
 const BlobParams = Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) });
 const PatchParams = Type.Object({
@@ -141,7 +141,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     await requireProject(ctx, project);
     const body = bodyStream(request.body);
     const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
-      const { sha256 } = await zlibDigests(tmp, MAX_FILE);
+      const { sha256 } = await zlibDigests(tmp, MAX_FILE_SIZE);
       if (`${sha256}.z` !== file)
         throw new HttpError(400, `blob ${file} inflates to content with SHA-256 ${sha256}`);
     });
@@ -162,7 +162,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         bodyStream(request.body),
         ctx.limits.maxBlobBytes,
         async (tmp) => {
-          const { raw } = await zlibDigests(tmp, MAX_FILE);
+          const { raw } = await zlibDigests(tmp, MAX_FILE_SIZE);
           if (raw !== declared) throw new HttpError(400, `patch ${file} has SHA-256 ${raw}, not ${declared}`);
         },
       );

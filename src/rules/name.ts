@@ -1,0 +1,15 @@
+/**
+ * Project and channel names: 1 to 64 characters a-z 0-9 . _ -, starting with a letter or digit.
+ * The device's rule is device/mpota/version.py `is_name`; rules.test.ts runs one table through both.
+ */
+
+/** The rule as people read it in messages. */
+export const NAME_RULE = "[a-z0-9][a-z0-9._-]{0,63}";
+/** The rule as a JSON Schema / typebox pattern. */
+export const NAME_PATTERN = `^${NAME_RULE}$`;
+
+const NAME = new RegExp(NAME_PATTERN);
+
+export function isName(v: unknown): v is string {
+  return typeof v === "string" && NAME.test(v);
+}
