@@ -23,7 +23,7 @@ import { bundleFiles, shippedMpotaPackage } from "../src/client/bundle.ts";
 import { configJson } from "../src/config/index.ts";
 import { makeReleasePatches } from "../src/delta/index.ts";
 import { buildRelease } from "../src/release/index.ts";
-import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/admin-client.ts";
 import { publishStatic, serveStatic } from "../src/static/index.ts";
 import { openStore } from "../src/store/index.ts";
 import { makeSigningKey } from "../testing/board.ts";

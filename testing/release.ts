@@ -12,7 +12,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../src/manifest/index.ts";
-import { type AdminClient, publishRelease, type ReleaseFiles } from "../src/server/client.ts";
+import { type AdminClient, publishRelease, type ReleaseFiles } from "../src/server/admin-client.ts";
 
 export type TestKey = SigningKey;
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startDemo } from "../src/demo-fleet/index.ts";
-import { AdminClient } from "../src/server/client.ts";
+import { AdminClient } from "../src/server/admin-client.ts";
 import { serve } from "../src/server/serve.ts";
 import { launchBrowser } from "./browser.ts";
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDemo, startDemo } from "../src/demo-fleet/index.ts";
-import { AdminClient, publishRelease } from "../src/server/client.ts";
+import { AdminClient, publishRelease } from "../src/server/admin-client.ts";
 import { type RunningServer, serve } from "../src/server/serve.ts";
 import { type Browser, launchBrowser, requireChromium } from "../testing/browser.ts";
 import { testKey, testProject, testRelease } from "../testing/release.ts";

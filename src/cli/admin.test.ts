@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../testing/cli.ts";
 import { startTestServer, type TestServer, testKey, testRelease } from "../../testing/server.ts";
-import { AdminClient, publishRelease } from "../server/client.ts";
+import { AdminClient, publishRelease } from "../server/admin-client.ts";
 import { explainRefusal } from "./admin.ts";
 
 describe("explainRefusal", () => {

@@ -22,7 +22,7 @@ export function addServerOptions(command: Command): Command {
 
 /** An admin client for the options, or a CliError saying what is missing. */
 export async function adminClient(opts: ServerCliOptions) {
-  const { AdminClient } = await import("../server/client.ts");
+  const { AdminClient } = await import("../server/admin-client.ts");
   const server = opts.server ?? process.env.MPOTA_SERVER;
   const token = opts.token ?? process.env.MPOTA_TOKEN;
   if (!server) throw new CliError("no server: pass --server URL or set MPOTA_SERVER");
@@ -60,7 +60,7 @@ export function explainRefusal(message: string, typed: Record<string, string> = 
 
 /** Runs an admin call; a server's refusal becomes a CliError with its message (see explainRefusal). */
 export async function serverCall<T>(call: () => Promise<T>, typed: Record<string, string> = {}): Promise<T> {
-  const { ServerError } = await import("../server/client.ts");
+  const { ServerError } = await import("../server/admin-client.ts");
   try {
     return await call();
   } catch (err) {

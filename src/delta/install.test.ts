@@ -18,7 +18,7 @@ import { editModule, pythonModule, seededRng } from "../../testing/delta-corpus.
 import { startTestServer } from "../../testing/server.ts";
 import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
-import { AdminClient, publishRelease, releaseFromFolder } from "../server/client.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../server/admin-client.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
 import { applyPatch } from "./index.ts";

@@ -4,7 +4,7 @@
  * that works (first start, or the operator deleted it).
  */
 import { openDatabase } from "../db/index.ts";
-import { AdminClient, ServerError } from "../server/client.ts";
+import { AdminClient, ServerError } from "../server/admin-client.ts";
 import { createAdminToken } from "../server/index.ts";
 import type { DemoFiles } from "./files.ts";
 

@@ -8,8 +8,8 @@ import { defaultDatabase } from "../server/index.ts";
 import { demoAdminClient } from "./admin-token.ts";
 import { DemoFiles } from "./files.ts";
 import { type RunningFleet, startFleet } from "./fleet.ts";
+import { FleetNarrator } from "./narrator.ts";
 import { setupDemo } from "./setup.ts";
-import { DemoStory } from "./story.ts";
 
 export interface DemoOptions {
   /** The server's URL, as the boards reach it. */
@@ -57,7 +57,7 @@ export function startDemo(options: DemoOptions): RunningDemo {
     const setup = await setupDemo({ client, files, boards: options.boards ?? 5, say });
     if (stopping) return;
     const ids = setup.boards.map((b) => b.id);
-    const story = new DemoStory(client, setup.project, setup.channel, ids, say);
+    const story = new FleetNarrator(client, setup.project, setup.channel, ids, say);
     const intervalMs = (options.intervalSeconds ?? 5) * 1000;
     fleet = startFleet({
       url: options.url,

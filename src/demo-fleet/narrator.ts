@@ -2,7 +2,7 @@
  * What the demo tells the person at the terminal: read from the server after each round of wakes
  * (the same state the dashboard shows), one line per notable change, never one per check-in.
  */
-import type { AdminClient } from "../server/client.ts";
+import type { AdminClient } from "../server/admin-client.ts";
 
 interface DeviceRow {
   id: string;
@@ -28,7 +28,7 @@ export interface RolloutPlan {
 }
 
 /** Follows the demo project on the server and says what changed since the last look. */
-export class DemoStory {
+export class FleetNarrator {
   private devices = new Map<string, DeviceRow>();
   private rollout: RolloutRow | undefined;
   private allOn: string | undefined;

@@ -1,6 +1,6 @@
 /** Releases of the demo's store on the server: publishing what the server lacks, choosing the next one. */
 import { compareVersions, parseVersion } from "../manifest/index.ts";
-import { type AdminClient, publishRelease, releaseFromStore } from "../server/client.ts";
+import { type AdminClient, publishRelease, releaseFromStore } from "../server/admin-client.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 /** Publishes every release of `project` in the store that the server does not have; returns their versions. */

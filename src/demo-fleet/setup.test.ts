@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AdminClient } from "../server/client.ts";
+import { AdminClient } from "../server/admin-client.ts";
 import { serve } from "../server/serve.ts";
 import { demoAdminClient } from "./admin-token.ts";
 import { DemoFiles } from "./files.ts";

@@ -5,7 +5,7 @@
  */
 import { EXAMPLE_PROJECT, exampleRelease } from "../demo/example.ts";
 import type { SigningKey } from "../manifest/index.ts";
-import { type AdminClient, ServerError } from "../server/client.ts";
+import { type AdminClient, ServerError } from "../server/admin-client.ts";
 import { openStore, type ReleaseStore } from "../store/index.ts";
 import type { DemoBoardSecret, DemoFiles } from "./files.ts";
 import { nextInStore, nextMinor, publishMissing } from "./publish.ts";

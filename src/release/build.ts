@@ -22,7 +22,7 @@ import {
 import { type ReleaseStore, type StoredRelease, StoreError } from "../store/index.ts";
 import { ReleaseError } from "./errors.ts";
 import { type FilterOptions, makeFilter } from "./filter.ts";
-import { listDirFiles, listGitFiles, type SourceFile } from "./source.ts";
+import { listDirFiles, listGitFiles, type SourceFile } from "./list-files.ts";
 
 /** A file of the new release, with its bytes, as the patch maker sees it. */
 export interface NewFile {

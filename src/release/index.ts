@@ -11,4 +11,4 @@ export {
 } from "./build.ts";
 export { ReleaseError } from "./errors.ts";
 export { type FilterOptions, JUNK, makeFilter, type PathFilter } from "./filter.ts";
-export { listDirFiles, listGitFiles, type SourceFile } from "./source.ts";
+export { listDirFiles, listGitFiles, type SourceFile } from "./list-files.ts";

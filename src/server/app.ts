@@ -12,6 +12,7 @@ import { CheckinCache } from "./checkin-cache.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { FileStore } from "./file-store.ts";
 import { LiveFeed } from "./live.ts";
 import { DeviceLoad } from "./overload.ts";
 import { tickRollouts } from "./rollouts/engine.ts";
@@ -27,7 +28,6 @@ import { rolloutRoutes } from "./routes/rollouts.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
-import { FileStore } from "./store.ts";
 
 export interface ServerOptions {
   db: Db;

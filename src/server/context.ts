@@ -2,8 +2,8 @@
 import type { Db } from "../db/index.ts";
 import type { CheckinCache } from "./checkin-cache.ts";
 import type { CheckinBatcher } from "./checkins.ts";
+import type { FileStore } from "./file-store.ts";
 import type { DeviceLoad } from "./overload.ts";
-import type { FileStore } from "./store.ts";
 
 export interface Limits {
   /** A device may check in at most once per this many ms (429 with Retry-After otherwise). */

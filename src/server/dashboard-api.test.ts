@@ -14,7 +14,7 @@ import {
   testProject,
   testRelease,
 } from "../../testing/server.ts";
-import { AdminClient, publishRelease } from "./client.ts";
+import { AdminClient, publishRelease } from "./admin-client.ts";
 
 describe.each(testDialects)("dashboard API (%s)", (dialect) => {
   let s: TestServer;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appTree, buildRelease, bundledBoard, makeSigningKey, printed } from "../../testing/board.ts";
 import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "./admin-client.ts";
 
 const key = makeSigningKey();
 const site = mkdtempSync(join(tmpdir(), "mpota-source-site-"));

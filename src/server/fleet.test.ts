@@ -11,7 +11,7 @@ import { appTree, buildRelease, bundledBoard, makeSigningKey } from "../../testi
 import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { scaled } from "../../testing/sim.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { AdminClient, publishRelease, releaseFromFolder } from "./client.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "./admin-client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
 
 // MPOTA_FLEET=100 for a quicker local run (fewer boards may leave too few crashers in the first step); the issue's figure (and CI) is 200 boards (~3 min on 2 cores).

@@ -1,4 +1,3 @@
-export { createServer, DEFAULT_LIMITS, type MpotaServer, type ServerOptions } from "./app.ts";
 export {
   AdminClient,
   type PublishResult,
@@ -6,7 +5,8 @@ export {
   type ReleaseFiles,
   releaseFromFolder,
   ServerError,
-} from "./client.ts";
+} from "./admin-client.ts";
+export { createServer, DEFAULT_LIMITS, type MpotaServer, type ServerOptions } from "./app.ts";
 export { bucketOf, pickVersion } from "./rollouts/policy.ts";
 export { bootstrapAdminToken, createAdminToken } from "./routes/tokens.ts";
 export { defaultDatabase, type RunningServer, serve } from "./serve.ts";

@@ -14,7 +14,7 @@ import { spawnServe, testKey, testRelease } from "../../testing/server.ts";
 import { scaled } from "../../testing/sim.ts";
 import { buildProgram } from "../cli/main.ts";
 import { openDatabase } from "../db/index.ts";
-import { AdminClient, publishRelease } from "./client.ts";
+import { AdminClient, publishRelease } from "./admin-client.ts";
 import { bucketOf } from "./rollouts/policy.ts";
 
 const children: ChildProcess[] = [];

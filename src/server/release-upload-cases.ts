@@ -1,6 +1,6 @@
 /**
  * One table of release envelopes for the upload rules (checkEnvelope, as `mpota serve` applies them
- * to a publisher's upload) and the board's rules (device/mpota/envelope.py `verify`): envelope.test.ts
+ * to a publisher's upload) and the board's rules (device/mpota/envelope.py `verify`): release-upload.test.ts
  * runs each through both, with the project's key as the one key the board trusts, and expects exactly
  * these verdicts. Every envelope a board refuses is refused at upload.
  */

@@ -1,5 +1,5 @@
 /**
- * The upload accepts exactly the envelopes a board accepts: every case of envelope-cases.ts through
+ * The upload accepts exactly the envelopes a board accepts: every case of release-upload-cases.ts through
  * the server's publish route (SQLite and PostgreSQL) and through device/mpota/envelope.py on a
  * virtual board.
  */
@@ -8,7 +8,7 @@ import { runDeviceScript } from "../../testing/board.ts";
 import { testDialects } from "../../testing/db.ts";
 import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { envelopeBytes, generateKeyPair } from "../manifest/index.ts";
-import { CASES_PROJECT, envelopeCases } from "./envelope-cases.ts";
+import { CASES_PROJECT, envelopeCases } from "./release-upload-cases.ts";
 
 const key = generateKeyPair();
 const cases = envelopeCases(key, generateKeyPair());

@@ -1,6 +1,7 @@
 /**
- * The server's use of src/manifest: an uploaded envelope is checked against the project and its
- * public keys, and stored and served in the exact wire layout of docs/protocol.md.
+ * The check of a release upload: an uploaded envelope is checked against the project and its public
+ * keys by the board's rules (release-upload-cases.ts), then stored and served in the exact wire
+ * layout of docs/protocol.md.
  */
 import {
   Envelope,
@@ -14,8 +15,6 @@ import {
   verifyEnvelope,
 } from "../manifest/index.ts";
 import { HttpError } from "./errors.ts";
-
-export { envelopeBytes, keyIdOf, type Manifest, sha256Hex } from "../manifest/index.ts";
 
 export interface CheckedEnvelope {
   manifest: Manifest;

@@ -3,7 +3,7 @@
  * is stored; a token has 256 bits of entropy, so a plain hash is enough (no password stretching).
  */
 import { randomBytes } from "node:crypto";
-import { sha256Hex } from "./envelope.ts";
+import { sha256Hex } from "../manifest/index.ts";
 
 export type TokenKind = "device" | "admin" | "enrolment";
 

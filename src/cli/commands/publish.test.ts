@@ -13,7 +13,7 @@ import {
   verifyEnvelope,
 } from "../../manifest/index.ts";
 import { buildRelease } from "../../release/index.ts";
-import { AdminClient } from "../../server/client.ts";
+import { AdminClient } from "../../server/admin-client.ts";
 import { openStore } from "../../store/index.ts";
 
 const mpota = (cwd: string, ...args: string[]) => runCli(args, { cwd });

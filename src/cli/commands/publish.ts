@@ -126,7 +126,7 @@ const serverTarget: PublishTarget = {
         "--key and --expires sign static channel pointers; the server answers devices with its own",
       );
     const { adminClient, serverCall } = await import("../admin.ts");
-    const { publishRelease, releaseFromStore } = await import("../../server/client.ts");
+    const { publishRelease, releaseFromStore } = await import("../../server/admin-client.ts");
     const { startProgress } = await import("../progress.ts");
     const client = await adminClient(opts);
     const progress = await startProgress("upload", { quiet: opts.json });

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { AdminClient } from "../../server/client.ts";
+import type { AdminClient } from "../../server/admin-client.ts";
 import {
   addServerOptions,
   adminClient,
@@ -41,7 +41,7 @@ const describe = (r: RolloutRow) =>
  * (rollout ids are unique on a server, so `mpota rollout show ID` needs nothing else).
  */
 async function rolloutPath(client: AdminClient, id: string, project: string | undefined): Promise<string> {
-  const { ServerError } = await import("../../server/client.ts");
+  const { ServerError } = await import("../../server/admin-client.ts");
   const typed = { id: typedAs("rollout id", id), project: typedAs("--project", project) };
   const path = (p: string) => `/projects/${encodeURIComponent(p)}/rollouts/${encodeURIComponent(id)}`;
   if (project !== undefined) return path(project);

@@ -8,10 +8,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Device } from "../../db/index.ts";
+import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
 import { recordAudit } from "../audit.ts";
 import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { envelopeBytes, sha256Hex } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
 import { type EventInput, type Offer, recordEvents, recordOffers } from "../rollouts/engine.ts";

@@ -13,12 +13,13 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Kysely } from "kysely";
 import Type from "typebox";
 import type { Database, Release } from "../../db/index.ts";
+import type { Manifest } from "../../manifest/index.ts";
 import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { type CheckedEnvelope, checkEnvelope, type Manifest } from "../envelope.ts";
 import { HttpError } from "../errors.ts";
+import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
 import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
 import { findRelease, requireProject, requireRelease } from "./projects.ts";
 
