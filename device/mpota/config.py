@@ -53,6 +53,16 @@ def _path(v):
     return path_ok(v)
 
 
+def _device_id(v):
+    # The server's device ids (src/rules/name.ts): [A-Za-z0-9][A-Za-z0-9._:-]{0,127}.
+    if not isinstance(v, str) or not 1 <= len(v) <= 128:
+        return False
+    for i, ch in enumerate(v):
+        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or (i > 0 and ch in "._:-")):
+            return False
+    return True
+
+
 def _repo(v):
     if not isinstance(v, str) or v.count("/") != 1:
         return False
@@ -88,6 +98,7 @@ def _wifi(v):
 NAME = "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit"
 URL = "an http:// or https:// URL"
 TEXT = "a non-empty string"
+DEVICE_ID = "1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or digit"
 PATHS = "a list of relative paths such as \"lib/app.py\""
 GLOBS = "a list of non-empty strings (glob patterns)"
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
@@ -118,7 +129,7 @@ SOURCES = {
     "server": (
         ("url", True, _url, URL, None, None),
         ("channel", False, _name, NAME, "stable", None),
-        ("device_id", True, _text, TEXT, None, None),
+        ("device_id", True, _device_id, DEVICE_ID, None, None),
         ("token", True, _text, TEXT, None, None),
     ),
     "github": (("api", False, _url, URL, GITHUB_API, None),) + _GIT,

@@ -144,6 +144,20 @@ export const BAD_CONFIGS: Array<{ name: string; config: unknown; messages: strin
       messages: ['missing "source.device_id"', 'missing "source.token"'],
     },
     {
+      name: "server device_id the server would refuse",
+      config: withSource({ type: "server", url: URL, device_id: "my board", token: "t" }),
+      messages: [
+        '"source.device_id" must be 1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or digit',
+      ],
+    },
+    {
+      name: "server device_id of 129 characters",
+      config: withSource({ type: "server", url: URL, device_id: "d".repeat(129), token: "t" }),
+      messages: [
+        '"source.device_id" must be 1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or digit',
+      ],
+    },
+    {
       name: "github repo without owner",
       config: withSource({ type: "github", repo: "greenhouse" }),
       messages: ['"source.repo" must be a repository name "owner/name"'],

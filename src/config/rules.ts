@@ -4,7 +4,7 @@
  * together: config.test.ts runs one table of bad configs through both and compares the messages.
  * Names, versions and paths follow the rules of src/rules (device: version.py, manifest.py).
  */
-import { isName } from "../rules/name.ts";
+import { isDeviceId, isName } from "../rules/name.ts";
 import { isPath } from "../rules/path.ts";
 import { isVersion } from "../rules/version.ts";
 
@@ -61,6 +61,7 @@ const isWifi: Rule = (v) =>
   typeof v.password === "string";
 
 const NAME = "1 to 64 characters a-z 0-9 . _ - starting with a letter or digit";
+const DEVICE_ID = "1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or digit";
 const URL = "an http:// or https:// URL";
 const TEXT = "a non-empty string";
 const PATHS = 'a list of relative paths such as "lib/app.py"';
@@ -103,7 +104,7 @@ export const SOURCES: Record<(typeof SOURCE_TYPES)[number], readonly Field[]> = 
   server: [
     field("url", true, isUrl, URL),
     field("channel", false, isName, NAME, "stable"),
-    field("device_id", true, isText, TEXT),
+    field("device_id", true, isDeviceId, DEVICE_ID),
     field("token", true, isText, TEXT),
   ],
   github: [field("api", false, isUrl, URL, GITHUB_API), ...GIT],

@@ -5,7 +5,7 @@
  */
 import Type, { type Static } from "typebox";
 import { MAX_PATH_BYTES, MAX_VERSION_LENGTH } from "../rules/limits.ts";
-import { NAME_PATTERN } from "../rules/name.ts";
+import { DEVICE_ID_PATTERN, NAME_PATTERN } from "../rules/name.ts";
 import { VERSION_PATTERN } from "../rules/version.ts";
 
 const Name = Type.String({ pattern: NAME_PATTERN });
@@ -31,7 +31,13 @@ export const StaticSource = Type.Object(
 );
 
 export const ServerSource = Type.Object(
-  { type: Type.Literal("server"), url: Url, channel: Type.Optional(Name), device_id: Text, token: Text },
+  {
+    type: Type.Literal("server"),
+    url: Url,
+    channel: Type.Optional(Name),
+    device_id: Type.String({ pattern: DEVICE_ID_PATTERN }),
+    token: Text,
+  },
   { ...strict, description: "an `mpota serve` update server" },
 );
 

@@ -16,7 +16,7 @@ export {
   MAX_VERSION_LENGTH,
   zlibBound,
 } from "./limits.ts";
-export { isName, NAME_PATTERN, NAME_RULE } from "./name.ts";
+export { DEVICE_ID_PATTERN, isDeviceId, isName, NAME_PATTERN, NAME_RULE, TAG_PATTERN } from "./name.ts";
 export { comparePaths, isPath, pathProblem } from "./path.ts";
 export {
   compareVersions,
