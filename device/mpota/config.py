@@ -92,6 +92,7 @@ URL = "an http:// or https:// URL"
 TEXT = "a non-empty string"
 PATHS = "a list of relative paths such as \"lib/app.py\""
 GLOBS = "a list of non-empty strings (glob patterns)"
+WIFI_AND_TRANSPORTS = '"wifi" and "transports" exclude each other: list the network under a "wlan" transport'
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
 
 # A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
@@ -135,6 +136,41 @@ SOURCES = {
         ("passwd", False, lambda v: isinstance(v, str), "a string", None, None),
     ),
 }
+_PIN = "a whole number from 0 to 255 (a GPIO number)"
+TIMEOUT = "a whole number of seconds from 1 to 600"
+_TRANSPORTS = 'a non-empty list of objects, each with a "type"'
+# The fields of each transport type; timeout_s defaults to the config's own.
+TRANSPORT_TYPES = ("wlan", "lan", "ppp")
+TRANSPORTS = {
+    "wlan": (
+        ("networks", True, _list_of(_wifi, False), 'a non-empty list of {"ssid": "...", "password": "..."}',
+         None, None),
+    ),
+    "lan": (
+        ("phy_type", False, lambda v: _text(v) and len(v) <= 16 and all("A" <= c <= "Z" or "0" <= c <= "9" for c in v),
+         'a PHY name as network.PHY_<name> spells it, such as "LAN8720"', None, None),
+        ("phy_addr", False, _whole(0, 31), "a whole number from 0 to 31", None, None),
+        ("mdc", False, _whole(0, 255), _PIN, None, None),
+        ("mdio", False, _whole(0, 255), _PIN, None, None),
+        ("power", False, _whole(0, 255), _PIN, None, None),
+    ),
+    "ppp": (
+        ("uart", True, _whole(0, 9), "a UART number from 0 to 9", None, None),
+        ("tx", False, _whole(0, 255), _PIN, None, None),
+        ("rx", False, _whole(0, 255), _PIN, None, None),
+        ("baudrate", False, _whole(1200, 4000000), "a whole number from 1200 to 4000000", 115200, None),
+        ("apn", True, _text, TEXT, None, None),
+        ("sim_pin", False, lambda v: isinstance(v, str) and 4 <= len(v) <= 8 and v.isdigit(), "4 to 8 digits",
+         None, None),
+        ("user", False, _text, TEXT, None, None),
+        ("password", False, lambda v: isinstance(v, str), "a string", None, None),
+        ("cost_per_mb", False, lambda v: type(v) in (int, float) and 0 <= v <= 1000000,
+         "a number from 0 to 1000000", None, None),
+        ("max_update_bytes", False, _whole(0, 1000000000),
+         "0 (no cap) or a whole number of bytes up to 1000000000", 0, None),
+    ),
+}
+
 FIELDS = (
     ("project", True, _name, NAME, None, None),
     ("keys", True, _list_of(_key, True), "a list of Ed25519 public keys, each 64 lowercase hex characters",
@@ -148,6 +184,8 @@ FIELDS = (
     ("ca", False, _or_null(_text), "null or the path of a CA certificate file on the board", None, None),
     ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
     ("signed_pointer", False, lambda v: v is True or v is False, "true or false", False, None),
+    # The links an update may use, in priority order (mpota/transport.py); none: the board's own.
+    ("transports", False, _list_of(lambda v: isinstance(v, dict), False), _TRANSPORTS, None, "transports"),
 )
 
 
@@ -159,6 +197,18 @@ def _source_fields(src, out):
         out.append('"source.type" must be one of %s' % ", ".join('"%s"' % t for t in SOURCE_TYPES))
     else:
         return (("type", True, lambda v: True, "", None, None),) + SOURCES[src["type"]]
+    return None
+
+
+def _transport_fields(t, at, out):
+    # The fields of one transport, or None (with the message) when its type is wrong.
+    if "type" not in t:
+        out.append('missing "%stype"' % at)
+    elif t["type"] not in TRANSPORT_TYPES:
+        out.append('"%stype" must be one of %s' % (at, ", ".join('"%s"' % n for n in TRANSPORT_TYPES)))
+    else:
+        return (("type", True, lambda v: True, "", None, None),
+                ("timeout_s", False, _whole(1, 600), TIMEOUT, None, None)) + TRANSPORTS[t["type"]]
     return None
 
 
@@ -175,6 +225,11 @@ def _check(obj, fields, at, out):
             inner = _source_fields(obj[name], out)
             if inner:
                 _check(obj[name], inner, at + name + ".", out)
+        elif nested == "transports":
+            for i, t in enumerate(obj[name]):
+                inner = _transport_fields(t, "%s%s[%d]." % (at, name, i), out)
+                if inner:
+                    _check(t, inner, "%s%s[%d]." % (at, name, i), out)
         elif nested:
             _check(obj[name], nested, at + name + ".", out)
 
@@ -201,6 +256,8 @@ def problems(cfg):
                    % src["type"])
     if cfg.get("signed_pointer") and src["type"] != "static":
         out.append(SIGNED_POINTER)
+    if cfg.get("wifi") and cfg.get("transports"):
+        out.append(WIFI_AND_TRANSPORTS)
     return out
 
 
@@ -208,7 +265,7 @@ def _fill(obj, fields):
     for name, _, ok, _, default, nested in fields:
         if name not in obj:
             obj[name] = dict(default) if isinstance(default, dict) else default
-        if type(obj[name]) is float:
+        if type(obj[name]) is float and _int(obj[name]) is not None:  # 3.0 is 3; 0.5 stays (cost_per_mb)
             obj[name] = _int(obj[name])
         if isinstance(nested, tuple):
             _fill(obj[name], nested)
@@ -219,6 +276,8 @@ def complete(cfg):
     _fill(cfg, FIELDS)
     src = cfg["source"]
     _fill(src, (("type", True, None, "", None, None),) + SOURCES[src["type"]])
+    for t in cfg["transports"] or ():
+        _fill(t, _transport_fields(t, "", []))
     return cfg
 
 
