@@ -68,7 +68,13 @@ export const GOOD_CONFIGS: Record<string, Record<string, unknown>> = {
     keys: [KEY],
     source: { type: "static", url: URL },
     transports: [
-      { type: "wlan", networks: [{ ssid: "lab", password: "pw" }, { ssid: "yard", password: "" }] },
+      {
+        type: "wlan",
+        networks: [
+          { ssid: "lab", password: "pw" },
+          { ssid: "yard", password: "" },
+        ],
+      },
       { type: "lan", phy_type: "LAN8720", phy_addr: 1, mdc: 23, mdio: 18, power: 16, timeout_s: 5 },
       {
         type: "ppp",
