@@ -5,15 +5,14 @@ from mpota.errors import UpdateError
 
 
 def _ready(cfg, force):
-    # -> (config, state record, running version), once it is clear an update may start.
+    # -> (config, state record, running version, transport used or None), once an update may start.
     cfg = _config(cfg)
     rec, slot, current = _running()
     if rec["slot"] != slot:
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
-    _online(cfg)
-    return cfg, rec, current
+    return cfg, rec, current, _online(cfg)
 
 
 def _fetch(cfg, pointer):
@@ -41,6 +40,12 @@ def _drop_downloads():
     source.drop_downloads()
 
 
+def _carried(cfg, used, path):
+    from mpota import transport
+
+    return transport.carried(cfg, used, path)
+
+
 def _install(cfg, path, header):
     from mpota import install
 
@@ -50,17 +55,22 @@ def _install(cfg, path, header):
 def update(force=False, cfg=None):
     from mpota import errors
 
-    cfg, rec, current = phase(_ready, cfg, force)
+    cfg, rec, current, used = phase(_ready, cfg, force)
     pointer = phase(_available, cfg, current, force)
     version = pointer["version"] if pointer else None
     if not phase(_wanted, rec, version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
-        return {"ok": True, "version": current, "installed": None}
+        result = {"ok": True, "version": current, "installed": None}
+        if used:
+            result["transport"] = {"type": used["type"], "bytes": 0}
+        return result
     phase(_report, cfg, "downloading", version)
     phase(_drop_downloads)  # what a power cut left in the middle of a download
     try:
         path = phase(_fetch, cfg, pointer)
         header = phase(_vet, cfg, path, current, force)
+        if used:
+            used = phase(_carried, cfg, used, path)  # a metered link's cap, before any blob
         files = phase(_install, cfg, path, header)
     except Exception as e:
         phase(_drop_downloads)  # a refused release leaves nothing on flash
@@ -75,6 +85,8 @@ def update(force=False, cfg=None):
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:
         result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
+    if used:
+        result["transport"] = used  # {"type", "bytes"[, "cost"]}
     return result
 
 
