@@ -136,41 +136,6 @@ SOURCES = {
         ("passwd", False, lambda v: isinstance(v, str), "a string", None, None),
     ),
 }
-_PIN = "a whole number from 0 to 255 (a GPIO number)"
-TIMEOUT = "a whole number of seconds from 1 to 600"
-_TRANSPORTS = 'a non-empty list of objects, each with a "type"'
-# The fields of each transport type; timeout_s defaults to the config's own.
-TRANSPORT_TYPES = ("wlan", "lan", "ppp")
-TRANSPORTS = {
-    "wlan": (
-        ("networks", True, _list_of(_wifi, False), 'a non-empty list of {"ssid": "...", "password": "..."}',
-         None, None),
-    ),
-    "lan": (
-        ("phy_type", False, lambda v: _text(v) and len(v) <= 16 and all("A" <= c <= "Z" or "0" <= c <= "9" for c in v),
-         'a PHY name as network.PHY_<name> spells it, such as "LAN8720"', None, None),
-        ("phy_addr", False, _whole(0, 31), "a whole number from 0 to 31", None, None),
-        ("mdc", False, _whole(0, 255), _PIN, None, None),
-        ("mdio", False, _whole(0, 255), _PIN, None, None),
-        ("power", False, _whole(0, 255), _PIN, None, None),
-    ),
-    "ppp": (
-        ("uart", True, _whole(0, 9), "a UART number from 0 to 9", None, None),
-        ("tx", False, _whole(0, 255), _PIN, None, None),
-        ("rx", False, _whole(0, 255), _PIN, None, None),
-        ("baudrate", False, _whole(1200, 4000000), "a whole number from 1200 to 4000000", 115200, None),
-        ("apn", True, _text, TEXT, None, None),
-        ("sim_pin", False, lambda v: isinstance(v, str) and 4 <= len(v) <= 8 and v.isdigit(), "4 to 8 digits",
-         None, None),
-        ("user", False, _text, TEXT, None, None),
-        ("password", False, lambda v: isinstance(v, str), "a string", None, None),
-        ("cost_per_mb", False, lambda v: type(v) in (int, float) and 0 <= v <= 1000000,
-         "a number from 0 to 1000000", None, None),
-        ("max_update_bytes", False, _whole(0, 1000000000),
-         "0 (no cap) or a whole number of bytes up to 1000000000", 0, None),
-    ),
-}
-
 FIELDS = (
     ("project", True, _name, NAME, None, None),
     ("keys", True, _list_of(_key, True), "a list of Ed25519 public keys, each 64 lowercase hex characters",
@@ -185,7 +150,8 @@ FIELDS = (
     ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
     ("signed_pointer", False, lambda v: v is True or v is False, "true or false", False, None),
     # The links an update may use, in priority order (mpota/transport.py); none: the board's own.
-    ("transports", False, _list_of(lambda v: isinstance(v, dict), False), _TRANSPORTS, None, "transports"),
+    ("transports", False, _list_of(lambda v: isinstance(v, dict), False),
+     'a non-empty list of objects, each with a "type"', None, "transports"),
 )
 
 
@@ -197,18 +163,6 @@ def _source_fields(src, out):
         out.append('"source.type" must be one of %s' % ", ".join('"%s"' % t for t in SOURCE_TYPES))
     else:
         return (("type", True, lambda v: True, "", None, None),) + SOURCES[src["type"]]
-    return None
-
-
-def _transport_fields(t, at, out):
-    # The fields of one transport, or None (with the message) when its type is wrong.
-    if "type" not in t:
-        out.append('missing "%stype"' % at)
-    elif t["type"] not in TRANSPORT_TYPES:
-        out.append('"%stype" must be one of %s' % (at, ", ".join('"%s"' % n for n in TRANSPORT_TYPES)))
-    else:
-        return (("type", True, lambda v: True, "", None, None),
-                ("timeout_s", False, _whole(1, 600), TIMEOUT, None, None)) + TRANSPORTS[t["type"]]
     return None
 
 
@@ -225,11 +179,10 @@ def _check(obj, fields, at, out):
             inner = _source_fields(obj[name], out)
             if inner:
                 _check(obj[name], inner, at + name + ".", out)
-        elif nested == "transports":
-            for i, t in enumerate(obj[name]):
-                inner = _transport_fields(t, "%s%s[%d]." % (at, name, i), out)
-                if inner:
-                    _check(t, inner, "%s%s[%d]." % (at, name, i), out)
+        elif nested == "transports":  # their rules load only for a config that has them
+            from mpota.config_transports import check
+
+            check(obj[name], at + name, out)
         elif nested:
             _check(obj[name], nested, at + name + ".", out)
 
@@ -276,8 +229,10 @@ def complete(cfg):
     _fill(cfg, FIELDS)
     src = cfg["source"]
     _fill(src, (("type", True, None, "", None, None),) + SOURCES[src["type"]])
-    for t in cfg["transports"] or ():
-        _fill(t, _transport_fields(t, "", []))
+    if cfg["transports"]:
+        from mpota.config_transports import fill
+
+        fill(cfg["transports"])
     return cfg
 
 
