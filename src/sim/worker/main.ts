@@ -7,8 +7,8 @@ import { type MessagePort, workerData } from "node:worker_threads";
 import { translateErrnoImports } from "../errno.ts";
 import { BoardReset, Clock } from "./clock.ts";
 import { installFlashHooks, PowerCut } from "./flash-hooks.ts";
-import { BOARD, type BootEnd, type BootJob, type HostMessage, type WorkerMessage } from "./protocol.ts";
 import { createLinks } from "./links.ts";
+import { BOARD, type BootEnd, type BootJob, type HostMessage, type WorkerMessage } from "./protocol.ts";
 import { createVnet } from "./vnet.ts";
 
 interface WorkerInit {
