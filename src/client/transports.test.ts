@@ -6,7 +6,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { VirtualDevice } from "../sim/index.ts";
 import { currentState } from "./state-record.ts";
-import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "./testkit.ts";
+import {
+  faultFixture,
+  printed,
+  runCommand,
+  runDeviceScript,
+  sameTree,
+  slotTree,
+  testApp,
+} from "./testkit.ts";
 
 const fixture = faultFixture();
 const { config, board, release, publish, boardFiles } = fixture;
@@ -175,5 +183,21 @@ describe("transports", () => {
     const ok = printed((await runCommand(roomy, "update")).output, "update");
     expect(ok).toMatchObject({ ok: true, installed: "1.1.0", transport: { type: "ppp" } });
     expect(ok.transport.cost).toBeCloseTo((ok.transport.bytes * 2) / 1_000_000, 9);
+  });
+
+  it("a config without transports never loads their code: their rules and modules stay on flash", async () => {
+    const script = (cfg: unknown) => `
+import json, sys
+with open("/ota_config.json", "w") as f:
+    f.write(${JSON.stringify(JSON.stringify(cfg))})
+from mpota import config
+config.load()
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("mpota."))))
+`;
+    const plain = config("stable", { wifi: LAB });
+    const without = await runDeviceScript(script(plain));
+    expect(without.value).toEqual(["mpota.config", "mpota.errors", "mpota.version"]);
+    const withTransports = await runDeviceScript(script({ ...config("stable"), transports: [PPP] }));
+    expect(withTransports.value).toContain("mpota.config_transports");
   });
 });
