@@ -113,9 +113,9 @@ def _wanted(rec, version, current, force):
 
 
 def _online(cfg):
-    # -> the transport used when the config lists "transports" (mpota/transport.py), else None after
-    # joining the config's Wi-Fi network when the board is not connected yet (apps that connect
-    # themselves leave "wifi" out of the config).
+    # -> the index of the transport used when the config lists "transports" (mpota/transport.py);
+    # else None, after joining the config's Wi-Fi network when the board is not connected yet (apps
+    # that connect themselves leave "wifi" out of the config).
     if cfg["transports"]:
         from mpota import transport
 
@@ -147,7 +147,7 @@ def _config(cfg):
 
 def check(cfg=None):
     cfg = phase(_config, cfg)
-    used = _online(cfg)
+    at = _online(cfg)
     rec, slot, current = phase(_running)
     pointer = phase(_available, cfg, current, False)
     version = pointer["version"] if pointer else None
@@ -157,8 +157,8 @@ def check(cfg=None):
 
     errors.clear(errors.NETWORK if available else None)
     result = {"ok": True, "version": current, "available": available}
-    if used:
-        result["transport"] = used["type"]
+    if at is not None:
+        result["transport"] = cfg["transports"][at]["type"]
     return result
 
 

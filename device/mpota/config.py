@@ -229,11 +229,18 @@ def complete(cfg):
     _fill(cfg, FIELDS)
     src = cfg["source"]
     _fill(src, (("type", True, None, "", None, None),) + SOURCES[src["type"]])
-    if cfg["transports"]:
-        from mpota.config_transports import fill
+    return cfg  # a transport's optional fields stay absent: mpota/transport.py reads them with .get()
 
-        fill(cfg["transports"])
-    return cfg
+
+def _forget_transport_rules():
+    # Their check is done: freed before complete() grows the config's dicts, which then land low in
+    # the heap instead of above the rules (a long-lived object up there splits every later phase's RAM).
+    import gc
+    import sys
+
+    sys.modules.pop("mpota.config_transports", None)
+    sys.modules["mpota"].__dict__.pop("config_transports", None)
+    gc.collect()
 
 
 def load(path=PATH):
@@ -248,6 +255,8 @@ def load(path=PATH):
     except ValueError as e:
         raise UpdateError("config", "%s is not valid JSON (%s)" % (path, e))
     bad = problems(cfg)
+    if "transports" in cfg:
+        _forget_transport_rules()
     if bad:
         raise UpdateError("config", "%s: %s" % (path, "; ".join(bad)))
     return complete(cfg)

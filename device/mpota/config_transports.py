@@ -1,10 +1,11 @@
 # The rules of ota_config.json's "transports" (mpota/transport.py uses them), apart from config.py so
 # that a config without transports never loads them. Mirrored by src/config/rules.ts like the rest.
-from mpota.config import TEXT, _check, _fill, _list_of, _text, _whole, _wifi
+from mpota.config import TEXT, _check, _list_of, _text, _whole, _wifi
 
 _PIN = "a whole number from 0 to 255 (a GPIO number)"
 TYPES = ("wlan", "lan", "ppp")
-# The fields of each transport type; timeout_s defaults to the config's own.
+# The fields of each transport type. None is filled in: absent optional fields take their defaults
+# where transport.py reads them (timeout_s: the config's; baudrate 115200; max_update_bytes 0, no cap).
 FIELDS = {
     "wlan": (
         ("networks", True, _list_of(_wifi, False), 'a non-empty list of {"ssid": "...", "password": "..."}',
@@ -22,7 +23,7 @@ FIELDS = {
         ("uart", True, _whole(0, 9), "a UART number from 0 to 9", None, None),
         ("tx", False, _whole(0, 255), _PIN, None, None),
         ("rx", False, _whole(0, 255), _PIN, None, None),
-        ("baudrate", False, _whole(1200, 4000000), "a whole number from 1200 to 4000000", 115200, None),
+        ("baudrate", False, _whole(1200, 4000000), "a whole number from 1200 to 4000000", None, None),
         ("apn", True, _text, TEXT, None, None),
         ("sim_pin", False, lambda v: isinstance(v, str) and 4 <= len(v) <= 8 and v.isdigit(), "4 to 8 digits",
          None, None),
@@ -31,7 +32,7 @@ FIELDS = {
         ("cost_per_mb", False, lambda v: type(v) in (int, float) and 0 <= v <= 1000000,
          "a number from 0 to 1000000", None, None),
         ("max_update_bytes", False, _whole(0, 1000000000),
-         "0 (no cap) or a whole number of bytes up to 1000000000", 0, None),
+         "0 (no cap) or a whole number of bytes up to 1000000000", None, None),
     ),
 }
 
@@ -56,8 +57,3 @@ def check(transports, at, out):
         if inner:
             _check(t, inner, "%s[%d]." % (at, i), out)
 
-
-def fill(transports):
-    # Defaults of a valid list (absent optional fields become None).
-    for t in transports:
-        _fill(t, _fields(t, "", []))

@@ -13,10 +13,10 @@ def dial(t, timeout_s):
     # -> the UART, once the modem answered CONNECT (data mode: PPP frames from now on).
     from machine import UART
 
-    kw = {"baudrate": t["baudrate"], "timeout": 100}
-    if t["tx"] is not None:
+    kw = {"baudrate": t.get("baudrate", 115200), "timeout": 100}
+    if "tx" in t:
         kw["tx"] = t["tx"]
-    if t["rx"] is not None:
+    if "rx" in t:
         kw["rx"] = t["rx"]
     uart = UART(t["uart"], **kw)
     for _ in range(3):  # a modem just powered needs a moment before it answers
@@ -29,7 +29,7 @@ def dial(t, timeout_s):
         raise UpdateError("network", "the modem on UART %d does not answer AT" % t["uart"])
     command(uart, "ATE0")
     if "SIM PIN" in command(uart, "AT+CPIN?"):
-        if not t["sim_pin"]:
+        if "sim_pin" not in t:
             raise UpdateError("network", "the SIM asks for a PIN and the transport has no sim_pin")
         command(uart, 'AT+CPIN="%s"' % t["sim_pin"], "AT+CPIN=<sim_pin>")
     command(uart, 'AT+CGDCONT=1,"IP","%s"' % t["apn"])

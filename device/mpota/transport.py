@@ -7,17 +7,18 @@ from mpota.errors import UpdateError
 
 
 def connect(cfg):
-    # -> the transport used: {"type", "at": its index in the list}; UpdateError("network") when none connects.
+    # -> the index of the transport used in the list (an int: nothing it returns stays on the heap);
+    # UpdateError("network") when none connects.
     why = []
     for i, t in enumerate(cfg["transports"]):
         try:
-            _UP[t["type"]](t, t["timeout_s"] or cfg["timeout_s"])
+            _UP[t["type"]](t, t.get("timeout_s") or cfg["timeout_s"])
         except Exception as e:  # any failure of one link (OSError, a driver's ValueError) tries the next
             why.append("%s: %s" % (t["type"], e.message if isinstance(e, UpdateError) else "%s %s" % (type(e).__name__, e)))
             continue
         if t["type"] != "ppp":
             _hang_up()  # routes must not leave over a metered link kept from an earlier call
-        return {"type": t["type"], "at": i}
+        return i
     raise UpdateError("network", "no transport connected (%s)" % "; ".join(why))
 
 
@@ -54,12 +55,12 @@ def _lan(t, timeout_s):
     import network
 
     kw = {}
-    if t["phy_type"]:
+    if "phy_type" in t:
         kw["phy_type"] = getattr(network, "PHY_" + t["phy_type"])
-    if t["phy_addr"] is not None:
+    if "phy_addr" in t:
         kw["phy_addr"] = t["phy_addr"]
     for pin in ("mdc", "mdio", "power"):
-        if t[pin] is not None:
+        if pin in t:
             from machine import Pin
 
             kw[pin] = Pin(t[pin])
@@ -86,8 +87,8 @@ def _ppp(t, timeout_s):
     uart = modem.dial(t, timeout_s)
     link = network.PPP(uart)
     link.active(True)
-    if t["user"]:
-        link.connect(security=network.PPP.SEC_CHAP, user=t["user"], key=t["password"] or "")
+    if "user" in t:
+        link.connect(security=network.PPP.SEC_CHAP, user=t["user"], key=t.get("password", ""))
     else:
         link.connect()
     mpota._ppp = link
@@ -112,10 +113,10 @@ def _hang_up():
             pass  # already down
 
 
-def carried(cfg, used, envelope_path):
-    # -> {"type", "bytes"[, "cost"]}: the release bytes this update downloads over the transport used
-    # (the verified envelope, then each blob or patch the plan needs; HTTP headers and retries come on
-    # top). UpdateError("metered") before any blob is downloaded when a capped link would carry more.
+def carried(cfg, at, envelope_path):
+    # -> the release bytes this update downloads over transport `at` (the verified envelope, then each
+    # blob or patch the plan needs; HTTP headers and retries come on top). UpdateError("metered")
+    # before any blob is downloaded when a capped link would carry more.
     import os
 
     from mpota import install, state
@@ -130,12 +131,17 @@ def carried(cfg, used, envelope_path):
             n += entry["blobs"]["zlib"]
         elif how == "download" and "url" in entry:  # a file of an unsigned source, fetched as it is
             n += entry["size"]
-    t = cfg["transports"][used["at"]]
-    out = {"type": used["type"], "bytes": n}
-    if t.get("cost_per_mb") is not None:
-        out["cost"] = n * t["cost_per_mb"] / 1000000
+    t = cfg["transports"][at]
     cap = t.get("max_update_bytes")
     if cap and n > cap:
         raise UpdateError("metered", "the update needs %d bytes over %s, more than its max_update_bytes of %d; "
-                          "it waits for another transport" % (n, used["type"], cap))
+                          "it waits for another transport" % (n, t["type"], cap))
+    return n
+
+
+def summary(t, n):
+    # What update() says of transport `t` having carried n release bytes.
+    out = {"type": t["type"], "bytes": n}
+    if "cost_per_mb" in t:
+        out["cost"] = n * t["cost_per_mb"] / 1000000
     return out

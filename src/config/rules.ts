@@ -162,7 +162,10 @@ export const FIELDS: readonly Field[] = [
 
 const PIN = "a whole number from 0 to 255 (a GPIO number)";
 export const TRANSPORT_TYPES = ["wlan", "lan", "ppp"] as const;
-/** The fields of each transport type; timeout_s defaults to the config's own. */
+/**
+ * The fields of each transport type, none filled in: absent optional fields take their defaults where
+ * the board reads them (timeout_s: the config's; baudrate 115200; max_update_bytes 0, no cap).
+ */
 export const TRANSPORTS: Record<(typeof TRANSPORT_TYPES)[number], readonly Field[]> = {
   wlan: [
     field("networks", true, listOf(isWifi, false), 'a non-empty list of {"ssid": "...", "password": "..."}'),
@@ -183,7 +186,7 @@ export const TRANSPORTS: Record<(typeof TRANSPORT_TYPES)[number], readonly Field
     field("uart", true, whole(0, 9), "a UART number from 0 to 9"),
     field("tx", false, whole(0, 255), PIN),
     field("rx", false, whole(0, 255), PIN),
-    field("baudrate", false, whole(1200, 4000000), "a whole number from 1200 to 4000000", 115200),
+    field("baudrate", false, whole(1200, 4000000), "a whole number from 1200 to 4000000"),
     field("apn", true, isText, TEXT),
     field("sim_pin", false, (v) => typeof v === "string" && /^[0-9]{4,8}$/.test(v), "4 to 8 digits"),
     field("user", false, isText, TEXT),
@@ -199,7 +202,6 @@ export const TRANSPORTS: Record<(typeof TRANSPORT_TYPES)[number], readonly Field
       false,
       whole(0, 1000000000),
       "0 (no cap) or a whole number of bytes up to 1000000000",
-      0,
     ),
   ],
 };
@@ -306,7 +308,5 @@ export function completeConfig(cfg: Record<string, unknown>): Record<string, unk
   fill(out, FIELDS);
   const src = out.source as Record<string, unknown>;
   fill(src, SOURCES[src.type as (typeof SOURCE_TYPES)[number]]);
-  for (const t of (out.transports ?? []) as Array<Record<string, unknown>>)
-    fill(t, transportFields(t, "", [])!);
   return out;
 }
