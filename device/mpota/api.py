@@ -147,7 +147,7 @@ def _config(cfg):
 
 def check(cfg=None):
     cfg = phase(_config, cfg)
-    at = _online(cfg)
+    at = phase(_online, cfg)
     rec, slot, current = phase(_running)
     pointer = phase(_available, cfg, current, False)
     version = pointer["version"] if pointer else None
