@@ -175,6 +175,11 @@ describe("transports", () => {
     untouched(device, before);
     expect(r.output).not.toContain("running 1.1.0");
 
+    // Back in Wi-Fi range, the same board installs it over the free link.
+    const home = board(device.files(), { wifi: LAB, modem: MODEM });
+    const wifi = printed((await runCommand(home, "update")).output, "update");
+    expect(wifi).toMatchObject({ ok: true, installed: "1.1.0", transport: { type: "wlan" } });
+
     // Under a cap it can carry, the same link installs and says what the update cost.
     const roomy = transportBoard([{ ...capped, max_update_bytes: 1_000_000 }], {
       wifi: "fail",
@@ -200,5 +205,18 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("mpota."))))
     const withTransports = await runDeviceScript(script({ ...config("stable"), transports: [PPP] }));
     // Checked (config.test.ts runs their bad cases through the board), then dropped before the phase ends.
     expect(withTransports.value).toEqual(["mpota.config", "mpota.errors", "mpota.version"]);
+  });
+
+  it("the PPP link stays up between calls: a second check reuses it without dialling again", async () => {
+    const device = transportBoard([PPP], { wifi: "fail", modem: MODEM });
+    const r = await device.run({
+      boot: true,
+      script:
+        "import mpota, json\nprint('a', json.dumps(mpota.check()))\nprint('b', json.dumps(mpota.check()))",
+    });
+    expect(printed(r.output, "a")).toMatchObject({ ok: true, available: "1.1.0", transport: "ppp" });
+    expect(printed(r.output, "b")).toMatchObject({ ok: true, available: "1.1.0", transport: "ppp" });
+    expect(r.modemCommands.filter((c) => c === "ATD*99#")).toEqual(["ATD*99#"]);
+    expect(r.linkBytes.wlan).toBe(0);
   });
 });
