@@ -113,8 +113,13 @@ def _wanted(rec, version, current, force):
 
 
 def _online(cfg):
-    # Joins the config's Wi-Fi network when the board is not connected yet (apps that connect
-    # themselves leave "wifi" out of the config).
+    # -> the index of the transport used when the config lists "transports" (mpota/transport.py);
+    # else None, after joining the config's Wi-Fi network when the board is not connected yet (apps
+    # that connect themselves leave "wifi" out of the config).
+    if cfg["transports"]:
+        from mpota import transport
+
+        return transport.connect(cfg)
     wifi = cfg["wifi"]
     if not wifi:
         return
@@ -142,7 +147,7 @@ def _config(cfg):
 
 def check(cfg=None):
     cfg = phase(_config, cfg)
-    _online(cfg)
+    at = phase(_online, cfg)
     rec, slot, current = phase(_running)
     pointer = phase(_available, cfg, current, False)
     version = pointer["version"] if pointer else None
@@ -151,7 +156,10 @@ def check(cfg=None):
     from mpota import errors
 
     errors.clear(errors.NETWORK if available else None)
-    return {"ok": True, "version": current, "available": available}
+    result = {"ok": True, "version": current, "available": available}
+    if at is not None:
+        result["transport"] = cfg["transports"][at]["type"]
+    return result
 
 
 def _available(cfg, current, force):

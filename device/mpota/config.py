@@ -101,6 +101,7 @@ TEXT = "a non-empty string"
 DEVICE_ID = "1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or digit"
 PATHS = "a list of relative paths such as \"lib/app.py\""
 GLOBS = "a list of non-empty strings (glob patterns)"
+WIFI_AND_TRANSPORTS = '"wifi" and "transports" exclude each other: list the network under a "wlan" transport'
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
 
 # A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
@@ -157,6 +158,9 @@ FIELDS = (
     ("ca", False, _or_null(_text), "null or the path of a CA certificate file on the board", None, None),
     ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
     ("signed_pointer", False, lambda v: v is True or v is False, "true or false", False, None),
+    # The links an update may use, in priority order (mpota/transport.py); none: the board's own.
+    ("transports", False, _list_of(lambda v: isinstance(v, dict), False),
+     'a non-empty list of objects, each with a "type"', None, "transports"),
 )
 
 
@@ -184,6 +188,10 @@ def _check(obj, fields, at, out):
             inner = _source_fields(obj[name], out)
             if inner:
                 _check(obj[name], inner, at + name + ".", out)
+        elif nested == "transports":  # their rules load only for a config that has them
+            from mpota.config_transports import check
+
+            check(obj[name], at + name, out)
         elif nested:
             _check(obj[name], nested, at + name + ".", out)
 
@@ -210,6 +218,8 @@ def problems(cfg):
                    % src["type"])
     if cfg.get("signed_pointer") and src["type"] != "static":
         out.append(SIGNED_POINTER)
+    if cfg.get("wifi") and cfg.get("transports"):
+        out.append(WIFI_AND_TRANSPORTS)
     return out
 
 
@@ -217,7 +227,7 @@ def _fill(obj, fields):
     for name, _, ok, _, default, nested in fields:
         if name not in obj:
             obj[name] = dict(default) if isinstance(default, dict) else default
-        if type(obj[name]) is float:
+        if type(obj[name]) is float and _int(obj[name]) is not None:  # 3.0 is 3; 0.5 stays (cost_per_mb)
             obj[name] = _int(obj[name])
         if isinstance(nested, tuple):
             _fill(obj[name], nested)
@@ -228,7 +238,18 @@ def complete(cfg):
     _fill(cfg, FIELDS)
     src = cfg["source"]
     _fill(src, (("type", True, None, "", None, None),) + SOURCES[src["type"]])
-    return cfg
+    return cfg  # a transport's optional fields stay absent: mpota/transport.py reads them with .get()
+
+
+def _forget_transport_rules():
+    # Their check is done: freed before complete() grows the config's dicts, which then land low in
+    # the heap instead of above the rules (a long-lived object up there splits every later phase's RAM).
+    import gc
+    import sys
+
+    sys.modules.pop("mpota.config_transports", None)
+    sys.modules["mpota"].__dict__.pop("config_transports", None)
+    gc.collect()
 
 
 def load(path=PATH):
@@ -243,6 +264,8 @@ def load(path=PATH):
     except ValueError as e:
         raise UpdateError("config", "%s is not valid JSON (%s)" % (path, e))
     bad = problems(cfg)
+    if "transports" in cfg:
+        _forget_transport_rules()
     if bad:
         raise UpdateError("config", "%s: %s" % (path, "; ".join(bad)))
     return complete(cfg)

@@ -5,15 +5,15 @@ from mpota.errors import UpdateError
 
 
 def _ready(cfg, force):
-    # -> (config, state record, running version), once it is clear an update may start.
+    # -> (config, state record, running version, index of the transport used or None), once an update
+    # may start.
     cfg = _config(cfg)
     rec, slot, current = _running()
     if rec["slot"] != slot:
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
-    _online(cfg)
-    return cfg, rec, current
+    return cfg, rec, current, _online(cfg)
 
 
 def _fetch(cfg, pointer):
@@ -41,6 +41,21 @@ def _drop_downloads():
     source.drop_downloads()
 
 
+def _carried(cfg, at, path):
+    from mpota import transport
+
+    return transport.carried(cfg, at, path)
+
+
+def _with_transport(cfg, at, carried, result):
+    # The result, saying which transport carried how many release bytes when the config lists them.
+    if at is not None:
+        from mpota import transport
+
+        result["transport"] = transport.summary(cfg["transports"][at], carried)
+    return result
+
+
 def _install(cfg, path, header):
     from mpota import install
 
@@ -50,17 +65,18 @@ def _install(cfg, path, header):
 def update(force=False, cfg=None):
     from mpota import errors
 
-    cfg, rec, current = phase(_ready, cfg, force)
+    cfg, rec, current, at = phase(_ready, cfg, force)
     pointer = phase(_available, cfg, current, force)
     version = pointer["version"] if pointer else None
     if not phase(_wanted, rec, version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
-        return {"ok": True, "version": current, "installed": None}
+        return _with_transport(cfg, at, 0, {"ok": True, "version": current, "installed": None})
     phase(_report, cfg, "downloading", version)
     phase(_drop_downloads)  # what a power cut left in the middle of a download
     try:
         path = phase(_fetch, cfg, pointer)
         header = phase(_vet, cfg, path, current, force)
+        carried = 0 if at is None else phase(_carried, cfg, at, path)  # a metered link's cap, before any blob
         files = phase(_install, cfg, path, header)
     except Exception as e:
         phase(_drop_downloads)  # a refused release leaves nothing on flash
@@ -75,7 +91,7 @@ def update(force=False, cfg=None):
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:
         result["files"] = files  # copied / patched / downloaded, and why a patch fell back to the blob
-    return result
+    return _with_transport(cfg, at, carried, result)
 
 
 def _keeps_updater(path):

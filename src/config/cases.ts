@@ -63,6 +63,35 @@ export const GOOD_CONFIGS: Record<string, Record<string, unknown>> = {
       passwd: "",
     },
   },
+  transports: {
+    project: "p",
+    keys: [KEY],
+    source: { type: "static", url: URL },
+    transports: [
+      {
+        type: "wlan",
+        networks: [
+          { ssid: "lab", password: "pw" },
+          { ssid: "yard", password: "" },
+        ],
+      },
+      { type: "lan", phy_type: "LAN8720", phy_addr: 1, mdc: 23, mdio: 18, power: 16, timeout_s: 5 },
+      {
+        type: "ppp",
+        uart: 1,
+        tx: 17,
+        rx: 16,
+        baudrate: 115200,
+        apn: "iot.example",
+        sim_pin: "1234",
+        user: "u",
+        password: "",
+        cost_per_mb: 0.5,
+        max_update_bytes: 200000,
+        timeout_s: 60,
+      },
+    ],
+  },
   nullables: {
     project: "p",
     keys: [KEY],
@@ -274,6 +303,46 @@ export const BAD_CONFIGS: Array<{ name: string; config: unknown; messages: strin
       name: "no keys for a signed source",
       config: { ...base, keys: [] },
       messages: ['"keys" must list at least one public key: releases of a "static" source are signed'],
+      crossField: true,
+    },
+    // transports
+    {
+      name: "transports empty",
+      config: { ...base, transports: [] },
+      messages: ['"transports" must be a non-empty list of objects, each with a "type"'],
+    },
+    {
+      name: "transport types",
+      config: { ...base, transports: [{ networks: [] }, { type: "lora" }] },
+      messages: ['missing "transports[0].type"', '"transports[1].type" must be one of "wlan", "lan", "ppp"'],
+    },
+    {
+      name: "transport fields",
+      config: {
+        ...base,
+        transports: [
+          { type: "wlan", networks: [{ ssid: "lab" }], apn: "x" },
+          { type: "lan", phy_type: "lan8720", mdc: 300 },
+          { type: "ppp", apn: "", sim_pin: "12", cost_per_mb: -1, max_update_bytes: 1.5, timeout_s: 0 },
+        ],
+      },
+      messages: [
+        'unknown key "transports[0].apn"',
+        '"transports[0].networks" must be a non-empty list of {"ssid": "...", "password": "..."}',
+        '"transports[1].phy_type" must be a PHY name as network.PHY_<name> spells it, such as "LAN8720"',
+        '"transports[1].mdc" must be a whole number from 0 to 255 (a GPIO number)',
+        '"transports[2].timeout_s" must be a whole number of seconds from 1 to 600',
+        'missing "transports[2].uart"',
+        '"transports[2].apn" must be a non-empty string',
+        '"transports[2].sim_pin" must be 4 to 8 digits',
+        '"transports[2].cost_per_mb" must be a number from 0 to 1000000',
+        '"transports[2].max_update_bytes" must be 0 (no cap) or a whole number of bytes up to 1000000000',
+      ],
+    },
+    {
+      name: "wifi and transports",
+      config: { ...base, wifi: { ssid: "lab", password: "" }, transports: [{ type: "lan" }] },
+      messages: ['"wifi" and "transports" exclude each other: list the network under a "wlan" transport'],
       crossField: true,
     },
     {

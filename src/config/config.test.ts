@@ -43,14 +43,17 @@ describe("ota_config.json rules", () => {
     for (const [i, cfg] of good.entries()) {
       const host = completeConfig(cfg);
       const onDevice = device.completed[i] as Record<string, unknown>;
-      const dropNull = (o: Record<string, unknown>) =>
-        Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
-      expect({ ...dropNull(onDevice), source: dropNull(onDevice.source as Record<string, unknown>) }).toEqual(
-        {
-          ...dropNull(host),
-          source: dropNull(host.source as Record<string, unknown>),
-        },
-      );
+      const dropNull = (v: unknown): unknown =>
+        Array.isArray(v)
+          ? v.map(dropNull)
+          : typeof v === "object" && v !== null
+            ? Object.fromEntries(
+                Object.entries(v)
+                  .filter(([, x]) => x !== null)
+                  .map(([k, x]) => [k, dropNull(x)]),
+              )
+            : v;
+      expect(dropNull(onDevice)).toEqual(dropNull(host));
     }
     expect(completeConfig(GOOD_CONFIGS.minimal!)).toMatchObject({
       reset_mode: "hard",

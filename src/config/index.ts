@@ -1,4 +1,6 @@
 /** ota_config.json, the device config: its schema, its rules (the device's own) and its readers. */
+
+export { type FromOtaResult, fromOta } from "./from-ota.ts";
 export {
   ConfigError,
   type ConfigFormat,

@@ -17,7 +17,7 @@ export interface Field {
   ok: Rule;
   wants: string;
   default?: unknown;
-  nested?: readonly Field[] | "source";
+  nested?: readonly Field[] | "source" | "transports";
 }
 
 export const SOURCE_TYPES = ["static", "server", "github", "gitea", "gogs", "micropython_ota"] as const;
@@ -138,7 +138,80 @@ export const FIELDS: readonly Field[] = [
   field("ca", false, orNull(isText), "null or the path of a CA certificate file on the board", null),
   field("wifi", false, orNull(isWifi), 'null or {"ssid": "...", "password": "..."}', null),
   field("signed_pointer", false, (v) => typeof v === "boolean", "true or false", false),
+  // The links an update may use, in priority order (device/mpota/transport.py); none: the board's own.
+  field(
+    "transports",
+    false,
+    listOf(isObject, false),
+    'a non-empty list of objects, each with a "type"',
+    undefined,
+    "transports",
+  ),
 ];
+
+const PIN = "a whole number from 0 to 255 (a GPIO number)";
+export const TRANSPORT_TYPES = ["wlan", "lan", "ppp"] as const;
+/**
+ * The fields of each transport type, none filled in: absent optional fields take their defaults where
+ * the board reads them (timeout_s: the config's; baudrate 115200; max_update_bytes 0, no cap).
+ */
+export const TRANSPORTS: Record<(typeof TRANSPORT_TYPES)[number], readonly Field[]> = {
+  wlan: [
+    field("networks", true, listOf(isWifi, false), 'a non-empty list of {"ssid": "...", "password": "..."}'),
+  ],
+  lan: [
+    field(
+      "phy_type",
+      false,
+      (v) => isText(v) && /^[A-Z0-9]{1,16}$/.test(v),
+      'a PHY name as network.PHY_<name> spells it, such as "LAN8720"',
+    ),
+    field("phy_addr", false, whole(0, 31), "a whole number from 0 to 31"),
+    field("mdc", false, whole(0, 255), PIN),
+    field("mdio", false, whole(0, 255), PIN),
+    field("power", false, whole(0, 255), PIN),
+  ],
+  ppp: [
+    field("uart", true, whole(0, 9), "a UART number from 0 to 9"),
+    field("tx", false, whole(0, 255), PIN),
+    field("rx", false, whole(0, 255), PIN),
+    field("baudrate", false, whole(1200, 4000000), "a whole number from 1200 to 4000000"),
+    field("apn", true, isText, TEXT),
+    field("sim_pin", false, (v) => typeof v === "string" && /^[0-9]{4,8}$/.test(v), "4 to 8 digits"),
+    field("user", false, isText, TEXT),
+    field("password", false, (v) => typeof v === "string", "a string"),
+    field(
+      "cost_per_mb",
+      false,
+      (v) => typeof v === "number" && v >= 0 && v <= 1000000,
+      "a number from 0 to 1000000",
+    ),
+    field(
+      "max_update_bytes",
+      false,
+      whole(0, 1000000000),
+      "0 (no cap) or a whole number of bytes up to 1000000000",
+    ),
+  ],
+};
+
+/** The fields of one transport, or undefined (with the message) when its type is wrong. */
+function transportFields(
+  t: Record<string, unknown>,
+  at: string,
+  out: string[],
+): readonly Field[] | undefined {
+  if (!("type" in t)) out.push(`missing "${at}type"`);
+  else if (!(TRANSPORT_TYPES as readonly unknown[]).includes(t.type))
+    out.push(`"${at}type" must be one of ${TRANSPORT_TYPES.map((n) => `"${n}"`).join(", ")}`);
+  else
+    return [
+      TYPE_FIELD,
+      field("timeout_s", false, whole(1, 600), "a whole number of seconds from 1 to 600"),
+      ...TRANSPORTS[t.type as (typeof TRANSPORT_TYPES)[number]],
+    ];
+  return undefined;
+}
 
 const TYPE_FIELD = field("type", true, () => true, "");
 
@@ -173,6 +246,11 @@ function check(obj: Record<string, unknown>, fields: readonly Field[], at: strin
     else if (f.nested === "source") {
       const inner = sourceFields(value as Record<string, unknown>, out);
       if (inner) check(value as Record<string, unknown>, inner, `${at}${f.name}.`, out);
+    } else if (f.nested === "transports") {
+      for (const [i, t] of (value as Array<Record<string, unknown>>).entries()) {
+        const inner = transportFields(t, `${at}${f.name}[${i}].`, out);
+        if (inner) check(t, inner, `${at}${f.name}[${i}].`, out);
+      }
     } else if (f.nested) check(value as Record<string, unknown>, f.nested, `${at}${f.name}.`, out);
   }
 }
@@ -200,6 +278,8 @@ export function configProblems(cfg: unknown): string[] {
     );
   if (cfg.signed_pointer === true && src.type !== "static")
     out.push('"signed_pointer" needs a "static" source: only a static site serves signed channel pointers');
+  if (isObject(cfg.wifi) && Array.isArray(cfg.transports) && cfg.transports.length > 0)
+    out.push('"wifi" and "transports" exclude each other: list the network under a "wlan" transport');
   return out;
 }
 

@@ -86,6 +86,49 @@ export const Trial = Type.Object(
   strict,
 );
 
+const Wifi = Type.Object(
+  { ssid: Type.String({ minLength: 1, maxLength: 32 }), password: Type.String() },
+  strict,
+);
+const Gpio = Type.Integer({ minimum: 0, maximum: 255 });
+const transportTimeout = { timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) };
+
+export const Transport = Type.Union([
+  Type.Object(
+    { type: Type.Literal("wlan"), ...transportTimeout, networks: Type.Array(Wifi, { minItems: 1 }) },
+    { ...strict, description: "Wi-Fi: the networks tried in order" },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal("lan"),
+      ...transportTimeout,
+      phy_type: Type.Optional(Type.String({ pattern: "^[A-Z0-9]{1,16}$" })),
+      phy_addr: Type.Optional(Type.Integer({ minimum: 0, maximum: 31 })),
+      mdc: Type.Optional(Gpio),
+      mdio: Type.Optional(Gpio),
+      power: Type.Optional(Gpio),
+    },
+    { ...strict, description: "wired Ethernet (network.LAN)" },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal("ppp"),
+      ...transportTimeout,
+      uart: Type.Integer({ minimum: 0, maximum: 9 }),
+      tx: Type.Optional(Gpio),
+      rx: Type.Optional(Gpio),
+      baudrate: Type.Optional(Type.Integer({ minimum: 1200, maximum: 4_000_000 })),
+      apn: Text,
+      sim_pin: Type.Optional(Type.String({ pattern: "^[0-9]{4,8}$" })),
+      user: Type.Optional(Text),
+      password: Type.Optional(Type.String()),
+      cost_per_mb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+      max_update_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    },
+    { ...strict, description: "a cellular modem on a UART, dialled with AT commands, then network.PPP" },
+  ),
+]);
+
 export const OtaConfig = Type.Object(
   {
     project: Name,
@@ -97,16 +140,14 @@ export const OtaConfig = Type.Object(
     timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
     ca: Type.Optional(Type.Union([Text, Type.Null()])),
-    wifi: Type.Optional(
-      Type.Union([
-        Type.Object({ ssid: Type.String({ minLength: 1, maxLength: 32 }), password: Type.String() }, strict),
-        Type.Null(),
-      ]),
-    ),
+    wifi: Type.Optional(Type.Union([Wifi, Type.Null()])),
     signed_pointer: Type.Optional(
       Type.Boolean({
         description: "refuse unsigned channel pointers (static sources; see docs/threat-model.md)",
       }),
+    ),
+    transports: Type.Optional(
+      Type.Array(Transport, { minItems: 1, description: "the links an update may use, in priority order" }),
     ),
   },
   { ...strict, description: "mpota device config (/ota_config.json)" },

@@ -15,6 +15,8 @@ import {
   type DurabilityModel,
   type FaultErrno,
   type FlashCounters,
+  type LinkName,
+  type ModemSpec,
   RESET_CAUSE,
   type WorkerMessage,
 } from "./worker/protocol.ts";
@@ -39,6 +41,10 @@ export interface DeviceOptions {
   tlsCa?: string;
   /** What network.WLAN().connect() achieves; default: the station is connected from power-on. */
   wifi?: { ssid: string; password?: string } | "fail";
+  /** network.LAN: absent (no Ethernet port), "down" (no cable) or "up". */
+  lan?: "up" | "down";
+  /** A cellular modem on machine.UART(uart) answering AT commands; network.PPP runs over it once dialled. */
+  modem?: ModemSpec;
   uniqueId?: string;
   /** time.sleep(s) really waits s * sleepScale seconds; the virtual clock always advances by s. */
   sleepScale?: number;
@@ -72,6 +78,10 @@ export interface RunResult {
   netBytesOut: number;
   netConnections: number;
   heapAllocated: number;
+  /** Socket bytes (in + out) each link carried: the route is the link that came up last. */
+  linkBytes: Record<LinkName, number>;
+  /** The AT commands the modem received, in order. */
+  modemCommands: string[];
   /** The first host (or address:port) the board tried to reach although the device has no network. */
   netOff?: string;
 }
@@ -144,6 +154,8 @@ export class VirtualDevice {
       netBytesOut: 0,
       netConnections: 0,
       heapAllocated: 0,
+      linkBytes: { wlan: 0, lan: 0, ppp: 0 },
+      modemCommands: [],
     };
     let first = true;
     const net = { bytesIn: 0, bytesOut: 0, connections: 0 };
@@ -166,6 +178,8 @@ export class VirtualDevice {
       result.flashBytesWritten += outcome.bytesWritten;
       result.flashBytesRead += outcome.bytesRead;
       result.heapAllocated += outcome.heapAllocated;
+      for (const link of ["wlan", "lan", "ppp"] as const) result.linkBytes[link] += outcome.linkBytes[link];
+      result.modemCommands.push(...outcome.modemCommands);
       result.netOff ??= outcome.netOff;
       this.opsSoFar += outcome.ops;
       this.clockMs = outcome.clockMs;
@@ -229,6 +243,8 @@ export class VirtualDevice {
       clockMs: this.clockMs,
       sleepScale: o.sleepScale ?? 0,
       heapBytes: o.heapBytes ?? 256 * 1024,
+      ...(o.lan && { lan: o.lan }),
+      ...(o.modem && { modem: o.modem }),
     };
   }
 
@@ -306,6 +322,8 @@ export class VirtualDevice {
           ...counted,
           heapAllocated: 0,
           clockMs,
+          linkBytes: { wlan: 0, lan: 0, ppp: 0 }, // what a killed worker counted is lost with it
+          modemCommands: [],
         });
       };
       const onError = (err: Error) => kill({ kind: "fatal", error: String(err.stack ?? err) });

@@ -71,6 +71,87 @@ describe("mpota config", () => {
   });
 });
 
+describe("mpota config --from-ota", () => {
+  const OLD = JSON.stringify({
+    owner: "acme",
+    repo: "greenhouse",
+    ssid: "lab",
+    password: "pw",
+    channel: "developer",
+    branch: "main",
+    chunk: 512,
+    cellular_enabled: true,
+    cellular_apn: "iot.example",
+    lora_enabled: true,
+  });
+
+  it("writes mpota's config and names each field it could not carry over", async () => {
+    const out = join(dir, "from-ota.json");
+    const r = await mpota("config", "--from-ota", write("old.json", OLD), "--out", out);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toBe(
+      `wrote ${out}: project greenhouse, github source, 0 keys\n` +
+        "not carried over: chunk: mpota streams every download through one fixed 1 KB buffer\n" +
+        "not carried over: lora_enabled: LoRa is a wake-up trigger in mpota, not a transport: call mpota.notify(version) from the app\n",
+    );
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({
+      project: "greenhouse",
+      keys: [],
+      source: { type: "github", repo: "acme/greenhouse", branch: "main" },
+      transports: [
+        { type: "wlan", networks: [{ ssid: "lab", password: "pw" }] },
+        { type: "ppp", uart: 1, tx: 4, rx: 5, baudrate: 115200, apn: "iot.example", cost_per_mb: 0.5 },
+      ],
+    });
+    // What it wrote is a config `mpota config` accepts as it is.
+    const again = await mpota("config", out, "--json");
+    expect(JSON.parse(again.stdout).config).toEqual(JSON.parse(readFileSync(out, "utf8")));
+  });
+
+  it("prints the config on stdout and the notes on stderr without --out; --json carries both", async () => {
+    const file = write("old2.json", OLD);
+    const plain = await mpota("config", "--from-ota", file);
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ project: "greenhouse" });
+    expect(
+      plain.stderr
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(":")[1]!.trim()),
+    ).toEqual(["chunk", "lora_enabled"]);
+    const json = await mpota("config", "--from-ota", file, "--json");
+    expect(JSON.parse(json.stdout)).toEqual({
+      out: null,
+      config: JSON.parse(plain.stdout),
+      notCarried: [
+        { field: "chunk", why: expect.any(String) },
+        { field: "lora_enabled", why: expect.any(String) },
+      ],
+    });
+  });
+
+  it("bad input is one line naming what is wrong, exit code 2, nothing written", async () => {
+    const out = join(dir, "never2.json");
+    const notJson = write("broken.json", "{owner: acme");
+    const r = await mpota("config", "--from-ota", notJson, "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^mpota: ${notJson}: not valid JSON \\(.+\\)\n$`));
+    const wrong = write("wrong.json", JSON.stringify({ owner: "acme", repo: "g", chunk: "512", wifi: "x" }));
+    const w = await mpota("config", "--from-ota", wrong, "--out", out);
+    expect(w).toMatchObject({ code: 2, stdout: "" });
+    expect(w.stderr).toBe(
+      `mpota: ${wrong}: "chunk" must be a whole number; unknown field "wifi" (not one of the GitHub updater's)\n`,
+    );
+    const missing = await mpota("config", "--from-ota", join(dir, "nope.json"));
+    expect(missing.stderr).toBe(
+      `mpota: cannot open ${join(dir, "nope.json")}: no such file or folder (or it cannot be created here); check the path (ENOENT)\n`,
+    );
+    const both = await mpota("config", wrong, "--from-ota", wrong);
+    expect(both).toMatchObject({ code: 2, stderr: "mpota: give either a config file or --from-ota FILE\n" });
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe("mpota device bundle", () => {
   const store = join(dir, "store");
   const app = testApp("1.0.0", { "lib/sensors/temp.py": "OFFSET = 1\n" });

@@ -132,3 +132,42 @@ class RTC:
     def memory(self, data=None):
         if data is None:
             return b""
+
+
+class UART:
+    # A UART whose far end is the test's modem, if it sits on this id (src/sim/worker/links.ts); text
+    # only, as AT commands are. readline() gives None when no whole line has arrived.
+    def __init__(self, id, baudrate=115200, **kwargs):
+        self._id = id
+        self._rx = b""
+
+    def init(self, baudrate=115200, **kwargs):
+        pass
+
+    def deinit(self):
+        pass
+
+    def write(self, buf):
+        _vboard.uart_write(self._id, buf if isinstance(buf, str) else bytes(buf).decode())
+        return len(buf)
+
+    def _pull(self):
+        self._rx += _vboard.uart_read(self._id).encode()
+
+    def any(self):
+        self._pull()
+        return len(self._rx)
+
+    def read(self, nbytes=None):
+        self._pull()
+        n = len(self._rx) if nbytes is None else min(nbytes, len(self._rx))
+        out, self._rx = self._rx[:n], self._rx[n:]
+        return out or None
+
+    def readline(self):
+        self._pull()
+        i = self._rx.find(b"\n")
+        if i < 0:
+            return None
+        out, self._rx = self._rx[:i + 1], self._rx[i + 1:]
+        return out

@@ -7,6 +7,7 @@ import { type MessagePort, workerData } from "node:worker_threads";
 import { translateErrnoImports } from "../errno.ts";
 import { BoardReset, Clock } from "./clock.ts";
 import { installFlashHooks, PowerCut } from "./flash-hooks.ts";
+import { createLinks } from "./links.ts";
 import { BOARD, type BootEnd, type BootJob, type HostMessage, type WorkerMessage } from "./protocol.ts";
 import { createVnet } from "./vnet.ts";
 
@@ -79,8 +80,9 @@ function restoreFlash(FS: MicroPython, job: BootJob): void {
   for (const [name, source] of Object.entries(job.firmware)) FS.writeFile(`/.sim/${name}`, source);
 }
 
-/** Registers the board's JS modules; returns whether the network is reachable (wifi up). */
-function registerBoard(mp: MicroPython, job: BootJob, clock: Clock): () => boolean {
+/** Registers the board's JS modules; returns its links (whether the network is reachable, and how). */
+function registerBoard(mp: MicroPython, job: BootJob, clock: Clock): ReturnType<typeof createLinks> {
+  const links = createLinks(job);
   const wifi = { status: job.wifi === "connected" ? 1010 : 1000, ssid: "" };
   let wdtTimeout = 0;
   mp.registerJsModule("_vtime", {
@@ -116,15 +118,18 @@ function registerBoard(mp: MicroPython, job: BootJob, clock: Clock): () => boole
         (job.wifi !== "fail" && job.wifi.ssid === ssid && job.wifi.password === password);
       wifi.status = ok ? 1010 : job.wifi === "fail" ? 201 : 202;
       wifi.ssid = ok ? ssid : "";
+      links.setUp("wlan", ok);
     },
     wlan_disconnect: () => {
       wifi.status = 1000;
+      links.setUp("wlan", false);
     },
     wlan_status: () => wifi.status,
     wlan_rssi: () => (wifi.status === 1010 ? -58 : 0),
     wlan_ssid: () => wifi.ssid,
+    ...links.board,
   });
-  return () => job.net && wifi.status === 1010;
+  return links;
 }
 
 /** Runs one Python file (or the given source) in __main__ as a board's pyexec does. */
@@ -150,12 +155,16 @@ async function boot(job: BootJob): Promise<void> {
   const { mp, memory } = await newInterpreter(job);
   const FS = mp.FS;
   restoreFlash(FS, job);
-  const wifiUp = registerBoard(mp, job, clock);
+  const links = registerBoard(mp, job, clock);
+  const enabled = () => job.net && links.route() !== undefined;
   let netOff: string | undefined;
   const refused = (target: string) => {
     if (!job.net) netOff ??= target;
   };
-  mp.registerJsModule("_vnet", createVnet(init.netBuffer, { clock, memory, enabled: wifiUp, refused }));
+  mp.registerJsModule(
+    "_vnet",
+    createVnet(init.netBuffer, { clock, memory, enabled, refused, count: links.count }),
+  );
   mp.runPython('exec(open("/.sim/_simboot.py").read())');
   const gc = mp.pyimport("gc");
   const counters = installFlashHooks(FS, job, (op) => post({ type: "op", op, counters: { ...counters } }));
@@ -212,6 +221,8 @@ async function boot(job: BootJob): Promise<void> {
     heapAllocated,
     clockMs: clock.now() + (end.kind === "deepsleep" ? end.ms : 0),
     ...(netOff === undefined ? {} : { netOff }),
+    linkBytes: links.bytes,
+    modemCommands: links.commands(),
   });
 }
 
@@ -226,6 +237,8 @@ port.on("message", (message: HostMessage) => {
         bytesWritten: 0,
         heapAllocated: 0,
         clockMs: message.job.clockMs,
+        linkBytes: { wlan: 0, lan: 0, ppp: 0 },
+        modemCommands: [],
       });
     });
 });

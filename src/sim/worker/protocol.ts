@@ -21,10 +21,25 @@ export interface BootJob {
   net: boolean;
   hosts: Record<string, string>;
   wifi: { ssid: string; password: string } | "fail" | "connected";
+  /** network.LAN: absent, a port without a cable ("down") or with one ("up"). */
+  lan?: "up" | "down";
+  /** A cellular modem on machine.UART(uart). */
+  modem?: ModemSpec;
   /** Virtual clock at power-on, ms since the Unix epoch. */
   clockMs: number;
   sleepScale: number;
   heapBytes: number;
+}
+
+export type LinkName = "wlan" | "lan" | "ppp";
+
+/** A virtual AT modem: the UART it sits on, the SIM's PIN (none: unlocked), the APN that gets a data link. */
+export interface ModemSpec {
+  uart: number;
+  simPin?: string;
+  apn?: string;
+  /** Powered off: it hears commands but never answers. */
+  silent?: boolean;
 }
 
 /** machine.reset_cause() values (ESP32). */
@@ -74,6 +89,10 @@ export type WorkerMessage =
       clockMs: number;
       /** The first host the board tried to reach although the device has no network (net: false). */
       netOff?: string;
+      /** Socket bytes (in + out) each link carried. */
+      linkBytes: Record<LinkName, number>;
+      /** The AT commands the modem received. */
+      modemCommands: string[];
     };
 
 export type HostMessage = { type: "boot"; job: BootJob };

@@ -16,6 +16,8 @@ export interface NetEnv {
   enabled: () => boolean;
   /** Told the host or address the board tried to reach while the network was down. */
   refused: (target: string) => void;
+  /** Told the bytes each send or receive moved. */
+  count: (n: number) => void;
 }
 
 export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
@@ -59,6 +61,7 @@ export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
     const k = Math.min(n, cached.length);
     env.memory().set(cached.subarray(0, k), addr >>> 0);
     rx.set(sid, cached.subarray(k));
+    env.count(k);
     return k;
   };
 
@@ -90,6 +93,7 @@ export function createVnet(sab: SharedArrayBuffer, env: NetEnv) {
         const r = call(NET_OP.SEND, sid, timeoutMs, 0, chunk);
         if (r < 0) return sent > 0 && !all ? sent : r;
         sent += r;
+        env.count(r);
       } while (all && sent < n);
       return sent;
     },
