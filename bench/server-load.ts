@@ -4,7 +4,8 @@
  * sending the ETag it holds (the steady state of a fleet: most answers are 304). Several URLs (comma
  * separated: nodes behind a round-robin balancer) share the connections evenly; the p50/p99 printed
  * are those of the slowest node.
- * argv: URL[,URL…] PROJECT TOKENS_FILE ETAG SECONDS CONNECTIONS; prints one JSON line.
+ * argv: URL[,URL…] PROJECT TOKENS_FILE ETAG SECONDS CONNECTIONS; prints one JSON line (with the CPU
+ * this process used, in cores).
  */
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
@@ -14,6 +15,8 @@ const devices = JSON.parse(readFileSync(tokensFile!, "utf8")) as Array<[string, 
 let next = 0;
 const targets = urls!.split(",");
 
+const started = performance.now();
+const cpuBefore = process.cpuUsage();
 const results = await Promise.all(
   targets.map((url) =>
     autocannon({
@@ -36,6 +39,8 @@ const results = await Promise.all(
     }),
   ),
 );
+const cpu = process.cpuUsage(cpuBefore);
+const clientCores = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
 const statusCodes: Record<string, number> = {};
 for (const result of results)
   for (const [code, s] of Object.entries(result.statusCodeStats ?? {}))
@@ -50,5 +55,6 @@ process.stdout.write(
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
     statusCodes,
+    clientCores,
   })}\n`,
 );
