@@ -93,9 +93,16 @@ async function loadOn(nodes: Node[], tokensFile: string, etag: string) {
     CONNECTIONS,
   );
   const serverCores = (cpu() - before) / ((performance.now() - started) / 1000);
+  const health = await Promise.all(
+    nodes.map(
+      async (node) => (await (await fetch(`${node.url}/healthz`)).json()) as { cachedDevices: number },
+    ),
+  );
   return {
     ...figures(load, serverCores),
     rssMb: nodes.map((node) => rssMb(node.child.pid!)),
+    // after the run: a node whose listening connection was lost meanwhile has dropped its cache
+    cachedDevices: health.map((h) => h.cachedDevices),
   };
 }
 
