@@ -143,13 +143,13 @@ export async function measureNodes(count: number, progress: (m: string) => void)
     const probe = await checkIn(nodes[0]!.url, probeDevice!);
     const etag = probe.headers.get("etag")!;
     await probe.arrayBuffer();
-    progress(`autocannon: ${CONNECTIONS} connections on 1 node for ${SECONDS} s`);
+    progress(`check-ins: ${CONNECTIONS} connections on 1 node for ${SECONDS} s`);
     const singleNode = await loadOn(nodes, tokensFile, etag);
 
     progress(`${count} nodes: reading the fleet in`);
     for (let i = 1; i < count; i++) nodes.push(await startNode(testDb.url, dataDir));
     await Promise.all(nodes.map((node) => waitWarm(node.url)));
-    progress(`autocannon: ${CONNECTIONS} connections over ${count} nodes for ${SECONDS} s`);
+    progress(`check-ins: ${CONNECTIONS} connections over ${count} nodes for ${SECONDS} s`);
     const postgres = await loadOn(nodes, tokensFile, etag);
 
     progress("revocation and rollout step through one node, seen by every node");

@@ -1,6 +1,6 @@
 /**
  * Update-server figures: check-ins per second and p50/p99 latency with 100,000 registered devices,
- * on SQLite (the default) and on PostgreSQL, with autocannon in a second process; and the time to
+ * on SQLite (the default) and on PostgreSQL, with the load generator in a second process; and the time to
  * publish a 1,000-file release to a running server (plan, upload every blob, commit, set channel).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -48,7 +48,7 @@ async function registerFleet(db: Db, project: string): Promise<Array<[string, st
 
 /**
  * One server on `dbUrl` in this process: a release on channel stable, the fleet registered, then the
- * server started afresh on it as a node would be (it reads the fleet into its cache), and autocannon
+ * server started afresh on it as a node would be (it reads the fleet into its cache), and the load generator
  * in a child process.
  */
 async function measure(dbUrl: string | undefined, progress: (m: string) => void, withPublish: boolean) {
@@ -97,7 +97,7 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
       headers: { authorization: `Bearer ${probeDevice![1]}`, "x-mpota-device": probeDevice![0] },
     });
     const etag = probe.headers.get("etag")!;
-    progress(`autocannon: ${CONNECTIONS} connections for ${SECONDS} s against ${db.dialect}`);
+    progress(`check-ins: ${CONNECTIONS} connections for ${SECONDS} s against ${db.dialect}`);
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const load = await runLoad([url], tokensFile, etag, SECONDS, CONNECTIONS);
