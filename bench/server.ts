@@ -1,7 +1,7 @@
 /**
  * Update-server figures: check-ins per second and p50/p99 latency with 100,000 registered devices,
- * on SQLite (the default) and on PostgreSQL, with the load generator in a second process; and the time to
- * publish a 1,000-file release to a running server (plan, upload every blob, commit, set channel).
+ * on SQLite (the default) and on PostgreSQL, with the load generator in a second process; and the
+ * time to publish a 1,000-file release to a running server (plan, upload every blob, commit, set channel).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,8 +48,8 @@ async function registerFleet(db: Db, project: string): Promise<Array<[string, st
 
 /**
  * One server on `dbUrl` in this process: a release on channel stable, the fleet registered, then the
- * server started afresh on it as a node would be (it reads the fleet into its cache), and the load generator
- * in a child process.
+ * server started afresh on it as a node would be (it reads the fleet into its cache), and the load
+ * generator in a child process.
  */
 async function measure(dbUrl: string | undefined, progress: (m: string) => void, withPublish: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), "mpota-bench-server-"));
