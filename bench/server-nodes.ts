@@ -1,15 +1,15 @@
 /**
  * `mpota bench server --nodes N`: N `mpota serve` processes on one PostgreSQL (one data folder, as
  * behind a shared volume), 1,000,000 devices, and a round-robin client (the connections spread evenly
- * over the nodes). Then, with the fleet quiet: how long until every node refuses a token revoked
- * through one node, and until every node gives a device the next rollout step set through one node.
+ * over the nodes); first one node alone on the same database and fleet (`singleNode`), the figure the
+ * N nodes are compared with. Each node is started on the registered fleet and measured once it has
+ * read it in. Then, with the fleet quiet: how long until every node refuses a token revoked through
+ * one node, and until every node gives a device the next rollout step set through one node.
  */
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { openDatabase } from "../src/db/index.ts";
 import { AdminClient, publishRelease } from "../src/server/index.ts";
@@ -17,11 +17,11 @@ import { bucketOf } from "../src/server/rollouts/policy.ts";
 import { createTestDatabase, postgresUrl } from "../testing/db.ts";
 import { testKey, testRelease } from "../testing/release.ts";
 import { type ServeProcess, spawnServe } from "../testing/server.ts";
+import { cpuSeconds, figures, rssMb, runLoad, waitWarm } from "./server-client.ts";
 
 const DEVICES = 1_000_000;
 const SECONDS = 10;
 const CONNECTIONS = 48;
-const LOAD = resolve(import.meta.dirname, "server-load.ts");
 
 type Node = ServeProcess;
 
@@ -44,10 +44,11 @@ async function seedFleet(dbUrl: string, project: string): Promise<Array<[string,
   const secret = randomBytes(8).toString("hex");
   try {
     const now = Date.now();
-    for (let start = 0; start < DEVICES; start += 20_000) {
+    // one more than the load uses: the probe
+    for (let start = 0; start <= DEVICES; start += 20_000) {
       const ids: string[] = [];
       const hashes: string[] = [];
-      for (let i = start; i < Math.min(DEVICES, start + 20_000); i++) {
+      for (let i = start; i < Math.min(DEVICES + 1, start + 20_000); i++) {
         const id = `dev-${i}`;
         const token = `mpd_${secret}_${i}`;
         devices.push([id, token]);
@@ -79,66 +80,84 @@ async function worstNodeMs(nodes: Node[], started: number, probe: (url: string) 
   return Math.round(Math.max(...times));
 }
 
+/** Check-ins from every device against `nodes` (round robin); the CPU the nodes used meanwhile. */
+async function loadOn(nodes: Node[], tokensFile: string, etag: string) {
+  const cpu = () => nodes.reduce((sum, node) => sum + (cpuSeconds(node.child.pid!) ?? Number.NaN), 0);
+  const before = cpu();
+  const started = performance.now();
+  const load = await runLoad(
+    nodes.map((n) => n.url),
+    tokensFile,
+    etag,
+    SECONDS,
+    CONNECTIONS,
+  );
+  const serverCores = (cpu() - before) / ((performance.now() - started) / 1000);
+  const health = await Promise.all(
+    nodes.map(
+      async (node) => (await (await fetch(`${node.url}/healthz`)).json()) as { cachedDevices: number },
+    ),
+  );
+  return {
+    ...figures(load, serverCores),
+    rssMb: nodes.map((node) => rssMb(node.child.pid!)),
+    // after the run: a node whose listening connection was lost meanwhile has dropped its cache
+    cachedDevices: health.map((h) => h.cachedDevices),
+  };
+}
+
 export async function measureNodes(count: number, progress: (m: string) => void) {
   if (!postgresUrl) throw new Error("no PostgreSQL (run .ci/postgres.sh install or set MPOTA_TEST_PG)");
   const testDb = await createTestDatabase("postgres");
   const dataDir = mkdtempSync(join(tmpdir(), "mpota-bench-nodes-"));
   const nodes: Node[] = [];
   try {
-    progress(`starting ${count} mpota serve processes on one PostgreSQL`);
-    nodes.push(await startNode(testDb.url, dataDir));
-    const token = nodes[0]!.adminToken!;
-    for (let i = 1; i < count; i++) nodes.push(await startNode(testDb.url, dataDir));
-    const admins = nodes.map((n) => new AdminClient(n.url, token));
+    progress("setting up a project on one PostgreSQL");
+    const first = await startNode(testDb.url, dataDir);
+    nodes.push(first);
+    const token = first.adminToken!;
+    const setup = new AdminClient(first.url, token);
     const key = testKey();
-    await admins[0]!.request("POST", "/projects", { name: "bench" });
-    await admins[0]!.request("POST", "/projects/bench/keys", { publicKey: key.publicKeyHex });
+    await setup.request("POST", "/projects", { name: "bench" });
+    await setup.request("POST", "/projects/bench/keys", { publicKey: key.publicKeyHex });
     for (const version of ["1.0.0", "2.0.0"]) {
       const release = testRelease("bench", version, { "main.py": `print('${version}')\n` }, key);
-      await publishRelease(admins[0]!, release.files, { project: "bench" });
+      await publishRelease(setup, release.files, { project: "bench" });
     }
-    await admins[0]!.request("PUT", "/projects/bench/channels/stable", { version: "1.0.0" });
+    await setup.request("PUT", "/projects/bench/channels/stable", { version: "1.0.0" });
     progress(`registering ${DEVICES} devices`);
-    const devices = await seedFleet(testDb.url, "bench");
+    const [probeDevice, ...devices] = await seedFleet(testDb.url, "bench");
     const tokensFile = join(dataDir, "devices.json");
     writeFileSync(tokensFile, JSON.stringify(devices));
+    await stopNode(nodes.pop()!);
+
+    // One node, then `count`, on the same database and fleet: each started as on a running fleet.
+    progress("one node: reading the fleet in");
+    let started = performance.now();
+    nodes.push(await startNode(testDb.url, dataDir));
+    const warmUpMs = await waitWarm(nodes[0]!.url, started);
     const checkIn = (url: string, [id, tok]: [string, string]) =>
       fetch(`${url}/d/bench/channels/stable.json?version=1.0.0&state=good`, {
         headers: { authorization: `Bearer ${tok}`, "x-mpota-device": id },
       });
-    const probe = await checkIn(nodes[0]!.url, devices[0]!);
+    const probe = await checkIn(nodes[0]!.url, probeDevice!);
     const etag = probe.headers.get("etag")!;
     await probe.arrayBuffer();
+    progress(`check-ins: ${CONNECTIONS} connections on 1 node for ${SECONDS} s`);
+    const singleNode = await loadOn(nodes, tokensFile, etag);
 
-    progress(`autocannon: ${CONNECTIONS} connections over ${count} nodes for ${SECONDS} s`);
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        LOAD,
-        nodes.map((n) => n.url).join(","),
-        "bench",
-        tokensFile,
-        etag,
-        String(SECONDS),
-        String(CONNECTIONS),
-      ],
-      { maxBuffer: 1 << 20 },
-    );
-    const load = JSON.parse(stdout) as {
-      requestsPerSecond: number;
-      p50Ms: number;
-      p99Ms: number;
-      statusCodes: Record<string, number>;
-    };
-    const loadAverage = loadavg().map((n) => Number(n.toFixed(2)));
+    progress(`${count} nodes: reading the fleet in`);
+    for (let i = 1; i < count; i++) nodes.push(await startNode(testDb.url, dataDir));
+    await Promise.all(nodes.map((node) => waitWarm(node.url)));
+    progress(`check-ins: ${CONNECTIONS} connections over ${count} nodes for ${SECONDS} s`);
+    const postgres = await loadOn(nodes, tokensFile, etag);
 
     progress("revocation and rollout step through one node, seen by every node");
+    const admins = nodes.map((n) => new AdminClient(n.url, token));
     const victim = devices[1]!;
     for (const node of nodes) await (await checkIn(node.url, victim)).arrayBuffer();
-    let started = performance.now();
-    await admins[0]!.request("PATCH", "/projects/bench/devices/dev-1", { status: "revoked" });
+    started = performance.now();
+    await admins[0]!.request("PATCH", `/projects/bench/devices/${victim[0]}`, { status: "revoked" });
     const revokeToRefusedMs = await worstNodeMs(nodes, started, async (url) => {
       const res = await checkIn(url, victim);
       await res.arrayBuffer();
@@ -154,7 +173,9 @@ export async function measureNodes(count: number, progress: (m: string) => void)
     const outside = devices.find(([id]) => bucketOf(id, rollout.id) >= 100 && id !== victim[0])!;
     const version = async (url: string) => {
       const res = await checkIn(url, outside);
-      return JSON.parse((await res.text()).split("\n")[1]!).version as string;
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`check-in of ${outside[0]} on ${url}: ${res.status} ${body}`);
+      return JSON.parse(body.split("\n")[1]!).version as string;
     };
     for (const node of nodes) if ((await version(node.url)) !== "1.0.0") throw new Error("rollout bucket");
     started = performance.now();
@@ -165,15 +186,11 @@ export async function measureNodes(count: number, progress: (m: string) => void)
       devices: DEVICES,
       connections: CONNECTIONS,
       seconds: SECONDS,
-      postgres: {
-        checkinsPerSecond: Math.round(load.requestsPerSecond),
-        p50Ms: load.p50Ms,
-        p99Ms: load.p99Ms,
-        statusCodes: load.statusCodes,
-      },
+      postgres,
+      singleNode,
+      warmUpSeconds: Number((warmUpMs / 1000).toFixed(2)),
       revokeToRefusedMs,
       stepChangeMs,
-      loadAverage,
     };
   } finally {
     await Promise.all(nodes.map(stopNode));

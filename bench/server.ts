@@ -1,39 +1,29 @@
 /**
  * Update-server figures: check-ins per second and p50/p99 latency with 100,000 registered devices,
- * on SQLite (the default) and on PostgreSQL, with autocannon in a second process; and the time to
- * publish a 1,000-file release to a running server (plan, upload every blob, commit, set channel).
+ * on SQLite (the default) and on PostgreSQL, with the load generator in a second process; and the
+ * time to publish a 1,000-file release to a running server (plan, upload every blob, commit, set channel).
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { type Db, openDatabase } from "../src/db/index.ts";
 import { AdminClient, bootstrapAdminToken, createServer, publishRelease } from "../src/server/index.ts";
 import { hashToken, newToken } from "../src/server/tokens.ts";
 import { testKey, testRelease } from "../testing/release.ts";
 import type { Benchmark } from "./index.ts";
+import { figures, runLoad, waitWarm } from "./server-client.ts";
 
 const DEVICES = 100_000;
 const SECONDS = 10;
 const CONNECTIONS = 50;
 const PUBLISH_FILES = 1000;
-const LOAD = resolve(import.meta.dirname, "server-load.ts");
-
-interface Load {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-}
 
 async function registerFleet(db: Db, project: string): Promise<Array<[string, string]>> {
   const devices: Array<[string, string]> = [];
   const rows = [];
   const now = Date.now();
-  for (let i = 0; i < DEVICES; i++) {
+  // one more than the load uses: the probe
+  for (let i = 0; i <= DEVICES; i++) {
     const id = `dev-${i}`;
     const { token } = newToken("device");
     devices.push([id, token]);
@@ -56,16 +46,23 @@ async function registerFleet(db: Db, project: string): Promise<Array<[string, st
   return devices;
 }
 
-/** One server on `dbUrl` in this process, the fleet registered, a release on channel stable, autocannon in a child. */
+/**
+ * One server on `dbUrl` in this process: a release on channel stable, the fleet registered, then the
+ * server started afresh on it as a node would be (it reads the fleet into its cache), and the load
+ * generator in a child process.
+ */
 async function measure(dbUrl: string | undefined, progress: (m: string) => void, withPublish: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), "mpota-bench-server-"));
   const db = await openDatabase(dbUrl ?? join(dataDir, "mpota.db"), { poolSize: 20 });
-  try {
+  const start = async () => {
     const server = await createServer({ db, dataDir });
-    const token = (await bootstrapAdminToken(db.kysely, Date.now()))!;
     await server.app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = server.app.server.address() as { port: number };
-    const url = `http://127.0.0.1:${port}`;
+    return { server, url: `http://127.0.0.1:${port}` };
+  };
+  try {
+    let { server, url } = await start();
+    const token = (await bootstrapAdminToken(db.kysely, Date.now()))!;
     const client = new AdminClient(url, token);
     const key = testKey();
     await client.request("POST", "/projects", { name: "bench" });
@@ -87,22 +84,31 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
     }
 
     progress(`registering ${DEVICES} devices (${db.dialect})`);
-    const devices = await registerFleet(db, "bench");
+    const [probeDevice, ...devices] = await registerFleet(db, "bench");
     const tokensFile = join(dataDir, "devices.json");
     writeFileSync(tokensFile, JSON.stringify(devices));
+    await server.app.close();
+    const restarted = performance.now();
+    ({ server, url } = await start());
+    const warmUpMs = await waitWarm(url, restarted);
+    // The probe device is not in the load's list: a device checking in twice within the check-in
+    // interval is refused (429), as the first device of the load was when it was the probe too.
     const probe = await fetch(`${url}/d/bench/channels/stable.json`, {
-      headers: { authorization: `Bearer ${devices[0]![1]}`, "x-mpota-device": devices[0]![0] },
+      headers: { authorization: `Bearer ${probeDevice![1]}`, "x-mpota-device": probeDevice![0] },
     });
     const etag = probe.headers.get("etag")!;
-    progress(`autocannon: ${CONNECTIONS} connections for ${SECONDS} s against ${db.dialect}`);
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", LOAD, url, "bench", tokensFile, etag, String(SECONDS), String(CONNECTIONS)],
-      { maxBuffer: 1 << 20 },
-    );
-    const load = JSON.parse(stdout) as Load;
+    progress(`check-ins: ${CONNECTIONS} connections for ${SECONDS} s against ${db.dialect}`);
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const load = await runLoad([url], tokensFile, etag, SECONDS, CONNECTIONS);
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverCores = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
     await server.app.close();
-    return { load, publishSeconds };
+    return {
+      ...figures(load, serverCores),
+      warmUpSeconds: Number((warmUpMs / 1000).toFixed(2)),
+      publishSeconds,
+    };
   } finally {
     await db.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -111,22 +117,15 @@ async function measure(dbUrl: string | undefined, progress: (m: string) => void,
 
 const run: Benchmark = async ({ progress, nodes }) => {
   if (nodes > 1) return (await import("./server-nodes.ts")).measureNodes(nodes, progress);
-  const sqlite = await measure(undefined, progress, true);
-  let postgres:
-    | { checkinsPerSecond: number; p50Ms: number; p99Ms: number; statusCodes: Record<string, number> }
-    | { error: string };
+  const { publishSeconds, ...sqlite } = await measure(undefined, progress, true);
+  let postgres: Omit<Awaited<ReturnType<typeof measure>>, "publishSeconds"> | { error: string };
   try {
     const { createTestDatabase, postgresUrl } = await import("../testing/db.ts");
     if (!postgresUrl) throw new Error("no PostgreSQL (run .ci/postgres.sh install or set MPOTA_TEST_PG)");
     const testDb = await createTestDatabase("postgres");
     try {
-      const { load } = await measure(testDb.url, progress, false);
-      postgres = {
-        checkinsPerSecond: Math.round(load.requestsPerSecond),
-        p50Ms: load.p50Ms,
-        p99Ms: load.p99Ms,
-        statusCodes: load.statusCodes,
-      };
+      const { publishSeconds: _, ...figures } = await measure(testDb.url, progress, false);
+      postgres = figures;
     } finally {
       await testDb.drop();
     }
@@ -134,16 +133,12 @@ const run: Benchmark = async ({ progress, nodes }) => {
     postgres = { error: (err as Error).message };
   }
   return {
-    checkinsPerSecond: Math.round(sqlite.load.requestsPerSecond),
-    p50Ms: sqlite.load.p50Ms,
-    p99Ms: sqlite.load.p99Ms,
+    ...sqlite,
     devices: DEVICES,
     connections: CONNECTIONS,
     seconds: SECONDS,
-    statusCodes: sqlite.load.statusCodes,
-    errors: sqlite.load.errors + sqlite.load.timeouts,
     postgres,
-    publish1000FilesSeconds: sqlite.publishSeconds,
+    publish1000FilesSeconds: publishSeconds,
   };
 };
 

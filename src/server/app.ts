@@ -151,8 +151,13 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
   const ticker = tickMs > 0 ? setInterval(() => void tick().catch(onError), tickMs) : undefined;
   ticker?.unref();
   ctx.checkins.start();
+  // Serving starts at once; until the fleet is read in, a device's first check-in reads it.
+  const warmUp = new AbortController();
+  const warming = ctx.cache.warmUp({ signal: warmUp.signal }).catch(onError);
   app.addHook("onClose", async () => {
     clearInterval(ticker);
+    warmUp.abort();
+    await warming;
     await ctx.checkins.stop();
   });
   return { app, ctx, flush: settled(() => ctx.checkins.flush()), tick: settled(tick) };

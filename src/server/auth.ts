@@ -3,7 +3,8 @@
  * device routes take the device's own token plus its id, and reach only the device's own project.
  */
 import type { FastifyRequest } from "fastify";
-import type { AdminRole, Device } from "../db/index.ts";
+import type { AdminRole } from "../db/index.ts";
+import type { CachedDevice } from "./checkin-cache.ts";
 import type { ServerContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { sessionAdmin } from "./session.ts";
@@ -18,7 +19,7 @@ export interface AdminIdentity {
 declare module "fastify" {
   interface FastifyRequest {
     admin: AdminIdentity | null;
-    device: Device | null;
+    device: CachedDevice | null;
   }
 }
 
@@ -84,7 +85,7 @@ export async function authenticateDevice(
   ctx: ServerContext,
   request: FastifyRequest,
   optional = false,
-): Promise<Device | null> {
+): Promise<CachedDevice | null> {
   const token = bearerToken(request.headers.authorization);
   if (!token && optional) return null;
   const claimed = request.headers["x-mpota-device"];

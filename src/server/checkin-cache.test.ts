@@ -154,3 +154,118 @@ describe.skipIf(!postgresUrl)("check-in cache (postgres, listening connection)",
     expect(counted.n).toBe(before + 3);
   });
 });
+
+describe.skipIf(!postgresUrl)("check-in cache (postgres, listening connection ended by the database)", () => {
+  it("notices the loss by itself, drops what it kept, and caches again once it listens again", async () => {
+    const { db, other, cache, counted } = await setup("postgres");
+    const changes = db.changes as PostgresChanges;
+    expect((await cache.deviceByToken(hashToken("t1")))?.status).toBe("active");
+    const reads = counted.n;
+    // what an administrator's pg_terminate_backend, a restart or a network cut does to it
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and query = 'listen mpota_changes'`.execute(other.kysely);
+    await vi.waitFor(() => expect(changes.live).toBe(false), { timeout: 5000 });
+    await sql`update devices set status = 'revoked'`.execute(other.kysely);
+    expect((await cache.deviceByToken(hashToken("t1")))?.status).toBe("revoked");
+    expect(counted.n).toBe(reads + 1);
+    await vi.waitFor(() => expect(changes.live).toBe(true), { timeout: 5000 });
+    await cache.deviceByToken(hashToken("t1"));
+    await cache.deviceByToken(hashToken("t1"));
+    expect(counted.n).toBe(reads + 2);
+  });
+});
+
+describe.each(testDialects)("check-in cache warm-up (%s)", (dialect) => {
+  it("reads the fleet in a chunk at a time, then check-ins read nothing", async () => {
+    const { cache, counted } = await fleet(dialect, cacheOf);
+    await cache.warmUp({ chunk: 100 });
+    expect(counted.n).toBe(3);
+    expect(cache.warm).toBe(true);
+    expect(cache.deviceCount).toBe(250);
+    for (const id of ["d0", "d99", "d100", "d249"])
+      expect((await cache.deviceByToken(hashToken(id)))?.id).toBe(id);
+    expect(counted.n).toBe(3);
+    // what a check-in already cached (and may have changed) is not overwritten by a later warm-up
+    const d7 = (await cache.deviceByToken(hashToken("d7")))!;
+    await cache.warmUp({ chunk: 100 });
+    expect(await cache.deviceByToken(hashToken("d7"))).toBe(d7);
+  });
+
+  it("stops when asked, not warm", async () => {
+    const { cache } = await fleet(dialect, cacheOf);
+    const stop = new AbortController();
+    stop.abort();
+    await cache.warmUp({ signal: stop.signal });
+    expect(cache.warm).toBe(false);
+    expect(cache.deviceCount).toBe(0);
+  });
+});
+
+// Only PostgreSQL has other processes whose changes arrive while a read is under way.
+describe.skipIf(!postgresUrl)("check-in cache warm-up (postgres, another process)", () => {
+  it("keeps no device changed while its chunk was read", async () => {
+    // in key order: the second chunk of 100 holds the 101st to 200th
+    const [victim, neighbour] = Array.from({ length: 250 }, (_, i) => `d${i}`)
+      .sort()
+      .slice(150, 152) as [string, string];
+    const { cache } = await fleet("postgres", (db, other) => {
+      // While the second chunk is on its way, another process revokes a device of it.
+      let chunks = 0;
+      const plugin: KyselyPlugin = {
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          if (++chunks === 2) {
+            await other.kysely
+              .updateTable("devices")
+              .set({ status: "revoked" })
+              .where("id", "=", victim)
+              .execute();
+            await db.changes.barrier();
+          }
+          return args.result;
+        },
+      };
+      return { cache: new CheckinCache(db.kysely.withPlugin(plugin), db.changes), counted: { n: 0 } };
+    });
+    await cache.warmUp({ chunk: 100 });
+    expect(cache.deviceCount).toBe(249);
+    expect((await cache.deviceByToken(hashToken(victim)))?.status).toBe("revoked");
+    expect((await cache.deviceByToken(hashToken(neighbour)))?.status).toBe("active");
+  });
+});
+
+/** Cache that counts its reads. */
+function cacheOf(db: Db) {
+  const { counted, plugin } = counter();
+  return { cache: new CheckinCache(db.kysely.withPlugin(plugin), db.changes), counted };
+}
+
+/** 250 devices d0…d249 (token: the id); `other` is another process on PostgreSQL. */
+async function fleet(
+  dialect: Dialect,
+  makeCache: (db: Db, other: Db) => { cache: CheckinCache; counted: { n: number } },
+) {
+  testDb = await createTestDatabase(dialect);
+  const db = await openDatabase(testDb.url);
+  opened.push(db);
+  const other = dialect === "postgres" ? await openDatabase(testDb.url) : db;
+  if (other !== db) opened.push(other);
+  const now = Date.now();
+  await db.kysely.insertInto("projects").values({ name: "p", auto_accept: 1, created_at: now }).execute();
+  const ids = Array.from({ length: 250 }, (_, i) => `d${i}`);
+  await db.kysely
+    .insertInto("devices")
+    .values(
+      ids.map((id) => ({
+        project: "p",
+        id,
+        token_hash: hashToken(id),
+        status: "active",
+        tags: "[]",
+        created_at: now,
+      })),
+    )
+    .execute();
+  await db.changes.barrier();
+  return { db, ...makeCache(db, other) };
+}

@@ -7,7 +7,8 @@
  * A stop (SIGTERM) writes it; a process killed outright loses at most one flush interval of it.
  */
 import { type Kysely, sql } from "kysely";
-import type { Database, Device } from "../db/index.ts";
+import type { Database } from "../db/index.ts";
+import type { CachedDevice } from "./checkin-cache.ts";
 import { HttpError } from "./errors.ts";
 import { type EventInput, recordEvents } from "./rollouts/engine.ts";
 
@@ -57,7 +58,7 @@ export class CheckinBatcher {
    * Keeps what the device says for the next flush, and sets it on `device` (the check-in cache's
    * object, so this process's next check-in of the device compares with it).
    */
-  record(device: Device, seen: Seen): void {
+  record(device: CachedDevice, seen: Seen): void {
     const key = `${device.project}\n${device.id}`;
     if ((this.rows.size >= this.max() || this.events.length >= this.max()) && !this.rows.has(key))
       throw new HttpError(503, "server busy writing check-ins; retry later", { "retry-after": "2" });

@@ -42,13 +42,19 @@ describe.each(testDialects)("device overload on loopback (%s)", (dialect) => {
       await vi.waitFor(async () => expect(await checkIn()).toBe(503), { timeout: 20_000 });
       const busy = await fetch(`${base}/healthz`);
       expect(busy.status).toBe(503);
-      expect(await busy.json()).toEqual({ ok: false, deviceRequests: 4, maxConcurrent: 4 });
+      expect(await busy.json()).toMatchObject({ ok: false, deviceRequests: 4, maxConcurrent: 4 });
       for (const socket of held) socket.destroy();
       // every slot comes back: the next device request is answered (401: no token), not refused
       await vi.waitFor(async () => expect(await checkIn()).toBe(401), { timeout: 20_000 });
     }
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ ok: true, deviceRequests: 0, maxConcurrent: 4 });
+    expect(await health.json()).toEqual({
+      ok: true,
+      deviceRequests: 0,
+      maxConcurrent: 4,
+      cachedDevices: 0,
+      warm: true,
+    });
   });
 });

@@ -7,10 +7,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { Device } from "../../db/index.ts";
 import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
 import { recordAudit } from "../audit.ts";
 import { authenticateDevice, deviceAuth } from "../auth.ts";
+import type { CachedDevice } from "../checkin-cache.ts";
 import type { ServerContext } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
@@ -182,7 +182,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // Two independent reads: on PostgreSQL two round trips at once instead of one after the other.
       // A failed authentication wins over whatever the channel lookup found.
       const [device, route] = await Promise.all([
-        authenticateDevice(ctx, request) as Promise<Device>,
+        authenticateDevice(ctx, request) as Promise<CachedDevice>,
         ctx.cache.route(request.params.project, channel),
       ]);
       const now = ctx.now();

@@ -6,11 +6,16 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
   const db = ctx.db.kysely;
 
   // Healthy: the database answers and the device API takes requests (503 while it refuses them).
+  // The cache's figures tell whether a node just started has read the fleet in yet.
   app.get("/healthz", async (_request, reply) => {
     await db.selectFrom("projects").select("name").limit(1).execute();
     const load = ctx.deviceLoad;
-    return reply
-      .code(load.full ? 503 : 200)
-      .send({ ok: !load.full, deviceRequests: load.inFlight, maxConcurrent: ctx.limits.maxConcurrent });
+    return reply.code(load.full ? 503 : 200).send({
+      ok: !load.full,
+      deviceRequests: load.inFlight,
+      maxConcurrent: ctx.limits.maxConcurrent,
+      cachedDevices: ctx.cache.deviceCount,
+      warm: ctx.cache.warm,
+    });
   });
 };
