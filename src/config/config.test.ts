@@ -43,14 +43,16 @@ describe("ota_config.json rules", () => {
     for (const [i, cfg] of good.entries()) {
       const host = completeConfig(cfg);
       const onDevice = device.completed[i] as Record<string, unknown>;
-      const dropNull = (o: Record<string, unknown>) =>
-        Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
-      expect({ ...dropNull(onDevice), source: dropNull(onDevice.source as Record<string, unknown>) }).toEqual(
-        {
-          ...dropNull(host),
-          source: dropNull(host.source as Record<string, unknown>),
-        },
-      );
+      const dropNull = (o: Record<string, unknown>): Record<string, unknown> =>
+        Object.fromEntries(
+          Object.entries(o)
+            .filter(([, v]) => v !== null)
+            .map(([k, v]) => [
+              k,
+              typeof v === "object" && !Array.isArray(v) ? dropNull(v as Record<string, unknown>) : v,
+            ]),
+        );
+      expect(dropNull(onDevice)).toEqual(dropNull(host));
     }
     expect(completeConfig(GOOD_CONFIGS.minimal!)).toMatchObject({
       reset_mode: "hard",
