@@ -157,7 +157,7 @@ FIELD_BOARD = (
     ("battery", False, lambda v: isinstance(v, dict), "an object", None, BATTERY),
     ("schedule", False, lambda v: isinstance(v, dict), "an object", None, SCHEDULE),
     ("watchdog_ms", False, _watchdog_ms, WATCHDOG_MS, 0, None),
-    ("log", False, lambda v: v in ("error", "info", "debug"), '"error", "info" or "debug"', "error", None),
+    ("log", False, lambda v: v in ("error", "info", "debug"), '"error", "info" or "debug"', None, None),
 )
 
 

@@ -12,7 +12,6 @@ def _ready(cfg, force):
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
-    _online(cfg)
     return cfg, rec, current
 
 
@@ -47,15 +46,45 @@ def _install(cfg, path, header):
     return install.install_release(cfg, path, header)
 
 
+def _deferred(cfg, current, version, force):
+    # Why the update waits (battery, schedule: mpota/schedule.py), before the check (version None) or
+    # once the source offers `version`; None when it may go on. force=True and a pinned version bypass.
+    if force or not (cfg["schedule"] or cfg["battery"]) or (cfg["pin"] and cfg["pin"] != current):
+        return None
+    from mpota import schedule
+
+    return schedule.after(cfg, version) if version else schedule.before(cfg, current)
+
+
 def update(force=False, cfg=None):
+    # A status LED, an update watchdog, a log level or a battery gate (mpota/steps.py) watch the update.
+    cfg = phase(_config, cfg)
+    if not (cfg["led"] or cfg["watchdog_ms"] or cfg["log"] or cfg["battery"]):
+        return _update(force, cfg)
+    from mpota import steps
+
+    return steps.around(_update, force, cfg)
+
+
+def _update(force, cfg):
+    import mpota
     from mpota import errors
 
     cfg, rec, current = phase(_ready, cfg, force)
+    why = phase(_deferred, cfg, current, None, force)
+    if why:
+        return {"ok": True, "version": current, "deferred": why}
+    _online(cfg)
     pointer = phase(_available, cfg, current, force)
     version = pointer["version"] if pointer else None
     if not phase(_wanted, rec, version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return {"ok": True, "version": current, "installed": None}
+    why = phase(_deferred, cfg, current, version, force)
+    if why:
+        return {"ok": True, "version": current, "deferred": why}
+    if mpota.step:
+        mpota.step(2, version)  # FETCH
     phase(_report, cfg, "downloading", version)
     phase(_drop_downloads)  # what a power cut left in the middle of a download
     try:
@@ -71,6 +100,8 @@ def update(force=False, cfg=None):
     errors.clear()
     why = files["patch_error"]
     phase(_report, cfg, "installed", header["version"], "a patch fell back to the whole file: " + why if why else None)
+    if mpota.step:
+        mpota.step(4, header["version"])  # DONE
     _reset(cfg["reset_mode"], "installed %s, to run on trial" % header["version"])
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:

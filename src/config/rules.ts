@@ -174,13 +174,7 @@ const FIELD_BOARD: readonly Field[] = [
   field("battery", false, isObject, "an object", undefined, BATTERY),
   field("schedule", false, isObject, "an object", undefined, SCHEDULE),
   field("watchdog_ms", false, isWatchdogMs, WATCHDOG_MS, 0),
-  field(
-    "log",
-    false,
-    (v) => v === "error" || v === "info" || v === "debug",
-    '"error", "info" or "debug"',
-    "error",
-  ),
+  field("log", false, (v) => v === "error" || v === "info" || v === "debug", '"error", "info" or "debug"'),
 ];
 
 function fieldBoardProblems(cfg: Record<string, unknown>, out: string[]): void {

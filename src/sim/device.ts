@@ -44,6 +44,10 @@ export interface DeviceOptions {
   sleepScale?: number;
   /** First MicroPython heap chunk (the heap grows beyond it in this build). Default 256 KiB. */
   heapBytes?: number;
+  /** The board's clock at the first power-on (ms since 1970); default now. Before 2024: never set. */
+  clockMs?: number;
+  /** What ntptime.settime() sets the clock to (ms since 1970); default: NTP does not answer. */
+  ntpMs?: number;
 }
 
 export interface RunOptions {
@@ -72,6 +76,8 @@ export interface RunResult {
   netBytesOut: number;
   netConnections: number;
   heapAllocated: number;
+  /** machine.WDT().feed() calls, all boots together. */
+  wdtFeeds: number;
   /** The first host (or address:port) the board tried to reach although the device has no network. */
   netOff?: string;
 }
@@ -108,13 +114,14 @@ export class VirtualDevice {
   private running: Running | undefined;
   private opsSoFar = 0;
   private cutAt: number | undefined;
-  private clockMs = Date.now();
+  private clockMs: number;
   private resetCause: number = RESET_CAUSE.PWRON;
 
   constructor(options: DeviceOptions = {}) {
     this.options = options;
     this.flash = new Flash(options.files ?? {}, options.flash?.model ?? "torn");
     this.cutAt = options.flash?.cutAt;
+    this.clockMs = options.clockMs ?? Date.now();
   }
 
   /** Durable flash content now (files; empty directories as "dir/"). */
@@ -144,6 +151,7 @@ export class VirtualDevice {
       netBytesOut: 0,
       netConnections: 0,
       heapAllocated: 0,
+      wdtFeeds: 0,
     };
     let first = true;
     const net = { bytesIn: 0, bytesOut: 0, connections: 0 };
@@ -166,6 +174,7 @@ export class VirtualDevice {
       result.flashBytesWritten += outcome.bytesWritten;
       result.flashBytesRead += outcome.bytesRead;
       result.heapAllocated += outcome.heapAllocated;
+      result.wdtFeeds += outcome.wdtFeeds ?? 0;
       result.netOff ??= outcome.netOff;
       this.opsSoFar += outcome.ops;
       this.clockMs = outcome.clockMs;
@@ -229,6 +238,7 @@ export class VirtualDevice {
       clockMs: this.clockMs,
       sleepScale: o.sleepScale ?? 0,
       heapBytes: o.heapBytes ?? 256 * 1024,
+      ntpMs: o.ntpMs ?? null,
     };
   }
 
@@ -295,7 +305,7 @@ export class VirtualDevice {
           if (message.type === "done") return finish(message);
           handle(message);
         }
-        const clockMs = virtualNow();
+        const clockMs = virtualNow() + board[BOARD.RTC_OFFSET]!;
         this.running = undefined;
         running.net.stop();
         port.close();
