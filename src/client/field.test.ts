@@ -124,6 +124,31 @@ describe("schedule", () => {
     expect(later.flashOps).toBe(3);
   });
 
+  it("a power cut while the check's time is written: the board runs its release; the record is old, torn or new", async () => {
+    const files = boardFiles(config("same", { schedule: { min_interval_s: 3600 } }), "1.0.0");
+    // Flash operations of the write: open (truncating), write, close. Cut before the bytes are
+    // written, the file is empty (no check recorded: the next call checks); cut after, it is complete.
+    for (const [cutAt, recorded] of [
+      [1, false],
+      [2, false],
+      [3, true],
+    ] as const) {
+      const device = board(files, { flash: { cutAt } });
+      const cut = await device.run({ script: script(), maxReboots: 1 });
+      expect(cut.resets).toEqual([{ cause: "cut", atOp: cutAt }]);
+      expect(cut.output).toContain("running 1.0.0");
+      fixture.server.requests.length = 0;
+      const next = await device.run({ script: script() });
+      if (recorded) {
+        expect(printed(next.output, "result").deferred).toMatch(/^last check \d+ s ago/);
+        expect(requests()).toEqual([]);
+      } else {
+        expect(printed(next.output, "result")).toEqual({ ok: true, version: "1.0.0", installed: null });
+        expect(requests()).toEqual([channelPath("same")]);
+      }
+    }
+  });
+
   it("window across midnight by the board's clock: closed at 14:00, open at 23:30 and 03:00", async () => {
     const schedule = { window: { start_hour: 22, end_hour: 5, utc_offset_min: 60 } };
     const files = boardFiles(config("same", { schedule }), "1.0.0");
