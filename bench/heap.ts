@@ -410,6 +410,7 @@ print("import", gc.mem_alloc() - a)
         `update of a board in the field (LED, battery, schedule, watchdog), one file of ${kb} KB, whole`,
       );
       const template = boardFor(`c${kb}u`, undefined, fieldConfig());
+      mkdirSync(join(template, "lib"), { recursive: true });
       writeFileSync(join(template, "lib", "machine_field.py"), MACHINE_FIELD_PY);
       field = await smallestHeap(scenario(micropython, template, "update", installed(versions[`c${kb}u`]!)));
       rmSync(template, { recursive: true, force: true });
