@@ -95,81 +95,14 @@ GLOBS = "a list of non-empty strings (glob patterns)"
 WATCHDOG_MS = "0 (off) or a whole number of milliseconds from 1000 to 3600000"
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
 
-# Boards in the field (docs/device.md): status LED, battery gate, schedule, update watchdog, log.
-# Each is off unless present; its module (led, battery, schedule, steps) loads only then.
+# Boards in the field (docs/device.md): their fields' own tables are in config_field.py, loaded only
+# for a config that has one of them.
 def _watchdog_ms(v):
     return _int(v) == 0 or _whole(1000, 3600000)(v)
 
 
-def _number(lo, hi):
-    return lambda v: type(v) in (int, float) and lo <= v <= hi
-
-
-def _pin(v):
-    return _whole(0, 255)(v) or (_text(v) and len(v) <= 16)
-
-
-def _function(v):
-    # "module.function", each part a Python name.
-    if not _text(v) or "." not in v:
-        return False
-    for part in v.split("."):
-        if not part or "0" <= part[0] <= "9":
-            return False
-        for ch in part:
-            if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "_"):
-                return False
-    return True
-
-
-def _bool(v):
-    return v is True or v is False
-
-
-PIN = 'a pin number from 0 to 255 or a pin name such as "LED"'
-VOLTS = "a number of volts from 0 to 60"
-LED = (
-    ("pin", True, _pin, PIN, None, None),
-    ("active_low", False, _bool, "true or false", False, None),
-)
-BATTERY = (
-    ("adc_pin", False, _pin, PIN, None, None),
-    ("divider", False, _number(1, 100), "a number from 1 to 100 (battery volts per volt at the pin)", 1, None),
-    ("v_min", False, _number(0, 60), VOLTS, 3.3, None),
-    ("v_max", False, _number(0, 60), VOLTS, 4.2, None),
-    ("min_percent", False, _whole(0, 100), "a whole number from 0 to 100", 20, None),
-    ("read", False, _function, 'a function name "module.function" returning the charge in percent', None, None),
-)
-WINDOW = (
-    ("start_hour", True, _whole(0, 23), "a whole number from 0 to 23", None, None),
-    ("end_hour", True, _whole(0, 23), "a whole number from 0 to 23", None, None),
-    ("utc_offset_min", False, _whole(-720, 840), "a whole number of minutes from -720 to 840", 0, None),
-)
-SCHEDULE = (
-    ("min_interval_s", False, _whole(0, 2592000), "0 (off) or a whole number of seconds up to 2592000 (30 days)",
-     0, None),
-    ("window", False, lambda v: isinstance(v, dict), "an object", None, WINDOW),
-    ("defer_after_crashes", False, _whole(0, 100), "0 (off) or a whole number up to 100", 0, None),
-    ("rollout_percent", False, _whole(0, 100), "a whole number from 0 to 100", 100, None),
-)
-FIELD_BOARD = (
-    ("led", False, lambda v: isinstance(v, dict), "an object", None, LED),
-    ("battery", False, lambda v: isinstance(v, dict), "an object", None, BATTERY),
-    ("schedule", False, lambda v: isinstance(v, dict), "an object", None, SCHEDULE),
-    ("watchdog_ms", False, _watchdog_ms, WATCHDOG_MS, 0, None),
-    ("log", False, lambda v: v in ("error", "info", "debug"), '"error", "info" or "debug"', None, None),
-)
-
-
-def _field_board_problems(cfg, out):
-    bat = cfg.get("battery")
-    if bat is not None and ("adc_pin" in bat) == ("read" in bat):
-        out.append('"battery" needs either "adc_pin" (a voltage divider) or "read" (a fuel gauge), not both')
-    if bat is not None and bat.get("v_min", 3.3) >= bat.get("v_max", 4.2):
-        out.append('"battery.v_min" must be below "battery.v_max"')
-    win = (cfg.get("schedule") or {}).get("window")
-    if win is not None and win["start_hour"] == win["end_hour"]:
-        out.append('"schedule.window" needs different start_hour and end_hour')
+def _object(v):
+    return isinstance(v, dict)
 
 
 # A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
@@ -225,7 +158,13 @@ FIELDS = (
     ("ca", False, _or_null(_text), "null or the path of a CA certificate file on the board", None, None),
     ("wifi", False, _or_null(_wifi), 'null or {"ssid": "...", "password": "..."}', None, None),
     ("signed_pointer", False, lambda v: v is True or v is False, "true or false", False, None),
-) + FIELD_BOARD
+) + (
+    ("led", False, _object, "an object", None, "field"),
+    ("battery", False, _object, "an object", None, "field"),
+    ("schedule", False, _object, "an object", None, "field"),
+    ("watchdog_ms", False, _watchdog_ms, WATCHDOG_MS, 0, None),
+    ("log", False, lambda v: v in ("error", "info", "debug"), '"error", "info" or "debug"', None, None),
+)
 
 
 def _source_fields(src, out):
@@ -237,6 +176,13 @@ def _source_fields(src, out):
     else:
         return (("type", True, lambda v: True, "", None, None),) + SOURCES[src["type"]]
     return None
+
+
+def _field(name):
+    # The nested fields of "led", "battery" or "schedule".
+    from mpota import config_field
+
+    return getattr(config_field, name.upper())
 
 
 def _check(obj, fields, at, out):
@@ -252,6 +198,8 @@ def _check(obj, fields, at, out):
             inner = _source_fields(obj[name], out)
             if inner:
                 _check(obj[name], inner, at + name + ".", out)
+        elif nested == "field":
+            _check(obj[name], _field(name), at + name + ".", out)
         elif nested:
             _check(obj[name], nested, at + name + ".", out)
 
@@ -278,7 +226,10 @@ def problems(cfg):
                    % src["type"])
     if cfg.get("signed_pointer") and src["type"] != "static":
         out.append(SIGNED_POINTER)
-    _field_board_problems(cfg, out)
+    if "battery" in cfg or "schedule" in cfg:
+        from mpota import config_field
+
+        config_field.problems(cfg, out)
     return out
 
 
@@ -288,7 +239,9 @@ def _fill(obj, fields):
             obj[name] = dict(default) if isinstance(default, dict) else default
         if type(obj[name]) is float and _int(obj[name]) is not None:
             obj[name] = _int(obj[name])
-        if isinstance(nested, tuple) and obj[name] is not None:
+        if obj[name] is not None and nested == "field":
+            _fill(obj[name], _field(name))
+        elif obj[name] is not None and isinstance(nested, tuple):
             _fill(obj[name], nested)
 
 

@@ -3,7 +3,7 @@
  * window, crashes, rollout), the update watchdog, mpota.notify() and the log, on virtual boards
  * updating from a static site on loopback (the fault server: no Date header unless a test adds one).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { scaled } from "../sim/testing.ts";
 import { currentState } from "./state-record.ts";
@@ -16,9 +16,11 @@ const { board, release, publish, boardFiles, channelPath } = fixture;
 const GAUGE =
   "readings = 0\ndef percent():\n    global readings\n    readings += 1\n    return 80 if readings == 1 else 10\n";
 const v100 = testApp("1.0.0", { "gauge.py": GAUGE });
+// lib/noise.py hardly compresses: its blob is about 1 KB on the wire.
 const v110 = testApp("1.1.0", {
   "gauge.py": GAUGE,
   "lib/big.py": `DATA = ${JSON.stringify("x".repeat(3000))}\n`,
+  "lib/noise.py": `NOISE = "${randomBytes(768).toString("base64")}"\n`,
 });
 
 const config = (channel: string, extra: ConfigExtra = {}) =>
@@ -287,15 +289,18 @@ describe("status LED", () => {
 
 describe("update watchdog", () => {
   it("fed through a slow download: the update completes", async () => {
-    fixture.server.rules.push({ path: /\/blobs\//, fault: { kind: "drip", everyMs: 5 }, times: 100 });
-    const device = board(boardFiles(config("stable", { watchdog_ms: 1000 }), "1.0.0"));
+    // The noise blob alone drips for 3 watchdog periods or more.
+    const watchdogMs = Math.max(1000, scaled(1500));
+    const everyMs = Math.ceil((3 * watchdogMs) / 768);
+    fixture.server.rules.push({ path: /\/blobs\//, fault: { kind: "drip", everyMs }, times: 100 });
+    const device = board(boardFiles(config("stable", { watchdog_ms: watchdogMs }), "1.0.0"));
     // Then the app feeds it through mpota.feed() (a hardware watchdog cannot be stopped) and ends at
     // the REPL, where it bites: the only reset.
-    const feeding = "import time\nfor _ in range(6):\n    time.sleep_ms(500)\n    mpota.feed()\nprint('fed')";
+    const feeding = `import time\nfor _ in range(6):\n    time.sleep_ms(${watchdogMs >> 1})\n    mpota.feed()\nprint('fed')`;
     const r = await device.run({
       script: `${script("mpota.update()")}\n${feeding}`,
       maxReboots: 0,
-      timeoutMs: scaled(60_000),
+      timeoutMs: scaled(120_000),
     });
     expect(printed(r.output, "result")).toMatchObject({ ok: true, installed: "1.1.0" });
     expect(r.output).toContain("\nfed");
