@@ -77,6 +77,14 @@ def bucket():
     return hashlib.sha256(machine.unique_id()).digest()[0] * 100 // 256
 
 
+def deferred(cfg, current, version, force):
+    # Why the update waits, before the check (version None) or once the source offers `version`;
+    # None when it may go on. force=True and a pinned version bypass every deferral.
+    if force or (cfg["pin"] and cfg["pin"] != current):
+        return None
+    return after(cfg, version) if version else before(cfg, current)
+
+
 def before(cfg, current):
     # Before any request: the battery, crashes, the interval, the window (when the board has a clock).
     # Records the time of the check that goes out.

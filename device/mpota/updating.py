@@ -46,24 +46,17 @@ def _install(cfg, path, header):
     return install.install_release(cfg, path, header)
 
 
-def _deferred(cfg, current, version, force):
-    # Why the update waits (battery, schedule: mpota/schedule.py), before the check (version None) or
-    # once the source offers `version`; None when it may go on. force=True and a pinned version bypass.
-    if force or not (cfg["schedule"] or cfg["battery"]) or (cfg["pin"] and cfg["pin"] != current):
-        return None
+def _gate(cfg, current, version, force):
     from mpota import schedule
 
-    return schedule.after(cfg, version) if version else schedule.before(cfg, current)
+    return schedule.deferred(cfg, current, version, force)
 
 
 def update(force=False, cfg=None):
-    # A status LED, an update watchdog, a log level or a battery gate (mpota/steps.py) watch the update.
     cfg = phase(_config, cfg)
-    if not (cfg["led"] or cfg["watchdog_ms"] or cfg["log"] or cfg["battery"]):
-        return _update(force, cfg)
-    from mpota import steps
-
-    return steps.around(_update, force, cfg)
+    if cfg["led"] or cfg["watchdog_ms"] or cfg["log"] or cfg["battery"]:  # mpota/steps.py watches it
+        return __import__("mpota.steps").steps.around(_update, force, cfg)
+    return _update(force, cfg)
 
 
 def _update(force, cfg):
@@ -71,7 +64,8 @@ def _update(force, cfg):
     from mpota import errors
 
     cfg, rec, current = phase(_ready, cfg, force)
-    why = phase(_deferred, cfg, current, None, force)
+    gated = cfg["schedule"] or cfg["battery"]  # deferrals: mpota/schedule.py
+    why = gated and phase(_gate, cfg, current, None, force)
     if why:
         return {"ok": True, "version": current, "deferred": why}
     _online(cfg)
@@ -80,7 +74,7 @@ def _update(force, cfg):
     if not phase(_wanted, rec, version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return {"ok": True, "version": current, "installed": None}
-    why = phase(_deferred, cfg, current, version, force)
+    why = gated and phase(_gate, cfg, current, version, force)
     if why:
         return {"ok": True, "version": current, "deferred": why}
     if mpota.step:
