@@ -289,9 +289,9 @@ describe("status LED", () => {
 
 describe("update watchdog", () => {
   it("fed through a slow download: the update completes", async () => {
-    // The noise blob alone drips for 3 watchdog periods or more.
+    // The noise blob alone drips for 2 watchdog periods or more.
     const watchdogMs = Math.max(1000, scaled(1500));
-    const everyMs = Math.ceil((3 * watchdogMs) / 768);
+    const everyMs = Math.ceil((2 * watchdogMs) / 768);
     fixture.server.rules.push({ path: /\/blobs\//, fault: { kind: "drip", everyMs }, times: 100 });
     const device = board(boardFiles(config("stable", { watchdog_ms: watchdogMs }), "1.0.0"));
     // Then the app feeds it through mpota.feed() (a hardware watchdog cannot be stopped) and ends at
