@@ -403,17 +403,26 @@ print("import", gc.mem_alloc() - a)
           }),
         );
 
+    // The field scenario: the update of a board with all of them, then with each alone (what each
+    // adds over the plain update of the same file, `perSize["100KB"].wholeKB`).
+    const fieldKB: Record<string, number | null> = {};
     let field = skipped;
     if (want("field")) {
       const kb = SIZES_KB[SIZES_KB.length - 1];
-      progress(
-        `update of a board in the field (LED, battery, schedule, watchdog), one file of ${kb} KB, whole`,
-      );
-      const template = boardFor(`c${kb}u`, undefined, fieldConfig());
-      mkdirSync(join(template, "lib"), { recursive: true });
-      writeFileSync(join(template, "lib", "machine_field.py"), MACHINE_FIELD_PY);
-      field = await smallestHeap(scenario(micropython, template, "update", installed(versions[`c${kb}u`]!)));
-      rmSync(template, { recursive: true, force: true });
+      const all = fieldConfig();
+      for (const name of ["all", ...Object.keys(all)]) {
+        progress(`update of a board in the field (${name}), one file of ${kb} KB, whole`);
+        const extra = name === "all" ? all : { [name]: all[name] };
+        const template = boardFor(`c${kb}u`, undefined, extra);
+        mkdirSync(join(template, "lib"), { recursive: true });
+        writeFileSync(join(template, "lib", "machine_field.py"), MACHINE_FIELD_PY);
+        const found = await smallestHeap(
+          scenario(micropython, template, "update", installed(versions[`c${kb}u`]!)),
+        );
+        if (name === "all") field = found;
+        fieldKB[name] = found.heapKB;
+        rmSync(template, { recursive: true, force: true });
+      }
     }
 
     let server = skipped;
@@ -452,6 +461,7 @@ print("import", gc.mem_alloc() - a)
       rollbackHeapKB: rollback.heapKB,
       serverUpdateHeapKB: server.heapKB,
       fieldUpdateHeapKB: field.heapKB,
+      fieldUpdateHeapKBEach: fieldKB,
       perSize,
       importHeapBytes,
       updateMsDefaultHeap: updateMs,
