@@ -129,7 +129,7 @@ export const SOURCES: Record<(typeof SOURCE_TYPES)[number], readonly Field[]> = 
 };
 
 // Boards in the field (docs/device.md): status LED, battery gate, schedule, update watchdog, log.
-// Each is off unless present; on the board its module loads only then.
+// Each is off unless present; on the board these tables are device/mpota/config_field.py, loaded only then.
 const number =
   (lo: number, hi: number): Rule =>
   (v) =>
