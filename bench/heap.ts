@@ -171,7 +171,7 @@ export interface HeapSite {
   versions: Record<string, string>;
   /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel` of the
    * site, or of `source` when given. */
-  boardFor: (channel: string, source?: Record<string, string>) => string;
+  boardFor: (channel: string, source?: Record<string, string>, extra?: Record<string, unknown>) => string;
   close: () => Promise<void>;
 }
 
@@ -230,11 +230,12 @@ export async function heapSite(): Promise<HeapSite> {
     dir: site,
     publicKey: key.publicHex,
     versions,
-    boardFor: (channel, source) => {
+    boardFor: (channel, source, extra) => {
       const config = configJson({
         project: PROJECT,
         keys: [key.publicHex],
         source: { type: "static", url: server.url, channel, ...source },
+        ...extra,
         // biome-ignore lint/suspicious/noExplicitAny: the config is valid by construction
       } as any);
       return writeBoard(
@@ -248,7 +249,46 @@ export async function heapSite(): Promise<HeapSite> {
   };
 }
 
-const SCENARIOS = ["update", "check", "firstCheck", "confirm", "rollback", "server"];
+const SCENARIOS = ["update", "check", "firstCheck", "confirm", "rollback", "server", "field"];
+
+/** Scenario "field": a board with a status LED, a battery gate, a schedule and an update watchdog. */
+function fieldConfig(): Record<string, unknown> {
+  const hour = new Date().getUTCHours();
+  return {
+    led: { pin: 2 },
+    battery: { adc_pin: 34, divider: 2, min_percent: 20 },
+    schedule: {
+      min_interval_s: 60,
+      window: { start_hour: (hour + 23) % 24, end_hour: (hour + 2) % 24 },
+      defer_after_crashes: 3,
+      rollout_percent: 100,
+    },
+    watchdog_ms: 30000,
+  };
+}
+
+/** The unix port has no Pin or ADC: its machine stand-in takes them from the board's /lib. */
+const MACHINE_FIELD_PY = `# Pin and ADC for the unix port: a pin keeps its level, the ADC reads 1.9 V.
+class Pin:
+    IN = 1
+    OUT = 3
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self._v = value or 0
+
+    def value(self, v=None):
+        if v is None:
+            return self._v
+        self._v = v
+
+
+class ADC:
+    def __init__(self, pin, atten=None):
+        pass
+
+    def read_uv(self):
+        return 1900000
+`;
 
 const run: Benchmark = async ({ progress, micropython, scenarios = SCENARIOS }) => {
   if (!micropython) throw new Error("give the MicroPython unix-port binary: --micropython PATH");
@@ -363,6 +403,28 @@ print("import", gc.mem_alloc() - a)
           }),
         );
 
+    // The field scenario: the update of a board with all of them, then with each alone (what each
+    // adds over the plain update of the same file, `perSize["100KB"].wholeKB`).
+    const fieldKB: Record<string, number | null> = {};
+    let field = skipped;
+    if (want("field")) {
+      const kb = SIZES_KB[SIZES_KB.length - 1];
+      const all = fieldConfig();
+      for (const name of ["all", ...Object.keys(all)]) {
+        progress(`update of a board in the field (${name}), one file of ${kb} KB, whole`);
+        const extra = name === "all" ? all : { [name]: all[name] };
+        const template = boardFor(`c${kb}u`, undefined, extra);
+        mkdirSync(join(template, "lib"), { recursive: true });
+        writeFileSync(join(template, "lib", "machine_field.py"), MACHINE_FIELD_PY);
+        const found = await smallestHeap(
+          scenario(micropython, template, "update", installed(versions[`c${kb}u`]!)),
+        );
+        if (name === "all") field = found;
+        fieldKB[name] = found.heapKB;
+        rmSync(template, { recursive: true, force: true });
+      }
+    }
+
     let server = skipped;
     if (want("server")) {
       progress("update from mpota serve (server source), one changed file of 5 KB, patched");
@@ -398,10 +460,12 @@ print("import", gc.mem_alloc() - a)
       confirmHeapKB: confirm.heapKB,
       rollbackHeapKB: rollback.heapKB,
       serverUpdateHeapKB: server.heapKB,
+      fieldUpdateHeapKB: field.heapKB,
+      fieldUpdateHeapKBEach: fieldKB,
       perSize,
       importHeapBytes,
       updateMsDefaultHeap: updateMs,
-      details: { ...details, check, firstCheck, confirm, rollback, server },
+      details: { ...details, check, firstCheck, confirm, rollback, server, field },
     };
   } finally {
     await site.close();

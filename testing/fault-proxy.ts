@@ -37,7 +37,9 @@ export type Fault =
   /** Replace the body with `body` (keeping everything else, Content-Length fitting the new body). */
   | { kind: "body"; body: Uint8Array }
   /** Send the head, then the body one byte every `everyMs`. */
-  | { kind: "drip"; everyMs: number };
+  | { kind: "drip"; everyMs: number }
+  /** Add a Date header with this machine's time (the folder server sends none otherwise). */
+  | { kind: "date" };
 
 export interface FaultRule {
   /** The request path (exact) or a pattern it matches. */
@@ -274,6 +276,7 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
         extra.push([`X-Filler-${i}`, "f".repeat(Math.min(1000, left))]);
     }
     if (fault?.kind === "chunked" && reply.status !== 304) extra.push(["Transfer-Encoding", "chunked"]);
+    if (fault?.kind === "date") extra.push(["Date", new Date().toUTCString()]);
     const { head, body } = send(reply, extra);
     switch (fault?.kind) {
       case "truncate":

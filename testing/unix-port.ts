@@ -47,6 +47,13 @@ class WDT:
 
     def feed(self):
         pass
+
+
+def __getattr__(name):
+    # Pin, ADC, ...: from the board folder's /lib/machine_field.py, for boards in the field (bench heap)
+    import machine_field
+
+    return getattr(machine_field, name)
 `;
 
 const NETWORK_PY = `# Stand-in for a board's network module: a station that is connected from power-on.

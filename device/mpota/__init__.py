@@ -27,6 +27,11 @@ _LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_mic
 _KEEP = ("api", "updating", "source") + _LASTING
 
 
+# During update() on a board with a status LED, an update watchdog, a log level or a battery gate:
+# mpota.steps.step, which the download, copy and verify loops call per chunk (None otherwise).
+step = None
+
+
 def _drop(keep=_KEEP):
     # Unloads mpota's modules but those named in `keep`, so that the next phase has their RAM.
     import gc
@@ -68,6 +73,12 @@ def update(force=False):
     # Check, download, verify and install the next release into the free slot, then reset per
     # reset_mode. force=True reinstalls the offered release even when it already runs or failed before.
     return _call("updating", "update", force)
+
+
+def notify(version=None):
+    # The app heard that `version` is out (a LoRa message, say): the next update() skips the
+    # schedule's min_interval_s. One small flash write; nothing when `version` already runs.
+    return _call("api", "notify", version)
 
 
 def confirm():

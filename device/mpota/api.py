@@ -84,6 +84,13 @@ def confirm():
     return {"ok": True, "version": version}
 
 
+def notify(version):
+    # mpota.notify(): see mpota/schedule.py.
+    from mpota import schedule
+
+    return schedule.notify(_running()[2], version)
+
+
 def rollback():
     from mpota import state
 
@@ -170,6 +177,10 @@ def _available(cfg, current, force):
     from mpota import source
 
     pointer = source.check(cfg, None if force else current)
+    if cfg["schedule"] and cfg["schedule"]["window"]:  # a board without a clock takes the source's Date
+        from mpota import http, schedule
+
+        schedule.clock_from_date(http.last_head.get("date"))
     if not pointer:
         return None
     from mpota.version import MAX_LENGTH

@@ -102,14 +102,24 @@ DEVICE_ID = "1 to 128 characters A-Z a-z 0-9 . _ : - starting with a letter or d
 PATHS = "a list of relative paths such as \"lib/app.py\""
 GLOBS = "a list of non-empty strings (glob patterns)"
 WIFI_AND_TRANSPORTS = '"wifi" and "transports" exclude each other: list the network under a "wlan" transport'
+WATCHDOG_MS = "0 (off) or a whole number of milliseconds from 1000 to 3600000"
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
+
+# Boards in the field (docs/device.md): their fields' own tables are in config_field.py, loaded only
+# for a config that has one of them.
+def _watchdog_ms(v):
+    return _int(v) == 0 or _whole(1000, 3600000)(v)
+
+
+def _object(v):
+    return isinstance(v, dict)
+
 
 # A field: (name, required, rule, what the rule asks for, default or None, nested fields or None).
 # The order of the fields is the order of the messages.
 TRIAL = (
     ("max_boots", False, _whole(1, 100), "a whole number from 1 to 100", 3, None),
-    ("watchdog_ms", False, lambda v: _int(v) == 0 or _whole(1000, 3600000)(v),
-     "0 (off) or a whole number of milliseconds from 1000 to 3600000", 0, None),
+    ("watchdog_ms", False, _watchdog_ms, WATCHDOG_MS, 0, None),
     ("auto_confirm_s", False, _whole(0, 86400), "0 (off) or a whole number of seconds up to 86400", 0, None),
 )
 _GIT = (
@@ -161,6 +171,12 @@ FIELDS = (
     # The links an update may use, in priority order (mpota/transport.py); none: the board's own.
     ("transports", False, _list_of(lambda v: isinstance(v, dict), False),
      'a non-empty list of objects, each with a "type"', None, "transports"),
+) + (
+    ("led", False, _object, "an object", None, "field"),
+    ("battery", False, _object, "an object", None, "field"),
+    ("schedule", False, _object, "an object", None, "field"),
+    ("watchdog_ms", False, _watchdog_ms, WATCHDOG_MS, 0, None),
+    ("log", False, lambda v: v in ("error", "info", "debug"), '"error", "info" or "debug"', None, None),
 )
 
 
@@ -173,6 +189,13 @@ def _source_fields(src, out):
     else:
         return (("type", True, lambda v: True, "", None, None),) + SOURCES[src["type"]]
     return None
+
+
+def _field(name):
+    # The nested fields of "led", "battery" or "schedule".
+    from mpota import config_field
+
+    return getattr(config_field, name.upper())
 
 
 def _check(obj, fields, at, out):
@@ -192,6 +215,8 @@ def _check(obj, fields, at, out):
             from mpota.config_transports import check
 
             check(obj[name], at + name, out)
+        elif nested == "field":
+            _check(obj[name], _field(name), at + name + ".", out)
         elif nested:
             _check(obj[name], nested, at + name + ".", out)
 
@@ -220,6 +245,10 @@ def problems(cfg):
         out.append(SIGNED_POINTER)
     if cfg.get("wifi") and cfg.get("transports"):
         out.append(WIFI_AND_TRANSPORTS)
+    if "battery" in cfg or "schedule" in cfg:
+        from mpota import config_field
+
+        config_field.problems(cfg, out)
     return out
 
 
@@ -229,7 +258,9 @@ def _fill(obj, fields):
             obj[name] = dict(default) if isinstance(default, dict) else default
         if type(obj[name]) is float and _int(obj[name]) is not None:  # 3.0 is 3; 0.5 stays (cost_per_mb)
             obj[name] = _int(obj[name])
-        if isinstance(nested, tuple):
+        if obj[name] is not None and nested == "field":
+            _fill(obj[name], _field(name))
+        elif obj[name] is not None and isinstance(nested, tuple):
             _fill(obj[name], nested)
 
 

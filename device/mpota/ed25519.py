@@ -7,6 +7,8 @@
 # three points: a few hundred bytes of live numbers, so it runs in a small heap.
 from micropython import const
 
+import mpota
+
 _P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)  # 2^255 - 19
 _L = const(0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED)  # group order
 _D = const(0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3)  # -121665/121666
@@ -114,6 +116,8 @@ def finish(pub, sig, h):
     table = (None, _cached(b), cached_a, _cached(_add(b, cached_a)))
     r = (0, 1, 1, 0)
     for i in range(252, -1, -1):
+        if mpota.step:  # seconds on a board: the update watchdog is fed (mpota/steps.py)
+            mpota.step(0)
         r = _double(r)
         j = (s >> i & 1) | (k >> i & 1) << 1
         if j:

@@ -11,6 +11,7 @@
 #   bytes/s after its first timeout_s ends at most timeout_s later, whatever size was announced.
 from micropython import const
 
+import mpota
 from mpota.errors import UpdateError
 
 _CHUNK = const(1024)  # the one I/O buffer
@@ -184,6 +185,8 @@ class _Reader:
                 self.raw.settimeout(timeout)
         self.got += n
         self.end = n
+        if mpota.step:  # the status LED and the update watchdog (mpota/steps.py)
+            mpota.step(0)
         return n
 
     def line(self, limit):
@@ -384,8 +387,11 @@ def retrying(url, attempt):
         except (OSError, Retry) as e:
             why = e
             wait = e.wait * 1000 if isinstance(e, Retry) and e.wait is not None else _backoff_ms(i)
-        if i + 1 < tries:
-            time.sleep_ms(wait)
+        while i + 1 < tries and wait > 0:  # in steps that feed an update watchdog
+            time.sleep_ms(min(wait, 500))
+            wait -= 500
+            if mpota.step:
+                mpota.step(0)
     if isinstance(why, OSError):
         why = _os_error(why)
     raise UpdateError("network", "%s: %s (%d attempts)" % (url, why, tries))

@@ -4,6 +4,7 @@
 # the board running exactly the old or exactly the new release.
 from micropython import const
 
+import mpota
 from mpota.errors import UpdateError
 from mpota.source import TMP
 
@@ -129,6 +130,8 @@ def _pump(src, dst, buf, limit, what, h=None):
         total += n
         if total > limit:
             raise UpdateError("size", "%s is larger than the %d bytes the manifest declares" % (what, limit))
+        if mpota.step:  # the status LED and the update watchdog (mpota/steps.py)
+            mpota.step(0)
         chunk = buf if n == len(buf) else buf[:n]  # a full buffer is passed as is: no allocation per chunk
         h.update(chunk)
         if dst is not None:
@@ -241,6 +244,8 @@ def install_release(cfg, envelope_path, header):
     missing = set(hooks.values())
     done = {"copied": 0, "patched": 0, "downloaded": 0, "patch_failed": 0, "patch_error": None}
     for entry, how, patch_entry in plan(envelope_path, active_envelope):
+        if mpota.step:
+            mpota.step(1, entry["path"])  # FILE
         missing.discard(entry["path"])
         dst = target_dir + "/" + entry["path"]
         _mkdirs(dst, made)
@@ -269,6 +274,8 @@ def install_release(cfg, envelope_path, header):
     if missing:
         raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
     verify_slot(envelope_path, target_dir, buf)
+    if mpota.step:
+        mpota.step(3)  # COMMIT: the battery gate once more
     os.rename(envelope_path, target_envelope)
     back = hooks.get("rollback")
     state.commit_trial(rec, target, header["version"], cfg, hooks.get("post_update"),

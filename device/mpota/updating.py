@@ -5,15 +5,14 @@ from mpota.errors import UpdateError
 
 
 def _ready(cfg, force):
-    # -> (config, state record, running version, index of the transport used or None), once an update
-    # may start.
+    # -> (config, state record, running version), once an update may start.
     cfg = _config(cfg)
     rec, slot, current = _running()
     if rec["slot"] != slot:
         raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
-    return cfg, rec, current, _online(cfg)
+    return cfg, rec, current
 
 
 def _fetch(cfg, pointer):
@@ -62,15 +61,39 @@ def _install(cfg, path, header):
     return install.install_release(cfg, path, header)
 
 
+def _gate(cfg, current, version, force):
+    from mpota import schedule
+
+    return schedule.deferred(cfg, current, version, force)
+
+
 def update(force=False, cfg=None):
+    cfg = phase(_config, cfg)
+    if cfg["led"] or cfg["watchdog_ms"] or cfg["log"] or cfg["battery"]:  # mpota/steps.py watches it
+        return __import__("mpota.steps").steps.around(_update, force, cfg)
+    return _update(force, cfg)
+
+
+def _update(force, cfg):
+    import mpota
     from mpota import errors
 
-    cfg, rec, current, at = phase(_ready, cfg, force)
+    cfg, rec, current = phase(_ready, cfg, force)
+    gated = cfg["schedule"] or cfg["battery"]  # deferrals: mpota/schedule.py
+    why = gated and phase(_gate, cfg, current, None, force)
+    if why:
+        return {"ok": True, "version": current, "deferred": why}
+    at = phase(_online, cfg)  # the index of the transport used, or None (a deferral joins no network)
     pointer = phase(_available, cfg, current, force)
     version = pointer["version"] if pointer else None
     if not phase(_wanted, rec, version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return _with_transport(cfg, at, 0, {"ok": True, "version": current, "installed": None})
+    why = gated and phase(_gate, cfg, current, version, force)
+    if why:
+        return {"ok": True, "version": current, "deferred": why}
+    if mpota.step:
+        mpota.step(2, version)  # FETCH
     phase(_report, cfg, "downloading", version)
     phase(_drop_downloads)  # what a power cut left in the middle of a download
     try:
@@ -87,6 +110,8 @@ def update(force=False, cfg=None):
     errors.clear()
     why = files["patch_error"]
     phase(_report, cfg, "installed", header["version"], "a patch fell back to the whole file: " + why if why else None)
+    if mpota.step:
+        mpota.step(4, header["version"])  # DONE
     _reset(cfg["reset_mode"], "installed %s, to run on trial" % header["version"])
     result = {"ok": True, "version": current, "installed": header["version"]}
     if files["patched"] or files["patch_failed"]:

@@ -101,6 +101,31 @@ export const GOOD_CONFIGS: Record<string, Record<string, unknown>> = {
     wifi: null,
     trial: {},
   },
+  // Boards in the field: LED, battery gate, schedule, update watchdog, log.
+  fieldBoard: {
+    project: "p",
+    keys: [KEY],
+    source: { type: "static", url: URL },
+    led: { pin: 2, active_low: true },
+    battery: { adc_pin: 34, divider: 2, v_min: 3.0, v_max: 4.15, min_percent: 25 },
+    schedule: {
+      min_interval_s: 3600,
+      window: { start_hour: 22, end_hour: 5, utc_offset_min: 60 },
+      defer_after_crashes: 3,
+      rollout_percent: 20,
+    },
+    watchdog_ms: 8000,
+    log: "info",
+  },
+  fieldBoardFuelGauge: {
+    project: "p",
+    keys: [KEY],
+    source: { type: "static", url: URL },
+    led: { pin: "LED" },
+    battery: { read: "gauge.percent" },
+    schedule: {},
+    log: "debug",
+  },
 };
 
 const base = GOOD_CONFIGS.minimal!;
@@ -344,6 +369,77 @@ export const BAD_CONFIGS: Array<{ name: string; config: unknown; messages: strin
       config: { ...base, wifi: { ssid: "lab", password: "" }, transports: [{ type: "lan" }] },
       messages: ['"wifi" and "transports" exclude each other: list the network under a "wlan" transport'],
       crossField: true,
+    },
+    // Boards in the field
+    {
+      name: "led fields",
+      config: { ...base, led: { pin: -1, active_low: 1, blink: true } },
+      messages: [
+        'unknown key "led.blink"',
+        '"led.pin" must be a pin number from 0 to 255 or a pin name such as "LED"',
+        '"led.active_low" must be true or false',
+      ],
+    },
+    { name: "led without pin", config: { ...base, led: {} }, messages: ['missing "led.pin"'] },
+    { name: "led not an object", config: { ...base, led: 2 }, messages: ['"led" must be an object'] },
+    {
+      name: "battery fields",
+      config: {
+        ...base,
+        battery: { adc_pin: 34, divider: 0.5, v_min: "3", min_percent: 101, read: "gauge" },
+      },
+      messages: [
+        '"battery.divider" must be a number from 1 to 100 (battery volts per volt at the pin)',
+        '"battery.v_min" must be a number of volts from 0 to 60',
+        '"battery.min_percent" must be a whole number from 0 to 100',
+        '"battery.read" must be a function name "module.function" returning the charge in percent',
+      ],
+    },
+    {
+      name: "battery with neither adc_pin nor read",
+      config: { ...base, battery: { min_percent: 30 } },
+      messages: ['"battery" needs either "adc_pin" (a voltage divider) or "read" (a fuel gauge), not both'],
+      crossField: true,
+    },
+    {
+      name: "battery v_min above v_max",
+      config: { ...base, battery: { adc_pin: 1, v_min: 4.2, v_max: 3.3 } },
+      messages: ['"battery.v_min" must be below "battery.v_max"'],
+      crossField: true,
+    },
+    {
+      name: "schedule fields",
+      config: {
+        ...base,
+        schedule: {
+          min_interval_s: -5,
+          window: { start_hour: 24, utc_offset_min: 900 },
+          defer_after_crashes: 1.5,
+          rollout_percent: "50",
+        },
+      },
+      messages: [
+        '"schedule.min_interval_s" must be 0 (off) or a whole number of seconds up to 2592000 (30 days)',
+        '"schedule.window.start_hour" must be a whole number from 0 to 23',
+        'missing "schedule.window.end_hour"',
+        '"schedule.window.utc_offset_min" must be a whole number of minutes from -720 to 840',
+        '"schedule.defer_after_crashes" must be 0 (off) or a whole number up to 100',
+        '"schedule.rollout_percent" must be a whole number from 0 to 100',
+      ],
+    },
+    {
+      name: "empty window",
+      config: { ...base, schedule: { window: { start_hour: 3, end_hour: 3 } } },
+      messages: ['"schedule.window" needs different start_hour and end_hour'],
+      crossField: true,
+    },
+    {
+      name: "update watchdog and log",
+      config: { ...base, watchdog_ms: 999, log: "verbose" },
+      messages: [
+        '"watchdog_ms" must be 0 (off) or a whole number of milliseconds from 1000 to 3600000',
+        '"log" must be "error", "info" or "debug"',
+      ],
     },
     {
       name: "several mistakes at once, in field order",

@@ -271,20 +271,11 @@ export function fromOta(value: unknown, file: string): FromOtaResult {
     config.schedule = schedule;
   } else for (const f of scheduleFields) drop(f, "update_scheduling is not true");
 
-  const refused = configProblems(withoutPartA(config));
+  const refused = configProblems(config);
   if (refused.length > 0)
     throw new ConfigError(
       file,
       refused.map((p) => `converted, ${p}`),
     );
   return { config, notCarried };
-}
-
-/**
- * The fields of issue 14 part A (led, battery, schedule, watchdog_ms, log) come with their rules in
- * another branch; until both are merged they are left out of the check here.
- */
-const PART_A = ["led", "battery", "schedule", "watchdog_ms", "log"];
-function withoutPartA(config: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).filter(([field]) => !PART_A.includes(field)));
 }

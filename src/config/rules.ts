@@ -76,15 +76,12 @@ const field = (
   nested?: Field["nested"],
 ): Field => ({ name, required, ok, wants, default: defaultValue, nested });
 
+const isWatchdogMs: Rule = (v) => v === 0 || whole(1000, 3600000)(v);
+const WATCHDOG_MS = "0 (off) or a whole number of milliseconds from 1000 to 3600000";
+
 export const TRIAL: readonly Field[] = [
   field("max_boots", false, whole(1, 100), "a whole number from 1 to 100", 3),
-  field(
-    "watchdog_ms",
-    false,
-    (v) => v === 0 || whole(1000, 3600000)(v),
-    "0 (off) or a whole number of milliseconds from 1000 to 3600000",
-    0,
-  ),
+  field("watchdog_ms", false, isWatchdogMs, WATCHDOG_MS, 0),
   field("auto_confirm_s", false, whole(0, 86400), "0 (off) or a whole number of seconds up to 86400", 0),
 ];
 
@@ -120,6 +117,68 @@ export const SOURCES: Record<(typeof SOURCE_TYPES)[number], readonly Field[]> = 
   ],
 };
 
+// Boards in the field (docs/device.md): status LED, battery gate, schedule, update watchdog, log.
+// Each is off unless present; on the board these tables are device/mpota/config_field.py, loaded only then.
+const number =
+  (lo: number, hi: number): Rule =>
+  (v) =>
+    typeof v === "number" && v >= lo && v <= hi;
+const isPin: Rule = (v) => whole(0, 255)(v) || (isText(v) && [...v].length <= 16);
+const isFunction: Rule = (v) => isText(v) && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(v);
+const isBool: Rule = (v) => typeof v === "boolean";
+const PIN = 'a pin number from 0 to 255 or a pin name such as "LED"';
+const VOLTS = "a number of volts from 0 to 60";
+
+export const LED: readonly Field[] = [
+  field("pin", true, isPin, PIN),
+  field("active_low", false, isBool, "true or false", false),
+];
+export const BATTERY: readonly Field[] = [
+  field("adc_pin", false, isPin, PIN),
+  field("divider", false, number(1, 100), "a number from 1 to 100 (battery volts per volt at the pin)", 1),
+  field("v_min", false, number(0, 60), VOLTS, 3.3),
+  field("v_max", false, number(0, 60), VOLTS, 4.2),
+  field("min_percent", false, whole(0, 100), "a whole number from 0 to 100", 20),
+  field("read", false, isFunction, 'a function name "module.function" returning the charge in percent'),
+];
+export const WINDOW: readonly Field[] = [
+  field("start_hour", true, whole(0, 23), "a whole number from 0 to 23"),
+  field("end_hour", true, whole(0, 23), "a whole number from 0 to 23"),
+  field("utc_offset_min", false, whole(-720, 840), "a whole number of minutes from -720 to 840", 0),
+];
+export const SCHEDULE: readonly Field[] = [
+  field(
+    "min_interval_s",
+    false,
+    whole(0, 2592000),
+    "0 (off) or a whole number of seconds up to 2592000 (30 days)",
+    0,
+  ),
+  field("window", false, isObject, "an object", undefined, WINDOW),
+  field("defer_after_crashes", false, whole(0, 100), "0 (off) or a whole number up to 100", 0),
+  field("rollout_percent", false, whole(0, 100), "a whole number from 0 to 100", 100),
+];
+const FIELD_BOARD: readonly Field[] = [
+  field("led", false, isObject, "an object", undefined, LED),
+  field("battery", false, isObject, "an object", undefined, BATTERY),
+  field("schedule", false, isObject, "an object", undefined, SCHEDULE),
+  field("watchdog_ms", false, isWatchdogMs, WATCHDOG_MS, 0),
+  field("log", false, (v) => v === "error" || v === "info" || v === "debug", '"error", "info" or "debug"'),
+];
+
+function fieldBoardProblems(cfg: Record<string, unknown>, out: string[]): void {
+  const bat = cfg.battery as Record<string, unknown> | undefined;
+  if (bat !== undefined && "adc_pin" in bat === "read" in bat)
+    out.push('"battery" needs either "adc_pin" (a voltage divider) or "read" (a fuel gauge), not both');
+  if (bat !== undefined && ((bat.v_min as number) ?? 3.3) >= ((bat.v_max as number) ?? 4.2))
+    out.push('"battery.v_min" must be below "battery.v_max"');
+  const win = (cfg.schedule as Record<string, unknown> | undefined)?.window as
+    | Record<string, unknown>
+    | undefined;
+  if (win !== undefined && win.start_hour === win.end_hour)
+    out.push('"schedule.window" needs different start_hour and end_hour');
+}
+
 export const FIELDS: readonly Field[] = [
   field("project", true, isName, NAME),
   field("keys", true, listOf(isKey, true), "a list of Ed25519 public keys, each 64 lowercase hex characters"),
@@ -147,9 +206,10 @@ export const FIELDS: readonly Field[] = [
     undefined,
     "transports",
   ),
+  ...FIELD_BOARD,
 ];
 
-const PIN = "a whole number from 0 to 255 (a GPIO number)";
+const GPIO = "a whole number from 0 to 255 (a GPIO number)";
 export const TRANSPORT_TYPES = ["wlan", "lan", "ppp"] as const;
 /**
  * The fields of each transport type, none filled in: absent optional fields take their defaults where
@@ -167,14 +227,14 @@ export const TRANSPORTS: Record<(typeof TRANSPORT_TYPES)[number], readonly Field
       'a PHY name as network.PHY_<name> spells it, such as "LAN8720"',
     ),
     field("phy_addr", false, whole(0, 31), "a whole number from 0 to 31"),
-    field("mdc", false, whole(0, 255), PIN),
-    field("mdio", false, whole(0, 255), PIN),
-    field("power", false, whole(0, 255), PIN),
+    field("mdc", false, whole(0, 255), GPIO),
+    field("mdio", false, whole(0, 255), GPIO),
+    field("power", false, whole(0, 255), GPIO),
   ],
   ppp: [
     field("uart", true, whole(0, 9), "a UART number from 0 to 9"),
-    field("tx", false, whole(0, 255), PIN),
-    field("rx", false, whole(0, 255), PIN),
+    field("tx", false, whole(0, 255), GPIO),
+    field("rx", false, whole(0, 255), GPIO),
     field("baudrate", false, whole(1200, 4000000), "a whole number from 1200 to 4000000"),
     field("apn", true, isText, TEXT),
     field("sim_pin", false, (v) => typeof v === "string" && /^[0-9]{4,8}$/.test(v), "4 to 8 digits"),
@@ -280,6 +340,7 @@ export function configProblems(cfg: unknown): string[] {
     out.push('"signed_pointer" needs a "static" source: only a static site serves signed channel pointers');
   if (isObject(cfg.wifi) && Array.isArray(cfg.transports) && cfg.transports.length > 0)
     out.push('"wifi" and "transports" exclude each other: list the network under a "wlan" transport');
+  fieldBoardProblems(cfg, out);
   return out;
 }
 
@@ -287,7 +348,8 @@ function fill(obj: Record<string, unknown>, fields: readonly Field[]): void {
   for (const f of fields) {
     if (!(f.name in obj) && f.default !== undefined)
       obj[f.name] = typeof f.default === "object" && f.default !== null ? { ...f.default } : f.default;
-    if (Array.isArray(f.nested)) fill(obj[f.name] as Record<string, unknown>, f.nested);
+    if (Array.isArray(f.nested) && isObject(obj[f.name]))
+      fill(obj[f.name] as Record<string, unknown>, f.nested);
   }
 }
 

@@ -128,6 +128,54 @@ export const Transport = Type.Union([
     { ...strict, description: "a cellular modem on a UART, dialled with AT commands, then network.PPP" },
   ),
 ]);
+// Boards in the field (docs/device.md): status LED, battery gate, schedule, update watchdog, log.
+const Pin = Type.Union([
+  Type.Integer({ minimum: 0, maximum: 255 }),
+  Type.String({ minLength: 1, maxLength: 16, pattern: "^[^\\u0000-\\u001f]+$" }),
+]);
+const Volts = Type.Number({ minimum: 0, maximum: 60 });
+const WatchdogMs = Type.Union([Type.Literal(0), Type.Integer({ minimum: 1000, maximum: 3_600_000 })]);
+
+export const Led = Type.Object({ pin: Pin, active_low: Type.Optional(Type.Boolean()) }, strict);
+export const Battery = Type.Object(
+  {
+    adc_pin: Type.Optional(Pin),
+    divider: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    v_min: Type.Optional(Volts),
+    v_max: Type.Optional(Volts),
+    min_percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    read: Type.Optional(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$" })),
+  },
+  {
+    ...strict,
+    description: "no download below min_percent: adc_pin (a voltage divider) or read (a fuel gauge)",
+  },
+);
+export const Schedule = Type.Object(
+  {
+    min_interval_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_592_000 })),
+    window: Type.Optional(
+      Type.Object(
+        {
+          start_hour: Type.Integer({ minimum: 0, maximum: 23 }),
+          end_hour: Type.Integer({ minimum: 0, maximum: 23 }),
+          utc_offset_min: Type.Optional(Type.Integer({ minimum: -720, maximum: 840 })),
+        },
+        strict,
+      ),
+    ),
+    defer_after_crashes: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    rollout_percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  strict,
+);
+const fieldBoard = {
+  led: Type.Optional(Led),
+  battery: Type.Optional(Battery),
+  schedule: Type.Optional(Schedule),
+  watchdog_ms: Type.Optional(WatchdogMs),
+  log: Type.Optional(Type.Union([Type.Literal("error"), Type.Literal("info"), Type.Literal("debug")])),
+};
 
 export const OtaConfig = Type.Object(
   {
@@ -149,6 +197,7 @@ export const OtaConfig = Type.Object(
     transports: Type.Optional(
       Type.Array(Transport, { minItems: 1, description: "the links an update may use, in priority order" }),
     ),
+    ...fieldBoard,
   },
   { ...strict, description: "mpota device config (/ota_config.json)" },
 );

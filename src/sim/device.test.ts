@@ -51,6 +51,47 @@ print(esp32.Partition(esp32.Partition.RUNNING).info()[4])
     expect(r.output).toBe("0a1b2c3d4e5f True\nesp32 []\nfactory");
   });
 
+  it("Pin records its levels, ADC reads the volts a script sets, the clock starts unset and ntptime or RTC set it; WDT feeds are counted", async () => {
+    const dev = device({ clockMs: Date.UTC(2000, 0, 1), ntpMs: Date.UTC(2026, 11, 6, 1, 30) });
+    const r = await dev.run({
+      boot: false,
+      script: `
+import machine, time, ntptime
+led = machine.Pin(2, machine.Pin.OUT, value=0)
+led.on(); led.toggle(); led.value(1)
+print([level for _, level in machine.pin_levels[2]])
+adc = machine.ADC(machine.Pin(34))
+machine.adc_volts[34] = 1.2
+print(adc.read_uv(), adc.read_u16())
+print(time.gmtime()[0])
+t0 = time.ticks_ms()
+ntptime.settime()
+print(time.gmtime()[:5], time.ticks_diff(time.ticks_ms(), t0) < 1000)
+machine.RTC().datetime((2025, 3, 4, 0, 5, 6, 7, 0))
+print(time.gmtime()[:6])
+wdt = machine.WDT(timeout=5000)
+for _ in range(3):
+    wdt.feed()
+`,
+      maxReboots: 0,
+    });
+    expect(r.output.split("\n").slice(0, 5)).toEqual([
+      "[0, 1, 0, 1]",
+      "1200000 23830",
+      "2000",
+      "(2026, 12, 6, 1, 30) True",
+      "(2025, 3, 4, 5, 6, 7)",
+    ]);
+    expect(r.wdtFeeds).toBe(3);
+    // No NTP answer without the network.
+    const offline = await device({ net: false, ntpMs: Date.now() }).run({
+      boot: false,
+      script:
+        "import ntptime\ntry:\n    ntptime.settime()\nexcept OSError as e:\n    print('no answer', e.errno)",
+    });
+    expect(offline.output).toBe("no answer 110");
+  });
+
   it("ends with ok false and the exception line when main.py raises", async () => {
     const dev = device({ files: { "main.py": "print('before')\nraise ValueError('bad config')" } });
     const r = await dev.run();

@@ -50,6 +50,10 @@ export interface DeviceOptions {
   sleepScale?: number;
   /** First MicroPython heap chunk (the heap grows beyond it in this build). Default 256 KiB. */
   heapBytes?: number;
+  /** The board's clock at the first power-on (ms since 1970); default now. Before 2024: never set. */
+  clockMs?: number;
+  /** What ntptime.settime() sets the clock to (ms since 1970); default: NTP does not answer. */
+  ntpMs?: number;
 }
 
 export interface RunOptions {
@@ -82,6 +86,8 @@ export interface RunResult {
   linkBytes: Record<LinkName, number>;
   /** The AT commands the modem received, in order. */
   modemCommands: string[];
+  /** machine.WDT().feed() calls, all boots together. */
+  wdtFeeds: number;
   /** The first host (or address:port) the board tried to reach although the device has no network. */
   netOff?: string;
 }
@@ -118,13 +124,14 @@ export class VirtualDevice {
   private running: Running | undefined;
   private opsSoFar = 0;
   private cutAt: number | undefined;
-  private clockMs = Date.now();
+  private clockMs: number;
   private resetCause: number = RESET_CAUSE.PWRON;
 
   constructor(options: DeviceOptions = {}) {
     this.options = options;
     this.flash = new Flash(options.files ?? {}, options.flash?.model ?? "torn");
     this.cutAt = options.flash?.cutAt;
+    this.clockMs = options.clockMs ?? Date.now();
   }
 
   /** Durable flash content now (files; empty directories as "dir/"). */
@@ -156,6 +163,7 @@ export class VirtualDevice {
       heapAllocated: 0,
       linkBytes: { wlan: 0, lan: 0, ppp: 0 },
       modemCommands: [],
+      wdtFeeds: 0,
     };
     let first = true;
     const net = { bytesIn: 0, bytesOut: 0, connections: 0 };
@@ -180,6 +188,7 @@ export class VirtualDevice {
       result.heapAllocated += outcome.heapAllocated;
       for (const link of ["wlan", "lan", "ppp"] as const) result.linkBytes[link] += outcome.linkBytes[link];
       result.modemCommands.push(...outcome.modemCommands);
+      result.wdtFeeds += outcome.wdtFeeds ?? 0;
       result.netOff ??= outcome.netOff;
       this.opsSoFar += outcome.ops;
       this.clockMs = outcome.clockMs;
@@ -245,6 +254,7 @@ export class VirtualDevice {
       heapBytes: o.heapBytes ?? 256 * 1024,
       ...(o.lan && { lan: o.lan }),
       ...(o.modem && { modem: o.modem }),
+      ntpMs: o.ntpMs ?? null,
     };
   }
 
@@ -311,7 +321,7 @@ export class VirtualDevice {
           if (message.type === "done") return finish(message);
           handle(message);
         }
-        const clockMs = virtualNow();
+        const clockMs = virtualNow() + board[BOARD.RTC_OFFSET]!;
         this.running = undefined;
         running.net.stop();
         port.close();

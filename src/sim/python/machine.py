@@ -64,6 +64,16 @@ class WDT:
         _vboard.wdt_feed()
 
 
+# What tests observe and set: every level written to a pin, as [ticks_ms, level] per pin id, and the
+# voltage at each ADC pin (volts by pin id; 1.65 V when unset).
+pin_levels = {}
+adc_volts = {}
+
+
+def _pin_id(pin):
+    return pin.id if isinstance(pin, Pin) else pin
+
+
 class Pin:
     IN = 1
     OUT = 3
@@ -75,28 +85,36 @@ class Pin:
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
-        self._value = 0 if value is None else value
+        self._value = 0
+        if value is not None:
+            self._set(value)
+
+    def _set(self, v):
+        import time
+
+        self._value = 1 if v else 0
+        pin_levels.setdefault(self.id, []).append([time.ticks_ms(), self._value])
 
     def init(self, mode=-1, pull=-1, value=None):
         if value is not None:
-            self._value = value
+            self._set(value)
 
     def value(self, v=None):
         if v is None:
             return self._value
-        self._value = 1 if v else 0
+        self._set(v)
 
     def __call__(self, v=None):
         return self.value(v)
 
     def on(self):
-        self._value = 1
+        self._set(1)
 
     def off(self):
-        self._value = 0
+        self._set(0)
 
     def toggle(self):
-        self._value ^= 1
+        self._set(self._value ^ 1)
 
     def irq(self, handler=None, trigger=3):
         pass
@@ -107,16 +125,16 @@ class ADC:
     ATTN_11DB = 3
 
     def __init__(self, pin, atten=None):
-        self.pin = pin
-
-    def read_u16(self):
-        return 32768
-
-    def read(self):
-        return 2048
+        self.pin = _pin_id(pin)
 
     def read_uv(self):
-        return 1650000
+        return int(adc_volts.get(self.pin, 1.65) * 1000000)
+
+    def read_u16(self):
+        return min(65535, self.read_uv() * 65535 // 3300000)
+
+    def read(self):
+        return self.read_u16() >> 4
 
     def atten(self, value):
         pass
@@ -125,9 +143,11 @@ class ADC:
 class RTC:
     def datetime(self, value=None):
         import time
+
         if value is None:
             t = time.localtime()
             return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+        _vboard.set_clock_s(time.mktime((value[0], value[1], value[2], value[4], value[5], value[6], 0, 0)))
 
     def memory(self, data=None):
         if data is None:

@@ -17,6 +17,7 @@ export class BoardReset extends Error {
 
 export class Clock {
   private readonly waitCell = new Int32Array(new SharedArrayBuffer(4));
+  wdtFeeds = 0;
 
   constructor(
     private readonly board: Float64Array,
@@ -26,6 +27,16 @@ export class Clock {
   now(): number {
     const b = this.board;
     return b[BOARD.BOOT_CLOCK]! + (Date.now() - b[BOARD.BOOT_REAL_START]!) + b[BOARD.CLOCK_OFFSET]!;
+  }
+
+  /** The calendar clock (time.time()), ms since 1970. */
+  rtcNow(): number {
+    return this.now() + this.board[BOARD.RTC_OFFSET]!;
+  }
+
+  /** Sets the calendar clock; ticks and the watchdog run on undisturbed, as on a board. */
+  setRtc(ms: number): void {
+    this.board[BOARD.RTC_OFFSET] = ms - this.now();
   }
 
   /** Raises the watchdog reset if it has expired. */

@@ -89,8 +89,8 @@ function registerBoard(mp: MicroPython, job: BootJob, clock: Clock): ReturnType<
     sleep: (s: number) => clock.sleepMs(s * 1000),
     sleep_ms: (ms: number) => clock.sleepMs(ms),
     sleep_us: (us: number) => clock.sleepMs(us / 1000),
-    time: () => Math.floor(clock.now() / 1000),
-    time_ms_text: () => String(Math.floor(clock.now())),
+    time: () => Math.floor(clock.rtcNow() / 1000),
+    time_ms_text: () => String(Math.floor(clock.rtcNow())),
     ticks_ms: () => Math.floor(clock.now()) & 0x3fffffff,
     ticks_us: () => Math.floor(clock.now() * 1000) & 0x3fffffff,
   });
@@ -111,7 +111,14 @@ function registerBoard(mp: MicroPython, job: BootJob, clock: Clock): ReturnType<
       wdtTimeout = timeoutMs;
       clock.startWatchdog(timeoutMs);
     },
-    wdt_feed: () => clock.feedWatchdog(wdtTimeout),
+    wdt_feed: () => {
+      clock.wdtFeeds += 1;
+      clock.feedWatchdog(wdtTimeout);
+    },
+    // Whole seconds across the bridge: it carries small integers (under 2^31) exactly.
+    set_clock_s: (s: number) => clock.setRtc(s * 1000),
+    /** ntptime: the time the test chose (s), when the network is up; -1 when NTP does not answer. */
+    ntp_s: () => (job.ntpMs !== null && job.net && wifi.status === 1010 ? Math.floor(job.ntpMs / 1000) : -1),
     wlan_connect: (ssid: string, password: string) => {
       const ok =
         job.wifi === "connected" ||
@@ -151,6 +158,7 @@ async function boot(job: BootJob): Promise<void> {
   board[BOARD.BOOT_CLOCK] = job.clockMs;
   board[BOARD.CLOCK_OFFSET] = 0;
   board[BOARD.WDT_DEADLINE] = 0;
+  board[BOARD.RTC_OFFSET] = 0;
   const clock = new Clock(board, job.sleepScale);
   const { mp, memory } = await newInterpreter(job);
   const FS = mp.FS;
@@ -219,7 +227,8 @@ async function boot(job: BootJob): Promise<void> {
     bytesRead: counters.bytesRead,
     bytesWritten: counters.bytesWritten,
     heapAllocated,
-    clockMs: clock.now() + (end.kind === "deepsleep" ? end.ms : 0),
+    clockMs: clock.rtcNow() + (end.kind === "deepsleep" ? end.ms : 0),
+    wdtFeeds: clock.wdtFeeds,
     ...(netOff === undefined ? {} : { netOff }),
     linkBytes: links.bytes,
     modemCommands: links.commands(),

@@ -29,6 +29,8 @@ export interface BootJob {
   clockMs: number;
   sleepScale: number;
   heapBytes: number;
+  /** What ntptime.settime() sets the clock to (UTC ms), or null: no NTP answer. */
+  ntpMs: number | null;
 }
 
 export type LinkName = "wlan" | "lan" | "ppp";
@@ -87,6 +89,8 @@ export type WorkerMessage =
       bytesWritten: number;
       heapAllocated: number;
       clockMs: number;
+      /** machine.WDT().feed() calls during the boot. */
+      wdtFeeds?: number;
       /** The first host the board tried to reach although the device has no network (net: false). */
       netOff?: string;
       /** Socket bytes (in + out) each link carried. */
@@ -104,7 +108,8 @@ export const BOARD = {
   WDT_DEADLINE: 1, // virtual ms at which the watchdog fires (0 = not armed)
   BOOT_REAL_START: 2, // host Date.now() when the boot started
   BOOT_CLOCK: 3, // virtual clock (ms since epoch) when the boot started
-  SLOTS: 4,
+  RTC_OFFSET: 4, // ms the calendar clock was set ahead of the virtual clock (machine.RTC, ntptime)
+  SLOTS: 5,
 } as const;
 
 /** Socket bridge header (Int32 slots) followed by the data area. */
