@@ -1,17 +1,7 @@
 # What mpota's calls do (mpota/__init__.py calls these and turns what they raise into error values),
-# update() apart in updating.py. Work runs in phases: each imports what it needs and phase() drops
-# those modules before the next, so only one phase's code is in RAM at a time. Values pass between
-# phases as arguments.
+# the steps of check() and update() included: updating.py runs those one phase at a time, loading
+# this module only for the phases that need it. Values pass between phases as arguments.
 from mpota.errors import UpdateError
-
-def phase(fn, *args):
-    # fn(*args), then the modules it loaded are dropped (all but mpota._KEEP).
-    from mpota import _drop
-
-    try:
-        return fn(*args)
-    finally:
-        _drop()
 
 
 def _running():
@@ -140,36 +130,24 @@ def _config(cfg):
     return cfg or config.load()
 
 
-def check(cfg=None):
-    cfg = phase(_config, cfg)
+def _checking(cfg):
+    # check()'s first phase: -> (config, state record, running version), the board online.
+    cfg = _config(cfg)
     _online(cfg)
-    rec, slot, current = phase(_running)
-    pointer = phase(_available, cfg, current, False)
-    version = pointer["version"] if pointer else None
-    available = version if phase(_wanted, rec, version, current, False) else None
-    # The source answered: an earlier network error is over; with nothing to install, any error is.
-    from mpota import errors
-
-    errors.clear(errors.NETWORK if available else None)
-    return {"ok": True, "version": current, "available": available}
+    rec, _, current = _running()
+    return cfg, rec, current
 
 
-def _available(cfg, current, force):
-    # The pointer (at least {"version"}) of the release the source offers, or the pinned version; None
-    # when there is nothing new.
-    if cfg["pin"]:
-        return {"version": cfg["pin"]}
-    from mpota import source
-
-    pointer = source.check(cfg, None if force else current)
-    if not pointer:
-        return None
-    from mpota.version import MAX_LENGTH
-
-    if len(pointer["version"]) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
-        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
-                          % (len(pointer["version"]), MAX_LENGTH))
-    return pointer
+def _ready(cfg, force):
+    # -> (config, state record, running version), once it is clear an update may start.
+    cfg = _config(cfg)
+    rec, slot, current = _running()
+    if rec["slot"] != slot:
+        raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
+    if rec["state"] == "trial":
+        raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
+    _online(cfg)
+    return cfg, rec, current
 
 
 def _report(cfg, event, version, note=None):
