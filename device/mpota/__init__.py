@@ -25,7 +25,7 @@ def _load(name):
 # board only ever loads those of its own source.
 _LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
 # Modules a phase keeps for the next (_drop's default): the one running check() or update().
-_KEEP = ("updating",) + _LASTING
+_KEEP = ("checking", "updating") + _LASTING
 
 
 def _drop(keep=_KEEP):
@@ -39,6 +39,15 @@ def _drop(keep=_KEEP):
             del sys.modules[name]
             pkg.pop(name[6:], None)  # `from mpota import x` also bound x here
     gc.collect()
+
+
+def _phase(module, name, *args):
+    # A step of check() or update(): mpota.<module>.<name>(*args), then every module it loaded is
+    # dropped (all but _KEEP).
+    try:
+        return getattr(_load(module), name)(*args)
+    finally:
+        _drop()
 
 
 def _call(module, name, *args):
@@ -62,7 +71,7 @@ def status():
 
 def check():
     # Is there a release to install? One small request when there is not.
-    return _call("updating", "check")
+    return _call("checking", "check")
 
 
 def update(force=False):

@@ -16,7 +16,7 @@ def saved_answer(path, url):
 
     try:
         with open(path) as f:
-            saved = json.loads(f.read())
+            saved = json.load(f)  # from the stream: no buffer of the whole file
         return saved if saved["url"] == url else None
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -1,7 +1,8 @@
 # Downloads into files, apart from http.py (small requests in RAM) so that a no-update check does not
 # hold this code in RAM. One reused buffer; a broken transfer resumes with Range (http.py's header).
+from mpota.body import read_body
 from mpota.errors import UpdateError
-from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, read_body, retry_status, retrying
+from mpota.http import RETRY_STATUS, Retry, exchange, free_buffer, io_buffer, retry_status, retrying
 
 
 def _size(path):
@@ -86,11 +87,13 @@ def download(url, path, max_bytes, hasher=None, headers=None):
 
     try:
         n = retrying(url, attempt)
+        if hasher is not None:
+            hash_file(path, hasher)
+        return n
     except _FlashFault as e:
         raise e.error
-    if hasher is not None:
-        hash_file(path, hasher)
-    return n
+    finally:
+        free_buffer()
 
 
 def hash_file(path, hasher):

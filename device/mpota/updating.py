@@ -1,28 +1,7 @@
-# mpota.check() and mpota.update(): each step runs as a phase that loads the modules it needs and
-# drops them when it ends (mpota._drop), so only this module and one phase's code are in RAM at a
-# time; the values between phases are passed as arguments.
-
-
-def phase(module, name, *args):
-    # mpota.<module>.<name>(*args), then every module it loaded is dropped (all but mpota._KEEP).
-    from mpota import _drop, _load
-
-    try:
-        return getattr(_load(module), name)(*args)
-    finally:
-        _drop()
-
-
-def check(cfg=None):
-    cfg, rec, current = phase("api", "_checking", cfg)
-    pointer = phase("source", "available", cfg, current, False)
-    version = pointer["version"] if pointer else None
-    available = version if phase("api", "_wanted", rec, version, current, False) else None
-    # The source answered: an earlier network error is over; with nothing to install, any error is.
-    from mpota import errors
-
-    errors.clear(errors.NETWORK if available else None)
-    return {"ok": True, "version": current, "available": available}
+# mpota.update(): each step runs as a phase (mpota._phase) that loads the modules it needs and drops
+# them when it ends, so only this module and one phase's code are in RAM at a time; the values
+# between phases are passed as arguments.
+from mpota import _phase as phase
 
 
 def update(force=False, cfg=None):
