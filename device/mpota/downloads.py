@@ -2,7 +2,7 @@
 # hold this code in RAM. One reused buffer; a broken transfer resumes with Range (http.py's header).
 from mpota.body import read_body
 from mpota.errors import UpdateError
-from mpota.http import RETRY_STATUS, Retry, exchange, free_buffer, io_buffer, retry_status, retrying
+from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, retry_status, retrying
 
 
 def _size(path):
@@ -87,13 +87,11 @@ def download(url, path, max_bytes, hasher=None, headers=None):
 
     try:
         n = retrying(url, attempt)
-        if hasher is not None:
-            hash_file(path, hasher)
-        return n
     except _FlashFault as e:
         raise e.error
-    finally:
-        free_buffer()
+    if hasher is not None:
+        hash_file(path, hasher)
+    return n
 
 
 def hash_file(path, hasher):

@@ -50,12 +50,6 @@ def io_buffer(size=_CHUNK):
     return _buf
 
 
-def free_buffer():
-    # Lets the I/O buffer go between downloads: an install inflates each one next, and needs the room.
-    global _buf
-    _buf = None
-
-
 class Retry(Exception):
     # A transfer failed in a way worth another attempt; `wait` (seconds) when the server said so;
     # `restart` when the bytes received so far cannot be trusted (a download then starts from zero).

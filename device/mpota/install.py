@@ -8,6 +8,7 @@ from mpota.errors import UpdateError
 from mpota.source import TMP
 
 CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
+_NETWORK = ("http", "body", "downloads")  # loaded for each download only
 
 
 def remove_tree(path):
@@ -151,16 +152,31 @@ def _copy(src_path, dst_path, entry, buf):
     return manifest.matches(entry, n, digest)
 
 
+def _fetch(cfg, url, path, size, h=None):
+    # One download into TMP, with the network code loaded for it only: the inflate or patch after it
+    # needs that room (about 11 KB on a 32-bit board).
+    import sys
+
+    from mpota import _drop, downloads, source
+
+    source.setup(cfg)  # http comes afresh for each download, and its settings with it
+    try:
+        downloads.download(url, path, size, h)
+    finally:
+        del downloads
+        _drop(tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK))
+
+
 def _download(cfg, dst_path, entry, buf):
     # The whole file as a zlib stream (2^10 window): downloaded to a temporary file capped at its
     # declared compressed size, then inflated into place, capped at the declared size.
     import deflate
     import os
 
-    from mpota import downloads, errors, source
+    from mpota import errors, source
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
-    downloads.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
+    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
     try:
         with open(tmp, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -181,13 +197,13 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import downloads, errors, manifest, patch, source
+    from mpota import errors, manifest, patch, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        downloads.download(url, tmp, patch_entry["size"], h)
+        _fetch(cfg, url, tmp, patch_entry["size"], h)
         if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
@@ -221,9 +237,8 @@ def install_release(cfg, envelope_path, header):
     # "patch_error", the last reason a patch was not used (its file was downloaded whole instead).
     import os
 
-    from mpota import source, state
+    from mpota import state
 
-    source.setup(cfg)  # the network settings: http was loaded afresh for this phase
     rec = state.load()
     running = state.running_slot(rec)
     target = 1 - running
@@ -263,8 +278,9 @@ def install_release(cfg, envelope_path, header):
         if "blobs" in entry:
             _download(cfg, dst, entry, buf)
         elif "url" in entry:
-            from mpota import filelist
+            from mpota import filelist, source
 
+            source.setup(cfg)
             filelist.download(cfg, dst, entry)  # a file of an unsigned source, checked by its hash
         else:
             raise UpdateError("verify", "%s no longer matches in the running slot, and the source does not "
