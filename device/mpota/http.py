@@ -1,4 +1,4 @@
-# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https. No body is ever
+# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https (https.py). No body is ever
 # held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer.
 # - one request per connection ("Connection: close"), so a no-update check is one short exchange;
 # - Content-Length, chunked and close-delimited bodies (body.py); declared sizes are enforced: a body
@@ -92,27 +92,6 @@ def _join(url, location):
     return url.split("?", 1)[0].rsplit("/", 1)[0] + "/" + location
 
 
-def _wrap(sock, host):
-    # TLS with the server's certificate checked (chain and name) against the configured CA file, or
-    # the firmware's when there is none.
-    try:
-        import ssl
-    except ImportError:
-        import tls as ssl
-    ca = _opts["ca"]
-    if hasattr(ssl, "SSLContext"):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        if ca:
-            ctx.load_verify_locations(cafile=ca)
-        return ctx.wrap_socket(sock, server_hostname=host)
-    cadata = None
-    if ca:
-        with open(ca, "rb") as f:
-            cadata = f.read()
-    return ssl.wrap_socket(sock, server_hostname=host, cert_reqs=ssl.CERT_REQUIRED, cadata=cadata)
-
-
 def _connect(tls, host, port):
     # -> (the stream to use, the TCP socket under it: the same one without TLS)
     import socket
@@ -124,7 +103,9 @@ def _connect(tls, host, port):
         sock.connect(addr)
         if tls:
             try:
-                return _wrap(sock, host), sock
+                from mpota.https import wrap
+
+                return wrap(sock, host, _opts["ca"]), sock
             except OSError as e:
                 if e.args and e.args[0] == -9984:
                     raise UpdateError("tls", "%s: the server's certificate is not trusted" % host)

@@ -8,7 +8,7 @@ from mpota.errors import UpdateError
 from mpota.source import TMP
 
 CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
-_NETWORK = ("http", "body", "downloads")  # loaded for each download only
+_NETWORK = ("http", "https", "body", "downloads")  # loaded for each download only
 
 
 def remove_tree(path):
