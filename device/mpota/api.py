@@ -89,7 +89,7 @@ def rollback():
     return {"ok": True, "version": back}
 
 
-def _wanted(rec, version, current, force):
+def _wanted(version, current, force):
     # Whether to install `version`: not the running one and not one that failed here, lately or in
     # the 8 failures before (a pinned one included: no crash loop), unless forced. Older versions are
     # refused later unless signed as a rollback release or pinned.
@@ -99,7 +99,7 @@ def _wanted(rec, version, current, force):
         return False
     if version == current:
         return force
-    return force or not state.failed_here(rec, version)
+    return force or not state.failed_here(state.load(), version)
 
 
 def _online(cfg):
@@ -131,15 +131,14 @@ def _config(cfg):
 
 
 def _checking(cfg):
-    # check()'s first phase: -> (config, state record, running version), the board online.
+    # check()'s first phase: -> (config, running version), the board online.
     cfg = _config(cfg)
     _online(cfg)
-    rec, _, current = _running()
-    return cfg, rec, current
+    return cfg, _running()[2]
 
 
 def _ready(cfg, force):
-    # -> (config, state record, running version), once it is clear an update may start.
+    # -> (config, running version), once it is clear an update may start.
     cfg = _config(cfg)
     rec, slot, current = _running()
     if rec["slot"] != slot:
@@ -147,7 +146,7 @@ def _ready(cfg, force):
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
     _online(cfg)
-    return cfg, rec, current
+    return cfg, current
 
 
 def _report(cfg, event, version, note=None):

@@ -5,10 +5,10 @@ from mpota import _phase as phase
 
 
 def check(cfg=None):
-    cfg, rec, current = phase("api", "_checking", cfg)
+    cfg, current = phase("api", "_checking", cfg)
     pointer = phase("source", "available", cfg, current, False)
     version = pointer["version"] if pointer else None
-    available = version if phase("api", "_wanted", rec, version, current, False) else None
+    available = version if phase("api", "_wanted", version, current, False) else None
     # The source answered: an earlier network error is over; with nothing to install, any error is.
     from mpota import errors
 

@@ -7,10 +7,10 @@ from mpota import _phase as phase
 def update(force=False, cfg=None):
     from mpota import errors
 
-    cfg, rec, current = phase("api", "_ready", cfg, force)
+    cfg, current = phase("api", "_ready", cfg, force)
     pointer = phase("source", "available", cfg, current, force)
     version = pointer["version"] if pointer else None
-    if not phase("api", "_wanted", rec, version, current, force):
+    if not phase("api", "_wanted", version, current, force):
         errors.clear()  # nothing to install: an earlier error no longer says how things stand
         return {"ok": True, "version": current, "installed": None}
     phase("api", "_report", cfg, "downloading", version)
