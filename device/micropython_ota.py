@@ -103,7 +103,7 @@ def check_for_ota_update(host, project, user=None, passwd=None, timeout=5, soft_
     _auth(user, passwd)
     _confirm_running()
     cfg = _config(host, project, (), True, user, passwd, timeout)
-    result = mpota._call("api", "check", cfg)
+    result = mpota._call("checking", "check", cfg)
     if not result["ok"]:
         _say(result, host, project)
         return

@@ -1,8 +1,9 @@
 # mpota: over-the-air updates for this board. Every call returns a value and none raises into the app:
 # a failure comes back as {"ok": False, "error": {"code": ..., "message": ...}}, is kept in
 # /.mpota/last_error.json and shows in status().
-# RAM: `import mpota` loads only this file. Each call loads the modules it needs (mpota.api or
-# mpota.updating, then per phase of an update) and drops them all when it returns, so between calls mpota holds almost nothing.
+# RAM: `import mpota` loads only this file. Each call loads the modules it needs (mpota.api, or
+# mpota.updating, then per phase of a check or an update) and drops them all when it returns, so
+# between calls mpota holds almost nothing.
 # Releases ship the other modules compiled (.mpy) with their sources in py/: a firmware that cannot
 # load that .mpy format runs the sources instead (slower, more RAM, but it can still update).
 
@@ -23,8 +24,8 @@ def _load(name):
 # and the sources that remember something (a git API's spent rate limit, what check() found); a
 # board only ever loads those of its own source.
 _LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
-# Modules a phase keeps for the next (_drop's default): the ones running the call, and source.
-_KEEP = ("api", "updating", "source") + _LASTING
+# Modules a phase keeps for the next (_drop's default): the one running check() or update().
+_KEEP = ("checking", "updating") + _LASTING
 
 
 # During update() on a board with a status LED, an update watchdog, a log level or a battery gate:
@@ -43,6 +44,15 @@ def _drop(keep=_KEEP):
             del sys.modules[name]
             pkg.pop(name[6:], None)  # `from mpota import x` also bound x here
     gc.collect()
+
+
+def _phase(module, name, *args):
+    # A step of check() or update(): mpota.<module>.<name>(*args), then every module it loaded is
+    # dropped (all but _KEEP).
+    try:
+        return getattr(_load(module), name)(*args)
+    finally:
+        _drop()
 
 
 def _call(module, name, *args):
@@ -66,7 +76,7 @@ def status():
 
 def check():
     # Is there a release to install? One small request when there is not.
-    return _call("api", "check")
+    return _call("checking", "check")
 
 
 def update(force=False):

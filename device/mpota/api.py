@@ -1,17 +1,7 @@
 # What mpota's calls do (mpota/__init__.py calls these and turns what they raise into error values),
-# update() apart in updating.py. Work runs in phases: each imports what it needs and phase() drops
-# those modules before the next, so only one phase's code is in RAM at a time. Values pass between
-# phases as arguments.
+# the steps of check() and update() included: updating.py runs those one phase at a time, loading
+# this module only for the phases that need it. Values pass between phases as arguments.
 from mpota.errors import UpdateError
-
-def phase(fn, *args):
-    # fn(*args), then the modules it loaded are dropped (all but mpota._KEEP).
-    from mpota import _drop
-
-    try:
-        return fn(*args)
-    finally:
-        _drop()
 
 
 def _running():
@@ -106,7 +96,7 @@ def rollback():
     return {"ok": True, "version": back}
 
 
-def _wanted(rec, version, current, force):
+def _wanted(version, current, force):
     # Whether to install `version`: not the running one and not one that failed here, lately or in
     # the 8 failures before (a pinned one included: no crash loop), unless forced. Older versions are
     # refused later unless signed as a rollback release or pinned.
@@ -116,7 +106,7 @@ def _wanted(rec, version, current, force):
         return False
     if version == current:
         return force
-    return force or not state.failed_here(rec, version)
+    return force or not state.failed_here(state.load(), version)
 
 
 def _online(cfg):
@@ -152,43 +142,23 @@ def _config(cfg):
     return cfg or config.load()
 
 
-def check(cfg=None):
-    cfg = phase(_config, cfg)
-    at = phase(_online, cfg)
-    rec, slot, current = phase(_running)
-    pointer = phase(_available, cfg, current, False)
-    version = pointer["version"] if pointer else None
-    available = version if phase(_wanted, rec, version, current, False) else None
-    # The source answered: an earlier network error is over; with nothing to install, any error is.
-    from mpota import errors
-
-    errors.clear(errors.NETWORK if available else None)
-    result = {"ok": True, "version": current, "available": available}
-    if at is not None:
-        result["transport"] = cfg["transports"][at]["type"]
-    return result
+def _checking(cfg):
+    # check()'s first phase: -> (config, running version, index of the transport used or None), the
+    # board online.
+    cfg = _config(cfg)
+    return cfg, _running()[2], _online(cfg)
 
 
-def _available(cfg, current, force):
-    # The pointer (at least {"version"}) of the release the source offers, or the pinned version; None
-    # when there is nothing new.
-    if cfg["pin"]:
-        return {"version": cfg["pin"]}
-    from mpota import source
-
-    pointer = source.check(cfg, None if force else current)
-    if cfg["schedule"] and cfg["schedule"]["window"]:  # a board without a clock takes the source's Date
-        from mpota import http, schedule
-
-        schedule.clock_from_date(http.last_head.get("date"))
-    if not pointer:
-        return None
-    from mpota.version import MAX_LENGTH
-
-    if len(pointer["version"]) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
-        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
-                          % (len(pointer["version"]), MAX_LENGTH))
-    return pointer
+def _ready(cfg, force):
+    # -> (config, running version), once it is clear an update may start (the board joins the network
+    # after the deferral gates: updating._online).
+    cfg = _config(cfg)
+    rec, slot, current = _running()
+    if rec["slot"] != slot:
+        raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
+    if rec["state"] == "trial":
+        raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
+    return cfg, current
 
 
 def _report(cfg, event, version, note=None):

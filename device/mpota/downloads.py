@@ -1,7 +1,8 @@
 # Downloads into files, apart from http.py (small requests in RAM) so that a no-update check does not
 # hold this code in RAM. One reused buffer; a broken transfer resumes with Range (http.py's header).
+from mpota.body import read_body
 from mpota.errors import UpdateError
-from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, read_body, retry_status, retrying
+from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, retry_status, retrying
 
 
 def _size(path):

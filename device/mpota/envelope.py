@@ -6,8 +6,8 @@
 from micropython import const
 
 from mpota.errors import UpdateError
-from mpota.manifest import (CLOSE, MAX_LINE, PIECE, SIGNED, bad, file_size, files, first_line, is_hex, is_int, path_ok,
-                            raw_entries, read_line, shown)
+from mpota.manifest import (CLOSE, bad, file_size, files, first_line, header_lines, is_hex, is_int, path_ok, raw_entries,
+                            shown)
 
 _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
 _MAX_FILES = const(10000)
@@ -69,30 +69,6 @@ def _check_signature(f, size, keys_hex, what):
     return start
 
 
-def _header_lines(path):
-    # -> (first line of the manifest, its last line), both without their line break.
-    size = file_size(path)
-    with open(path, "rb") as f:
-        first_line(f)
-        first = read_line(f)
-        # The last line, read from the end in growing steps (it is short unless the header is long).
-        most = min(size, MAX_LINE + 1 + len(CLOSE))
-        back = min(size, PIECE)
-        while True:
-            f.seek(size - back)
-            last = f.read(back)[:-len(CLOSE)]
-            at = last.rfind(b"\n")
-            if at >= 0 or back == most:
-                break
-            back = min(most, back * 4)
-    if not first.endswith(b'"files":[\n') or len(first) > MAX_LINE:
-        raise bad("the manifest header does not open the files list on its first line")
-    last = last[at + 1:]
-    if not last.startswith(b"]") or len(last) >= MAX_LINE:
-        raise bad("the manifest does not close the files list on its last line")
-    return first[:-1], last
-
-
 def _check_header(h):
     from mpota.version import is_name, is_version
 
@@ -127,7 +103,7 @@ def header(path):
     # Read from the envelope's first and last lines only.
     import json
 
-    first, last = _header_lines(path)
+    first, last = header_lines(path)
     try:
         h = json.loads(first + last)
     except ValueError:
@@ -262,6 +238,6 @@ def pointer(data, keys_hex, project, channel=None, signed_only=False):
         raise bad("malformed channel pointer")
     if "expires" in p and not isinstance(p["expires"], str):
         raise bad("malformed channel pointer")
-    from mpota.source import check_expiry
+    from mpota.channel import check_expiry
 
     return check_expiry(p)

@@ -7,22 +7,14 @@
 #   ],"format":1,"project":"...","source":"github","version":"<commit, tag or version tag>"}
 #   }
 # Each entry names the file's URL and its Git blob SHA-1 (or, when the source offers none, only its
-# size: micropython_ota). install.py writes such a release through the same A/B path as a signed one.
+# size: micropython_ota). install.py writes such a release through the same A/B path as a signed one,
+# reading it with manifest.py as it reads an envelope.
 from micropython import const
 
 from mpota.errors import UpdateError
+from mpota.manifest import FIRST, MAX_LINE
 
-FIRST = b'{"unsigned":true,"signed":\n'
-_MAX_LINE = const(4096)
 _MAX_FILES = const(10000)
-
-
-def is_list(path):
-    try:
-        with open(path, "rb") as f:
-            return f.readline(64) == FIRST
-    except OSError:
-        return False
 
 
 def _bad(what):
@@ -54,8 +46,8 @@ class Writer:
         if self.count > _MAX_FILES:
             raise _bad("more than %d files" % _MAX_FILES)
         line = json.dumps(entry).encode()
-        if len(line) >= _MAX_LINE:
-            raise _bad("%s: its entry is longer than %d bytes" % (p, _MAX_LINE))
+        if len(line) >= MAX_LINE:
+            raise _bad("%s: its entry is longer than %d bytes" % (p, MAX_LINE))
         if self.prev is not None:
             self.f.write(b",\n")
         self.f.write(line)
@@ -81,72 +73,23 @@ class Writer:
 def header(path):
     # {"created", "format", "project", "source", "unsigned", "version"} from the first and last lines.
     import json
-    import os
 
-    size = os.stat(path)[6]
-    with open(path, "rb") as f:
-        f.readline(64)
-        first = f.readline(_MAX_LINE)
-        back = min(size, _MAX_LINE)
-        f.seek(size - back)
-        tail = f.read(back)
-    last = tail[:-3]
-    last = last[last.rfind(b"\n") + 1:]
+    from mpota.manifest import header_lines
+
+    first, last = header_lines(path)
     try:
-        h = json.loads(first.rstrip(b"\n") + last)
+        h = json.loads(first + last)
     except ValueError:
         raise _bad("its header is not valid JSON")
     del h["files"]
     return h
 
 
-def files(path):
-    # The entries, one line read at a time.
-    import json
-
-    with open(path, "rb") as f:
-        f.readline(64)
-        f.readline(_MAX_LINE)
-        while True:
-            line = f.readline(_MAX_LINE)
-            if not line.endswith(b"\n"):
-                raise _bad("a line is longer than %d bytes or unterminated" % _MAX_LINE)
-            if line.startswith(b"]"):
-                return
-            yield json.loads(line[:-2] if line.endswith(b",\n") else line[:-1])
-
-
-def hash_key(entry):
-    # What a file is checked against: sha256 when the entry has one (signed releases; micropython_ota
-    # files, hashed as they came), else its Git blob SHA-1.
-    return "sha256" if "sha256" in entry else "git_sha1"
-
-
-def hasher(entry):
-    if hash_key(entry) == "git_sha1":
-        from mpota import sha1
-
-        return sha1.git_blob(entry["size"])
-    import hashlib
-
-    return hashlib.sha256()
-
-
-def hexdigest(h):
-    import binascii
-
-    return binascii.hexlify(h.digest()).decode()
-
-
-def matches(entry, n, digest):
-    # Whether a file of n bytes whose hasher(entry) digest is `digest` (hex) is the file the entry names.
-    return n == entry["size"] and digest == entry[hash_key(entry)]
-
-
 def download(cfg, dst_path, entry):
     # Fetches one file of the list through its source (which adds the API token where it belongs and
     # honours rate limits) straight into place, and checks it.
     from mpota import source
+    from mpota.manifest import hash_key, hasher, hexdigest, matches
 
     h = hasher(entry)
     n = source.source_module(cfg).fetch_file(cfg, entry["url"], dst_path, entry["size"], h)
@@ -162,27 +105,13 @@ def running_release():
     return state.slot_dir(state.running_slot(state.load())) + ".json"
 
 
-def entries(path):
-    # The entries of a signed envelope or of a file list, whichever `path` holds; none when it is missing.
-    import os
-
-    if is_list(path):
-        yield from files(path)
-        return
-    try:
-        os.stat(path)
-    except OSError:
-        return
-    from mpota import manifest
-
-    yield from manifest.files(path)
-
-
 def keep_running(prefixes=None):
     # The running release's files to carry into the next one (those under `prefixes`, or all): the
     # mpota package itself when a repository does not hold it; every file a micropython_ota server
     # does not list, as that library leaves them in place. Installed by copy from the running slot.
     import os
+
+    from mpota.manifest import entries
 
     listed = running_release()
     try:
@@ -202,6 +131,7 @@ def _tree(root, prefix):
     import os
 
     from mpota.downloads import hash_file
+    from mpota.manifest import hexdigest
 
     here = root + "/" + prefix if prefix else root
     names = sorted((e[0] + "/" if e[1] & 0x4000 else e[0]) for e in os.ilistdir(here))

@@ -1,8 +1,8 @@
-# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https. No body is ever
+# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https (https.py). No body is ever
 # held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer.
 # - one request per connection ("Connection: close"), so a no-update check is one short exchange;
-# - Content-Length, chunked and close-delimited bodies; declared sizes are enforced: a body larger than
-#   the caller's cap is refused, more bytes than Content-Length is a failed transfer;
+# - Content-Length, chunked and close-delimited bodies (body.py); declared sizes are enforced: a body
+#   larger than the caller's cap is refused, more bytes than Content-Length is a failed transfer;
 # - redirects (also to another host), at most _MAX_REDIRECTS, a loop or https->http is refused;
 # - a failed transfer is retried with exponential backoff and jitter, honouring Retry-After on
 #   429/503 (bounded); a download resumes with Range, and a 200 answer to it restarts the file;
@@ -15,8 +15,8 @@ import mpota
 from mpota.errors import UpdateError
 
 _CHUNK = const(1024)  # the one I/O buffer
-_MAX_HEAD = const(8192)  # status line + headers; a CDN's fit easily
-_MAX_LINE = const(128)  # chunk-size lines
+_SMALL = const(256)  # the I/O buffer of small requests: a check may find no free 1 KB block in its heap
+MAX_HEAD = const(8192)  # status line + headers (or trailers); a CDN's fit easily
 _MAX_REDIRECTS = const(5)
 _MAX_RETRY_AFTER = const(300)  # seconds a server may ask us to wait before we give up instead
 _BACKOFF_MS = const(1000)
@@ -42,10 +42,12 @@ def configure(timeout_s=10, retries=3, ca=None):
     _opts["ca"] = ca
 
 
-def io_buffer():
+def io_buffer(size=_CHUNK):
+    # The one I/O buffer, at least `size` bytes: a download replaces the small one of a request before.
     global _buf
-    if _buf is None:
-        _buf = memoryview(bytearray(_CHUNK))
+    if _buf is None or len(_buf) < size:
+        _buf = None
+        _buf = memoryview(bytearray(size))
     return _buf
 
 
@@ -91,27 +93,6 @@ def _join(url, location):
     return url.split("?", 1)[0].rsplit("/", 1)[0] + "/" + location
 
 
-def _wrap(sock, host):
-    # TLS with the server's certificate checked (chain and name) against the configured CA file, or
-    # the firmware's when there is none.
-    try:
-        import ssl
-    except ImportError:
-        import tls as ssl
-    ca = _opts["ca"]
-    if hasattr(ssl, "SSLContext"):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        if ca:
-            ctx.load_verify_locations(cafile=ca)
-        return ctx.wrap_socket(sock, server_hostname=host)
-    cadata = None
-    if ca:
-        with open(ca, "rb") as f:
-            cadata = f.read()
-    return ssl.wrap_socket(sock, server_hostname=host, cert_reqs=ssl.CERT_REQUIRED, cadata=cadata)
-
-
 def _connect(tls, host, port):
     # -> (the stream to use, the TCP socket under it: the same one without TLS)
     import socket
@@ -123,7 +104,9 @@ def _connect(tls, host, port):
         sock.connect(addr)
         if tls:
             try:
-                return _wrap(sock, host), sock
+                from mpota.https import wrap
+
+                return wrap(sock, host, _opts["ca"]), sock
             except OSError as e:
                 if e.args and e.args[0] == -9984:
                     raise UpdateError("tls", "%s: the server's certificate is not trusted" % host)
@@ -152,12 +135,12 @@ def _send(sock, tls, host, port, path, headers, method="GET", body=None):
 
 class _Reader:
     # Buffered reads from one response: lines for the head and chunk sizes, slices for the body.
-    def __init__(self, sock, raw):
+    def __init__(self, sock, raw, size):
         import time
 
         self.sock = sock
         self.raw = raw  # the TCP socket under sock, whose timeout fill() sets
-        self.buf = io_buffer()
+        self.buf = io_buffer(size)
         self.rest = None
         self.pos = 0
         self.end = 0
@@ -165,7 +148,8 @@ class _Reader:
         self.start = time.ticks_ms()
 
     def fill(self, want=_CHUNK):
-        # Reads up to `want` more bytes into the (empty) buffer; 0 at the end of the stream.
+        # Reads up to `want` more bytes (at most a bufferful) into the (empty) buffer; 0 at the end of
+        # the stream.
         import time
 
         timeout = _opts["timeout"]
@@ -173,14 +157,14 @@ class _Reader:
             raise Retry("the transfer is too slow (under %d bytes/s)" % _MIN_RATE)
         self.pos = 0
         # A board's readinto() returns when the buffer is full: a byte per timeout would hold it for
-        # _CHUNK timeouts. So it waits for one byte only, then takes what has arrived, without waiting.
+        # as many timeouts. So it waits for one byte only, then takes what has arrived, without waiting.
         n = self.sock.readinto(self.buf, 1) or 0
         if n and want > 1:
             if self.rest is None:
                 self.rest = self.buf[1:]
             self.raw.settimeout(0)
             try:
-                n += self.sock.readinto(self.rest, want - 1) or 0  # None: nothing more has arrived
+                n += self.sock.readinto(self.rest, min(want, len(self.buf)) - 1) or 0  # None: nothing more has arrived
             finally:
                 self.raw.settimeout(timeout)
         self.got += n
@@ -213,7 +197,7 @@ class _Reader:
         if self.pos == self.end and not self.fill(most):
             return self.buf[:0]
         n = min(most, self.end - self.pos)
-        view = self.buf if n == _CHUNK else self.buf[self.pos:self.pos + n]
+        view = self.buf if n == len(self.buf) else self.buf[self.pos:self.pos + n]
         self.pos += n
         return view
 
@@ -224,12 +208,12 @@ def _head(r):
     status = None
     head = {}
     while True:
-        line = r.line(_MAX_HEAD)
+        line = r.line(MAX_HEAD)
         if line is None:
             raise Retry("the connection closed before the response headers ended")
         size += len(line) + 2
-        if size > _MAX_HEAD:
-            raise UpdateError("http", "the response headers are larger than %d bytes" % _MAX_HEAD)
+        if size > MAX_HEAD:
+            raise UpdateError("http", "the response headers are larger than %d bytes" % MAX_HEAD)
         if status is None:
             parts = line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
@@ -254,81 +238,6 @@ def _head(r):
             head[name] = value
 
 
-def _length(head):
-    n = head.get("content-length")
-    if n is None:
-        return None
-    if not n.isdigit():
-        raise UpdateError("http", "Content-Length %s is not a number" % n)
-    return int(n)
-
-
-def read_body(r, head, cap, sink):
-    # Passes the body to sink(view) piece by piece; -> its length. Refuses a body larger than `cap`;
-    # a body shorter or longer than its Content-Length is a failed transfer (Retry).
-    chunked = "chunked" in head.get("transfer-encoding", "").lower()
-    length = None if chunked else _length(head)
-    if length is not None and length > cap:
-        raise UpdateError("size", "the server sends %d bytes where at most %d are expected" % (length, cap))
-    total = 0
-    left = length if length is not None else cap + 1
-    while True:
-        if chunked:
-            left = _chunk_size(r)
-            if left == 0:
-                _trailers(r)
-                return total
-        while left:
-            view = r.piece(min(left, _CHUNK))
-            if not view:
-                if length is None and not chunked:
-                    return total  # close-delimited body
-                raise Retry("the connection closed after %d bytes of the body" % total)
-            total += len(view)
-            if total > cap:
-                raise UpdateError("size", "the body is larger than the %d bytes expected" % cap)
-            sink(view)
-            left -= len(view)
-        if chunked:
-            if r.line(_MAX_LINE) != b"":
-                raise Retry("malformed chunked body")
-        else:
-            _nothing_more(r, total)
-            return total
-
-
-def _nothing_more(r, total):
-    # After Content-Length bytes the server must close: anything more means the length lied.
-    try:
-        extra = r.piece(1)
-    except (OSError, Retry):
-        return  # a server keeping the connection open; the body itself is complete
-    if extra:
-        raise Retry("more bytes than the Content-Length of %d" % total, restart=True)
-
-
-def _chunk_size(r):
-    line = r.line(_MAX_LINE)
-    if line is None:
-        raise Retry("the connection closed inside a chunked body")
-    size = line.split(b";", 1)[0].strip()
-    try:
-        return int(size, 16)
-    except ValueError:
-        raise UpdateError("http", "malformed chunk size")
-
-
-def _trailers(r):
-    size = 0
-    while True:
-        line = r.line(_MAX_HEAD)
-        if not line:
-            return
-        size += len(line)
-        if size > _MAX_HEAD:
-            raise UpdateError("http", "the response trailers are larger than %d bytes" % _MAX_HEAD)
-
-
 def retry_status(status, head):
     # 429/503 and friends: try again later, after Retry-After seconds when the server gives them.
     wait = head.get("retry-after", "")
@@ -339,15 +248,16 @@ def retry_status(status, head):
     return Retry("HTTP %d" % status, int(wait))
 
 
-def exchange(url, headers, answer):
+def exchange(url, headers, answer, size=_CHUNK):
     # One attempt: connects, sends the request, follows redirects; -> answer(reader, status, head).
+    # `size`: the I/O buffer the answer is read through.
     seen = [url]
     while True:
         tls, host, port, path = split(url)
         sock, raw = _connect(tls, host, port)
         try:
             _send(sock, tls, host, port, path, headers)
-            r = _Reader(sock, raw)
+            r = _Reader(sock, raw, size)
             status, head = _head(r)
             if status not in _REDIRECT_STATUS or "location" not in head:
                 return answer(r, status, head)
@@ -420,10 +330,12 @@ def get_small(url, headers=None, max_bytes=4096, etag=None):
             raise retry_status(status, head)
         body = bytearray()
         if status == 200:
+            from mpota.body import read_body
+
             read_body(r, head, max_bytes, body.extend)
         return status, head.get("etag"), bytes(body)
 
-    return retrying(url, lambda i: exchange(url, headers, answer))
+    return retrying(url, lambda i: exchange(url, headers, answer, _SMALL))
 
 
 def post_json(url, headers, doc):
@@ -436,6 +348,6 @@ def post_json(url, headers, doc):
     sock, raw = _connect(tls, host, port)
     try:
         _send(sock, tls, host, port, path, headers, "POST", body)
-        return _head(_Reader(sock, raw))[0]
+        return _head(_Reader(sock, raw, _SMALL))[0]
     finally:
         sock.close()

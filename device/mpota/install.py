@@ -9,6 +9,7 @@ from mpota.errors import UpdateError
 from mpota.source import TMP
 
 CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
+_NETWORK = ("http", "https", "body", "downloads")  # loaded for each download only
 
 
 def remove_tree(path):
@@ -64,15 +65,15 @@ def plan(envelope_path, active_envelope):
     # when the manifest has a patch from the running slot's file at that path (extra: the patch entry),
     # else "download". Both lists are sorted by path: one merge pass, O(1) RAM. Either list may be a
     # signed envelope or the file list of an unsigned source (filelist.py).
-    from mpota import filelist
+    from mpota import manifest
 
     # The running release's entries; none when its slot has no envelope (set up without a release).
-    old = filelist.entries(active_envelope)
+    old = manifest.entries(active_envelope)
     prev = next(old, None)
-    for entry in filelist.entries(envelope_path):
+    for entry in manifest.entries(envelope_path):
         while prev is not None and prev["path"] < entry["path"]:
             prev = next(old, None)
-        key = filelist.hash_key(entry)
+        key = manifest.hash_key(entry)
         if prev is not None and prev["path"] == entry["path"] and prev.get(key) == entry[key]:
             yield entry, "copy", entry["path"]
         else:
@@ -119,7 +120,7 @@ def _pump(src, dst, buf, limit, what, h=None):
     # UpdateError.
     import hashlib
 
-    from mpota.filelist import hexdigest
+    from mpota.manifest import hexdigest
 
     h = h or hashlib.sha256()
     total = 0
@@ -143,12 +144,30 @@ def _pump(src, dst, buf, limit, what, h=None):
 
 def _copy(src_path, dst_path, entry, buf):
     # The same file from the running slot; False when it no longer matches its manifest entry.
-    from mpota import filelist
+    from mpota import manifest
 
-    with open(src_path, "rb") as src:
-        with open(dst_path, "wb") as dst:
-            n, digest = _pump(src, dst, buf, entry["size"], entry["path"], filelist.hasher(entry))
-    return filelist.matches(entry, n, digest)
+    try:
+        with open(src_path, "rb") as src:
+            with open(dst_path, "wb") as dst:
+                n, digest = _pump(src, dst, buf, entry["size"], entry["path"], manifest.hasher(entry))
+    except UpdateError:  # larger than the entry says
+        return False
+    return manifest.matches(entry, n, digest)
+
+
+def _fetch(cfg, url, path, size, h=None):
+    # One download into TMP, with the network code loaded for it only: the inflate or patch after it
+    # needs that room (about 11 KB on a 32-bit board).
+    import sys
+
+    from mpota import _drop, downloads, source
+
+    source.setup(cfg)  # http comes afresh for each download, and its settings with it
+    try:
+        downloads.download(url, path, size, h)
+    finally:
+        del downloads
+        _drop(tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK))
 
 
 def _download(cfg, dst_path, entry, buf):
@@ -157,10 +176,10 @@ def _download(cfg, dst_path, entry, buf):
     import deflate
     import os
 
-    from mpota import downloads, errors, source
+    from mpota import errors, source
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
-    downloads.download(source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
+    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
     try:
         with open(tmp, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -181,14 +200,14 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import downloads, errors, filelist, patch, source
+    from mpota import errors, manifest, patch, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        downloads.download(url, tmp, patch_entry["size"], h)
-        if filelist.hexdigest(h) != patch_entry["sha256_of_patch"]:
+        _fetch(cfg, url, tmp, patch_entry["size"], h)
+        if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
@@ -202,15 +221,15 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
 
 def verify_slot(envelope_path, slot_dir, buf):
     # Reads back every file of the slot and checks its size and hash against the manifest.
-    from mpota import filelist
+    from mpota import manifest
 
-    for entry in filelist.entries(envelope_path):
+    for entry in manifest.entries(envelope_path):
         try:
             with open(slot_dir + "/" + entry["path"], "rb") as f:
-                n, digest = _pump(f, None, buf, entry["size"], entry["path"], filelist.hasher(entry))
+                n, digest = _pump(f, None, buf, entry["size"], entry["path"], manifest.hasher(entry))
         except OSError:
             raise UpdateError("verify", "%s is missing from the new slot" % entry["path"])
-        if not filelist.matches(entry, n, digest):
+        if not manifest.matches(entry, n, digest):
             raise UpdateError("verify", "%s in the new slot does not match the manifest" % entry["path"])
 
 
@@ -221,9 +240,8 @@ def install_release(cfg, envelope_path, header):
     # "patch_error", the last reason a patch was not used (its file was downloaded whole instead).
     import os
 
-    from mpota import source, state
+    from mpota import state
 
-    source.setup(cfg)  # the network settings: http was loaded afresh for this phase
     rec = state.load()
     running = state.running_slot(rec)
     target = 1 - running
@@ -265,8 +283,9 @@ def install_release(cfg, envelope_path, header):
         if "blobs" in entry:
             _download(cfg, dst, entry, buf)
         elif "url" in entry:
-            from mpota import filelist
+            from mpota import filelist, source
 
+            source.setup(cfg)
             filelist.download(cfg, dst, entry)  # a file of an unsigned source, checked by its hash
         else:
             raise UpdateError("verify", "%s no longer matches in the running slot, and the source does not "

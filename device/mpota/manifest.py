@@ -1,7 +1,8 @@
-# The manifest of a signed envelope read one line at a time (docs/protocol.md layout): line 1 holds
-# the signatures, then the header's first line, one file entry per line, the header's last line.
-# Apart from envelope.py (the signature and header checks) so that an install, which only reads the
-# entries of envelopes verified before, does not hold the verifier in RAM.
+# The release a board keeps on flash, read one line at a time (docs/protocol.md layout): line 1 holds
+# the signatures of a signed envelope (or FIRST: the file list of an unsigned source, filelist.py),
+# then the header's first line, one file entry per line, the header's last line. The one reader of
+# that layout, apart from envelope.py (the signature and header checks) so that an install, which
+# only reads the entries of releases verified before, does not hold the verifier in RAM.
 from micropython import const
 
 from mpota.errors import UpdateError
@@ -10,6 +11,7 @@ MAX_LINE = const(4096)
 PIECE = const(256)  # lines are read this much at a time: a typical line is one allocation this size
 _MAX_FILE = const(16777216)  # 16 MiB per file
 OPEN = b'{"signatures":'
+FIRST = b'{"unsigned":true,"signed":\n'  # line 1 of a file list
 SIGNED = b',"signed":\n'
 CLOSE = b"\n}\n"
 _HEX = "0123456789abcdef"
@@ -66,6 +68,22 @@ def read_line(f):
     return bytes(long)
 
 
+def is_list(path):
+    # Whether `path` holds a file list (filelist.py) rather than a signed envelope.
+    try:
+        with open(path, "rb") as f:
+            return f.readline(64) == FIRST
+    except OSError:
+        return False
+
+
+def _skip_first(f):
+    # Past line 1 of a signed envelope or a file list (checked as that; the signatures are not parsed).
+    line = read_line(f)
+    if line != FIRST and not (line.startswith(OPEN) and line.endswith(SIGNED)):
+        raise bad("not a signed envelope (docs/protocol.md layout)")
+
+
 def first_line(f):
     # Line 1 -> the signatures list; the stream is left at the first signed byte.
     import json
@@ -116,14 +134,38 @@ def _check_entry(e):
     return e
 
 
+def header_lines(path):
+    # -> (first line of the manifest, its last line), both without their line break.
+    size = file_size(path)
+    with open(path, "rb") as f:
+        _skip_first(f)
+        first = read_line(f)
+        # The last line, read from the end in growing steps (it is short unless the header is long).
+        most = min(size, MAX_LINE + 1 + len(CLOSE))
+        back = min(size, PIECE)
+        while True:
+            f.seek(size - back)
+            last = f.read(back)[:-len(CLOSE)]
+            at = last.rfind(b"\n")
+            if at >= 0 or back == most:
+                break
+            back = min(most, back * 4)
+    if not first.endswith(b'"files":[\n') or len(first) > MAX_LINE:
+        raise bad("the manifest header does not open the files list on its first line")
+    last = last[at + 1:]
+    if not last.startswith(b"]") or len(last) >= MAX_LINE:
+        raise bad("the manifest does not close the files list on its last line")
+    return first[:-1], last
+
+
 def raw_entries(path):
-    # The file entries of an envelope as parsed JSON, one line read at a time (the layout is checked,
-    # the entries are not: files() does that).
+    # The file entries of an envelope or a file list as parsed JSON, one line read at a time (the
+    # layout is checked, the entries are not: files() does that).
     import json
 
     size = file_size(path)
     with open(path, "rb") as f:
-        first_line(f)
+        _skip_first(f)
         read_line(f)
         while True:
             line = read_line(f)
@@ -144,3 +186,40 @@ def files(path):
     # The file entries of a verified envelope, one line read at a time, each checked on its own.
     for entry in raw_entries(path):
         yield _check_entry(entry)
+
+
+def entries(path):
+    # The entries of a signed envelope (each checked) or of a file list (checked when it was written),
+    # whichever `path` holds; none when it is missing.
+    try:
+        file_size(path)
+    except OSError:
+        return  # a slot set up without a release
+    yield from (raw_entries(path) if is_list(path) else files(path))
+
+
+def hash_key(entry):
+    # What a file is checked against: sha256 when the entry has one (signed releases; micropython_ota
+    # files, hashed as they came), else its Git blob SHA-1.
+    return "sha256" if "sha256" in entry else "git_sha1"
+
+
+def hasher(entry):
+    if hash_key(entry) == "git_sha1":
+        from mpota import sha1
+
+        return sha1.git_blob(entry["size"])
+    import hashlib
+
+    return hashlib.sha256()
+
+
+def hexdigest(h):
+    import binascii
+
+    return binascii.hexlify(h.digest()).decode()
+
+
+def matches(entry, n, digest):
+    # Whether a file of n bytes whose hasher(entry) digest is `digest` (hex) is the file the entry names.
+    return n == entry["size"] and digest == entry[hash_key(entry)]

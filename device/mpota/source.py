@@ -11,19 +11,12 @@
 #   blob_url(cfg, sha256) / patch_url(cfg, from_sha256, to_sha256) -> URL
 #   fetch_file(cfg, url, dst_path, size, hasher) -> bytes   (sources whose releases are file lists)
 #   report(cfg, event, version, note)                        (optional: sources that take reports)
-# The channel check and the envelope download of the static layout live here once: check_channel and
-# fetch_envelope, which src_server calls with its own base URL and credentials.
-from micropython import const
-
+# The static layout's channel check lives once in channel.py (check_channel), its envelope download in
+# fetch.py (fetch_envelope); src_server calls both with its own base URL and credentials.
 from mpota.errors import UpdateError
 
 TMP = "/.mpota/tmp"  # downloads wait here until install_release has put them into the slot
-ETAG = "/.mpota/etag"  # {"url", "etag", "pointer"}: the last channel pointer, for conditional checks
-_MAX_POINTER = const(4096)
-_MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
 _GIT = ("github", "gitea", "gogs")  # served by src_git, with src_<type> for that API's specifics
-
-_last = None  # the pointer the last check_channel() returned, for fetch_envelope(cfg, base, version)
 
 
 def module(name):
@@ -79,157 +72,41 @@ def drop_downloads():
         pass  # a failing flash; the next update tries again
 
 
-# ---------------------------------------------------------------------------------------------------
-# The last answer of a conditional check, kept on flash ({"url", "etag", <key>: value})
-
-
-def saved_answer(path, url):
-    # The answer kept at `path` for `url`, or None.
-    import json
-
-    try:
-        with open(path) as f:
-            saved = json.loads(f.read())
-        return saved if saved["url"] == url else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def save_answer(path, saved, url, etag, key, value):
-    # Keeps an answer that came with an ETag (and differs from the `saved` one) for the next check.
-    import json
-
-    if not etag or (saved and saved["etag"] == etag):
-        return
-    try:
-        with open(path, "w") as f:
-            f.write(json.dumps({"url": url, "etag": etag, key: value}))
-    except OSError:
-        pass  # only costs a full answer at the next check
-
-
-# ---------------------------------------------------------------------------------------------------
-# The static layout: a channel pointer, then the signed envelope it names
-
-
-def _now_iso():
-    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
-    import time
-
-    t = time.gmtime()
-    if t[0] < 2024:
-        return None
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
-
-
-def check_expiry(p):
-    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
-    # knows the time. -> p
-    now = _now_iso()
-    if now and "expires" in p and now > p["expires"]:
-        raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
-    return p
-
-
-def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
-    # None when the channel under `base` offers current_version, else its pointer. One small request,
-    # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
-    # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why).
-    global _last
-    from mpota import http
-
-    setup(cfg)
-    url = "%s/channels/%s.json" % (base, cfg["source"]["channel"])
-    # A pointer kept while unsigned ones were taken must not answer a 304 once only signed ones are.
-    key = url + "#signed" if cfg["signed_pointer"] else url
-    saved = saved_answer(ETAG, key)
-    status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
-                                        saved["etag"] if saved and current_version else None)
-    if status == 304 and saved:
-        # The saved pointer was checked when it came; it may have expired since.
-        pointer = check_expiry(saved["pointer"])
-    elif status == 200:
-        from mpota import envelope
-
-        pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"],
-                                   cfg["signed_pointer"])
-        save_answer(ETAG, saved, key, etag, "pointer", pointer)
-    else:
-        for refused, code, why in refusals:
-            if status == refused:
-                raise UpdateError(code, "%s: %s" % (url, why))
-        raise UpdateError("http", "%s: HTTP %d" % (url, status))
-    _last = pointer
-    return None if pointer["version"] == current_version else pointer
-
-
 def check(cfg, current_version):
     m = source_module(cfg)
     if m:
         return m.check(cfg, current_version)
+    from mpota.channel import check_channel
+
     return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),))
 
 
-def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
-    # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
-    # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
-    # `headers` go with the request (a source's credentials). -> (path, header)
-    import hashlib
+def available(cfg, current, force):
+    # The pointer (at least {"version"}) of the release the source offers, or the pinned version; None
+    # when there is nothing new.
+    if cfg["pin"]:
+        return {"version": cfg["pin"]}
+    pointer = check(cfg, None if force else current)
+    if cfg["schedule"] and cfg["schedule"]["window"]:  # a board without a clock takes the source's Date
+        from mpota import http, schedule
 
-    from mpota import downloads
-    from mpota.filelist import hexdigest
+        schedule.clock_from_date(http.last_head.get("date"))
+    if not pointer:
+        return None
+    from mpota.version import MAX_LENGTH
 
-    path = tmp_dir() + "/release.json"
-    room = free_bytes()
-    if size is not None and size > room:
-        raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
-                          % (url, size, room))
-    h = hashlib.sha256() if sha256 else None
-    n = downloads.download(url, path, min(max_bytes, room), h, headers)
-    if size is not None and n != size:
-        raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
-    if h and hexdigest(h) != sha256:
-        raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
-    del downloads, hexdigest
-    from mpota import _drop
-
-    _drop()  # the download's modules make room for the verifier's
-    from mpota import envelope
-
-    return path, envelope.verify(path, cfg["keys"], cfg["project"])
-
-
-def fetch_envelope(cfg, base, pointer_or_version, headers=None):
-    # The release a pointer (or a version: the last check's pointer for it, else releases/<v>.json)
-    # names under `base`, downloaded with `headers` and verified; -> its path on flash.
-    from mpota.version import is_version
-
-    setup(cfg)
-    pointer = pointer_or_version
-    if not isinstance(pointer, dict):
-        pointer = _last if _last and _last["version"] == pointer_or_version else None
-    if pointer:
-        if pointer["size"] > _MAX_ENVELOPE:
-            raise UpdateError("size", "the channel pointer names a %d-byte envelope; at most %d are accepted"
-                              % (pointer["size"], _MAX_ENVELOPE))
-        version = pointer["version"]
-        url = "%s/%s" % (base, pointer["release"])
-        path, header = download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"], headers)
-    else:
-        version = pointer_or_version
-        if not is_version(version):
-            raise UpdateError("version", "%s is not a version" % version)
-        url = "%s/releases/%s.json" % (base, version)
-        path, header = download_envelope(cfg, url, _MAX_ENVELOPE, headers=headers)
-    if header["version"] != version:
-        raise UpdateError("version", "%s holds release %s, not %s" % (url, header["version"], version))
-    return path
+    if len(pointer["version"]) > MAX_LENGTH:  # a tag or commit of an unsigned source: the state record holds 256
+        raise UpdateError("version", "the source names a version of %d characters; at most %d are accepted"
+                          % (len(pointer["version"]), MAX_LENGTH))
+    return pointer
 
 
 def fetch_release(cfg, pointer_or_version):
     m = source_module(cfg)
     if m:
         return m.fetch_release(cfg, pointer_or_version)
+    from mpota.fetch import fetch_envelope
+
     return fetch_envelope(cfg, _base(cfg), pointer_or_version)
 
 

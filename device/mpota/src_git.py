@@ -333,7 +333,7 @@ def check(cfg, current_version):
     # None when the source offers current_version, else {"version": ...}: a branch tip (its commit),
     # a tag, or the latest release's tag. A branch or release costs one small conditional request
     # (304 when nothing changed, where the API sends ETags); a pinned tag none at all.
-    from mpota import source
+    from mpota import channel
 
     src = cfg["source"]
     if src.get("tag"):
@@ -345,14 +345,14 @@ def check(cfg, current_version):
             url, accept, what = repo_url(cfg) + p.BRANCH % quote(branch), p.BRANCH_ACCEPT, "branch " + branch
         else:
             url, accept, what = repo_url(cfg) + p.RELEASE, p.RELEASE_ACCEPT, "release"
-        saved = source.saved_answer(ETAG, url)
+        saved = channel.saved_answer(ETAG, url)
         status, etag, body = get_small(cfg, url, accept, saved["etag"] if saved and current_version else None,
                                        what=what)
         if status == 304 and saved:
             version = saved["version"]
         elif status == 200:
             version = p.version_of(cfg, body)
-            source.save_answer(ETAG, saved, url, etag, "version", version)
+            channel.save_answer(ETAG, saved, url, etag, "version", version)
         else:
             raise UpdateError("http", "%s: HTTP %d" % (url.split("?", 1)[0], status))
     if cfg["keys"] and not src.get("branch"):

@@ -51,11 +51,11 @@ def _judge(url, status, what):
 
 
 def check(cfg, current_version):
-    from mpota import http, source
+    from mpota import channel, http, source
 
     source.setup(cfg)
     url = _base(cfg) + "/version"
-    saved = source.saved_answer(ETAG, url)
+    saved = channel.saved_answer(ETAG, url)
     etag = saved["etag"] if saved and current_version else None
     status, tag, body = http.get_small(url, headers(cfg, url), _MAX_VERSION, etag)
     _judge(url, status, "version file")
@@ -65,7 +65,7 @@ def check(cfg, current_version):
         version = body.decode().strip()
         if not version or "/" in version or "\n" in version:
             raise UpdateError("source", "%s does not hold a version tag" % url)
-        source.save_answer(ETAG, saved, url, tag, "version", version)
+        channel.save_answer(ETAG, saved, url, tag, "version", version)
     return None if version == current_version else {"version": version}
 
 
@@ -73,7 +73,7 @@ def fetch_release(cfg, version):
     import hashlib
     import os
 
-    from mpota import downloads, filelist, source
+    from mpota import downloads, filelist, manifest, source
     from mpota.install import remove_tree
 
     source.setup(cfg)
@@ -93,7 +93,7 @@ def fetch_release(cfg, version):
                 _judge(url, e.status, "file %s for version %s" % (name, version))
             raise
         _staged[url] = path
-        entries.append({"path": name, "sha256": filelist.hexdigest(h), "size": n, "url": url})
+        entries.append({"path": name, "sha256": manifest.hexdigest(h), "size": n, "url": url})
     out = TMP + "/files.json"
     w = filelist.Writer(out, "")
     for entry in filelist.merge(iter(entries), filelist.keep_running()):

@@ -3,7 +3,7 @@
 # trial, the release it last left because it failed), so the server can pick the release its
 # rollout gives this device, and learns of installs, trials and rollbacks even when a report is lost.
 # Blobs and patches are content-addressed and public (immutable, cacheable): they need no token.
-# The check and the envelope download are the static source's (source.check_channel, fetch_envelope).
+# The check and the envelope download are the static source's (channel.check_channel, fetch.fetch_envelope).
 from mpota.errors import UpdateError
 
 
@@ -37,9 +37,9 @@ def _running(current_version):
 def check(cfg, current_version):
     # One small conditional request that says what the board runs: None when the server offers
     # current_version, else its pointer.
-    from mpota import source
+    from mpota.channel import check_channel
 
-    return source.check_channel(cfg, _base(cfg), current_version, (
+    return check_channel(cfg, _base(cfg), current_version, (
         (401, "auth", "the server does not know this device's token (revoked?)"),
         (403, "auth", "the server has not accepted this device (pending approval?)"),
         (404, "source", "no such channel, or no release on it for this device"),
@@ -49,9 +49,9 @@ def check(cfg, current_version):
 def fetch_release(cfg, pointer_or_version):
     # The release the last check's pointer names (or releases/<version>.json for a pin), downloaded
     # with this device's credentials and verified; -> its path on flash.
-    from mpota import source
+    from mpota.fetch import fetch_envelope
 
-    return source.fetch_envelope(cfg, _base(cfg), pointer_or_version, headers(cfg))
+    return fetch_envelope(cfg, _base(cfg), pointer_or_version, headers(cfg))
 
 
 def blob_url(cfg, sha256):

@@ -17,7 +17,7 @@ describe("sha1.py", () => {
     const script = `
 import json, hashlib
 from mpota import sha1
-from mpota.filelist import hexdigest
+from mpota.manifest import hexdigest
 out = {"native": hasattr(hashlib, "sha1")}
 buf = memoryview(bytearray(37))
 for name in ${JSON.stringify(Object.keys(files))}:
