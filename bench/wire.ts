@@ -1,7 +1,7 @@
 /**
  * `mpota bench wire`: every byte a board moves to update, against what the simple updaters it replaces
  * would move. A board on the virtual device follows a series of releases built the way `mpota release`
- * builds them (patches from the last 3 releases, the mpota package in lib/mpota/, `.py` and `--mpy`):
+ * builds them (patches, and envelope patches, from the last 3 releases, the mpota package in lib/mpota/, `.py` and `--mpy`):
  * the generated corpus of src/delta/corpus.ts and the last commits of this repository's device/
  * folder (as an app's files, under app/). It updates one release at a time from a static site served by
  * `mpota`'s own static server and from `mpota serve`; per update the socket bytes both ways (pointer,
@@ -23,7 +23,7 @@ import { gzipSync } from "node:zlib";
 import { shippedMpotaPackage } from "../src/client/bundle.ts";
 import { bundledBoard, makeSigningKey, type SigningKey } from "../src/client/testkit.ts";
 import { generatedReleases } from "../src/delta/corpus.ts";
-import { makeReleasePatches } from "../src/delta/index.ts";
+import { makeEnvelopePatch, makeReleasePatches } from "../src/delta/index.ts";
 import type { Manifest } from "../src/manifest/index.ts";
 import { mpySources } from "../src/mpy/index.ts";
 import { buildRelease } from "../src/release/index.ts";
@@ -79,7 +79,7 @@ function median(values: number[]): number | null {
   if (!values.length) return null;
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return Math.round((s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2) * 1000) / 1000;
 }
 
 const hasZstd = () => spawnSync("zstd", ["--version"]).status === 0;
@@ -246,6 +246,7 @@ const run: Benchmark = async ({ progress, scenarios }) => {
           store,
           created: new Date(Date.UTC(2026, 11, 1, 0, i)),
           makePatches: makeReleasePatches,
+          makeEnvelopePatch,
           patchBases: 3,
           mpotaPackage: shipped,
           transform: encoding === "mpy" ? mpySources() : undefined,

@@ -170,6 +170,13 @@ def check(cfg, current_version):
     return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),))
 
 
+def _patched(cfg, path, size, sha256, headers):
+    # The envelope the pointer names, rebuilt from the running one and a patch (envpatch.py).
+    from mpota import envpatch
+
+    return envpatch.fetch(cfg, path, size, sha256, headers)
+
+
 def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
     # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
@@ -184,12 +191,13 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     if size is not None and size > room:
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
-    h = hashlib.sha256() if sha256 else None
-    n = downloads.download(url, path, min(max_bytes, room), h, headers)
-    if size is not None and n != size:
-        raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
-    if h and hexdigest(h) != sha256:
-        raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
+    if not (size and sha256 and _patched(cfg, path, size, sha256, headers)):
+        h = hashlib.sha256() if sha256 else None
+        n = downloads.download(url, path, min(max_bytes, room), h, headers)
+        if size is not None and n != size:
+            raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
+        if h and hexdigest(h) != sha256:
+            raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
     del downloads, hexdigest
     from mpota import _drop
 

@@ -71,6 +71,11 @@ export interface ReleaseFiles {
   envelope: Uint8Array;
   blob(name: string): Promise<Uint8Array>;
   patch(name: string): Promise<Uint8Array>;
+  /**
+   * Patches from earlier envelopes to this one (`<from>-<to>.fz`, read with `patch`), uploaded with the
+   * release: a board on an earlier release downloads one instead of the whole envelope.
+   */
+  envelopePatches?: string[];
 }
 
 export interface PublishOptions {
@@ -109,6 +114,7 @@ export async function publishRelease(
   const jobs = [
     ...plan.missing.blobs.map((name) => ({ kind: "blobs" as const, name })),
     ...plan.missing.patches.map((name) => ({ kind: "patches" as const, name })),
+    ...(files.envelopePatches ?? []).map((name) => ({ kind: "patches" as const, name })),
   ];
   const total = (envelope.signed?.files ?? []).reduce((n, f) => n + 1 + (f.blobs?.patches?.length ?? 0), 0);
   const uploads = jobs.length;
@@ -164,6 +170,7 @@ export function releaseFromStore(store: ReleaseStore, project: string, version: 
   };
   return {
     envelope: store.readRelease(project, version).bytes,
+    envelopePatches: store.envelopePatches(project, version).map((p) => `${p.from}-${p.to}.fz`),
     blob: (name) => readFile(store.blobPath(match(name, BLOB_NAME)[1]!)),
     patch: (name) => {
       const m = match(name, PATCH_NAME);
