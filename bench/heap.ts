@@ -31,7 +31,7 @@ import {
   writeBoard,
 } from "../src/client/unix-port.ts";
 import { configJson } from "../src/config/index.ts";
-import { makeReleasePatches } from "../src/delta/index.ts";
+import { makeEnvelopePatch, makeReleasePatches } from "../src/delta/index.ts";
 import { buildRelease } from "../src/release/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/client.ts";
 import { startTestServer } from "../src/server/testing.ts";
@@ -202,6 +202,7 @@ export async function heapSite(): Promise<HeapSite> {
       key,
       store,
       makePatches: patched ? makeReleasePatches : undefined,
+      makeEnvelopePatch: patched ? makeEnvelopePatch : undefined,
       patchBases: 99,
       mpotaPackage: await shippedMpotaPackage(),
     });

@@ -12,19 +12,21 @@ def fetch(cfg, path, size, sha256, headers=None):
     import hashlib
     import os
 
-    from mpota import downloads, patch, source, state
+    from mpota import downloads, source, state
     from mpota.filelist import hexdigest
 
-    old = state.slot_dir(state.running_slot(state.load())) + ".json"
     h = hashlib.sha256()
     try:
+        old = state.slot_dir(state.running_slot(state.load())) + ".json"
         downloads.hash_file(old, h)
-    except OSError:
+    except (OSError, UpdateError):
         return False  # a board set up without a release has no envelope beside its slot
     fz = path + ".fz"
     try:
         # A patch is worth it only when smaller than the envelope: no more than that is read.
         downloads.download(source.patch_url(cfg, hexdigest(h), sha256), fz, size, None, headers)
+        from mpota import patch
+
         patch.apply(old, fz, path, size, sha256, downloads.io_buffer(), "fossil")
         return True
     except UpdateError:

@@ -171,10 +171,14 @@ def check(cfg, current_version):
 
 
 def _patched(cfg, path, size, sha256, headers):
-    # The envelope the pointer names, rebuilt from the running one and a patch (envpatch.py).
-    from mpota import envpatch
+    # The envelope the pointer names, rebuilt from the running one and a patch (envpatch.py); its
+    # modules are dropped before the verifier (or a whole download) needs the room.
+    from mpota import _KEEP, _drop, envpatch
 
-    return envpatch.fetch(cfg, path, size, sha256, headers)
+    done = envpatch.fetch(cfg, path, size, sha256, headers)
+    del envpatch
+    _drop(_KEEP + ("downloads", "http", "filelist"))
+    return done
 
 
 def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):

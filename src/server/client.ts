@@ -4,7 +4,7 @@
  * optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Hex } from "../manifest/index.ts";
 import type { ReleaseStore } from "../store/index.ts";
@@ -193,8 +193,12 @@ export async function releaseFromFolder(
   const envelopePath = join(base, "releases", `${version}.json`);
   if (!existsSync(envelopePath))
     throw new Error(`no release ${version} in ${root} (looked for ${envelopePath})`);
+  const envelope = await readFile(envelopePath);
+  const toEnvelope = `-${sha256Hex(envelope)}.fz`;
+  const patches = existsSync(join(base, "patches")) ? await readdir(join(base, "patches")) : [];
   return {
-    envelope: await readFile(envelopePath),
+    envelope,
+    envelopePatches: patches.filter((name) => PATCH_NAME.test(name) && name.endsWith(toEnvelope)),
     blob: (name) => readFile(join(base, "blobs", name)),
     patch: (name) => readFile(join(base, "patches", name)),
   };
