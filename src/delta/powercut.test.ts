@@ -18,6 +18,7 @@ import {
   testApp,
 } from "../client/testkit.ts";
 import { buildRelease } from "../release/index.ts";
+import { scaled } from "../sim/testing.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
 import { editModule, pythonModule, randomData, seededRng } from "./corpus.ts";
@@ -101,6 +102,6 @@ describe("power cuts during a patched install", () => {
       expect(failures).toEqual([]);
       expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
     },
-    180_000,
+    scaled(240_000), // as the client's matrix: an update loads its modules per phase, on a busy machine too
   );
 });
