@@ -214,6 +214,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
     if not (size and sha256 and _patched(cfg, path, size, sha256, headers)):
+        setup(cfg)  # http may have been dropped with the patch's modules: its settings again
         _download(url, path, min(max_bytes, room), size, sha256, headers)
     from mpota import _drop
 
