@@ -1,6 +1,6 @@
 /**
  * The power-cut matrix (src/client/powercut.ts) extended to patched files: an update whose changed
- * files come as patches of both encodings, with the power cut before every flash operation, in both
+ * files (and the envelope) come as patches of both encodings, with the power cut before every flash operation, in both
  * durability models. Every run must end with the board running exactly the old or the new release,
  * each slot the state record names intact byte for byte.
  */
@@ -22,7 +22,7 @@ import { scaled } from "../sim/testing.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
 import { editModule, pythonModule, randomData, seededRng } from "./corpus.ts";
-import { makeReleasePatches } from "./release.ts";
+import { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
 
 const PROJECT = "greenhouse";
 const work = mkdtempSync(join(tmpdir(), "mpota-delta-cut-"));
@@ -60,6 +60,7 @@ beforeAll(async () => {
       key,
       store,
       makePatches: makeReleasePatches,
+      makeEnvelopePatch, // the envelope comes as a patch too: cuts while it is rebuilt
     });
     if (version === "1.1.0") {
       const encodings = built.envelope.signed.files
