@@ -37,6 +37,11 @@ export const benchmarks: Record<string, { describe: string; load: () => Promise<
       "git and micropython_ota sources: requests and bytes of a no-update check and an update (GitHub, Gitea, Gogs, micropython_ota)",
     load: async () => (await import("./sources.ts")).default,
   },
+  wire: {
+    describe:
+      "every byte a board moves to update through a series of releases (static site and mpota serve, .py and .mpy), vs gzip -9 of the changed files and zstd --patch-from",
+    load: async () => (await import("./wire.ts")).default,
+  },
   dashboard: {
     describe:
       "dashboard: p95 server time of a device list page, a filtered search and the fleet overview with 100,000 devices (SQLite); fleet page first paint in Chromium",

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFiles, loaderSource, mpotaPackage, releaseFrom } from "../src/client/bundle.ts";
 import { encodeStateRecord, type StateRecord } from "../src/client/state-record.ts";
+import { makeEnvelopePatch } from "../src/delta/index.ts";
 import {
   channelPointer,
   comparePaths,
@@ -113,6 +114,8 @@ export interface ReleaseOptions {
   hooks?: { post_update?: string; rollback?: string };
   created?: string;
   minLoader?: number;
+  /** Earlier versions in the site whose envelopes get a patch to this one (as `mpota release` makes them). */
+  envelopePatchFrom?: string[];
 }
 
 /** Writes release `version` of `tree` into the static site `site` (envelope and blobs); returns the envelope. */
@@ -127,6 +130,7 @@ export function buildRelease(
   const paths = sitePaths(site, project);
   mkdirSync(join(paths.root, "blobs"), { recursive: true });
   mkdirSync(join(paths.root, "releases"), { recursive: true });
+  mkdirSync(join(paths.root, "patches"), { recursive: true });
   const files = Object.keys(tree)
     .sort(comparePaths)
     .map((path) => {
@@ -148,6 +152,11 @@ export function buildRelease(
     version,
   };
   const envelope = envelopeBytes(signEnvelope(signed, key));
+  for (const from of options.envelopePatchFrom ?? []) {
+    const old = readFileSync(paths.release(from));
+    const patch = makeEnvelopePatch(old, envelope);
+    if (patch) writeFileSync(paths.patch(sha256Hex(old), sha256Hex(envelope)), patch);
+  }
   writeFileSync(paths.release(version), envelope);
   return envelope;
 }

@@ -8,29 +8,54 @@ from mpota.errors import UpdateError
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
 
 
-def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
-    # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
-    # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly.
-    # `headers` go with the request (a source's credentials). -> (path, header)
+def _patched(cfg, path, size, sha256, headers):
+    # The envelope the pointer names, rebuilt from the running one and a patch (envpatch.py). The
+    # download's modules are dropped before the patch is applied, the patch's before what follows.
+    from mpota import _drop, envpatch
+
+    old = envpatch.download(cfg, path, size, sha256, headers)
+    del envpatch
+    _drop()
+    if old is None:
+        return False
+    from mpota import envpatch
+
+    done = envpatch.rebuild(old, path, size, sha256)
+    del envpatch
+    _drop()
+    return done
+
+
+def _download(url, path, max_bytes, size, sha256, headers):
+    # The whole envelope, checked against the pointer's size and sha256 when it gave them.
     import hashlib
 
     from mpota import downloads
     from mpota.manifest import hexdigest
 
-    from mpota.source import free_bytes, tmp_dir
+    h = hashlib.sha256() if sha256 else None
+    n = downloads.download(url, path, max_bytes, h, headers)
+    if size is not None and n != size:
+        raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
+    if h and hexdigest(h) != sha256:
+        raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
+
+
+def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
+    # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
+    # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly;
+    # then a patch from the running release's envelope is tried first (envpatch.py). `headers` go
+    # with the request (a source's credentials). -> (path, header)
+    from mpota.source import free_bytes, setup, tmp_dir
 
     path = tmp_dir() + "/release.json"
     room = free_bytes()
     if size is not None and size > room:
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
-    h = hashlib.sha256() if sha256 else None
-    n = downloads.download(url, path, min(max_bytes, room), h, headers)
-    if size is not None and n != size:
-        raise UpdateError("size", "%s: %d bytes where the channel pointer says %d" % (url, n, size))
-    if h and hexdigest(h) != sha256:
-        raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
-    del downloads, hexdigest
+    if not (size and sha256 and _patched(cfg, path, size, sha256, headers)):
+        setup(cfg)  # http may have been dropped with the patch's modules: its settings again
+        _download(url, path, min(max_bytes, room), size, sha256, headers)
     from mpota import _drop
 
     _drop()  # the download's modules make room for the verifier's

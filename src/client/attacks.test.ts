@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,8 @@ import {
   testApp,
 } from "../../testing/board.ts";
 import type { Fault } from "../../testing/fault-proxy.ts";
-import { envelopeBytes, signEnvelope } from "../manifest/index.ts";
+import { makeEnvelopePatch } from "../delta/index.ts";
+import { envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
 import { currentState } from "./state-record.ts";
 
@@ -126,6 +127,23 @@ const attacks: Attack[] = [
     prepare: (v) => release(v, app(v, { "Main.py": "print('shadow')\n" })),
     code: "manifest",
     message: /^main\.py: another path differs from it only in case$/,
+  },
+  {
+    name: "tampered-envelope-patch",
+    // The envelope a board rebuilds from the one it runs and a patch is verified like a downloaded one.
+    prepare: (v) => {
+      release(v, app(v, { "evil.py": "print('hi')\n" }));
+      const evil = entryOf(v, "evil.py");
+      editEnvelope(v, (t) => t.replace(entryOf(v, "main.py").sha256, evil.sha256));
+      const from = readFileSync(paths.release("1.0.0"));
+      const to = readFileSync(paths.release(v));
+      mkdirSync(join(paths.root, "patches"), { recursive: true });
+      writeFileSync(paths.patch(sha256Hex(from), sha256Hex(to)), makeEnvelopePatch(from, to)!);
+    },
+    // The whole envelope is not there: only the patch can bring the tampered one.
+    faults: (v) => [{ path: releasePath(v), fault: { kind: "status", status: 404 }, times: 9 }],
+    code: "signature",
+    message: /the signature does not match/,
   },
   {
     name: "oversized-blob",

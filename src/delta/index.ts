@@ -15,4 +15,4 @@ export {
   type PatchEncoding,
   patchPath,
 } from "./patch.ts";
-export { makeReleasePatches } from "./release.ts";
+export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";

@@ -127,7 +127,10 @@ describe("a patched install on the device", () => {
     });
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
     const fetched = fixture.server.requests.filter((p) => p.includes("/blobs/") || p.includes("/patches/"));
-    expect(fetched.filter((p) => p.includes("/patches/"))).toHaveLength(2); // main.py and lib/big.py
+    // main.py and lib/big.py, and the envelope's (none here: these releases are made without, so 404)
+    const envelopePatch = `-${built["1.1.0"]!.sha256}.fz`;
+    expect(fetched.filter((p) => p.includes("/patches/") && !p.endsWith(envelopePatch))).toHaveLength(2);
+    expect(fetched.filter((p) => p.endsWith(envelopePatch))).toHaveLength(1);
     expect(fetched.filter((p) => p.includes("/blobs/"))).toEqual([
       `/${PROJECT}/blobs/${fileEntry(built["1.1.0"]!, "lib/added.py").sha256}.z`,
     ]);

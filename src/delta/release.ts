@@ -36,3 +36,14 @@ export const makeReleasePatches: MakePatches = (context: PatchContext): MadePatc
   }
   return made;
 };
+
+/**
+ * A patch from one release envelope to a later one (Fossil + zlib, as file patches; the envelope has a
+ * line per file, so a one-file change costs about that line), or undefined when it would save nothing
+ * over the envelope itself. A board holding the older envelope beside its running slot downloads this
+ * instead (patches/<from>-<to>.fz, named by the envelopes' sha256s; docs/protocol.md).
+ */
+export function makeEnvelopePatch(from: Uint8Array, to: Uint8Array): Uint8Array | undefined {
+  const patch = makePatch(from, to, { encodings: ["fossil"] });
+  return patch.bytes.length < to.length ? patch.bytes : undefined;
+}

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mpotaPackage } from "../client/bundle.ts";
-import { makeReleasePatches } from "../delta/index.ts";
+import { makeEnvelopePatch, makeReleasePatches } from "../delta/index.ts";
 import type { SigningKey } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease, type SourceFile } from "../release/index.ts";
 import { loadTree } from "../sim/index.ts";
@@ -88,6 +88,7 @@ export async function exampleRelease(
     store,
     mpotaPackage: mpotaPackage(),
     makePatches: makeReleasePatches,
+    makeEnvelopePatch,
     transform: (files: SourceFile[]) =>
       files.map((file) => (file.path === "main.py" ? { path: file.path, read: () => main } : file)),
   });

@@ -202,7 +202,7 @@ export async function tellStory(say: Say, options: StoryOptions = {}): Promise<v
       "1.1.0": await site.release("1.1.0", "dew-point"),
       "1.2.0": await site.release("1.2.0", options.broken ?? "crash"),
     };
-    for (const built of Object.values(releases)) names.learn(built.envelope.signed);
+    for (const built of Object.values(releases)) names.learn(built.envelope.signed, built.sha256);
     const first = releases["1.0.0"];
     tell(
       `Built ${EXAMPLE_PROJECT} 1.0.0 from examples/greenhouse: ${first.envelope.signed.files.length} files ` +

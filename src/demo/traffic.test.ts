@@ -9,6 +9,8 @@ describe("traffic", () => {
   it("names what a board fetched by its path in the releases it learnt", () => {
     const names = traffic();
     names.learn({ files: [{ path: "lib/sensors.py", sha256: A, size: 1, blobs: { zlib: 1 } }] } as Manifest);
+    const E = "e".repeat(64);
+    names.learn({ version: "1.1.0", files: [] as Manifest["files"] } as Manifest, E);
     const d = (path: string, status: 200 | 304 | 404 = 200, bytes = 10) =>
       names.describe({ method: "GET", path, url: path, status, bytes, authorized: false });
     expect(d("/greenhouse/channels/stable.json")).toEqual({
@@ -26,6 +28,11 @@ describe("traffic", () => {
       bytes: 10,
     });
     expect(d(`/greenhouse/patches/${B}-${A}.fz`).what).toBe("lib/sensors.py (delta patch)");
+    expect(d(`/greenhouse/patches/${B}-${E}.fz`)).toEqual({
+      kind: "release",
+      what: "release 1.1.0 manifest (signed), as a delta patch",
+      bytes: 10,
+    });
     expect(d(`/greenhouse/blobs/${B}.z`).what).toBe("file bbbbbbbbbbbb… (whole file)");
     expect(d("/greenhouse/releases/9.9.9.json", 404, 0)).toEqual({
       kind: "missing",

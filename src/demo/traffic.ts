@@ -13,17 +13,19 @@ export interface Download {
 }
 
 export interface Traffic {
-  /** Learns the file paths of a release, to name the files boards fetch. */
-  learn: (manifest: Manifest) => void;
+  /** Learns the file paths of a release (and its envelope's sha256), to name what boards fetch. */
+  learn: (manifest: Manifest, envelopeSha256?: string) => void;
   describe: (request: ServedRequest) => Download;
 }
 
 export function traffic(): Traffic {
   const paths = new Map<string, string>(); // file sha256 -> its path in a release
+  const envelopes = new Map<string, string>(); // envelope sha256 -> its release's version
   const nameOf = (sha256: string) => paths.get(sha256) ?? `file ${sha256.slice(0, 12)}…`;
   return {
-    learn: (manifest) => {
+    learn: (manifest, envelopeSha256) => {
       for (const file of manifest.files) paths.set(file.sha256, file.path);
+      if (envelopeSha256) envelopes.set(envelopeSha256, manifest.version);
     },
     describe: ({ path, status, bytes }) => {
       const [, , folder = "", name = ""] = path.split("/");
@@ -40,6 +42,9 @@ export function traffic(): Traffic {
         return { kind: "release", what: `release ${name.replace(/\.json$/, "")} manifest (signed)`, bytes };
       if (folder === "patches") {
         const to = name.replace(/\.fz$/, "").split("-")[1] ?? "";
+        const version = envelopes.get(to);
+        if (version !== undefined)
+          return { kind: "release", what: `release ${version} manifest (signed), as a delta patch`, bytes };
         return { kind: "patch", what: `${nameOf(to)} (delta patch)`, bytes };
       }
       if (folder === "blobs")

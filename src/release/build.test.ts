@@ -299,3 +299,29 @@ describe("the makePatches seam", () => {
     expect(store.listReleases("greenhouse")).toEqual(["1.0.0"]);
   });
 });
+
+describe("the makeEnvelopePatch seam", () => {
+  it("stores a patch from each earlier envelope offered to the new one, by the envelopes' sha256s", async () => {
+    const store = newStore();
+    const made: Array<[string, string]> = [];
+    const makeEnvelopePatch = (from: Uint8Array, to: Uint8Array) => {
+      made.push([sha256Hex(from), sha256Hex(to)]);
+      return from.length > 0 ? compressBlob(to) : undefined; // a stand-in: the seam is under test
+    };
+    const v1 = await buildRelease(options(store, { dir: tree({ "a.py": "1" }), makeEnvelopePatch }));
+    const v2 = await buildRelease(
+      options(store, { dir: tree({ "a.py": "2" }), version: "1.1.0", makeEnvelopePatch }),
+    );
+    const v3 = await buildRelease(
+      options(store, { dir: tree({ "a.py": "3" }), version: "1.2.0", makeEnvelopePatch, patchBases: 1 }),
+    );
+    // 1.0.0 had none before it; 1.2.0 offers only 1.1.0 (patchBases 1).
+    expect(made).toEqual([
+      [v1.sha256, v2.sha256],
+      [v2.sha256, v3.sha256],
+    ]);
+    expect(store.readPatch(v1.sha256, v2.sha256)).toEqual(compressBlob(v2.bytes));
+    expect(store.envelopePatches("greenhouse", "1.2.0")).toEqual([{ from: v2.sha256, to: v3.sha256 }]);
+    expect(store.envelopePatches("greenhouse", "1.0.0")).toEqual([]);
+  });
+});

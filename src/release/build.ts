@@ -7,6 +7,7 @@ import {
   comparePaths,
   compareVersions,
   type Envelope,
+  envelopeBytes,
   type FileEntry,
   gitBlobSha1,
   type Hooks,
@@ -77,6 +78,12 @@ export interface BuildOptions extends FilterOptions {
   /** Absolute paths never taken from `dir` (the key file, the store are always left out). */
   exclude?: readonly string[];
   makePatches?: MakePatches;
+  /**
+   * A patch from an earlier envelope to this one, undefined when not worth it (src/delta's
+   * makeEnvelopePatch): stored for each earlier release the patch maker is offered, so that a board on
+   * one of them downloads the change of the envelope instead of all of it.
+   */
+  makeEnvelopePatch?: (from: Uint8Array, to: Uint8Array) => Uint8Array | undefined;
   /** Rewrites the files before they are stored (`mpota release --mpy`: .py compiled to .mpy). */
   transform?: (files: SourceFile[]) => SourceFile[] | Promise<SourceFile[]>;
   /** How many earlier releases the patch maker is offered (default 3). */
@@ -161,9 +168,12 @@ function previousReleases(options: BuildOptions): StoredRelease[] {
     .map((v) => options.store.readRelease(options.project, v));
 }
 
-async function addPatches(options: BuildOptions, files: NewFile[]): Promise<number> {
+async function addPatches(
+  options: BuildOptions,
+  files: NewFile[],
+  previous: readonly StoredRelease[],
+): Promise<number> {
   if (!options.makePatches) return 0;
-  const previous = previousReleases(options);
   if (previous.length === 0) return 0;
   const made = await options.makePatches({
     project: options.project,
@@ -185,6 +195,20 @@ async function addPatches(options: BuildOptions, files: NewFile[]): Promise<numb
     entry.blobs.patches = [...(entry.blobs.patches ?? []), patch];
   }
   return made.length;
+}
+
+/** Patches from the envelopes of `previous` to `bytes`, stored before the release that they lead to. */
+function addEnvelopePatches(
+  options: BuildOptions,
+  previous: readonly StoredRelease[],
+  bytes: Uint8Array,
+): void {
+  if (!options.makeEnvelopePatch) return;
+  const to = sha256Hex(bytes);
+  for (const release of previous) {
+    const patch = options.makeEnvelopePatch(release.bytes, bytes);
+    if (patch) options.store.putPatch(sha256Hex(release.bytes), to, patch);
+  }
 }
 
 /** Builds, signs and stores a release; ReleaseError (or ManifestError) saying what is wrong. */
@@ -233,7 +257,8 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
     zsize += blob.zsize;
     progress({ phase: "read", done: files.length, total: sources.length });
   }
-  const patches = await addPatches(options, files);
+  const previous = options.makePatches || options.makeEnvelopePatch ? previousReleases(options) : [];
+  const patches = await addPatches(options, files, previous);
   progress({ phase: "patch", done: 1, total: 1 });
   const manifest = validateManifest({
     format: 1,
@@ -247,6 +272,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
   });
   const envelope = signEnvelope(manifest, options.key);
   progress({ phase: "sign", done: 1, total: 1 });
+  addEnvelopePatches(options, previous, envelopeBytes(envelope));
   let stored: StoredRelease;
   try {
     stored = options.store.putRelease(envelope);

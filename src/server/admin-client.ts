@@ -4,7 +4,7 @@
  * optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpotaError } from "../errors/index.ts";
 import { sha256Hex } from "../manifest/index.ts";
@@ -72,6 +72,11 @@ export interface ReleaseFiles {
   envelope: Uint8Array;
   blob(name: string): Promise<Uint8Array>;
   patch(name: string): Promise<Uint8Array>;
+  /**
+   * Patches from earlier envelopes to this one (`<from>-<to>.fz`, read with `patch`), uploaded with the
+   * release: a board on an earlier release downloads one instead of the whole envelope.
+   */
+  envelopePatches?: string[];
 }
 
 export interface PublishOptions {
@@ -110,6 +115,7 @@ export async function publishRelease(
   const jobs = [
     ...plan.missing.blobs.map((name) => ({ kind: "blobs" as const, name })),
     ...plan.missing.patches.map((name) => ({ kind: "patches" as const, name })),
+    ...(files.envelopePatches ?? []).map((name) => ({ kind: "patches" as const, name })),
   ];
   const total = (envelope.signed?.files ?? []).reduce((n, f) => n + 1 + (f.blobs?.patches?.length ?? 0), 0);
   const uploads = jobs.length;
@@ -165,6 +171,7 @@ export function releaseFromStore(store: ReleaseStore, project: string, version: 
   };
   return {
     envelope: store.readRelease(project, version).bytes,
+    envelopePatches: store.envelopePatches(project, version).map((p) => `${p.from}-${p.to}.fz`),
     blob: (name) => readFile(store.blobPath(match(name, BLOB_NAME)[1]!)),
     patch: (name) => {
       const m = match(name, PATCH_NAME);
@@ -187,8 +194,12 @@ export async function releaseFromFolder(
   const envelopePath = join(base, "releases", `${version}.json`);
   if (!existsSync(envelopePath))
     throw new Error(`no release ${version} in ${root} (looked for ${envelopePath})`);
+  const envelope = await readFile(envelopePath);
+  const toEnvelope = `-${sha256Hex(envelope)}.fz`;
+  const patches = existsSync(join(base, "patches")) ? await readdir(join(base, "patches")) : [];
   return {
-    envelope: await readFile(envelopePath),
+    envelope,
+    envelopePatches: patches.filter((name) => PATCH_NAME.test(name) && name.endsWith(toEnvelope)),
     blob: (name) => readFile(join(base, "blobs", name)),
     patch: (name) => readFile(join(base, "patches", name)),
   };

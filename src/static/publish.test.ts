@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
+import { applyPatch, makeEnvelopePatch } from "../delta/index.ts";
 import {
   generateKeyPair,
   parsePointerEnvelope,
@@ -140,6 +141,24 @@ describe("publishStatic", () => {
     expect(
       parsePointerEnvelope(readFileSync(sitePaths(site, "greenhouse").channel("beta"))).signed.version,
     ).toBe("1.0.0");
+  });
+
+  it("copies the patches from earlier envelopes to the release's envelope", async () => {
+    const store = openStore(temp("store"));
+    const build = (version: string, main: string) => {
+      const dir = temp("app");
+      writeFileSync(join(dir, "main.py"), main);
+      return buildRelease({ dir, project: "greenhouse", version, key, store, makeEnvelopePatch });
+    };
+    const v1 = await build("1.0.0", "1");
+    const v2 = await build("1.1.0", "2");
+    const site = temp("site");
+    publishStatic({ site, store, project: "greenhouse", version: "1.1.0", channel: "stable" });
+    const patch = readFileSync(sitePaths(site, "greenhouse").patch(v1.sha256, v2.sha256));
+    expect(patch).toEqual(store.readPatch(v1.sha256, v2.sha256));
+    expect(
+      Buffer.from(applyPatch(v1.bytes, patch, "fossil", { size: v2.bytes.length, sha256: v2.sha256 })),
+    ).toEqual(v2.bytes);
   });
 
   it("writes the pointer last: while blobs are copied the old pointer stands and no envelope exists", async () => {

@@ -201,6 +201,18 @@ export class ReleaseStore {
       .sort(compareVersions);
   }
 
+  /**
+   * The stored patches from the envelopes of a project's earlier releases to the envelope of `version`
+   * (what a board on one of them downloads instead of the whole envelope), by the envelopes' sha256s.
+   */
+  envelopePatches(project: string, version: string): Array<{ from: string; to: string }> {
+    const to = sha256Hex(readFileSync(this.manifestPath(project, version)));
+    return this.listReleases(project)
+      .filter((v) => compareVersions(v, version) < 0)
+      .map((v) => ({ from: sha256Hex(readFileSync(this.manifestPath(project, v))), to }))
+      .filter((p) => this.hasPatch(p.from, p.to));
+  }
+
   /** The highest version of a project in the store, if any. */
   latestVersion(project: string): string | undefined {
     return this.listReleases(project).at(-1);

@@ -95,7 +95,7 @@ export function registerRelease(program: Command): void {
       if (opts.keepPy.length > 0 && !opts.mpy) throw new CliError("--keep-py only applies with --mpy");
       const key = await loadKeyOption(opts.key);
       const { buildRelease } = await import("../../release/index.ts");
-      const { makeReleasePatches } = await import("../../delta/index.ts");
+      const { makeEnvelopePatch, makeReleasePatches } = await import("../../delta/index.ts");
       const { mpySources } = await import("../../mpy/index.ts");
       const { shippedMpotaPackage } = await import("../../client/bundle.ts");
       const patchBases = Number(opts.patches);
@@ -125,6 +125,7 @@ export function registerRelease(program: Command): void {
         exclude: [resolve(opts.key)],
         transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
         makePatches: patchBases > 0 ? makeReleasePatches : undefined,
+        makeEnvelopePatch: patchBases > 0 ? makeEnvelopePatch : undefined,
         patchBases,
         mpotaPackage: shipped,
         requireMain: opts.main,
