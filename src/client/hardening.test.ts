@@ -158,7 +158,7 @@ describe("junk on a small flash (issue 10, item 7)", () => {
     const config = fixture.config("stable", { timeout_s: 2, retries: 1 });
     const files = {
       ...boardFiles(config, "1.0.0"),
-      [`.mpota/tmp/${"0".repeat(64)}.z`]: randomBytes(760_000),
+      [`.mpota/tmp/${"0".repeat(64)}.z`]: randomBytes(700_000),
     };
     const device = fixture.board(files, { flash: { sizeBytes: 1 << 20 } });
     const { r } = await update(device);

@@ -170,6 +170,7 @@ describe("transports", () => {
     expect(blobRequests()).toEqual([]);
     expect(fixture.server.requests.map((q) => q.path)).toEqual([
       fixture.channelPath("stable"),
+      expect.stringMatching(/\/patches\/[0-9a-f]{64}-[0-9a-f]{64}\.fz$/), // the envelope as a patch: none here
       fixture.releasePath("1.1.0"),
     ]);
     untouched(device, before);

@@ -131,7 +131,7 @@ class ADC:
         return int(adc_volts.get(self.pin, 1.65) * 1000000)
 
     def read_u16(self):
-        return min(65535, self.read_uv() * 65535 // 3300000)
+        return min(65535, (self.read_uv() * 65536 + 1650000) // 3300000)  # unset (1.65 V): 32768, as ever
 
     def read(self):
         return self.read_u16() >> 4
