@@ -22,6 +22,7 @@ let next = 0;
 const statusCodes: Record<string, number> = {};
 let errors = 0;
 let total = 0;
+let answered = 0; // 200 or 304: check-ins served
 
 function nextRequest(host: string): string {
   const [id, token] = devices[next++ % devices.length]!;
@@ -59,6 +60,7 @@ function drive(target: URL, latencies: number[], until: number): Promise<void> {
         pending = pending.slice(headEnd + 4 + length);
         const status = head.slice(9, 12);
         statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+        if (status === "200" || status === "304") answered++;
         latencies.push(performance.now() - sent);
         total++;
         send();
@@ -92,6 +94,7 @@ const sorted = latencies.map((l) => l.sort((a, b) => a - b));
 process.stdout.write(
   `${JSON.stringify({
     requestsPerSecond: (total * 1000) / elapsed,
+    answeredPerSecond: (answered * 1000) / elapsed,
     total,
     p50Ms: Math.max(...sorted.map((l) => percentile(l, 0.5))),
     p99Ms: Math.max(...sorted.map((l) => percentile(l, 0.99))),
