@@ -60,7 +60,8 @@ class Writer:
 
         if not self.count:
             self.f.close()
-            raise UpdateError("source", "%s %s holds no file the config selects" % (header["source"], header["version"]))
+            raise UpdateError("source", "%s %s holds no file the config selects"
+                              % (header["source"], header["version"]))
         h = dict(header)
         h["format"] = 1
         h.pop("files", None)

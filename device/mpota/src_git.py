@@ -426,8 +426,8 @@ def _signed_release(cfg, version):
     download(cfg, url, signed, 1048576, accept=p.ASSET_ACCEPT, what="asset manifest.json")
     header = envelope.verify(signed, cfg["keys"], cfg["project"])
     if header["version"] != version:
-        raise UpdateError("version", "%s: release %s carries a manifest of version %s" % (src["repo"], tag,
-                                                                                           header["version"]))
+        raise UpdateError("version", "%s: release %s carries a manifest of version %s"
+                          % (src["repo"], tag, header["version"]))
     commit = p.resolve(cfg, tag)
     path = TMP + "/files.json"
     w = filelist.Writer(path, header["created"])

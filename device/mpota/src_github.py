@@ -89,4 +89,3 @@ def asset_url(cfg, asset):
     # The API's asset URL needs the token (private repositories); the public download link spends no
     # API request. Both redirect to the storage host, which never sees the token.
     return asset["url"] if cfg["source"].get("token") else asset["browser_download_url"]
-
