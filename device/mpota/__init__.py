@@ -74,15 +74,16 @@ def status():
     return _call("api", "status")
 
 
-def check():
-    # Is there a release to install? One small request when there is not.
-    return _call("checking", "check")
+def check(cfg=None):
+    # Is there a release to install? One small request when there is not. `cfg`: a complete config
+    # instead of ota_config.json (the micropython_ota drop-in builds one).
+    return _call("checking", "check", cfg)
 
 
-def update(force=False):
+def update(force=False, cfg=None):
     # Check, download, verify and install the next release into the free slot, then reset per
     # reset_mode. force=True reinstalls the offered release even when it already runs or failed before.
-    return _call("updating", "update", force)
+    return _call("updating", "update", force, cfg)
 
 
 def notify(version=None):
