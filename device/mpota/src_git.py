@@ -94,13 +94,11 @@ def _epoch(date):
     return days * 86400 + int(hh) * 3600 + int(mm) * 60 + int(ss)
 
 
-def _note_limit(cfg, status):
-    # After an answer: when it says the limit is spent, remember until when. -> True if it is spent.
+def _note_limit(cfg, status, head):
+    # After an answer (its kept headers `head`): when it says the limit is spent, remember until when.
+    # -> True if it is spent.
     import time
 
-    from mpota import http
-
-    head = http.last_head
     if head.get("x-ratelimit-remaining") != "0":
         return False
     reset = head.get("x-ratelimit-reset", "")
@@ -127,32 +125,35 @@ def _pace(cfg):
     time.sleep(left)
 
 
-def _limited(cfg, call):
-    # Runs one API call with the rate limit honoured; a request refused for the limit is made again
-    # once after waiting (when the wait is short).
-    from mpota import http
-
+def _limited(cfg, call, seen=None):
+    # Runs one API call, call(seen), with the rate limit honoured: the call puts the answer's kept
+    # headers into `seen` (http.keep_head); a request refused for the limit is made again once after
+    # waiting (when the wait is short).
+    if seen is None:
+        seen = {}
     for _ in range(2):
         _pace(cfg)
-        http.last_head.clear()
+        seen.clear()
         try:
-            result = call()
+            result = call(seen)
         except UpdateError:
-            if _note_limit(cfg, 403):
+            if _note_limit(cfg, 403, seen):
                 continue
             raise
-        if not _note_limit(cfg, result[0] if isinstance(result, tuple) else 200):
+        if not _note_limit(cfg, result[0] if isinstance(result, tuple) else 200, seen):
             return result
     _pace(cfg)
     raise UpdateError("rate_limit", "%s: the API rate limit is spent" % api(cfg))
 
 
-def get_small(cfg, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file"):
+def get_small(cfg, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file", seen=None):
     # -> (status, etag, body) of a small API answer. 401/403/404/422 become clear errors here.
+    # `seen`: a dict that gets the answer's kept headers (http.keep_head).
     from mpota import http, source
 
     source.setup(cfg)
-    status, tag, body = _limited(cfg, lambda: http.get_small(url, headers(cfg, url, accept), max_bytes, etag))
+    status, tag, body = _limited(
+        cfg, lambda seen: http.get_small(url, headers(cfg, url, accept), max_bytes, etag, seen), seen)
     _judge(cfg, url, status, what)
     return status, tag, body
 
@@ -161,12 +162,8 @@ def download(cfg, url, path, max_bytes, hasher=None, accept=None, what="file"):
     from mpota import downloads, source
 
     source.setup(cfg)
-    try:
-        return _limited(cfg, lambda: downloads.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
-    except UpdateError as e:
-        if getattr(e, "status", None) in (401, 403, 404, 422):
-            _judge(cfg, url, e.status, what)
-        raise
+    return _limited(cfg, lambda seen: downloads.download(
+        url, path, max_bytes, hasher, headers(cfg, url, accept), lambda status: _judge(cfg, url, status, what), seen))
 
 
 def _judge(cfg, url, status, what):
@@ -329,10 +326,11 @@ def may_hold(src, repo_dir):
 # check() and fetch_release()
 
 
-def check(cfg, current_version):
+def check(cfg, current_version, seen=None):
     # None when the source offers current_version, else {"version": ...}: a branch tip (its commit),
     # a tag, or the latest release's tag. A branch or release costs one small conditional request
-    # (304 when nothing changed, where the API sends ETags); a pinned tag none at all.
+    # (304 when nothing changed, where the API sends ETags); a pinned tag none at all. `seen`: a
+    # dict that gets the answer's kept headers (http.keep_head).
     from mpota import channel
 
     src = cfg["source"]
@@ -347,7 +345,7 @@ def check(cfg, current_version):
             url, accept, what = repo_url(cfg) + p.RELEASE, p.RELEASE_ACCEPT, "release"
         saved = channel.saved_answer(ETAG, url)
         status, etag, body = get_small(cfg, url, accept, saved["etag"] if saved and current_version else None,
-                                       what=what)
+                                       what=what, seen=seen)
         if status == 304 and saved:
             version = saved["version"]
         elif status == 200:
