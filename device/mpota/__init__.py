@@ -23,7 +23,7 @@ def _load(name):
 # Modules kept between calls: errors (its UpdateError class must stay the one every module raises)
 # and the sources that remember something (a git API's spent rate limit, what check() found); a
 # board only ever loads those of its own source.
-_LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
+_LASTING = ("errors", "git_api", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
 # Modules a phase keeps for the next (_drop's default): the one running check() or update().
 _KEEP = ("checking", "updating") + _LASTING
 
