@@ -87,7 +87,7 @@ def ota_update(host, project, filenames, use_version_prefix=True, user=None, pas
         hard_reset_device = reset_device
     _confirm_running()
     cfg = _config(host, project, filenames, use_version_prefix, user, passwd, timeout)
-    result = mpota._call("updating", "update", False, cfg)
+    result = mpota.update(False, cfg)
     if not result["ok"]:
         _say(result, host, project)
         return
@@ -103,7 +103,7 @@ def check_for_ota_update(host, project, user=None, passwd=None, timeout=5, soft_
     _auth(user, passwd)
     _confirm_running()
     cfg = _config(host, project, (), True, user, passwd, timeout)
-    result = mpota._call("checking", "check", cfg)
+    result = mpota.check(cfg)
     if not result["ok"]:
         _say(result, host, project)
         return

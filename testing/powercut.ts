@@ -133,7 +133,7 @@ export async function standardScenarios(
   const page = (title: string) => `<h1>${title}</h1>\n${"<p>readings and charts</p>\n".repeat(400)}`; // > 2 buffers
   // mpota lives outside the slots here (/lib/mpota, as when it is frozen into the firmware), so the
   // releases stay small and the matrix fast: each kind of flash op, not many of each. The releases
-  // with the package inside are covered by update.test.ts.
+  // with the package inside are covered by src/device-tests/updating.test.ts.
   const app = (version: string, extra: Record<string, string>) => withoutPackage(testApp(version, extra));
   const v100 = app("1.0.0", {
     "lib/sensors/temp.py": "OFFSET = 1\n",

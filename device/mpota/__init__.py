@@ -23,7 +23,7 @@ def _load(name):
 # Modules kept between calls: errors (its UpdateError class must stay the one every module raises)
 # and the sources that remember something (a git API's spent rate limit, what check() found); a
 # board only ever loads those of its own source.
-_LASTING = ("errors", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
+_LASTING = ("errors", "git_api", "src_git", "src_github", "src_gitea", "src_gogs", "src_micropython_ota")
 # Modules a phase keeps for the next (_drop's default): the one running check() or update().
 _KEEP = ("checking", "updating") + _LASTING
 
@@ -74,15 +74,16 @@ def status():
     return _call("api", "status")
 
 
-def check():
-    # Is there a release to install? One small request when there is not.
-    return _call("checking", "check")
+def check(cfg=None):
+    # Is there a release to install? One small request when there is not. `cfg`: a complete config
+    # instead of ota_config.json (the micropython_ota drop-in builds one).
+    return _call("checking", "check", cfg)
 
 
-def update(force=False):
+def update(force=False, cfg=None):
     # Check, download, verify and install the next release into the free slot, then reset per
     # reset_mode. force=True reinstalls the offered release even when it already runs or failed before.
-    return _call("updating", "update", force)
+    return _call("updating", "update", force, cfg)
 
 
 def notify(version=None):

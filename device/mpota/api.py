@@ -155,7 +155,8 @@ def _ready(cfg, force):
     cfg = _config(cfg)
     rec, slot, current = _running()
     if rec["slot"] != slot:
-        raise UpdateError("pending", "the board switches to %s at the next boot: reset first" % rec["versions"][rec["slot"]])
+        raise UpdateError("pending", "the board switches to %s at the next boot: reset first"
+                          % rec["versions"][rec["slot"]])
     if rec["state"] == "trial":
         raise UpdateError("trial", "%s is on trial: confirm() or rollback() before updating" % current)
     return cfg, current

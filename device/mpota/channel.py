@@ -58,10 +58,11 @@ def check_expiry(p):
     return p
 
 
-def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
+def check_channel(cfg, base, current_version, refusals, headers=None, query="", seen=None):
     # None when the channel under `base` offers current_version, else its pointer. One small request,
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
-    # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why).
+    # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why);
+    # `seen`: a dict that gets the answer's kept headers (http.keep_head).
     from mpota import http
     from mpota.source import setup
 
@@ -71,7 +72,7 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query=""):
     key = url + "#signed" if cfg["signed_pointer"] else url
     saved = saved_answer(ETAG, key)
     status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
-                                        saved["etag"] if saved and current_version else None)
+                                        saved["etag"] if saved and current_version else None, seen)
     if status == 304 and saved:
         # The saved pointer was checked when it came; it may have expired since.
         pointer = check_expiry(saved["pointer"])

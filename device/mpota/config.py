@@ -105,6 +105,7 @@ WIFI_AND_TRANSPORTS = '"wifi" and "transports" exclude each other: list the netw
 WATCHDOG_MS = "0 (off) or a whole number of milliseconds from 1000 to 3600000"
 SIGNED_POINTER = '"signed_pointer" needs a "static" source: only a static site serves signed channel pointers'
 
+
 # Boards in the field (docs/device.md): their fields' own tables are in config_field.py, loaded only
 # for a config that has one of them.
 def _watchdog_ms(v):

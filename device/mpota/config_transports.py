@@ -56,4 +56,3 @@ def check(transports, at, out):
         inner = _fields(t, "%s[%d]." % (at, i), out)
         if inner:
             _check(t, inner, "%s[%d]." % (at, i), out)
-

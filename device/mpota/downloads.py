@@ -2,7 +2,7 @@
 # hold this code in RAM. One reused buffer; a broken transfer resumes with Range (http.py's header).
 from mpota.body import read_body
 from mpota.errors import UpdateError
-from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, retry_status, retrying
+from mpota.http import RETRY_STATUS, Retry, exchange, io_buffer, keep_head, retry_status, retrying
 
 
 def _size(path):
@@ -45,14 +45,17 @@ def _write_all(f):
     return sink
 
 
-def download(url, path, max_bytes, hasher=None, headers=None):
+def download(url, path, max_bytes, hasher=None, headers=None, refused=None, seen=None):
     # Streams the body of `url` into the file `path` (at most max_bytes, else UpdateError "size");
     # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
     # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
     # the whole file once it is complete. Flash errors come out as the OSError they are.
+    # `refused(status)`: a source's own clear error for a refusal (401, 404, ...), raised before the
+    # plain "HTTP <status>"; `seen`: a dict that gets the answer's kept headers (http.keep_head).
     import os
 
     def answer(r, status, head, have):
+        keep_head(seen, head)
         if status in RETRY_STATUS:
             raise retry_status(status, head)
         if status == 206 and have:
@@ -63,9 +66,9 @@ def download(url, path, max_bytes, hasher=None, headers=None):
             _flash(os.remove, path)  # what we have does not fit this file any more: start again
             raise Retry("HTTP 416")
         else:
-            e = UpdateError("http", "%s: HTTP %d" % (url, status))
-            e.status = status  # for sources that explain a refusal (401, 404, ...) their own way
-            raise e
+            if refused:
+                refused(status)
+            raise UpdateError("http", "%s: HTTP %d" % (url, status))
         f = _flash(open, path, "ab" if start else "wb")
         try:
             n = start + read_body(r, head, max_bytes - start, _write_all(f))

@@ -6,8 +6,8 @@
 from micropython import const
 
 from mpota.errors import UpdateError
-from mpota.manifest import (CLOSE, bad, file_size, files, first_line, header_lines, is_hex, is_int, path_ok, raw_entries,
-                            shown)
+from mpota.manifest import (CLOSE, bad, file_size, files, first_line, header_lines, is_hex, is_int, path_ok,
+                            raw_entries, shown)
 
 _MAX_CANDIDATES = const(4)  # signatures by trusted keys tried in the one pass
 _MAX_FILES = const(10000)

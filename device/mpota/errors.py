@@ -2,7 +2,8 @@
 # to /.mpota/last_error.json, and is readable through mpota.status(); none is raised into the app.
 
 LAST_ERROR = "/.mpota/last_error.json"
-NETWORK = ("network", "wifi", "busy", "metered", "battery")  # errors of the way to the source or the board, not of a release
+# errors of the way to the source or the board, not of a release
+NETWORK = ("network", "wifi", "busy", "metered", "battery")
 
 
 class UpdateError(Exception):

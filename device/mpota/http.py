@@ -30,7 +30,6 @@ _HEADERS = ("content-length", "transfer-encoding", "etag", "location", "retry-af
             "date", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 _opts = {"timeout": 10, "retries": 3, "ca": None}
-last_head = {}  # the kept headers of the last response, for callers that judge them (API rate limits)
 _buf = None
 
 
@@ -221,8 +220,6 @@ def _head(r):
             status = int(parts[1])
             continue
         if not line:
-            last_head.clear()
-            last_head.update(head)
             return status, head
         try:
             name, sep, value = line.decode().partition(":")
@@ -318,14 +315,24 @@ def _os_error(e):
     return "%s (OSError %s)" % (words, code) if words else "network error %s" % code
 
 
-def get_small(url, headers=None, max_bytes=4096, etag=None):
+def keep_head(seen, head):
+    # Puts the kept headers of the last answer into the caller's dict `seen` (None: not wanted), for
+    # a caller that judges them (an API's rate limit, the Date that sets a board's clock).
+    if seen is not None:
+        seen.clear()
+        seen.update(head)
+
+
+def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None):
     # A small document in RAM (a channel pointer): -> (status, etag, body). 304 when `etag` still
     # matches; statuses other than 200/304 come back with an empty body for the caller to judge.
+    # `seen`: a dict that gets the answer's kept headers (keep_head).
     headers = dict(headers or {})
     if etag:
         headers["If-None-Match"] = etag
 
     def answer(r, status, head):
+        keep_head(seen, head)
         if status in RETRY_STATUS:
             raise retry_status(status, head)
         body = bytearray()

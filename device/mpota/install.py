@@ -286,7 +286,7 @@ def install_release(cfg, envelope_path, header):
             from mpota import filelist, source
 
             source.setup(cfg)
-            filelist.download(cfg, dst, entry)  # a file of an unsigned source, checked by its hash
+            filelist.download(source.source_module(cfg).fetch_file, cfg, dst, entry)  # checked by its hash
         else:
             raise UpdateError("verify", "%s no longer matches in the running slot, and the source does not "
                               "provide it" % entry["path"])

@@ -6,7 +6,8 @@
 #                               (that contract is in src_git.py's header);
 #   "micropython_ota"           src_micropython_ota.
 # A serving module has these functions (a board imports only the modules of its own source):
-#   check(cfg, current_version) -> None (nothing new) | pointer dict (at least "version")
+#   check(cfg, current_version, seen) -> None (nothing new) | pointer dict (at least "version"); `seen`
+#                               (None or a dict) gets the kept headers of the source's answer
 #   fetch_release(cfg, pointer_or_version) -> path of the verified envelope (or file list) on flash
 #   blob_url(cfg, sha256) / patch_url(cfg, from_sha256, to_sha256) -> URL
 #   fetch_file(cfg, url, dst_path, size, hasher) -> bytes   (sources whose releases are file lists)
@@ -72,13 +73,14 @@ def drop_downloads():
         pass  # a failing flash; the next update tries again
 
 
-def check(cfg, current_version):
+def check(cfg, current_version, seen=None):
     m = source_module(cfg)
     if m:
-        return m.check(cfg, current_version)
+        return m.check(cfg, current_version, seen)
     from mpota.channel import check_channel
 
-    return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),))
+    return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),),
+                         None, "", seen)
 
 
 def available(cfg, current, force):
@@ -86,11 +88,13 @@ def available(cfg, current, force):
     # when there is nothing new.
     if cfg["pin"]:
         return {"version": cfg["pin"]}
-    pointer = check(cfg, None if force else current)
-    if cfg["schedule"] and cfg["schedule"]["window"]:  # a board without a clock takes the source's Date
-        from mpota import http, schedule
+    window = cfg["schedule"] and cfg["schedule"]["window"]  # a board without a clock takes the source's Date
+    seen = {} if window else None
+    pointer = check(cfg, None if force else current, seen)
+    if window:
+        from mpota import schedule
 
-        schedule.clock_from_date(http.last_head.get("date"))
+        schedule.clock_from_date(seen.get("date"))
     if not pointer:
         return None
     from mpota.version import MAX_LENGTH

@@ -3,31 +3,22 @@
 # ignore) through mpota's A/B path, each file checked against its Git blob SHA-1 from the API's tree.
 # This module serves them (source.py's contract: check, fetch_release, fetch_file, blob_url,
 # patch_url); what one API does its own way is in its provider module p = src_<type> (provider()):
-#   p.AUTH                                  "Bearer" or "token" (the Authorization scheme of tokens)
 #   p.BRANCH, p.BRANCH_ACCEPT               what a check of a branch asks: repo URL + BRANCH % branch
 #   p.RELEASE, p.RELEASE_ACCEPT             what a check of the latest release asks: repo URL + RELEASE
 #   p.version_of(cfg, body) -> version      a commit for a branch, a tag name for a release
 #   p.resolve(cfg, tag) -> the commit (or ref) the files of a tag are fetched at
-#   p.trees(cfg, commit) -> tree entries {"path", "type", "mode", "sha", "size"} in path order
+#   p.trees(cfg, commit, descend) -> tree entries {"path", "type", "mode", "sha", "size"} in path order
+#                                           (descend(folder): whether a folder can hold selected files)
 #   p.file_url(cfg, commit, path) -> URL    where a file of the tree downloads from
 #   p.raw_accept(cfg, url) -> Accept | None for that download
 #   p.asset_url(cfg, asset), p.ASSET_ACCEPT where a release asset downloads from, and its Accept;
 #                                           only APIs with release assets (signed releases) have them
-# Tokens go only to the API host (and never into a message); rate limits are read from the answers'
-# headers and honoured: a spent limit is waited out when it resets soon, else every request is
-# refused until it resets (the board says so and never hammers the API).
-from micropython import const
-
+# This module holds no API code: git_api.py talks to the APIs (tokens, rate limits, listings).
 from mpota.errors import UpdateError
+from mpota.git_api import download, get_small, listing, quote, repo_url, scan
 from mpota.source import TMP, tmp_dir
 
 ETAG = "/.mpota/git_etag"  # {"url", "etag", "version"}: the last branch tip, for conditional checks
-_MAX_WAIT = const(60)  # seconds a spent rate limit is waited out in place; longer waits fail the call
-_MAX_TREE = const(8388608)  # bytes of one tree listing (GitHub's recursive limit is 7 MB)
-_MAX_ITEM = const(4096)  # bytes of one object of a listing
-_MAX_SMALL = const(16384)  # bytes of a branch or release answer
-
-_spent = {"until": 0, "api": ""}  # time.time() before which the API refuses us
 
 
 def provider(cfg):
@@ -35,229 +26,6 @@ def provider(cfg):
     from mpota import source
 
     return source.module("src_" + cfg["source"]["type"])
-
-
-def api(cfg):
-    return cfg["source"]["api"].rstrip("/")
-
-
-def repo_url(cfg):
-    return "%s/repos/%s" % (api(cfg), cfg["source"]["repo"])
-
-
-def quote(path):
-    # Percent-encodes a repository path for a URL (keeps / and the unreserved characters).
-    out = []
-    for b in path.encode():
-        c = chr(b)
-        if "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "/._~-":
-            out.append(c)
-        else:
-            out.append("%%%02X" % b)
-    return "".join(out)
-
-
-def _origin(url):
-    return "/".join(url.split("/", 3)[:3])
-
-
-def headers(cfg, url, accept=None):
-    # The token only for URLs on the API host (a redirect elsewhere drops it: http.py).
-    h = {"Accept": accept} if accept else {}
-    token = cfg["source"].get("token")
-    if token and _origin(url) == _origin(api(cfg)):
-        h["Authorization"] = "%s %s" % (provider(cfg).AUTH, token)
-    return h
-
-
-# ---------------------------------------------------------------------------------------------------
-# Rate limits
-
-
-def _epoch(date):
-    # An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT") -> seconds since 1970, or None.
-    months = "JanFebMarAprMayJunJulAugSepOctNovDec"
-    try:
-        _, d, mon, y, hms, _ = date.split()
-        m = months.index(mon) // 3 + 1
-        hh, mm, ss = hms.split(":")
-        y = int(y)
-    except (ValueError, AttributeError):
-        return None
-    # Days from 1970-01-01 to y-m-d (civil calendar).
-    yy = y - (m <= 2)
-    era = yy // 400
-    yoe = yy - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + int(d) - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + int(hh) * 3600 + int(mm) * 60 + int(ss)
-
-
-def _note_limit(cfg, status):
-    # After an answer: when it says the limit is spent, remember until when. -> True if it is spent.
-    import time
-
-    from mpota import http
-
-    head = http.last_head
-    if head.get("x-ratelimit-remaining") != "0":
-        return False
-    reset = head.get("x-ratelimit-reset", "")
-    now = _epoch(head.get("date", ""))
-    wait = int(reset) - now if reset.isdigit() and now else 60
-    _spent["until"] = time.time() + max(1, min(wait, 86400))
-    _spent["api"] = api(cfg)
-    return status in (403, 429)
-
-
-def _pace(cfg):
-    # Before a request: waits out a spent limit that resets soon; refuses the request otherwise.
-    import time
-
-    if _spent["api"] != api(cfg):
-        return
-    left = _spent["until"] - time.time()
-    if left <= 0:
-        return
-    if left > _MAX_WAIT:
-        raise UpdateError("rate_limit", "%s: the API rate limit is spent; it resets in %d s, no request before then"
-                          % (api(cfg), left))
-    print("mpota: %s: the API rate limit is spent; waiting %d s until it resets" % (api(cfg), left))
-    time.sleep(left)
-
-
-def _limited(cfg, call):
-    # Runs one API call with the rate limit honoured; a request refused for the limit is made again
-    # once after waiting (when the wait is short).
-    from mpota import http
-
-    for _ in range(2):
-        _pace(cfg)
-        http.last_head.clear()
-        try:
-            result = call()
-        except UpdateError:
-            if _note_limit(cfg, 403):
-                continue
-            raise
-        if not _note_limit(cfg, result[0] if isinstance(result, tuple) else 200):
-            return result
-    _pace(cfg)
-    raise UpdateError("rate_limit", "%s: the API rate limit is spent" % api(cfg))
-
-
-def get_small(cfg, url, accept=None, etag=None, max_bytes=_MAX_SMALL, what="file"):
-    # -> (status, etag, body) of a small API answer. 401/403/404/422 become clear errors here.
-    from mpota import http, source
-
-    source.setup(cfg)
-    status, tag, body = _limited(cfg, lambda: http.get_small(url, headers(cfg, url, accept), max_bytes, etag))
-    _judge(cfg, url, status, what)
-    return status, tag, body
-
-
-def download(cfg, url, path, max_bytes, hasher=None, accept=None, what="file"):
-    from mpota import downloads, source
-
-    source.setup(cfg)
-    try:
-        return _limited(cfg, lambda: downloads.download(url, path, max_bytes, hasher, headers(cfg, url, accept)))
-    except UpdateError as e:
-        if getattr(e, "status", None) in (401, 403, 404, 422):
-            _judge(cfg, url, e.status, what)
-        raise
-
-
-def _judge(cfg, url, status, what):
-    # Clear errors for the answers that mean "wrong token", "no access", "no such thing". The token
-    # itself never appears in a message.
-    src = cfg["source"]
-    where = "%s (%s)" % (src["repo"], url.split("?", 1)[0])
-    token = src.get("token")
-    if status == 401:
-        raise UpdateError("auth", "%s: HTTP 401, the API refused %s" % (
-            where, "the token" if token else "the request (a private repository needs a token)"))
-    if status == 403:
-        raise UpdateError("auth", "%s: HTTP 403, %s may not read this repository" % (
-            where, "the token" if token else "an anonymous caller"))
-    if status in (404, 422):
-        raise UpdateError("not_found", "%s: HTTP %d, no such repository or %s%s" % (
-            where, status, what, "" if token else " (or the repository is private and needs a token)"))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Streaming a JSON listing from flash
-
-
-def scan(path, key, top=None):
-    # Yields each object of the array under the top-level `key` of the JSON document at `path`, one at
-    # a time (parsed from at most _MAX_ITEM bytes each); the scalar top-level fields named in `top` (a
-    # dict) are filled in as they go by. The document is never held in RAM.
-    import json
-
-    depth = 0
-    in_str = esc = False
-    word = bytearray()  # the last string read outside an entry (a key), or a top-level scalar value
-    item = None  # the bytes of the entry being read
-    array_depth = -1  # depth inside the array under `key`
-    last_key = None
-    value_key = None  # the top-level key whose scalar value is being read
-    value_str = False
-    buf = memoryview(bytearray(512))
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            for i in range(n):
-                c = buf[i]
-                if item is not None:
-                    item.append(c)
-                    if len(item) > _MAX_ITEM:
-                        raise UpdateError("source", "an entry of the API listing is over %d bytes" % _MAX_ITEM)
-                if in_str:
-                    if esc:
-                        esc = False
-                    elif c == 92:  # backslash
-                        esc = True
-                    elif c == 34:  # the closing quote
-                        in_str = False
-                        continue
-                    if item is None and len(word) < 256:
-                        word.append(c)
-                    continue
-                if value_key is not None and depth == 1 and (c == 44 or c == 125):  # , }
-                    top[value_key] = bytes(word).decode() if value_str else json.loads(bytes(word))
-                    value_key = None
-                if c == 34:
-                    in_str = True
-                    if item is None:
-                        word = bytearray()
-                        value_str = value_key is not None
-                elif c == 123 or c == 91:  # { [
-                    if c == 123 and depth == array_depth and item is None:
-                        item = bytearray(b"{")
-                    elif c == 91 and depth == 1 and last_key == key:
-                        array_depth = 2
-                    depth += 1
-                    value_key = None
-                elif c == 125 or c == 93:  # } ]
-                    depth -= 1
-                    if item is not None and depth == array_depth:
-                        yield json.loads(bytes(item))
-                        item = None
-                    if depth < array_depth:
-                        array_depth = -1
-                elif depth == 1 and c == 58:  # : after a top-level key
-                    last_key = bytes(word).decode()
-                    if top is not None and last_key in top:
-                        value_key = last_key
-                        value_str = False
-                        word = bytearray()
-                elif value_key is not None and c > 32:
-                    word.append(c)
-
 
 # ---------------------------------------------------------------------------------------------------
 # Which files of the repository make the app
@@ -329,10 +97,11 @@ def may_hold(src, repo_dir):
 # check() and fetch_release()
 
 
-def check(cfg, current_version):
+def check(cfg, current_version, seen=None):
     # None when the source offers current_version, else {"version": ...}: a branch tip (its commit),
     # a tag, or the latest release's tag. A branch or release costs one small conditional request
-    # (304 when nothing changed, where the API sends ETags); a pinned tag none at all.
+    # (304 when nothing changed, where the API sends ETags); a pinned tag none at all. `seen`: a
+    # dict that gets the answer's kept headers (http.keep_head).
     from mpota import channel
 
     src = cfg["source"]
@@ -347,7 +116,7 @@ def check(cfg, current_version):
             url, accept, what = repo_url(cfg) + p.RELEASE, p.RELEASE_ACCEPT, "release"
         saved = channel.saved_answer(ETAG, url)
         status, etag, body = get_small(cfg, url, accept, saved["etag"] if saved and current_version else None,
-                                       what=what)
+                                       what=what, seen=seen)
         if status == 304 and saved:
             version = saved["version"]
         elif status == 200:
@@ -426,8 +195,8 @@ def _signed_release(cfg, version):
     download(cfg, url, signed, 1048576, accept=p.ASSET_ACCEPT, what="asset manifest.json")
     header = envelope.verify(signed, cfg["keys"], cfg["project"])
     if header["version"] != version:
-        raise UpdateError("version", "%s: release %s carries a manifest of version %s" % (src["repo"], tag,
-                                                                                           header["version"]))
+        raise UpdateError("version", "%s: release %s carries a manifest of version %s"
+                          % (src["repo"], tag, header["version"]))
     commit = p.resolve(cfg, tag)
     path = TMP + "/files.json"
     w = filelist.Writer(path, header["created"])
@@ -458,39 +227,13 @@ def _signed_entries(cfg, commit, signed):
 def _entries(cfg, commit):
     src = cfg["source"]
     p = provider(cfg)
-    for e in p.trees(cfg, commit):
+    for e in p.trees(cfg, commit, lambda folder: may_hold(src, folder)):
         if e.get("type") != "blob" or e.get("mode") in ("120000", "160000"):
             continue  # folders, symlinks, submodules
         path = selected(src, e["path"])
         if path is None:
             continue
         yield {"git_sha1": e["sha"], "path": path, "size": e["size"], "url": p.file_url(cfg, commit, e["path"])}
-
-
-def listing(cfg, url, what, path=TMP + "/listing.json"):
-    # Downloads one API listing to flash; -> its path.
-    download(cfg, url, path, _MAX_TREE, what=what)
-    return path
-
-
-def walk(cfg, url_of, sha, prefix="", depth=0):
-    # Lists a tree one folder per request (for APIs without a recursive listing, or when it is
-    # truncated), in path order, descending only into folders that can hold selected files. Each
-    # level's listing stays on flash while its folders are walked.
-    import os
-
-    if depth > 32:
-        raise UpdateError("source", "folders nested more than 32 deep")
-    path = listing(cfg, url_of(sha), "commit %s" % sha, "%s/tree%d.json" % (TMP, depth))
-    for e in scan(path, "tree"):
-        full = prefix + e["path"]
-        if e.get("type") == "tree":
-            if may_hold(cfg["source"], full):
-                yield from walk(cfg, url_of, e["sha"], full + "/", depth + 1)
-        else:
-            e["path"] = full
-            yield e
-    os.remove(path)
 
 
 def fetch_file(cfg, url, dst_path, size, hasher):

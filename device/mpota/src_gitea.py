@@ -6,7 +6,6 @@
 # - a board with keys installs signed releases (the release's manifest.json attachment).
 # src_git serves the source; this module is only what Gitea's API does its own way (src_git.py's
 # header lists these names).
-AUTH = "token"
 BRANCH = "/branches/%s"
 BRANCH_ACCEPT = None
 RELEASE = "/releases/latest"
@@ -26,25 +25,25 @@ def resolve(cfg, tag):
     return tag  # Gitea's tree and raw endpoints take a tag name where they take a commit
 
 
-def trees(cfg, commit):
-    from mpota import src_git
+def trees(cfg, commit, descend):
+    from mpota import git_api
 
-    base = src_git.repo_url(cfg)
+    base = git_api.repo_url(cfg)
     page = 1
     while True:
         url = "%s/git/trees/%s?recursive=true&per_page=%d&page=%d" % (base, commit, _PER_PAGE, page)
-        path = src_git.listing(cfg, url, "commit %s" % commit)
+        path = git_api.listing(cfg, url, "commit %s" % commit)
         top = {"truncated": None}
-        yield from src_git.scan(path, "tree", top)
+        yield from git_api.scan(path, "tree", top)
         if not top["truncated"]:
             return
         page += 1
 
 
 def file_url(cfg, commit, path):
-    from mpota import src_git
+    from mpota import git_api
 
-    return "%s/raw/%s?ref=%s" % (src_git.repo_url(cfg), src_git.quote(path), commit)
+    return "%s/raw/%s?ref=%s" % (git_api.repo_url(cfg), git_api.quote(path), commit)
 
 
 def raw_accept(cfg, url):

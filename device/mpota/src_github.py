@@ -10,7 +10,6 @@
 #   files of its tag checked against the manifest's sha256.
 # src_git serves the source; this module is only what GitHub's API does its own way (src_git.py's
 # header lists these names).
-AUTH = "Bearer"
 _SHA = "application/vnd.github.sha"
 _RAW = "application/vnd.github.raw"
 BRANCH = "/commits/%s"
@@ -38,21 +37,21 @@ def _commit(body):
 
 
 def resolve(cfg, tag):
-    from mpota import src_git
+    from mpota import git_api
 
-    url = "%s/commits/%s" % (src_git.repo_url(cfg), src_git.quote(tag))
-    return _commit(src_git.get_small(cfg, url, _SHA, what="tag %s" % tag)[2])
+    url = "%s/commits/%s" % (git_api.repo_url(cfg), git_api.quote(tag))
+    return _commit(git_api.get_small(cfg, url, _SHA, what="tag %s" % tag)[2])
 
 
-def trees(cfg, commit):
-    from mpota import src_git
+def trees(cfg, commit, descend):
+    from mpota import git_api
 
-    base = src_git.repo_url(cfg)
-    path = src_git.listing(cfg, "%s/git/trees/%s?recursive=1" % (base, commit), "commit %s" % commit)
+    base = git_api.repo_url(cfg)
+    path = git_api.listing(cfg, "%s/git/trees/%s?recursive=1" % (base, commit), "commit %s" % commit)
     if _truncated(path):
         # Over GitHub's limit for one listing: one request per folder, only into selected folders.
-        return src_git.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit)
-    return src_git.scan(path, "tree")
+        return git_api.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit, descend)
+    return git_api.scan(path, "tree")
 
 
 def _truncated(path):
@@ -66,27 +65,26 @@ def _truncated(path):
 
 
 def file_url(cfg, commit, path):
-    from mpota import src_git
+    from mpota import git_api
     from mpota.config import GITHUB_API
 
     src = cfg["source"]
-    api = src_git.api(cfg)
+    api = git_api.api(cfg)
     if src.get("token"):
-        return "%s/contents/%s?ref=%s" % (src_git.repo_url(cfg), src_git.quote(path), commit)
+        return "%s/contents/%s?ref=%s" % (git_api.repo_url(cfg), git_api.quote(path), commit)
     if api == GITHUB_API:
-        return "https://raw.githubusercontent.com/%s/%s/%s" % (src["repo"], commit, src_git.quote(path))
+        return "https://raw.githubusercontent.com/%s/%s/%s" % (src["repo"], commit, git_api.quote(path))
     web = api[:-7] if api.endswith("/api/v3") else api
-    return "%s/%s/raw/%s/%s" % (web, src["repo"], commit, src_git.quote(path))
+    return "%s/%s/raw/%s/%s" % (web, src["repo"], commit, git_api.quote(path))
 
 
 def raw_accept(cfg, url):
-    from mpota import src_git
+    from mpota import git_api
 
-    return _RAW if url.startswith(src_git.api(cfg) + "/") else None
+    return _RAW if url.startswith(git_api.api(cfg) + "/") else None
 
 
 def asset_url(cfg, asset):
     # The API's asset URL needs the token (private repositories); the public download link spends no
     # API request. Both redirect to the storage host, which never sees the token.
     return asset["url"] if cfg["source"].get("token") else asset["browser_download_url"]
-

@@ -8,7 +8,6 @@
 # - no release assets (no asset_url here), so no signed releases.
 # src_git serves the source; this module is only what Gogs's API does its own way (src_git.py's
 # header lists these names).
-AUTH = "token"
 BRANCH = "/branches/%s"
 BRANCH_ACCEPT = None
 RELEASE = "/releases"  # all of them, newest first: version_of picks
@@ -33,17 +32,17 @@ def resolve(cfg, tag):
     return tag  # Gogs's tree and raw endpoints take a tag name where they take a commit
 
 
-def trees(cfg, commit):
-    from mpota import src_git
+def trees(cfg, commit, descend):
+    from mpota import git_api
 
-    base = src_git.repo_url(cfg)
-    return src_git.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit)
+    base = git_api.repo_url(cfg)
+    return git_api.walk(cfg, lambda sha: "%s/git/trees/%s" % (base, sha), commit, descend)
 
 
 def file_url(cfg, commit, path):
-    from mpota import src_git
+    from mpota import git_api
 
-    return "%s/raw/%s/%s" % (src_git.repo_url(cfg), commit, src_git.quote(path))
+    return "%s/raw/%s/%s" % (git_api.repo_url(cfg), commit, git_api.quote(path))
 
 
 def raw_accept(cfg, url):

@@ -50,14 +50,14 @@ def _judge(url, status, what):
         raise UpdateError("http", "%s: HTTP %d" % (url, status))
 
 
-def check(cfg, current_version):
+def check(cfg, current_version, seen=None):
     from mpota import channel, http, source
 
     source.setup(cfg)
     url = _base(cfg) + "/version"
     saved = channel.saved_answer(ETAG, url)
     etag = saved["etag"] if saved and current_version else None
-    status, tag, body = http.get_small(url, headers(cfg, url), _MAX_VERSION, etag)
+    status, tag, body = http.get_small(url, headers(cfg, url), _MAX_VERSION, etag, seen)
     _judge(url, status, "version file")
     if status == 304 and saved:
         version = saved["version"]
@@ -86,12 +86,8 @@ def fetch_release(cfg, version):
         url = _file_url(cfg, version, name)
         path = "%s/%d" % (STAGE, i)
         h = hashlib.sha256()
-        try:
-            n = downloads.download(url, path, _MAX_FILE, h, headers(cfg, url))
-        except UpdateError as e:
-            if getattr(e, "status", None) in (401, 403, 404):
-                _judge(url, e.status, "file %s for version %s" % (name, version))
-            raise
+        what = "file %s for version %s" % (name, version)
+        n = downloads.download(url, path, _MAX_FILE, h, headers(cfg, url), lambda status: _judge(url, status, what))
         _staged[url] = path
         entries.append({"path": name, "sha256": manifest.hexdigest(h), "size": n, "url": url})
     out = TMP + "/files.json"

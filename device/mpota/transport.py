@@ -14,7 +14,8 @@ def connect(cfg):
         try:
             _UP[t["type"]](t, t.get("timeout_s") or cfg["timeout_s"])
         except Exception as e:  # any failure of one link (OSError, a driver's ValueError) tries the next
-            why.append("%s: %s" % (t["type"], e.message if isinstance(e, UpdateError) else "%s %s" % (type(e).__name__, e)))
+            what = e.message if isinstance(e, UpdateError) else "%s %s" % (type(e).__name__, e)
+            why.append("%s: %s" % (t["type"], what))
             continue
         if t["type"] != "ppp":
             _hang_up()  # routes must not leave over a metered link kept from an earlier call

@@ -53,7 +53,8 @@ def _allowed(cfg, header, current, force):
     if current == new and not force:
         raise UpdateError("version", "%s is already running" % new)
     if header.get("min_loader", 0) > boot_loader_version():
-        raise UpdateError("loader", "%s needs loader %d; this board has loader %d" % (new, header["min_loader"], boot_loader_version()))
+        raise UpdateError("loader", "%s needs loader %d; this board has loader %d"
+                          % (new, header["min_loader"], boot_loader_version()))
 
 
 def boot_loader_version():

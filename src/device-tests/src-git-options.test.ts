@@ -4,14 +4,14 @@
  * that downloads only what changed, and power cuts during an install.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { devicePackage, printed, runCommand, sameTree, slotTree } from "../../../testing/board.ts";
-import { gitApp, gitAppMain, gitBoard, spreadCuts, treeAt } from "../../../testing/git-board.ts";
-import type { Emulator } from "../../../testing/git-hosts/emulator.ts";
-import { createRepo, type GitRepo } from "../../../testing/git-hosts/git-repo.ts";
-import { startGitea, startGogs } from "../../../testing/git-hosts/gitea.ts";
-import { type GitHubEmulator, startGitHub } from "../../../testing/git-hosts/github.ts";
-import { deviceTracker, scaled } from "../../../testing/sim.ts";
-import { currentState } from "../../client/state-record.ts";
+import { devicePackage, printed, runCommand, sameTree, slotTree } from "../../testing/board.ts";
+import { gitApp, gitAppMain, gitBoard, spreadCuts, treeAt } from "../../testing/git-board.ts";
+import type { Emulator } from "../../testing/git-hosts/emulator.ts";
+import { createRepo, type GitRepo } from "../../testing/git-hosts/git-repo.ts";
+import { startGitea, startGogs } from "../../testing/git-hosts/gitea.ts";
+import { type GitHubEmulator, startGitHub } from "../../testing/git-hosts/github.ts";
+import { deviceTracker, scaled } from "../../testing/sim.ts";
+import { currentState } from "../client/state-record.ts";
 
 const boards = deviceTracker();
 const board = (files: Record<string, Uint8Array | string>, sleepScale = 0) =>

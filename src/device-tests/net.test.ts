@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "../../testing/board.ts";
 import type { FaultRule } from "../../testing/fault-proxy.ts";
+import { currentState } from "../client/state-record.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, release, publish, boardFiles } = fixture;

@@ -5,7 +5,7 @@ import { createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
 import { editModule, editPairs, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
-import { encodeBsdiff, makePatch, PATCH_ENCODINGS } from "./index.ts";
+import { encodeBsdiff, makePatch, PATCH_ENCODINGS } from "../delta/index.ts";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -15,8 +15,8 @@ import {
   staticFixture,
   testApp,
 } from "../../testing/board.ts";
+import { currentState } from "../client/state-record.ts";
 import type { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 
 const fixture = staticFixture(serveStatic);
 const { project: PROJECT, key, site, config, board, release, publish, boardFiles } = fixture;

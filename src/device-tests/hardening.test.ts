@@ -20,9 +20,9 @@ import {
   testApp,
 } from "../../testing/board.ts";
 import { type FaultRule, type FaultServer, startFaultServer } from "../../testing/fault-proxy.ts";
+import { currentState, encodeStateRecord, firstStateRecord } from "../client/state-record.ts";
 import { channelPointer, envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
 import type { VirtualDevice } from "../sim/index.ts";
-import { currentState, encodeStateRecord, firstStateRecord } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, key, paths, channelPath, releasePath, release, publish, boardFiles } = fixture;

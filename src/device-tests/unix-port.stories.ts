@@ -23,7 +23,7 @@ import {
   type UnixBoot,
   writeBoard,
 } from "../../testing/unix-port.ts";
-import { shippedMpotaPackage } from "./bundle.ts";
+import { shippedMpotaPackage } from "../client/bundle.ts";
 
 const BINARY = process.env.MPOTA_MICROPYTHON;
 if (!BINARY)

@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { devicePackage, sameTree, slotTree } from "../../../testing/board.ts";
-import { gitBoard, spreadCuts } from "../../../testing/git-board.ts";
-import { type MicropythonOtaServer, serveMicropythonOta } from "../../../testing/micropython-ota-server.ts";
-import { deviceTracker, scaled } from "../../../testing/sim.ts";
-import { currentState } from "../../client/state-record.ts";
-import { writeMicropythonOta } from "../micropython-ota.ts";
+import { devicePackage, sameTree, slotTree } from "../../testing/board.ts";
+import { gitBoard, spreadCuts } from "../../testing/git-board.ts";
+import { type MicropythonOtaServer, serveMicropythonOta } from "../../testing/micropython-ota-server.ts";
+import { deviceTracker, scaled } from "../../testing/sim.ts";
+import { currentState } from "../client/state-record.ts";
+import { writeMicropythonOta } from "../sources/micropython-ota.ts";
 
-const DROP_IN = readFileSync(new URL("../../../device/micropython_ota.py", import.meta.url));
+const DROP_IN = readFileSync(new URL("../../device/micropython_ota.py", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "mpota-mota-dev-"));
 let server: MicropythonOtaServer;
 

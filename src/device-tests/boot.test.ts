@@ -1,8 +1,8 @@
 /** The loader (device/boot.py) and the mpota calls that need no network, on the virtual device. */
 import { afterEach, describe, expect, it } from "vitest";
 import { appTree, boardTree, printed, sameTree, slotTree } from "../../testing/board.ts";
+import { currentState, firstStateRecord, type StateRecord } from "../client/state-record.ts";
 import { type FlashTree, VirtualDevice } from "../sim/index.ts";
-import { currentState, firstStateRecord, type StateRecord } from "./state-record.ts";
 
 const devices: VirtualDevice[] = [];
 afterEach(async () => {

@@ -20,10 +20,10 @@ import {
   testApp,
 } from "../../testing/board.ts";
 import type { Fault } from "../../testing/fault-proxy.ts";
+import { currentState } from "../client/state-record.ts";
 import { makeEnvelopePatch } from "../delta/index.ts";
 import { envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { project: PROJECT, site, paths, channelPath, releasePath, release } = fixture;

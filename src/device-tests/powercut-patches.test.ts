@@ -19,10 +19,10 @@ import {
 import { editModule, pythonModule, randomData, seededRng } from "../../testing/delta-corpus.ts";
 import { type CutScenario, cutMatrix } from "../../testing/powercut.ts";
 import { scaled } from "../../testing/sim.ts";
+import { makeEnvelopePatch, makeReleasePatches } from "../delta/release.ts";
 import { buildRelease } from "../release/index.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
-import { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
 
 const PROJECT = "greenhouse";
 const work = mkdtempSync(join(tmpdir(), "mpota-delta-cut-"));

@@ -18,8 +18,8 @@ import {
 import { generateKeyPair } from "../manifest/index.ts";
 import { buildRelease } from "../release/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
+import { publishStatic } from "../static/publish.ts";
 import { openStore } from "../store/index.ts";
-import { publishStatic } from "./publish.ts";
 
 function folder(tree: Record<string, Uint8Array>): string {
   const dir = mkdtempSync(join(tmpdir(), "mpota-app-"));

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { printed, runCommand, sameTree, slotTree, staticFixture, testApp } from "../../testing/board.ts";
 import { startFaultServer } from "../../testing/fault-proxy.ts";
 import { makeTestPki, type TestPki } from "../../testing/sim.ts";
+import { currentState } from "../client/state-record.ts";
 import { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 
 /** The server's certificate (for localhost), the CA that signed it and another CA. */
 let pki: TestPki;

@@ -3,14 +3,14 @@
  * boards against the provider emulators, each serving a real local git repository.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { printed, runCommand, sameTree, slotTree } from "../../../testing/board.ts";
-import { gitApp, gitBoard, treeAt } from "../../../testing/git-board.ts";
-import type { Emulator, EmulatorOptions } from "../../../testing/git-hosts/emulator.ts";
-import { createRepo, type GitRepo } from "../../../testing/git-hosts/git-repo.ts";
-import { startGitea, startGogs } from "../../../testing/git-hosts/gitea.ts";
-import { startGitHub } from "../../../testing/git-hosts/github.ts";
-import { deviceTracker } from "../../../testing/sim.ts";
-import { currentState } from "../../client/state-record.ts";
+import { printed, runCommand, sameTree, slotTree } from "../../testing/board.ts";
+import { gitApp, gitBoard, treeAt } from "../../testing/git-board.ts";
+import type { Emulator, EmulatorOptions } from "../../testing/git-hosts/emulator.ts";
+import { createRepo, type GitRepo } from "../../testing/git-hosts/git-repo.ts";
+import { startGitea, startGogs } from "../../testing/git-hosts/gitea.ts";
+import { startGitHub } from "../../testing/git-hosts/github.ts";
+import { deviceTracker } from "../../testing/sim.ts";
+import { currentState } from "../client/state-record.ts";
 
 const TOKEN = "s3cret-token-value";
 

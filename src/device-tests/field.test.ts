@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigExtra, faultFixture, printed, runCommand, testApp } from "../../testing/board.ts";
 import { scaled } from "../../testing/sim.ts";
-import { currentState } from "./state-record.ts";
+import { currentState } from "../client/state-record.ts";
 
 const fixture = faultFixture();
 const { board, release, publish, boardFiles, channelPath } = fixture;

@@ -16,13 +16,13 @@ import {
 } from "../../testing/board.ts";
 import { editModule, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
 import { startTestServer } from "../../testing/server.ts";
+import { applyPatch } from "../delta/index.ts";
+import { makeReleasePatches } from "../delta/release.ts";
 import { mpySources } from "../mpy/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "../server/admin-client.ts";
 import { publishStatic, sitePaths } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
-import { applyPatch } from "./index.ts";
-import { makeReleasePatches } from "./release.ts";
 
 const fixture = staticFixture(serveStatic);
 const { project: PROJECT, key, site, dir: work } = fixture;

@@ -13,8 +13,8 @@ import {
   slotTree,
   testApp,
 } from "../../testing/board.ts";
+import { currentState } from "../client/state-record.ts";
 import type { VirtualDevice } from "../sim/index.ts";
-import { currentState } from "./state-record.ts";
 
 const fixture = faultFixture();
 const { config, board, release, publish, boardFiles } = fixture;

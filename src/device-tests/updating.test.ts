@@ -10,7 +10,7 @@ import {
   staticFixture,
   testApp,
 } from "../../testing/board.ts";
-import { currentState } from "./state-record.ts";
+import { currentState } from "../client/state-record.ts";
 
 const fixture = staticFixture(serveStatic);
 const { project: PROJECT, board, release, publish, boardFiles } = fixture;

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
-import { channelPointer, envelopeBytes } from "./envelope.ts";
-import { sha256Hex } from "./hash.ts";
-import { generateKeyPair } from "./keys.ts";
-import type { Manifest } from "./schema.ts";
-import { signEnvelope } from "./sign.ts";
-import { validateManifest } from "./validate.ts";
+import { channelPointer, envelopeBytes } from "../manifest/envelope.ts";
+import { sha256Hex } from "../manifest/hash.ts";
+import { generateKeyPair } from "../manifest/keys.ts";
+import type { Manifest } from "../manifest/schema.ts";
+import { signEnvelope } from "../manifest/sign.ts";
+import { validateManifest } from "../manifest/validate.ts";
 
 describe("envelopes on the device", () => {
   it("verifies a release and a pointer made by src/manifest, reading back every field", async () => {

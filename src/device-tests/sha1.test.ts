@@ -1,8 +1,8 @@
 /** device/mpota/sha1.py on the virtual device (whose hashlib has no sha1) against git's own blob SHA-1s. */
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { runDeviceScript } from "../../../testing/board.ts";
-import { createRepo } from "../../../testing/git-hosts/git-repo.ts";
+import { runDeviceScript } from "../../testing/board.ts";
+import { createRepo } from "../../testing/git-hosts/git-repo.ts";
 
 const repo = createRepo();
 afterAll(() => repo.close());
