@@ -16,7 +16,16 @@ import { HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
 import { type EventInput, type Offer, recordEvents, recordOffers } from "../rollouts/engine.ts";
 import { offeringRollout, pickVersion } from "../rollouts/policy.ts";
-import { ChannelFile, DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import {
+  BlobFile,
+  ChannelFile,
+  DeviceId,
+  Name,
+  PatchFile,
+  ProjectParams,
+  strict,
+  Version,
+} from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
 import { WriteQueue } from "../write-queue.ts";
@@ -245,7 +254,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     {
       ...tokenOptional,
       schema: {
-        params: Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) }),
+        params: Type.Object({ project: Name, file: BlobFile }),
       },
     },
     async (request, reply) => {
@@ -267,7 +276,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       schema: {
         params: Type.Object({
           project: Name,
-          file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+          file: PatchFile,
         }),
       },
     },

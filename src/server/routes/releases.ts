@@ -20,14 +20,14 @@ import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
-import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import { BlobFile, Hex64, Name, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
 import { findRelease, requireProject, requireRelease } from "./projects.ts";
 
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
-const BlobParams = Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) });
+const BlobParams = Type.Object({ project: Name, file: BlobFile });
 const PatchParams = Type.Object({
   project: Name,
-  file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+  file: PatchFile,
 });
 
 export interface Missing {

@@ -9,11 +9,11 @@ import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { advanceStep, parseSteps, rolloutHealth } from "../rollouts/engine.ts";
-import { Name, ProjectParams, strict, Version } from "../schemas.ts";
+import { Name, ProjectParams, RolloutId, strict, Version } from "../schemas.ts";
 import { requireRelease } from "./projects.ts";
 import { findChannel } from "./releases.ts";
 
-const RolloutParams = Type.Object({ project: Name, id: Type.String({ pattern: "^[0-9a-f-]{36}$" }) });
+const RolloutParams = Type.Object({ project: Name, id: RolloutId });
 const Action = Type.Union([
   Type.Literal("pause"),
   Type.Literal("resume"),
