@@ -7,7 +7,7 @@ import { DeviceDetail, DeviceList, DeviceQuery, type DeviceView } from "../api-s
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError } from "../errors.ts";
 import { DeviceId, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
 import { requireProject, requireRelease } from "./projects.ts";
@@ -37,7 +37,7 @@ async function requireDevice(ctx: ServerContext, project: string, id: string): P
     .where("project", "=", project)
     .where("id", "=", id)
     .executeTakeFirst();
-  if (!device) throw new HttpError(404, `project "${project}" has no device "${id}"`);
+  if (!device) throw new DataError("not-found", `project "${project}" has no device "${id}"`);
   return device;
 }
 
@@ -81,7 +81,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
           .onConflict((oc) => oc.columns(["project", "id"]).doNothing())
           .executeTakeFirst();
         if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
-          throw new HttpError(409, `device "${id}" already exists in project "${project}"`);
+          throw new DataError("conflict", `device "${id}" already exists in project "${project}"`);
         await recordAudit(trx, now, {
           actor: actorOf(request),
           action: "device.provision",
@@ -176,7 +176,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
       const { status, tags, pin } = request.body;
       if (pin) await requireRelease(ctx, project, pin);
       if (status === "active" && device.status === "revoked")
-        throw new HttpError(409, `device "${id}" is revoked; provision it again under a new id or token`);
+        throw new DataError(
+          "conflict",
+          `device "${id}" is revoked; provision it again under a new id or token`,
+        );
       const changes: Partial<Device> = {};
       if (status) changes.status = status;
       if (tags) changes.tags = JSON.stringify(tags);
@@ -207,7 +210,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     async (request, reply) => {
       const { project, id } = request.params;
       const device = await requireDevice(ctx, project, id);
-      if (device.status === "revoked") throw new HttpError(409, `device "${id}" is revoked`);
+      if (device.status === "revoked") throw new DataError("conflict", `device "${id}" is revoked`);
       const { token, hash } = newToken("device");
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {

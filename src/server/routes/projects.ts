@@ -7,7 +7,7 @@ import { keyIdOf } from "../../manifest/index.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError } from "../errors.ts";
 import { Hex64, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
 
@@ -17,7 +17,7 @@ export async function requireProject(ctx: ServerContext, name: string) {
     .selectAll()
     .where("name", "=", name)
     .executeTakeFirst();
-  if (!project) throw new HttpError(404, `no project "${name}"`);
+  if (!project) throw new DataError("not-found", `no project "${name}"`);
   return project;
 }
 
@@ -33,7 +33,7 @@ export function findRelease(db: Kysely<Database>, project: string, version: stri
 
 export async function requireRelease(ctx: ServerContext, project: string, version: string) {
   const release = await findRelease(ctx.db.kysely, project, version);
-  if (!release) throw new HttpError(404, `project "${project}" has no release ${version}`);
+  if (!release) throw new DataError("not-found", `project "${project}" has no release ${version}`);
   return release;
 }
 
@@ -73,7 +73,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           .onConflict((oc) => oc.column("name").doNothing())
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0)
-          throw new HttpError(409, `project "${name}" already exists`);
+          throw new DataError("conflict", `project "${name}" already exists`);
         await recordAudit(trx, now, {
           actor: actorOf(request),
           action: "project.create",
@@ -214,7 +214,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           .where("keyid", "=", keyid)
           .executeTakeFirst();
         if (Number(result.numDeletedRows) === 0)
-          throw new HttpError(404, `project "${project}" has no key ${keyid}`);
+          throw new DataError("not-found", `project "${project}" has no key ${keyid}`);
         await recordAudit(trx, now, {
           actor: actorOf(request),
           action: "key.remove",
@@ -280,7 +280,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           .where("tag", "=", tag)
           .executeTakeFirst();
         if (Number(result.numDeletedRows) === 0)
-          throw new HttpError(404, `no pin on tag "${tag}" in project "${project}"`);
+          throw new DataError("not-found", `no pin on tag "${tag}" in project "${project}"`);
         await recordAudit(trx, now, { actor: actorOf(request), action: "unpin.tag", project, target: tag });
       });
       return reply.code(204).send();

@@ -18,7 +18,7 @@ import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError } from "../errors.ts";
 import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
 import { BlobFile, Hex64, Name, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
 import { findRelease, requireProject, requireRelease } from "./projects.ts";
@@ -59,14 +59,14 @@ async function zlibDigests(
       async (chunks: AsyncIterable<Buffer>) => {
         for await (const chunk of chunks) {
           size += chunk.length;
-          if (size > cap) throw new HttpError(400, `blob inflates to more than ${cap} bytes`);
+          if (size > cap) throw new DataError("invalid", `blob inflates to more than ${cap} bytes`);
           hash.update(chunk);
         }
       },
     );
   } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, `not a zlib stream: ${(err as Error).message}`);
+    if (err instanceof DataError) throw err;
+    throw new DataError("invalid", `not a zlib stream: ${(err as Error).message}`);
   }
   return { raw: raw.digest("hex"), sha256: hash.digest("hex"), size };
 }
@@ -109,7 +109,8 @@ async function checkedUpload(
     .select(["keyid", "public_key"])
     .where("project", "=", project)
     .execute();
-  if (keys.length === 0) throw new HttpError(400, `project "${project}" has no public keys; add one first`);
+  if (keys.length === 0)
+    throw new DataError("invalid", `project "${project}" has no public keys; add one first`);
   return checkEnvelope(
     body,
     project,
@@ -144,7 +145,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
       const { sha256 } = await zlibDigests(tmp, MAX_FILE_SIZE);
       if (`${sha256}.z` !== file)
-        throw new HttpError(400, `blob ${file} inflates to content with SHA-256 ${sha256}`);
+        throw new DataError("invalid", `blob ${file} inflates to content with SHA-256 ${sha256}`);
     });
     return reply.code(201).send({ file, size });
   });
@@ -164,7 +165,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         ctx.limits.maxBlobBytes,
         async (tmp) => {
           const { raw } = await zlibDigests(tmp, MAX_FILE_SIZE);
-          if (raw !== declared) throw new HttpError(400, `patch ${file} has SHA-256 ${raw}, not ${declared}`);
+          if (raw !== declared)
+            throw new DataError("invalid", `patch ${file} has SHA-256 ${raw}, not ${declared}`);
         },
       );
       return reply.code(201).send({ file, size });
@@ -184,8 +186,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       const count = missing.blobs.length + missing.patches.length;
       if (count > 0) {
         const first = [...missing.blobs, ...missing.patches].slice(0, 3).join(", ");
-        throw new HttpError(
-          409,
+        throw new DataError(
+          "conflict",
           `${count} blob(s)/patch(es) of release ${version} are not uploaded yet (${first}…)`,
         );
       }
@@ -266,8 +268,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       await db.transaction().execute(async (trx) => {
         const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `channel "${channel}" has a rollout in progress (${current.rollout_id}); abort it first`,
           );
         if (current)
@@ -308,7 +310,7 @@ export function findChannel(db: Kysely<Database>, project: string, name: string)
 
 function bodyStream(body: unknown): Readable {
   if (!body || typeof (body as Readable).pipe !== "function")
-    throw new HttpError(415, "send the file as Content-Type: application/octet-stream");
+    throw new DataError("unsupported", "send the file as Content-Type: application/octet-stream");
   return body as Readable;
 }
 
@@ -325,6 +327,6 @@ function releaseView(r: Omit<Release, "project">) {
 
 function sameRelease(existing: Omit<Release, "project">, checked: CheckedEnvelope) {
   if (existing.sha256 !== checked.sha256)
-    throw new HttpError(409, `release ${existing.version} already exists with other contents`);
+    throw new DataError("conflict", `release ${existing.version} already exists with other contents`);
   return releaseView(existing);
 }

@@ -7,7 +7,7 @@ import type { RolloutView } from "../api-schemas.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError } from "../errors.ts";
 import { advanceStep, parseSteps, rolloutHealth } from "../rollouts/engine.ts";
 import { Name, ProjectParams, RolloutId, strict, Version } from "../schemas.ts";
 import { requireRelease } from "./projects.ts";
@@ -60,7 +60,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       .where("project", "=", project)
       .where("id", "=", id)
       .executeTakeFirst();
-    if (!rollout) throw new HttpError(404, `project "${project}" has no rollout ${id}`);
+    if (!rollout) throw new DataError("not-found", `project "${project}" has no rollout ${id}`);
     return rollout;
   }
 
@@ -95,7 +95,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         minFailures = 1,
       } = request.body;
       if (steps.some((s, i) => i > 0 && s <= steps[i - 1]!) || steps[steps.length - 1] !== 100)
-        throw new HttpError(400, "body/steps must rise and end at 100");
+        throw new DataError("invalid", "body/steps must rise and end at 100");
       await requireRelease(ctx, project, version);
       const now = ctx.now();
       const rollout: Rollout = {
@@ -118,12 +118,12 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       await db.transaction().execute(async (trx) => {
         const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `channel "${channel}" already has a rollout in progress (${current.rollout_id})`,
           );
         if (current?.version === version)
-          throw new HttpError(400, `channel "${channel}" is already on ${version}`);
+          throw new DataError("invalid", `channel "${channel}" is already on ${version}`);
         rollout.from_version = current?.version ?? null;
         await trx.insertInto("rollouts").values(rollout).execute();
         if (current) {
@@ -135,7 +135,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
             .where("rollout_id", "is", null)
             .executeTakeFirst();
           if (Number(result.numUpdatedRows) === 0)
-            throw new HttpError(409, `channel "${channel}" changed meanwhile; try again`);
+            throw new DataError("conflict", `channel "${channel}" changed meanwhile; try again`);
         } else {
           await trx
             .insertInto("channels")
@@ -179,18 +179,18 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       const actor = actorOf(request);
       if (action === "advance") {
         if (rollout.state !== "running" || rollout.step >= parseSteps(rollout).length - 1)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `rollout ${id} is ${rollout.state} at its step ${rollout.step}; it cannot advance`,
           );
         if (!(await advanceStep(db, rollout, now, actor)))
-          throw new HttpError(409, `rollout ${id} changed meanwhile`);
+          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
         return rolloutView(ctx, await requireRollout(project, id));
       }
       const from =
         action === "resume" ? ["paused"] : action === "pause" ? ["running"] : ["running", "paused"];
       if (!from.includes(rollout.state))
-        throw new HttpError(409, `rollout ${id} is ${rollout.state}; cannot ${action} it`);
+        throw new DataError("conflict", `rollout ${id} is ${rollout.state}; cannot ${action} it`);
       const state = action === "resume" ? "running" : action === "pause" ? "paused" : "aborted";
       await db.transaction().execute(async (trx) => {
         const result = await trx
@@ -204,7 +204,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           .where("id", "=", id)
           .where("state", "=", rollout.state)
           .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) throw new HttpError(409, `rollout ${id} changed meanwhile`);
+        if (Number(result.numUpdatedRows) === 0)
+          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
         if (state === "aborted")
           await trx
             .updateTable("channels")

@@ -7,7 +7,7 @@ import type { AdminRole, Database } from "../../db/index.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError } from "../errors.ts";
 import { Count, Name, strict } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
 
@@ -84,11 +84,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = as
     { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
     async (request, reply) => {
       const { id } = request.params;
-      if (request.admin?.id === id) throw new HttpError(409, "a token cannot delete itself");
+      if (request.admin?.id === id) throw new DataError("conflict", "a token cannot delete itself");
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom("admin_tokens").where("id", "=", id).executeTakeFirst();
-        if (Number(result.numDeletedRows) === 0) throw new HttpError(404, `no admin token ${id}`);
+        if (Number(result.numDeletedRows) === 0) throw new DataError("not-found", `no admin token ${id}`);
         await recordAudit(trx, now, { actor: actorOf(request), action: "token.delete", target: id });
       });
       return reply.code(204).send();
