@@ -7,10 +7,10 @@ import { DeviceDetail, DeviceList, DeviceQuery, type DeviceView } from "../api-s
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
+import { requireProject, requireRelease } from "../data/index.ts";
 import { DataError } from "../errors.ts";
 import { DeviceId, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
-import { requireProject, requireRelease } from "./projects.ts";
 
 const DeviceParams = Type.Object({ project: Name, id: DeviceId });
 
@@ -62,8 +62,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     async (request, reply) => {
       const { project } = request.params;
       const { id, tags = [], pin } = request.body;
-      await requireProject(ctx, project);
-      if (pin) await requireRelease(ctx, project, pin);
+      await requireProject(ctx.db.kysely, project);
+      if (pin) await requireRelease(ctx.db.kysely, project, pin);
       const { token, hash } = newToken("device");
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {
@@ -99,7 +99,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     { schema: { params: ProjectParams, querystring: DeviceQuery, response: { 200: DeviceList } } },
     async (request) => {
       const { project } = request.params;
-      await requireProject(ctx, project);
+      await requireProject(ctx.db.kysely, project);
       const q = request.query;
       const now = ctx.now();
       const limit = Math.min(Number(q.limit ?? 100), 1000);
@@ -174,7 +174,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
       const { project, id } = request.params;
       const device = await requireDevice(ctx, project, id);
       const { status, tags, pin } = request.body;
-      if (pin) await requireRelease(ctx, project, pin);
+      if (pin) await requireRelease(ctx.db.kysely, project, pin);
       if (status === "active" && device.status === "revoked")
         throw new DataError(
           "conflict",

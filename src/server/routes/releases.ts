@@ -10,18 +10,17 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflate } from "node:zlib";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Kysely } from "kysely";
 import Type from "typebox";
-import type { Database, Release } from "../../db/index.ts";
+import type { Release } from "../../db/index.ts";
 import type { Manifest } from "../../manifest/index.ts";
 import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
+import { findChannel, findRelease, requireProject, requireRelease } from "../data/index.ts";
 import { DataError } from "../errors.ts";
 import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
 import { BlobFile, Hex64, Name, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
-import { findRelease, requireProject, requireRelease } from "./projects.ts";
 
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
 const BlobParams = Type.Object({ project: Name, file: BlobFile });
@@ -103,7 +102,7 @@ async function checkedUpload(
   project: string,
   body: { signed: unknown; signatures: unknown },
 ) {
-  await requireProject(ctx, project);
+  await requireProject(ctx.db.kysely, project);
   const keys = await ctx.db.kysely
     .selectFrom("keys")
     .select(["keyid", "public_key"])
@@ -140,7 +139,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
 
   app.put("/projects/:project/blobs/:file", { schema: { params: BlobParams } }, async (request, reply) => {
     const { project, file } = request.params;
-    await requireProject(ctx, project);
+    await requireProject(ctx.db.kysely, project);
     const body = bodyStream(request.body);
     const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
       const { sha256 } = await zlibDigests(tmp, MAX_FILE_SIZE);
@@ -155,7 +154,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: PatchParams, headers: Type.Object({ "x-mpota-sha256": Hex64 }) } },
     async (request, reply) => {
       const { project, file } = request.params;
-      await requireProject(ctx, project);
+      await requireProject(ctx.db.kysely, project);
       const declared = request.headers["x-mpota-sha256"];
       const size = await ctx.store.put(
         project,
@@ -225,13 +224,15 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         return true;
       });
       if (!inserted)
-        return reply.code(200).send(sameRelease(await requireRelease(ctx, project, version), checked));
+        return reply
+          .code(200)
+          .send(sameRelease(await requireRelease(ctx.db.kysely, project, version), checked));
       return reply.code(201).send(releaseView(row));
     },
   );
 
   app.get("/projects/:project/releases", { schema: { params: ProjectParams } }, async (request) => {
-    await requireProject(ctx, request.params.project);
+    await requireProject(ctx.db.kysely, request.params.project);
     const rows = await db
       .selectFrom("releases")
       .selectAll()
@@ -242,7 +243,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
   });
 
   app.get("/projects/:project/channels", { schema: { params: ProjectParams } }, async (request) => {
-    await requireProject(ctx, request.params.project);
+    await requireProject(ctx.db.kysely, request.params.project);
     const rows = await db
       .selectFrom("channels")
       .selectAll()
@@ -263,7 +264,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     async (request) => {
       const { project, channel } = request.params;
       const { version } = request.body;
-      await requireRelease(ctx, project, version);
+      await requireRelease(ctx.db.kysely, project, version);
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {
         const current = await findChannel(trx, project, channel);
@@ -299,15 +300,6 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
 };
 
 /** The channel `name` of `project` (in `db`, or the transaction `db` is), or undefined. */
-export function findChannel(db: Kysely<Database>, project: string, name: string) {
-  return db
-    .selectFrom("channels")
-    .selectAll()
-    .where("project", "=", project)
-    .where("name", "=", name)
-    .executeTakeFirst();
-}
-
 function bodyStream(body: unknown): Readable {
   if (!body || typeof (body as Readable).pipe !== "function")
     throw new DataError("unsupported", "send the file as Content-Type: application/octet-stream");

@@ -3,15 +3,13 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Rollout } from "../../db/index.ts";
-import type { RolloutView } from "../api-schemas.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
+import { findChannel, requireRelease, requireRollout, rolloutView } from "../data/index.ts";
 import { DataError } from "../errors.ts";
-import { advanceStep, parseSteps, rolloutHealth } from "../rollouts/engine.ts";
+import { advanceStep, parseSteps } from "../rollouts/engine.ts";
 import { Name, ProjectParams, RolloutId, strict, Version } from "../schemas.ts";
-import { requireRelease } from "./projects.ts";
-import { findChannel } from "./releases.ts";
 
 const RolloutParams = Type.Object({ project: Name, id: RolloutId });
 const Action = Type.Union([
@@ -21,48 +19,8 @@ const Action = Type.Union([
   Type.Literal("advance"),
 ]);
 
-/** A rollout as the API shows it, with its health and how many devices run its release. */
-export async function rolloutView(ctx: ServerContext, r: Rollout): Promise<RolloutView> {
-  const steps = parseSteps(r);
-  const onTarget = await ctx.db.kysely
-    .selectFrom("devices")
-    .select((eb) => eb.fn.countAll<number | string>().as("n"))
-    .where("project", "=", r.project)
-    .where("version", "=", r.to_version)
-    .executeTakeFirstOrThrow();
-  return {
-    id: r.id,
-    channel: r.channel,
-    from: r.from_version,
-    to: r.to_version,
-    steps,
-    step: r.step,
-    percent: steps[r.step]!,
-    state: r.state,
-    reason: r.reason,
-    minWaitSeconds: r.min_wait_ms / 1000,
-    failurePercent: r.failure_percent,
-    minFailures: r.min_failures,
-    stepStartedAt: new Date(r.step_started_at).toISOString(),
-    createdAt: new Date(r.created_at).toISOString(),
-    health: await rolloutHealth(ctx.db.kysely, r.id),
-    devicesOnTarget: Number(onTarget.n),
-  };
-}
-
 export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const db = ctx.db.kysely;
-
-  async function requireRollout(project: string, id: string): Promise<Rollout> {
-    const rollout = await db
-      .selectFrom("rollouts")
-      .selectAll()
-      .where("project", "=", project)
-      .where("id", "=", id)
-      .executeTakeFirst();
-    if (!rollout) throw new DataError("not-found", `project "${project}" has no rollout ${id}`);
-    return rollout;
-  }
 
   app.post(
     "/projects/:project/rollouts",
@@ -96,7 +54,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       } = request.body;
       if (steps.some((s, i) => i > 0 && s <= steps[i - 1]!) || steps[steps.length - 1] !== 100)
         throw new DataError("invalid", "body/steps must rise and end at 100");
-      await requireRelease(ctx, project, version);
+      await requireRelease(db, project, version);
       const now = ctx.now();
       const rollout: Rollout = {
         id: randomUUID(),
@@ -150,7 +108,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           detail: { ...request.body, from: rollout.from_version },
         });
       });
-      return reply.code(201).send(await rolloutView(ctx, rollout));
+      return reply.code(201).send(await rolloutView(db, rollout));
     },
   );
 
@@ -162,11 +120,11 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       .orderBy("created_at", "desc")
       .limit(100)
       .execute();
-    return { rollouts: await Promise.all(rows.map((r) => rolloutView(ctx, r))) };
+    return { rollouts: await Promise.all(rows.map((r) => rolloutView(db, r))) };
   });
 
   app.get("/projects/:project/rollouts/:id", { schema: { params: RolloutParams } }, async (request) => {
-    return rolloutView(ctx, await requireRollout(request.params.project, request.params.id));
+    return rolloutView(db, await requireRollout(db, request.params.project, request.params.id));
   });
 
   app.post(
@@ -174,7 +132,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: Type.Object({ project: Name, id: RolloutParams.properties.id, action: Action }) } },
     async (request) => {
       const { project, id, action } = request.params;
-      const rollout = await requireRollout(project, id);
+      const rollout = await requireRollout(db, project, id);
       const now = ctx.now();
       const actor = actorOf(request);
       if (action === "advance") {
@@ -185,7 +143,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           );
         if (!(await advanceStep(db, rollout, now, actor)))
           throw new DataError("conflict", `rollout ${id} changed meanwhile`);
-        return rolloutView(ctx, await requireRollout(project, id));
+        return rolloutView(db, await requireRollout(db, project, id));
       }
       const from =
         action === "resume" ? ["paused"] : action === "pause" ? ["running"] : ["running", "paused"];
@@ -216,7 +174,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
             .execute();
         await recordAudit(trx, now, { actor, action: `rollout.${action}`, project, target: id });
       });
-      return rolloutView(ctx, await requireRollout(project, id));
+      return rolloutView(db, await requireRollout(db, project, id));
     },
   );
 };
