@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Dialect, openDatabase } from "../src/db/index.ts";
 import { createServer, type MpotaServer, type ServerOptions } from "../src/server/app.ts";
-import { bootstrapAdminToken } from "../src/server/routes/tokens.ts";
+import { bootstrapAdminToken } from "../src/server/data/index.ts";
 import { createTestDatabase } from "./db.ts";
 
 export { type TestKey, type TestRelease, testKey, testProject, testRelease } from "./release.ts";

@@ -3,6 +3,7 @@
  * --server/--token options (or MPOTA_SERVER/MPOTA_TOKEN), and server errors as one-line CLI errors.
  */
 import type { Command } from "commander";
+import { HEX64_PATTERN, ROLLOUT_ID_PATTERN } from "../rules/hex.ts";
 import { DEVICE_ID_PATTERN, NAME_PATTERN, TAG_PATTERN } from "../rules/name.ts";
 import { VERSION_PATTERN } from "../rules/version.ts";
 import { CliError } from "./errors.ts";
@@ -36,12 +37,12 @@ export async function adminClient(opts: ServerCliOptions) {
 
 /** The server's schema rules (by pattern), as they read to the person who typed the value. */
 const RULES: Record<string, string> = {
-  "^[0-9a-f-]{36}$": "is not a rollout id (`npx mpota rollout list --project P` shows them)",
+  [ROLLOUT_ID_PATTERN]: "is not a rollout id (`npx mpota rollout list --project P` shows them)",
   [NAME_PATTERN]: "is not a name mpota takes: a-z, 0-9, . _ - (up to 64; e.g. greenhouse)",
   [VERSION_PATTERN]: "is not a semver version (e.g. 1.2.0)",
   [DEVICE_ID_PATTERN]: "is not a device id: letters, digits, . _ : - (up to 128)",
   [TAG_PATTERN]: "is not a tag: letters, digits, . _ : - (up to 64)",
-  "^[0-9a-f]{64}$": "is not 64 lowercase hex characters",
+  [HEX64_PATTERN]: "is not 64 lowercase hex characters",
 };
 
 /**

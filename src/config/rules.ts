@@ -4,6 +4,7 @@
  * together: config.test.ts runs one table of bad configs through both and compares the messages.
  * Names, versions and paths follow the rules of src/rules (device: version.py, manifest.py).
  */
+import { isHex64 } from "../rules/hex.ts";
 import { isDeviceId, isName } from "../rules/name.ts";
 import { isPath } from "../rules/path.ts";
 import { isVersion } from "../rules/version.ts";
@@ -32,7 +33,7 @@ const whole =
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-const isKey: Rule = (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+const isKey: Rule = isHex64;
 
 /** A non-empty single-line string (no control characters), at most 1024 characters. */
 const isText = (v: unknown): v is string =>

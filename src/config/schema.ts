@@ -4,6 +4,7 @@
  * accepts exactly the configs those rules accept, apart from the two rules across fields.
  */
 import Type, { type Static } from "typebox";
+import { HEX64_PATTERN } from "../rules/hex.ts";
 import { MAX_PATH_BYTES, MAX_VERSION_LENGTH } from "../rules/limits.ts";
 import { DEVICE_ID_PATTERN, NAME_PATTERN } from "../rules/name.ts";
 import { VERSION_PATTERN } from "../rules/version.ts";
@@ -180,7 +181,7 @@ const fieldBoard = {
 export const OtaConfig = Type.Object(
   {
     project: Name,
-    keys: Type.Array(Type.String({ pattern: "^[0-9a-f]{64}$" })),
+    keys: Type.Array(Type.String({ pattern: HEX64_PATTERN })),
     source: Source,
     reset_mode: Type.Optional(Type.Union([Type.Literal("hard"), Type.Literal("soft"), Type.Literal("none")])),
     pin: Type.Optional(Type.Union([Version, Type.Null()])),

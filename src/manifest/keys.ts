@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
+import { isHex64 } from "../rules/hex.ts";
 import { SignatureError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";
 
@@ -17,7 +18,6 @@ export interface SigningKey {
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw key follows it. */
 const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The raw public key (hex) of an Ed25519 private or public key. */
 export function publicKeyHexOf(key: KeyObject): string {
@@ -29,7 +29,7 @@ export function publicKeyHexOf(key: KeyObject): string {
 
 /** A node:crypto public key from its raw 32 bytes in hex. */
 export function publicKeyFromHex(publicKeyHex: string): KeyObject {
-  if (!HEX64.test(publicKeyHex))
+  if (!isHex64(publicKeyHex))
     throw new SignatureError(`public key ${JSON.stringify(publicKeyHex)} is not 64 lowercase hex characters`);
   return createPublicKey({
     key: Buffer.concat([SPKI_ED25519, Buffer.from(publicKeyHex, "hex")]),
@@ -40,7 +40,7 @@ export function publicKeyFromHex(publicKeyHex: string): KeyObject {
 
 /** Key id: the first 16 hex chars of SHA-256 of the raw 32-byte public key. */
 export function keyIdOf(publicKeyHex: string): string {
-  if (!HEX64.test(publicKeyHex))
+  if (!isHex64(publicKeyHex))
     throw new SignatureError(`public key ${JSON.stringify(publicKeyHex)} is not 64 lowercase hex characters`);
   return sha256Hex(Buffer.from(publicKeyHex, "hex")).slice(0, 16);
 }

@@ -4,6 +4,7 @@
  * types, formats and ranges; validate.ts adds the rules across fields (paths, order, sizes).
  */
 import Type, { type Static } from "typebox";
+import { HEX64_PATTERN } from "../rules/hex.ts";
 import {
   MAX_BLOB_BYTES,
   MAX_FILE_SIZE,
@@ -18,7 +19,7 @@ const MAX_POINTER_TARGET = 2 ** 30;
 
 /** Patterns with the words a message uses for them (typebox reports only the pattern). */
 export const FORMATS = {
-  hex64: { pattern: "^[0-9a-f]{64}$", wants: "64 lowercase hex characters" },
+  hex64: { pattern: HEX64_PATTERN, wants: "64 lowercase hex characters" },
   hex40: { pattern: "^[0-9a-f]{40}$", wants: "40 lowercase hex characters" },
   hex16: { pattern: "^[0-9a-f]{16}$", wants: "16 lowercase hex characters" },
   hex128: { pattern: "^[0-9a-f]{128}$", wants: "128 lowercase hex characters" },

@@ -27,6 +27,22 @@ export const NAME_CASES: Array<[unknown, boolean]> = [
   [null, false],
 ];
 
+/** SHA-256 digests and Ed25519 public keys in hex, and whether each is one. */
+export const HEX64_CASES: Array<[unknown, boolean]> = [
+  ["0".repeat(64), true],
+  ["0123456789abcdef".repeat(4), true],
+  ["f".repeat(64), true],
+  ["0".repeat(63), false],
+  ["0".repeat(65), false],
+  ["A".repeat(64), false],
+  [`${"0".repeat(63)}g`, false],
+  [`${"0".repeat(63)}\n`, false],
+  [`${"0".repeat(64)}\n`, false],
+  ["", false],
+  [64, false],
+  [null, false],
+];
+
 const long = (n: number) => `1.0.0-${"a".repeat(n - 6)}`;
 
 /** Versions, and the host's reason when one is not a version. */

@@ -1,10 +1,18 @@
 /**
- * The rules every part of mpota holds data to, one module each: names, versions, release paths, the
- * glob dialect of file selection, and the limits of the release format. The device has the same rules
+ * The rules every part of mpota holds data to, one module each: names, versions, hex digests and
+ * ids, release paths, the glob dialect of file selection, and the limits of the release format. The device has the same rules
  * (device/mpota/version.py, manifest.py, src_git.py); cases.ts holds one table per rule that
  * rules.test.ts runs through both.
  */
 export { globMatches, globMayMatchBelow } from "./glob.ts";
+export {
+  BLOB_FILE_PATTERN,
+  HEX64_PATTERN,
+  HEX64_RULE,
+  isHex64,
+  PATCH_FILE_PATTERN,
+  ROLLOUT_ID_PATTERN,
+} from "./hex.ts";
 export {
   MAX_BLOB_BYTES,
   MAX_FILE_SIZE,

@@ -7,10 +7,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
 import { GOOD_CONFIGS } from "../config/cases.ts";
 import { configProblems, OtaConfig } from "../config/index.ts";
-import { Name as ServerName, Version as ServerVersion } from "../server/schemas.ts";
+import { Hex64 as ServerHex64, Name as ServerName, Version as ServerVersion } from "../server/schemas.ts";
 import {
   FILE_SIZE_CASES,
   GLOB_CASES,
+  HEX64_CASES,
   NAME_CASES,
   PATH_CASES,
   VERSION_CASES,
@@ -21,6 +22,7 @@ import {
   compareVersions,
   globMatches,
   globMayMatchBelow,
+  isHex64,
   isName,
   isPath,
   isVersion,
@@ -35,6 +37,8 @@ const rank = (v: string) => VERSION_ORDER.findIndex((same) => same.includes(v));
 
 interface DeviceVerdicts {
   names: boolean[];
+  hex64: boolean[];
+  keys: boolean[];
   versions: boolean[];
   order: number[][];
   paths: boolean[];
@@ -49,6 +53,7 @@ interface DeviceVerdicts {
 async function deviceVerdicts(): Promise<DeviceVerdicts> {
   const cases = {
     names: NAME_CASES.map(([v]) => v),
+    hex64: HEX64_CASES.map(([v]) => v),
     versions: VERSION_CASES.map(([v]) => v),
     order: ORDERED,
     paths: PATH_CASES.map(([p]) => p),
@@ -58,7 +63,7 @@ async function deviceVerdicts(): Promise<DeviceVerdicts> {
   };
   const script = `
 import json
-from mpota import manifest, src_git, version
+from mpota import config, manifest, src_git, version
 with open('/cases.json') as f:
     c = json.loads(f.read())
 
@@ -73,6 +78,8 @@ def entry_ok(size):
 
 print(json.dumps({
     "names": [version.is_name(v) for v in c["names"]],
+    "hex64": [manifest.is_hex(v, 64) for v in c["hex64"]],
+    "keys": [config._key(v) for v in c["hex64"]],
     "versions": [version.is_version(v) for v in c["versions"]],
     "order": [[version.compare(a, b) for b in c["order"]] for a in c["order"]],
     "paths": [manifest.path_ok(p) for p in c["paths"]],
@@ -102,6 +109,18 @@ describe("names", () => {
     expect(Value.Check(ServerName, v)).toBe(ok);
     expect(configProblems(config({ project: v })).length === 0).toBe(ok);
     expect(Value.Check(OtaConfig, config({ project: v }))).toBe(ok);
+  });
+});
+
+describe("64 hex characters (SHA-256 digests, public keys)", () => {
+  it.each(HEX64_CASES.map(([v, ok], i) => [JSON.stringify(v), ok, i] as const))("%s: %s", (_, ok, i) => {
+    const v = HEX64_CASES[i]![0];
+    expect(isHex64(v)).toBe(ok);
+    expect(device.hex64[i]).toBe(ok);
+    expect(device.keys[i]).toBe(ok);
+    expect(Value.Check(ServerHex64, v)).toBe(ok);
+    expect(configProblems(config({ keys: [v] })).length === 0).toBe(ok);
+    expect(Value.Check(OtaConfig, config({ keys: [v] }))).toBe(ok);
   });
 });
 

@@ -8,6 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpotaError } from "../errors/index.ts";
 import { sha256Hex } from "../manifest/index.ts";
+import { BLOB_FILE_PATTERN, PATCH_FILE_PATTERN } from "../rules/hex.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 /** A refusal of the server (its HTTP status and its message), or a server that cannot be reached. */
@@ -152,30 +153,29 @@ export async function publishRelease(
   return result;
 }
 
-const BLOB_NAME = /^([0-9a-f]{64})\.z$/;
-const PATCH_NAME = /^([0-9a-f]{64})-([0-9a-f]{64})\.fz$/;
+const BLOB_NAME = new RegExp(BLOB_FILE_PATTERN);
+const PATCH_NAME = new RegExp(PATCH_FILE_PATTERN);
 
 /**
  * Release `version` of a release store (`mpota release --out`). The server names the files it lacks;
  * only names of the store's own layout are read (anything else is a ServerError).
  */
 export function releaseFromStore(store: ReleaseStore, project: string, version: string): ReleaseFiles {
-  const match = (name: string, pattern: RegExp) => {
-    const m = pattern.exec(name);
-    if (!m)
+  const checked = (name: string, pattern: RegExp) => {
+    if (!pattern.test(name))
       throw new ServerError(
         0,
         `the server asked for ${JSON.stringify(name)}, which is not a store file name`,
       );
-    return m;
+    return name;
   };
   return {
     envelope: store.readRelease(project, version).bytes,
     envelopePatches: store.envelopePatches(project, version).map((p) => `${p.from}-${p.to}.fz`),
-    blob: (name) => readFile(store.blobPath(match(name, BLOB_NAME)[1]!)),
+    blob: (name) => readFile(store.blobPath(checked(name, BLOB_NAME).slice(0, 64))),
     patch: (name) => {
-      const m = match(name, PATCH_NAME);
-      return readFile(store.patchPath(m[1]!, m[2]!));
+      const from = checked(name, PATCH_NAME).slice(0, 64);
+      return readFile(store.patchPath(from, name.slice(65, 129)));
     },
   };
 }

@@ -11,7 +11,7 @@ import { adminAuthBeforeBody } from "./auth.ts";
 import { CheckinCache } from "./checkin-cache.ts";
 import { CheckinBatcher } from "./checkins.ts";
 import type { Limits, ServerContext } from "./context.ts";
-import { HttpError } from "./errors.ts";
+import { DataError, HttpError, REFUSAL_STATUS } from "./errors.ts";
 import { FileStore } from "./file-store.ts";
 import { LiveFeed } from "./live.ts";
 import { DeviceLoad } from "./overload.ts";
@@ -96,7 +96,9 @@ export async function createServer(options: ServerOptions): Promise<MpotaServer>
 
   app.decorateRequest("admin", null);
   app.decorateRequest("device", null);
-  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+  // The one place errors become answers: the data layer's refusals by kind, HTTP's own as they are.
+  app.setErrorHandler((err: FastifyError | DataError | HttpError, request, reply) => {
+    if (err instanceof DataError) return reply.code(REFUSAL_STATUS[err.refusal]).send({ error: err.message });
     if (err instanceof HttpError)
       return reply.code(err.statusCode).headers(err.headers).send({ error: err.message });
     if ("validation" in err && err.validation) return reply.code(400).send({ error: err.message });

@@ -10,7 +10,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { HttpError } from "./errors.ts";
+import { DataError } from "./errors.ts";
 
 export type StoreKind = "blobs" | "patches" | "releases";
 
@@ -44,7 +44,7 @@ export class FileStore {
   }
 
   /**
-   * Streams `source` into the store under `name`; more than `limit` bytes → 413. `check` sees the
+   * Streams `source` into the store under `name`; more than `limit` bytes: a too-large DataError. `check` sees the
    * written temporary file and throws to refuse it; only a checked file is renamed into place.
    */
   async put(
@@ -97,6 +97,6 @@ export class FileStore {
   }
 }
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `upload is larger than the limit of ${limit} bytes`);
+function tooLarge(limit: number): DataError {
+  return new DataError("too-large", `upload is larger than the limit of ${limit} bytes`);
 }

@@ -7,6 +7,6 @@ export {
   ServerError,
 } from "./admin-client.ts";
 export { createServer, DEFAULT_LIMITS, type MpotaServer, type ServerOptions } from "./app.ts";
+export { bootstrapAdminToken, createAdminToken } from "./data/index.ts";
 export { bucketOf, pickVersion } from "./rollouts/policy.ts";
-export { bootstrapAdminToken, createAdminToken } from "./routes/tokens.ts";
 export { defaultDatabase, type RunningServer, serve } from "./serve.ts";

@@ -14,7 +14,7 @@ import {
   validateManifest,
   verifyEnvelope,
 } from "../manifest/index.ts";
-import { HttpError } from "./errors.ts";
+import { DataError } from "./errors.ts";
 
 export interface CheckedEnvelope {
   manifest: Manifest;
@@ -25,26 +25,26 @@ export interface CheckedEnvelope {
 
 /**
  * Checks an uploaded envelope (any JSON layout): a valid manifest of `project`, signed by at least
- * one of the project's public keys (hex). Throws a 400 HttpError naming what is wrong.
+ * one of the project's public keys (hex). Throws an invalid DataError naming what is wrong.
  */
 export function checkEnvelope(body: unknown, project: string, publicKeys: string[]): CheckedEnvelope {
   const shape = schemaProblems(Envelope, body, "envelope");
-  if (shape.length > 0) throw new HttpError(400, `invalid envelope: ${shape.slice(0, 5).join("; ")}`);
+  if (shape.length > 0) throw new DataError("invalid", `invalid envelope: ${shape.slice(0, 5).join("; ")}`);
   const envelope = body as Envelope<Record<string, unknown>>;
   let manifest: Manifest;
   try {
     manifest = validateManifest(envelope.signed, "signed");
   } catch (err) {
-    if (err instanceof ManifestError) throw new HttpError(400, `invalid manifest: ${err.message}`);
+    if (err instanceof ManifestError) throw new DataError("invalid", `invalid manifest: ${err.message}`);
     throw err;
   }
   if (manifest.project !== project)
-    throw new HttpError(400, `manifest is for project "${manifest.project}", not "${project}"`);
+    throw new DataError("invalid", `manifest is for project "${manifest.project}", not "${project}"`);
   try {
     verifyEnvelope({ signed: manifest, signatures: envelope.signatures }, publicKeys);
   } catch (err) {
     if (err instanceof SignatureError)
-      throw new HttpError(400, `no valid signature by a key of project "${project}": ${err.message}`);
+      throw new DataError("invalid", `no valid signature by a key of project "${project}": ${err.message}`);
     throw err;
   }
   const bytes = envelopeBytes({ signed: manifest, signatures: envelope.signatures });

@@ -1,5 +1,6 @@
 /** typebox pieces the routes share. */
 import Type from "typebox";
+import { BLOB_FILE_PATTERN, HEX64_PATTERN, PATCH_FILE_PATTERN, ROLLOUT_ID_PATTERN } from "../rules/hex.ts";
 import { MAX_VERSION_LENGTH } from "../rules/limits.ts";
 import { DEVICE_ID_PATTERN, NAME_PATTERN, NAME_RULE, TAG_PATTERN } from "../rules/name.ts";
 import { VERSION_PATTERN } from "../rules/version.ts";
@@ -10,7 +11,11 @@ export const ChannelFile = Type.String({ pattern: `^${NAME_RULE}\\.json$` });
 export const Version = Type.String({ pattern: VERSION_PATTERN, maxLength: MAX_VERSION_LENGTH });
 export const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN });
 export const Tag = Type.String({ pattern: TAG_PATTERN });
-export const Hex64 = Type.String({ pattern: "^[0-9a-f]{64}$" });
+export const Hex64 = Type.String({ pattern: HEX64_PATTERN });
+/** Static-layout file names: `<sha256>.z` and `<from>-<to>.fz`. */
+export const BlobFile = Type.String({ pattern: BLOB_FILE_PATTERN });
+export const PatchFile = Type.String({ pattern: PATCH_FILE_PATTERN });
+export const RolloutId = Type.String({ pattern: ROLLOUT_ID_PATTERN });
 export const ProjectParams = Type.Object({ project: Name });
 /** Query numbers arrive as strings (no type coercion: a wrong type is an error, not a guess). */
 export const Count = Type.String({ pattern: "^[0-9]{1,6}$" });

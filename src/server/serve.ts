@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import { openDatabase } from "../db/index.ts";
 import { createServer, type ServerOptions } from "./app.ts";
-import { bootstrapAdminToken } from "./routes/tokens.ts";
+import { bootstrapAdminToken } from "./data/index.ts";
 
 export interface ServeOptions {
   port: number;

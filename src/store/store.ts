@@ -19,12 +19,11 @@ import {
   parseReleaseEnvelope,
   sha256Hex,
 } from "../manifest/index.ts";
+import { isHex64 } from "../rules/hex.ts";
 import { isName, NAME_RULE } from "../rules/name.ts";
 import { fsyncDir, writeFileAtomic } from "./atomic.ts";
 import { compressBlob, inflateBlob } from "./blob.ts";
 import { StoreError } from "./errors.ts";
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 export interface StoredBlob {
   sha256: string;
@@ -40,7 +39,7 @@ export interface StoredRelease {
 }
 
 function hex(sha256: string): string {
-  if (!HEX64.test(sha256)) throw new StoreError(`${JSON.stringify(sha256)} is not a SHA-256 in hex`);
+  if (!isHex64(sha256)) throw new StoreError(`${JSON.stringify(sha256)} is not a SHA-256 in hex`);
   return sha256;
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { isHex64 } from "../../rules/hex.ts";
 import { addServerOptions, adminRequest, output, type ServerCliOptions, typedAs } from "../admin.ts";
 import { CliError } from "../errors.ts";
 
@@ -11,14 +12,14 @@ interface Project {
 
 /** A public key given as 64 hex chars, or a file holding them (or a PEM public key). */
 async function publicKeyHex(value: string): Promise<string> {
-  if (/^[0-9a-f]{64}$/.test(value)) return value;
+  if (isHex64(value)) return value;
   let text: string;
   try {
     text = readFileSync(value, "utf8").trim();
   } catch {
     throw new CliError(`--key ${value}: neither 64 hex chars nor a readable file`);
   }
-  if (/^[0-9a-f]{64}$/.test(text)) return text;
+  if (isHex64(text)) return text;
   const { createPublicKey } = await import("node:crypto");
   try {
     const jwk = createPublicKey(text).export({ format: "jwk" });

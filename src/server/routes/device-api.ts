@@ -12,11 +12,20 @@ import { recordAudit } from "../audit.ts";
 import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { CachedDevice } from "../checkin-cache.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { DataError, HttpError } from "../errors.ts";
 import { RateLimiter, tooMany } from "../rate-limit.ts";
 import { type EventInput, type Offer, recordEvents, recordOffers } from "../rollouts/engine.ts";
 import { offeringRollout, pickVersion } from "../rollouts/policy.ts";
-import { ChannelFile, DeviceId, Name, ProjectParams, strict, Version } from "../schemas.ts";
+import {
+  BlobFile,
+  ChannelFile,
+  DeviceId,
+  Name,
+  PatchFile,
+  ProjectParams,
+  strict,
+  Version,
+} from "../schemas.ts";
 import { matchesEtag, sendFile } from "../send-file.ts";
 import { hashToken, newToken } from "../tokens.ts";
 import { WriteQueue } from "../write-queue.ts";
@@ -144,7 +153,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
           .onConflict((oc) => oc.columns(["project", "id"]).doNothing())
           .executeTakeFirst();
         if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
-          throw new HttpError(409, `device "${id}" is already enrolled in "${project}"`);
+          throw new DataError("conflict", `device "${id}" is already enrolled in "${project}"`);
         await recordAudit(trx, now, {
           actor: `device:${id}`,
           action: "device.enrol",
@@ -200,7 +209,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       lastCheckin.set(key, now);
       if (lastCheckin.size > 500_000) lastCheckin.clear();
 
-      if (!route) throw new HttpError(404, `project "${device.project}" has no channel "${channel}"`);
+      if (!route) throw new DataError("not-found", `project "${device.project}" has no channel "${channel}"`);
       const view = {
         id: device.id,
         version,
@@ -209,7 +218,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       };
       const target = pickVersion(view, route);
       const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
-      if (!pointer) throw new HttpError(404, `channel "${channel}" has no release for this device`);
+      if (!pointer) throw new DataError("not-found", `channel "${channel}" has no release for this device`);
       // Written before the device hears of the release, so its reports always find the offer.
       const rolloutId = offeringRollout(view, route);
       const offer = `${rolloutId}\n${device.id}`;
@@ -234,7 +243,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const { project, file } = request.params;
       const version = file.slice(0, -".json".length);
       const release = await releaseInfo(project, version);
-      if (!release) throw new HttpError(404, `project "${project}" has no release ${version}`);
+      if (!release) throw new DataError("not-found", `project "${project}" has no release ${version}`);
       const path = ctx.store.path(project, "releases", `${release.sha256}.json`);
       return sendFile(request, reply, path, release.sha256, "application/json");
     },
@@ -245,7 +254,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     {
       ...tokenOptional,
       schema: {
-        params: Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) }),
+        params: Type.Object({ project: Name, file: BlobFile }),
       },
     },
     async (request, reply) => {
@@ -267,7 +276,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       schema: {
         params: Type.Object({
           project: Name,
-          file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+          file: PatchFile,
         }),
       },
     },
@@ -303,7 +312,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       reports.take(`${device.project}\n${device.id}`, `report at most ${perMinute} times per minute`);
       // Events only on the project's releases: a device cannot add rows by inventing versions.
       if (!(await releaseInfo(device.project, version)))
-        throw new HttpError(404, `project "${device.project}" has no release ${version}`);
+        throw new DataError("not-found", `project "${device.project}" has no release ${version}`);
       await reported.add({
         project: device.project,
         deviceId: device.id,

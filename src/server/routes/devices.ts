@@ -1,20 +1,26 @@
 /** Admin: provision devices (`mpota device add`), list them, accept, revoke, tag and pin them. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { sql } from "kysely";
+import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { Device } from "../../db/index.ts";
 import { DeviceDetail, DeviceList, DeviceQuery, type DeviceView } from "../api-schemas.ts";
-import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import {
+  deviceEvents,
+  findDevices,
+  provisionDevice,
+  requireDevice,
+  requireProject,
+  requireRelease,
+  setDeviceToken,
+  updateDevice,
+} from "../data/index.ts";
+import { DataError } from "../errors.ts";
 import { DeviceId, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
-import { requireProject, requireRelease } from "./projects.ts";
 
 const DeviceParams = Type.Object({ project: Name, id: DeviceId });
-
-const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 function deviceView(d: Device): DeviceView {
   return {
@@ -30,19 +36,9 @@ function deviceView(d: Device): DeviceView {
   };
 }
 
-async function requireDevice(ctx: ServerContext, project: string, id: string): Promise<Device> {
-  const device = await ctx.db.kysely
-    .selectFrom("devices")
-    .selectAll()
-    .where("project", "=", project)
-    .where("id", "=", id)
-    .executeTakeFirst();
-  if (!device) throw new HttpError(404, `project "${project}" has no device "${id}"`);
-  return device;
-}
-
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const db = ctx.db.kysely;
+  const change = (request: FastifyRequest) => ({ actor: actorOf(request), at: ctx.now() });
 
   app.post(
     "/projects/:project/devices",
@@ -62,34 +58,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     async (request, reply) => {
       const { project } = request.params;
       const { id, tags = [], pin } = request.body;
-      await requireProject(ctx, project);
-      if (pin) await requireRelease(ctx, project, pin);
+      await requireProject(db, project);
+      if (pin) await requireRelease(db, project, pin);
       const { token, hash } = newToken("device");
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .insertInto("devices")
-          .values({
-            project,
-            id,
-            token_hash: hash,
-            status: "active",
-            tags: JSON.stringify(tags),
-            pin: pin ?? null,
-            created_at: now,
-          })
-          .onConflict((oc) => oc.columns(["project", "id"]).doNothing())
-          .executeTakeFirst();
-        if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
-          throw new HttpError(409, `device "${id}" already exists in project "${project}"`);
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "device.provision",
-          project,
-          target: id,
-          detail: { tags, pin: pin ?? null },
-        });
-      });
+      await provisionDevice(db, project, { id, tags, pin: pin ?? null, tokenHash: hash }, change(request));
       return reply.code(201).send({ id, token, status: "active" });
     },
   );
@@ -99,39 +71,11 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     { schema: { params: ProjectParams, querystring: DeviceQuery, response: { 200: DeviceList } } },
     async (request) => {
       const { project } = request.params;
-      await requireProject(ctx, project);
-      const q = request.query;
-      const now = ctx.now();
-      const limit = Math.min(Number(q.limit ?? 100), 1000);
-      let query = db.selectFrom("devices").where("project", "=", project);
-      if (q.status) query = query.where("status", "=", q.status);
-      // tags are a JSON list of plain words, so a quoted substring match is exact
-      if (q.tag) query = query.where(sql<boolean>`tags like ${`%"${likeEscape(q.tag)}"%`} escape '\\'`);
-      if (q.q)
-        query = query.where(sql<boolean>`lower(id) like ${`%${likeEscape(q.q.toLowerCase())}%`} escape '\\'`);
-      if (q.version === "none") query = query.where("version", "is", null);
-      else if (q.version) query = query.where("version", "=", q.version);
-      if (q.state) query = query.where("state", "=", q.state);
-      if (q.seenWithin) query = query.where("last_seen", ">=", now - Number(q.seenWithin) * 1000);
-      if (q.notSeenFor) {
-        const before = now - Number(q.notSeenFor) * 1000;
-        query = query.where((eb) => eb.or([eb("last_seen", "is", null), eb("last_seen", "<", before)]));
-      }
-      const { total } = await query
-        .select((eb) => eb.fn.countAll<number | string>().as("total"))
-        .executeTakeFirstOrThrow();
-      // Keyset paging (`after`: the last id of the page before) stays fast deep into 100,000 devices;
-      // `offset` is kept for the CLI.
-      let page = query
-        .selectAll()
-        .orderBy("id")
-        .limit(limit + 1);
-      if (q.after) page = page.where("id", ">", q.after);
-      else if (q.offset) page = page.offset(Number(q.offset));
-      const rows = await page.execute();
-      const more = rows.length > limit;
-      const devices = rows.slice(0, limit).map(deviceView);
-      return { total: Number(total), devices, next: more ? devices[devices.length - 1]!.id : null };
+      await requireProject(db, project);
+      const limit = Math.min(Number(request.query.limit ?? 100), 1000);
+      const found = await findDevices(db, project, request.query, limit, ctx.now());
+      const devices = found.devices.map(deviceView);
+      return { total: found.total, devices, next: found.more ? devices[devices.length - 1]!.id : null };
     },
   );
 
@@ -139,15 +83,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     "/projects/:project/devices/:id",
     { schema: { params: DeviceParams, response: { 200: DeviceDetail } } },
     async (request) => {
-      const device = await requireDevice(ctx, request.params.project, request.params.id);
-      const events = await db
-        .selectFrom("events")
-        .select(["version", "event", "error", "at"])
-        .where("project", "=", device.project)
-        .where("device_id", "=", device.id)
-        .orderBy("at", "desc")
-        .limit(100)
-        .execute();
+      const device = await requireDevice(db, request.params.project, request.params.id);
+      const events = await deviceEvents(db, device);
       return {
         ...deviceView(device),
         events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
@@ -172,31 +109,19 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     },
     async (request) => {
       const { project, id } = request.params;
-      const device = await requireDevice(ctx, project, id);
+      const device = await requireDevice(db, project, id);
       const { status, tags, pin } = request.body;
-      if (pin) await requireRelease(ctx, project, pin);
+      if (pin) await requireRelease(db, project, pin);
       if (status === "active" && device.status === "revoked")
-        throw new HttpError(409, `device "${id}" is revoked; provision it again under a new id or token`);
+        throw new DataError(
+          "conflict",
+          `device "${id}" is revoked; provision it again under a new id or token`,
+        );
       const changes: Partial<Device> = {};
       if (status) changes.status = status;
       if (tags) changes.tags = JSON.stringify(tags);
       if (pin !== undefined) changes.pin = pin;
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("devices")
-          .set(changes)
-          .where("project", "=", project)
-          .where("id", "=", id)
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "device.update",
-          project,
-          target: id,
-          detail: request.body,
-        });
-      });
+      await updateDevice(db, project, id, changes, request.body, change(request));
       return deviceView({ ...device, ...changes });
     },
   );
@@ -206,19 +131,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = a
     { schema: { params: DeviceParams } },
     async (request, reply) => {
       const { project, id } = request.params;
-      const device = await requireDevice(ctx, project, id);
-      if (device.status === "revoked") throw new HttpError(409, `device "${id}" is revoked`);
+      const device = await requireDevice(db, project, id);
+      if (device.status === "revoked") throw new DataError("conflict", `device "${id}" is revoked`);
       const { token, hash } = newToken("device");
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("devices")
-          .set({ token_hash: hash })
-          .where("project", "=", project)
-          .where("id", "=", id)
-          .execute();
-        await recordAudit(trx, now, { actor: actorOf(request), action: "device.token", project, target: id });
-      });
+      await setDeviceToken(db, project, id, hash, change(request));
       return reply.code(201).send({ id, token, status: device.status });
     },
   );

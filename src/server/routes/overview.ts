@@ -7,9 +7,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { sql } from "kysely";
 import { Overview, OverviewQuery } from "../api-schemas.ts";
 import type { ServerContext } from "../context.ts";
+import { requireProject, rolloutView } from "../data/index.ts";
 import { ProjectParams } from "../schemas.ts";
-import { requireProject } from "./projects.ts";
-import { rolloutView } from "./rollouts.ts";
 
 const MINUTE = 60_000;
 const TIMELINE_MINUTES = 60;
@@ -24,7 +23,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> =
     { schema: { params: ProjectParams, querystring: OverviewQuery, response: { 200: Overview } } },
     async (request) => {
       const { project } = request.params;
-      await requireProject(ctx, project);
+      await requireProject(ctx.db.kysely, project);
       const now = ctx.now();
       const staleSeconds = Number(request.query.staleSeconds ?? 3600);
       const staleBefore = now - staleSeconds * 1000;
@@ -78,7 +77,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> =
         channels.push({
           name: c.name,
           version: c.version,
-          rollout: rollout ? await rolloutView(ctx, rollout) : null,
+          rollout: rollout ? await rolloutView(ctx.db.kysely, rollout) : null,
         });
       }
 

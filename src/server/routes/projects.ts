@@ -1,48 +1,27 @@
 /** Admin: projects, their public keys, the enrolment token, and version pins by device tag. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Kysely } from "kysely";
+import type { FastifyRequest } from "fastify";
 import Type from "typebox";
-import type { Database } from "../../db/index.ts";
-import { keyIdOf } from "../../manifest/index.ts";
-import { recordAudit } from "../audit.ts";
+import type { Project } from "../../db/index.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import {
+  addKey,
+  createProject,
+  listPins,
+  listProjects,
+  projectKeysAndChannels,
+  removeKey,
+  removePin,
+  requireProject,
+  setAutoAccept,
+  setEnrolmentTokenHash,
+  setPin,
+} from "../data/index.ts";
 import { Hex64, Name, ProjectParams, strict, Tag, Version } from "../schemas.ts";
 import { newToken } from "../tokens.ts";
 
-export async function requireProject(ctx: ServerContext, name: string) {
-  const project = await ctx.db.kysely
-    .selectFrom("projects")
-    .selectAll()
-    .where("name", "=", name)
-    .executeTakeFirst();
-  if (!project) throw new HttpError(404, `no project "${name}"`);
-  return project;
-}
-
-/** The release `version` of `project`, or undefined. */
-export function findRelease(db: Kysely<Database>, project: string, version: string) {
-  return db
-    .selectFrom("releases")
-    .selectAll()
-    .where("project", "=", project)
-    .where("version", "=", version)
-    .executeTakeFirst();
-}
-
-export async function requireRelease(ctx: ServerContext, project: string, version: string) {
-  const release = await findRelease(ctx.db.kysely, project, version);
-  if (!release) throw new HttpError(404, `project "${project}" has no release ${version}`);
-  return release;
-}
-
-function projectView(p: {
-  name: string;
-  auto_accept: number;
-  enrol_token_hash: string | null;
-  created_at: number;
-}) {
+function projectView(p: Project) {
   return {
     name: p.name,
     autoAccept: p.auto_accept === 1,
@@ -53,52 +32,23 @@ function projectView(p: {
 
 export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const db = ctx.db.kysely;
+  const change = (request: FastifyRequest) => ({ actor: actorOf(request), at: ctx.now() });
 
-  app.get("/projects", async () => {
-    const rows = await db.selectFrom("projects").selectAll().orderBy("name").execute();
-    return { projects: rows.map(projectView) };
-  });
+  app.get("/projects", async () => ({ projects: (await listProjects(db)).map(projectView) }));
 
   app.post(
     "/projects",
     { schema: { body: Type.Object({ name: Name, autoAccept: Type.Optional(Type.Boolean()) }, strict) } },
     async (request, reply) => {
       const { name, autoAccept } = request.body;
-      const now = ctx.now();
-      const row = { name, auto_accept: autoAccept ? 1 : 0, enrol_token_hash: null, created_at: now };
-      await db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto("projects")
-          .values(row)
-          .onConflict((oc) => oc.column("name").doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0)
-          throw new HttpError(409, `project "${name}" already exists`);
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "project.create",
-          project: name,
-          detail: { autoAccept: !!autoAccept },
-        });
-      });
-      return reply.code(201).send(projectView(row));
+      const project = await createProject(db, name, !!autoAccept, change(request));
+      return reply.code(201).send(projectView(project));
     },
   );
 
   app.get("/projects/:project", { schema: { params: ProjectParams } }, async (request) => {
-    const project = await requireProject(ctx, request.params.project);
-    const keys = await db
-      .selectFrom("keys")
-      .select(["keyid", "public_key"])
-      .where("project", "=", project.name)
-      .orderBy("keyid")
-      .execute();
-    const channels = await db
-      .selectFrom("channels")
-      .selectAll()
-      .where("project", "=", project.name)
-      .orderBy("name")
-      .execute();
+    const project = await requireProject(db, request.params.project);
+    const { keys, channels } = await projectKeysAndChannels(db, project.name);
     return {
       ...projectView(project),
       keys: keys.map((k) => ({ keyid: k.keyid, publicKey: k.public_key })),
@@ -110,21 +60,8 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     "/projects/:project",
     { schema: { params: ProjectParams, body: Type.Object({ autoAccept: Type.Boolean() }, strict) } },
     async (request) => {
-      const project = await requireProject(ctx, request.params.project);
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("projects")
-          .set({ auto_accept: request.body.autoAccept ? 1 : 0 })
-          .where("name", "=", project.name)
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "project.update",
-          project: project.name,
-          detail: request.body,
-        });
-      });
+      const project = await requireProject(db, request.params.project);
+      await setAutoAccept(db, project.name, request.body.autoAccept, change(request));
       return projectView({ ...project, auto_accept: request.body.autoAccept ? 1 : 0 });
     },
   );
@@ -133,21 +70,9 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     "/projects/:project/enrolment-token",
     { schema: { params: ProjectParams } },
     async (request, reply) => {
-      const project = await requireProject(ctx, request.params.project);
+      const project = await requireProject(db, request.params.project);
       const { token, hash } = newToken("enrolment");
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("projects")
-          .set({ enrol_token_hash: hash })
-          .where("name", "=", project.name)
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "project.enrolment-token",
-          project: project.name,
-        });
-      });
+      await setEnrolmentTokenHash(db, project.name, hash, change(request));
       return reply.code(201).send({ token });
     },
   );
@@ -156,20 +81,8 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     "/projects/:project/enrolment-token",
     { schema: { params: ProjectParams } },
     async (request, reply) => {
-      const project = await requireProject(ctx, request.params.project);
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("projects")
-          .set({ enrol_token_hash: null })
-          .where("name", "=", project.name)
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "project.enrolment-close",
-          project: project.name,
-        });
-      });
+      const project = await requireProject(db, request.params.project);
+      await setEnrolmentTokenHash(db, project.name, null, change(request));
       return reply.code(204).send();
     },
   );
@@ -178,24 +91,9 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     "/projects/:project/keys",
     { schema: { params: ProjectParams, body: Type.Object({ publicKey: Hex64 }, strict) } },
     async (request, reply) => {
-      const project = await requireProject(ctx, request.params.project);
+      const project = await requireProject(db, request.params.project);
       const { publicKey } = request.body;
-      const keyid = keyIdOf(publicKey);
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto("keys")
-          .values({ project: project.name, keyid, public_key: publicKey, created_at: now })
-          .onConflict((oc) => oc.columns(["project", "keyid"]).doNothing())
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "key.add",
-          project: project.name,
-          target: keyid,
-          detail: { publicKey },
-        });
-      });
+      const keyid = await addKey(db, project.name, publicKey, change(request));
       return reply.code(201).send({ keyid, publicKey });
     },
   );
@@ -205,37 +103,14 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: Type.Object({ project: Name, keyid: Type.String({ pattern: "^[0-9a-f]{16}$" }) }) } },
     async (request, reply) => {
       const { project, keyid } = request.params;
-      await requireProject(ctx, project);
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .deleteFrom("keys")
-          .where("project", "=", project)
-          .where("keyid", "=", keyid)
-          .executeTakeFirst();
-        if (Number(result.numDeletedRows) === 0)
-          throw new HttpError(404, `project "${project}" has no key ${keyid}`);
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "key.remove",
-          project,
-          target: keyid,
-        });
-      });
+      await removeKey(db, project, keyid, change(request));
       return reply.code(204).send();
     },
   );
 
-  app.get("/projects/:project/pins", { schema: { params: ProjectParams } }, async (request) => {
-    await requireProject(ctx, request.params.project);
-    const pins = await db
-      .selectFrom("tag_pins")
-      .select(["tag", "version"])
-      .where("project", "=", request.params.project)
-      .orderBy("tag")
-      .execute();
-    return { pins };
-  });
+  app.get("/projects/:project/pins", { schema: { params: ProjectParams } }, async (request) => ({
+    pins: await listPins(db, request.params.project),
+  }));
 
   app.put(
     "/projects/:project/pins/:tag",
@@ -247,22 +122,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     },
     async (request) => {
       const { project, tag } = request.params;
-      await requireRelease(ctx, project, request.body.version);
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto("tag_pins")
-          .values({ project, tag, version: request.body.version })
-          .onConflict((oc) => oc.columns(["project", "tag"]).doUpdateSet({ version: request.body.version }))
-          .execute();
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "pin.tag",
-          project,
-          target: tag,
-          detail: request.body,
-        });
-      });
+      await setPin(db, project, tag, request.body.version, change(request));
       return { tag, version: request.body.version };
     },
   );
@@ -272,17 +132,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: Type.Object({ project: Name, tag: Tag }) } },
     async (request, reply) => {
       const { project, tag } = request.params;
-      const now = ctx.now();
-      await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .deleteFrom("tag_pins")
-          .where("project", "=", project)
-          .where("tag", "=", tag)
-          .executeTakeFirst();
-        if (Number(result.numDeletedRows) === 0)
-          throw new HttpError(404, `no pin on tag "${tag}" in project "${project}"`);
-        await recordAudit(trx, now, { actor: actorOf(request), action: "unpin.tag", project, target: tag });
-      });
+      await removePin(db, project, tag, change(request));
       return reply.code(204).send();
     },
   );

@@ -9,8 +9,8 @@ import Type from "typebox";
 import type { Envelope, Manifest } from "../../manifest/index.ts";
 import { ReleaseDetail } from "../api-schemas.ts";
 import type { ServerContext } from "../context.ts";
+import { requireRelease } from "../data/index.ts";
 import { Name, Version } from "../schemas.ts";
-import { requireRelease } from "./projects.ts";
 
 async function storedEnvelope(ctx: ServerContext, project: string, sha256: string) {
   const bytes = await readFile(ctx.store.path(project, "releases", `${sha256}.json`), "utf8");
@@ -46,7 +46,7 @@ export const releaseDetailRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext
     },
     async (request) => {
       const { project, version } = request.params;
-      const release = await requireRelease(ctx, project, version);
+      const release = await requireRelease(ctx.db.kysely, project, version);
       const { signed, signatures } = await storedEnvelope(ctx, project, release.sha256);
       const previous = await db
         .selectFrom("releases")

@@ -10,24 +10,23 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflate } from "node:zlib";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Kysely } from "kysely";
 import Type from "typebox";
-import type { Database, Release } from "../../db/index.ts";
+import type { Release } from "../../db/index.ts";
 import type { Manifest } from "../../manifest/index.ts";
 import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { findChannel, findRelease, requireProject, requireRelease } from "../data/index.ts";
+import { DataError } from "../errors.ts";
 import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
-import { Hex64, Name, ProjectParams, strict, Version } from "../schemas.ts";
-import { findRelease, requireProject, requireRelease } from "./projects.ts";
+import { BlobFile, Hex64, Name, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
 
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
-const BlobParams = Type.Object({ project: Name, file: Type.String({ pattern: "^[0-9a-f]{64}\\.z$" }) });
+const BlobParams = Type.Object({ project: Name, file: BlobFile });
 const PatchParams = Type.Object({
   project: Name,
-  file: Type.String({ pattern: "^[0-9a-f]{64}-[0-9a-f]{64}\\.fz$" }),
+  file: PatchFile,
 });
 
 export interface Missing {
@@ -59,14 +58,14 @@ async function zlibDigests(
       async (chunks: AsyncIterable<Buffer>) => {
         for await (const chunk of chunks) {
           size += chunk.length;
-          if (size > cap) throw new HttpError(400, `blob inflates to more than ${cap} bytes`);
+          if (size > cap) throw new DataError("invalid", `blob inflates to more than ${cap} bytes`);
           hash.update(chunk);
         }
       },
     );
   } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, `not a zlib stream: ${(err as Error).message}`);
+    if (err instanceof DataError) throw err;
+    throw new DataError("invalid", `not a zlib stream: ${(err as Error).message}`);
   }
   return { raw: raw.digest("hex"), sha256: hash.digest("hex"), size };
 }
@@ -103,13 +102,14 @@ async function checkedUpload(
   project: string,
   body: { signed: unknown; signatures: unknown },
 ) {
-  await requireProject(ctx, project);
+  await requireProject(ctx.db.kysely, project);
   const keys = await ctx.db.kysely
     .selectFrom("keys")
     .select(["keyid", "public_key"])
     .where("project", "=", project)
     .execute();
-  if (keys.length === 0) throw new HttpError(400, `project "${project}" has no public keys; add one first`);
+  if (keys.length === 0)
+    throw new DataError("invalid", `project "${project}" has no public keys; add one first`);
   return checkEnvelope(
     body,
     project,
@@ -139,12 +139,12 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
 
   app.put("/projects/:project/blobs/:file", { schema: { params: BlobParams } }, async (request, reply) => {
     const { project, file } = request.params;
-    await requireProject(ctx, project);
+    await requireProject(ctx.db.kysely, project);
     const body = bodyStream(request.body);
     const size = await ctx.store.put(project, "blobs", file, body, ctx.limits.maxBlobBytes, async (tmp) => {
       const { sha256 } = await zlibDigests(tmp, MAX_FILE_SIZE);
       if (`${sha256}.z` !== file)
-        throw new HttpError(400, `blob ${file} inflates to content with SHA-256 ${sha256}`);
+        throw new DataError("invalid", `blob ${file} inflates to content with SHA-256 ${sha256}`);
     });
     return reply.code(201).send({ file, size });
   });
@@ -154,7 +154,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: PatchParams, headers: Type.Object({ "x-mpota-sha256": Hex64 }) } },
     async (request, reply) => {
       const { project, file } = request.params;
-      await requireProject(ctx, project);
+      await requireProject(ctx.db.kysely, project);
       const declared = request.headers["x-mpota-sha256"];
       const size = await ctx.store.put(
         project,
@@ -164,7 +164,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         ctx.limits.maxBlobBytes,
         async (tmp) => {
           const { raw } = await zlibDigests(tmp, MAX_FILE_SIZE);
-          if (raw !== declared) throw new HttpError(400, `patch ${file} has SHA-256 ${raw}, not ${declared}`);
+          if (raw !== declared)
+            throw new DataError("invalid", `patch ${file} has SHA-256 ${raw}, not ${declared}`);
         },
       );
       return reply.code(201).send({ file, size });
@@ -184,8 +185,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       const count = missing.blobs.length + missing.patches.length;
       if (count > 0) {
         const first = [...missing.blobs, ...missing.patches].slice(0, 3).join(", ");
-        throw new HttpError(
-          409,
+        throw new DataError(
+          "conflict",
           `${count} blob(s)/patch(es) of release ${version} are not uploaded yet (${first}…)`,
         );
       }
@@ -223,13 +224,15 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         return true;
       });
       if (!inserted)
-        return reply.code(200).send(sameRelease(await requireRelease(ctx, project, version), checked));
+        return reply
+          .code(200)
+          .send(sameRelease(await requireRelease(ctx.db.kysely, project, version), checked));
       return reply.code(201).send(releaseView(row));
     },
   );
 
   app.get("/projects/:project/releases", { schema: { params: ProjectParams } }, async (request) => {
-    await requireProject(ctx, request.params.project);
+    await requireProject(ctx.db.kysely, request.params.project);
     const rows = await db
       .selectFrom("releases")
       .selectAll()
@@ -240,7 +243,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
   });
 
   app.get("/projects/:project/channels", { schema: { params: ProjectParams } }, async (request) => {
-    await requireProject(ctx, request.params.project);
+    await requireProject(ctx.db.kysely, request.params.project);
     const rows = await db
       .selectFrom("channels")
       .selectAll()
@@ -261,13 +264,13 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     async (request) => {
       const { project, channel } = request.params;
       const { version } = request.body;
-      await requireRelease(ctx, project, version);
+      await requireRelease(ctx.db.kysely, project, version);
       const now = ctx.now();
       await db.transaction().execute(async (trx) => {
         const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `channel "${channel}" has a rollout in progress (${current.rollout_id}); abort it first`,
           );
         if (current)
@@ -297,18 +300,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
 };
 
 /** The channel `name` of `project` (in `db`, or the transaction `db` is), or undefined. */
-export function findChannel(db: Kysely<Database>, project: string, name: string) {
-  return db
-    .selectFrom("channels")
-    .selectAll()
-    .where("project", "=", project)
-    .where("name", "=", name)
-    .executeTakeFirst();
-}
-
 function bodyStream(body: unknown): Readable {
   if (!body || typeof (body as Readable).pipe !== "function")
-    throw new HttpError(415, "send the file as Content-Type: application/octet-stream");
+    throw new DataError("unsupported", "send the file as Content-Type: application/octet-stream");
   return body as Readable;
 }
 
@@ -325,6 +319,6 @@ function releaseView(r: Omit<Release, "project">) {
 
 function sameRelease(existing: Omit<Release, "project">, checked: CheckedEnvelope) {
   if (existing.sha256 !== checked.sha256)
-    throw new HttpError(409, `release ${existing.version} already exists with other contents`);
+    throw new DataError("conflict", `release ${existing.version} already exists with other contents`);
   return releaseView(existing);
 }

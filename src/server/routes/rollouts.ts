@@ -3,17 +3,15 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Rollout } from "../../db/index.ts";
-import type { RolloutView } from "../api-schemas.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { HttpError } from "../errors.ts";
-import { advanceStep, parseSteps, rolloutHealth } from "../rollouts/engine.ts";
-import { Name, ProjectParams, strict, Version } from "../schemas.ts";
-import { requireRelease } from "./projects.ts";
-import { findChannel } from "./releases.ts";
+import { findChannel, requireRelease, requireRollout, rolloutView } from "../data/index.ts";
+import { DataError } from "../errors.ts";
+import { advanceStep, parseSteps } from "../rollouts/engine.ts";
+import { Name, ProjectParams, RolloutId, strict, Version } from "../schemas.ts";
 
-const RolloutParams = Type.Object({ project: Name, id: Type.String({ pattern: "^[0-9a-f-]{36}$" }) });
+const RolloutParams = Type.Object({ project: Name, id: RolloutId });
 const Action = Type.Union([
   Type.Literal("pause"),
   Type.Literal("resume"),
@@ -21,48 +19,8 @@ const Action = Type.Union([
   Type.Literal("advance"),
 ]);
 
-/** A rollout as the API shows it, with its health and how many devices run its release. */
-export async function rolloutView(ctx: ServerContext, r: Rollout): Promise<RolloutView> {
-  const steps = parseSteps(r);
-  const onTarget = await ctx.db.kysely
-    .selectFrom("devices")
-    .select((eb) => eb.fn.countAll<number | string>().as("n"))
-    .where("project", "=", r.project)
-    .where("version", "=", r.to_version)
-    .executeTakeFirstOrThrow();
-  return {
-    id: r.id,
-    channel: r.channel,
-    from: r.from_version,
-    to: r.to_version,
-    steps,
-    step: r.step,
-    percent: steps[r.step]!,
-    state: r.state,
-    reason: r.reason,
-    minWaitSeconds: r.min_wait_ms / 1000,
-    failurePercent: r.failure_percent,
-    minFailures: r.min_failures,
-    stepStartedAt: new Date(r.step_started_at).toISOString(),
-    createdAt: new Date(r.created_at).toISOString(),
-    health: await rolloutHealth(ctx.db.kysely, r.id),
-    devicesOnTarget: Number(onTarget.n),
-  };
-}
-
 export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const db = ctx.db.kysely;
-
-  async function requireRollout(project: string, id: string): Promise<Rollout> {
-    const rollout = await db
-      .selectFrom("rollouts")
-      .selectAll()
-      .where("project", "=", project)
-      .where("id", "=", id)
-      .executeTakeFirst();
-    if (!rollout) throw new HttpError(404, `project "${project}" has no rollout ${id}`);
-    return rollout;
-  }
 
   app.post(
     "/projects/:project/rollouts",
@@ -95,8 +53,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
         minFailures = 1,
       } = request.body;
       if (steps.some((s, i) => i > 0 && s <= steps[i - 1]!) || steps[steps.length - 1] !== 100)
-        throw new HttpError(400, "body/steps must rise and end at 100");
-      await requireRelease(ctx, project, version);
+        throw new DataError("invalid", "body/steps must rise and end at 100");
+      await requireRelease(db, project, version);
       const now = ctx.now();
       const rollout: Rollout = {
         id: randomUUID(),
@@ -118,12 +76,12 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       await db.transaction().execute(async (trx) => {
         const current = await findChannel(trx, project, channel);
         if (current?.rollout_id)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `channel "${channel}" already has a rollout in progress (${current.rollout_id})`,
           );
         if (current?.version === version)
-          throw new HttpError(400, `channel "${channel}" is already on ${version}`);
+          throw new DataError("invalid", `channel "${channel}" is already on ${version}`);
         rollout.from_version = current?.version ?? null;
         await trx.insertInto("rollouts").values(rollout).execute();
         if (current) {
@@ -135,7 +93,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
             .where("rollout_id", "is", null)
             .executeTakeFirst();
           if (Number(result.numUpdatedRows) === 0)
-            throw new HttpError(409, `channel "${channel}" changed meanwhile; try again`);
+            throw new DataError("conflict", `channel "${channel}" changed meanwhile; try again`);
         } else {
           await trx
             .insertInto("channels")
@@ -150,7 +108,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           detail: { ...request.body, from: rollout.from_version },
         });
       });
-      return reply.code(201).send(await rolloutView(ctx, rollout));
+      return reply.code(201).send(await rolloutView(db, rollout));
     },
   );
 
@@ -162,11 +120,11 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       .orderBy("created_at", "desc")
       .limit(100)
       .execute();
-    return { rollouts: await Promise.all(rows.map((r) => rolloutView(ctx, r))) };
+    return { rollouts: await Promise.all(rows.map((r) => rolloutView(db, r))) };
   });
 
   app.get("/projects/:project/rollouts/:id", { schema: { params: RolloutParams } }, async (request) => {
-    return rolloutView(ctx, await requireRollout(request.params.project, request.params.id));
+    return rolloutView(db, await requireRollout(db, request.params.project, request.params.id));
   });
 
   app.post(
@@ -174,23 +132,23 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { params: Type.Object({ project: Name, id: RolloutParams.properties.id, action: Action }) } },
     async (request) => {
       const { project, id, action } = request.params;
-      const rollout = await requireRollout(project, id);
+      const rollout = await requireRollout(db, project, id);
       const now = ctx.now();
       const actor = actorOf(request);
       if (action === "advance") {
         if (rollout.state !== "running" || rollout.step >= parseSteps(rollout).length - 1)
-          throw new HttpError(
-            409,
+          throw new DataError(
+            "conflict",
             `rollout ${id} is ${rollout.state} at its step ${rollout.step}; it cannot advance`,
           );
         if (!(await advanceStep(db, rollout, now, actor)))
-          throw new HttpError(409, `rollout ${id} changed meanwhile`);
-        return rolloutView(ctx, await requireRollout(project, id));
+          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
+        return rolloutView(db, await requireRollout(db, project, id));
       }
       const from =
         action === "resume" ? ["paused"] : action === "pause" ? ["running"] : ["running", "paused"];
       if (!from.includes(rollout.state))
-        throw new HttpError(409, `rollout ${id} is ${rollout.state}; cannot ${action} it`);
+        throw new DataError("conflict", `rollout ${id} is ${rollout.state}; cannot ${action} it`);
       const state = action === "resume" ? "running" : action === "pause" ? "paused" : "aborted";
       await db.transaction().execute(async (trx) => {
         const result = await trx
@@ -204,7 +162,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
           .where("id", "=", id)
           .where("state", "=", rollout.state)
           .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) throw new HttpError(409, `rollout ${id} changed meanwhile`);
+        if (Number(result.numUpdatedRows) === 0)
+          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
         if (state === "aborted")
           await trx
             .updateTable("channels")
@@ -215,7 +174,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
             .execute();
         await recordAudit(trx, now, { actor, action: `rollout.${action}`, project, target: id });
       });
-      return rolloutView(ctx, await requireRollout(project, id));
+      return rolloutView(db, await requireRollout(db, project, id));
     },
   );
 };

@@ -1,0 +1,24 @@
+/**
+ * Hex strings: SHA-256 digests (file contents, blob and patch names, token hashes) and Ed25519 public
+ * keys are 64 lowercase hex characters everywhere. The device's rule is device/mpota/manifest.py
+ * `is_hex(v, 64)` (and config.py `_key`); rules.test.ts runs one table through each.
+ */
+
+/** 64 lowercase hex characters, as a piece of a larger pattern. */
+export const HEX64_RULE = "[0-9a-f]{64}";
+/** The rule as a JSON Schema / typebox pattern. */
+export const HEX64_PATTERN = `^${HEX64_RULE}$`;
+
+const HEX64 = new RegExp(HEX64_PATTERN);
+
+export function isHex64(v: unknown): v is string {
+  return typeof v === "string" && HEX64.test(v);
+}
+
+/** A blob's file name in the static layout: `<sha256>.z`. */
+export const BLOB_FILE_PATTERN = `^${HEX64_RULE}\\.z$`;
+/** A patch's file name in the static layout: `<from sha256>-<to sha256>.fz`. */
+export const PATCH_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.fz$`;
+
+/** A rollout's id, as the server makes them (a UUID). */
+export const ROLLOUT_ID_PATTERN = "^[0-9a-f-]{36}$";
