@@ -4,7 +4,7 @@
  * types, formats and ranges; validate.ts adds the rules across fields (paths, order, sizes).
  */
 import Type, { type Static } from "typebox";
-import { HEX64_PATTERN } from "../rules/hex.ts";
+import { HEX64_PATTERN, hexRule, KEY_ID_PATTERN, SIGNATURE_PATTERN } from "../rules/hex.ts";
 import {
   MAX_BLOB_BYTES,
   MAX_FILE_SIZE,
@@ -20,9 +20,9 @@ const MAX_POINTER_TARGET = 2 ** 30;
 /** Patterns with the words a message uses for them (typebox reports only the pattern). */
 export const FORMATS = {
   hex64: { pattern: HEX64_PATTERN, wants: "64 lowercase hex characters" },
-  hex40: { pattern: "^[0-9a-f]{40}$", wants: "40 lowercase hex characters" },
-  hex16: { pattern: "^[0-9a-f]{16}$", wants: "16 lowercase hex characters" },
-  hex128: { pattern: "^[0-9a-f]{128}$", wants: "128 lowercase hex characters" },
+  hex40: { pattern: `^${hexRule(40)}$`, wants: "40 lowercase hex characters" },
+  hex16: { pattern: KEY_ID_PATTERN, wants: "16 lowercase hex characters" },
+  hex128: { pattern: SIGNATURE_PATTERN, wants: "128 lowercase hex characters" },
   name: { pattern: NAME_PATTERN, wants: `a name like ${NAME_RULE}` },
   time: {
     pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$",

@@ -1,10 +1,13 @@
 /** Ed25519 signatures over the canonical bytes of an envelope's signed object. */
 import { sign, verify } from "node:crypto";
+import { SIGNATURE_PATTERN } from "../rules/hex.ts";
 import { MAX_SIGNATURES } from "../rules/limits.ts";
 import { canonicalBytes } from "./canonical.ts";
 import { SignatureError } from "./errors.ts";
 import { keyIdOf, publicKeyFromHex, type SigningKey } from "./keys.ts";
 import type { Envelope, Signature } from "./schema.ts";
+
+const SIGNATURE = new RegExp(SIGNATURE_PATTERN);
 
 /**
  * An envelope of `signed` with a signature by each of `keys`, after `signatures` already made
@@ -44,8 +47,7 @@ export function verifyEnvelope(envelope: Envelope, trusted: Iterable<string>, th
     const publicKeyHex = keys.get(keyid);
     if (publicKeyHex === undefined || valid.has(keyid)) continue;
     const ok =
-      /^[0-9a-f]{128}$/.test(sig) &&
-      verify(null, message, publicKeyFromHex(publicKeyHex), Buffer.from(sig, "hex"));
+      SIGNATURE.test(sig) && verify(null, message, publicKeyFromHex(publicKeyHex), Buffer.from(sig, "hex"));
     if (ok) valid.add(keyid);
     else failed.push(keyid);
   }

@@ -4,8 +4,10 @@
  * `is_hex(v, 64)` (and config.py `_key`); rules.test.ts runs one table through each.
  */
 
+/** `n` lowercase hex characters, as a piece of a larger pattern. */
+export const hexRule = (n: number) => `[0-9a-f]{${n}}`;
 /** 64 lowercase hex characters, as a piece of a larger pattern. */
-export const HEX64_RULE = "[0-9a-f]{64}";
+export const HEX64_RULE = hexRule(64);
 /** The rule as a JSON Schema / typebox pattern. */
 export const HEX64_PATTERN = `^${HEX64_RULE}$`;
 
@@ -19,6 +21,11 @@ export function isHex64(v: unknown): v is string {
 export const BLOB_FILE_PATTERN = `^${HEX64_RULE}\\.z$`;
 /** A patch's file name in the static layout: `<from sha256>-<to sha256>.fz`. */
 export const PATCH_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.fz$`;
+
+/** A signing key's id (the first 16 hex characters of its public key's SHA-256). */
+export const KEY_ID_PATTERN = `^${hexRule(16)}$`;
+/** An Ed25519 signature: 128 lowercase hex characters. */
+export const SIGNATURE_PATTERN = `^${hexRule(128)}$`;
 
 /** A rollout's id, as the server makes them (a UUID). */
 export const ROLLOUT_ID_PATTERN = "^[0-9a-f-]{36}$";

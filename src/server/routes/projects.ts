@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { Project } from "../../db/index.ts";
+import { KEY_ID_PATTERN } from "../../rules/hex.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import {
@@ -100,7 +101,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
 
   app.delete(
     "/projects/:project/keys/:keyid",
-    { schema: { params: Type.Object({ project: Name, keyid: Type.String({ pattern: "^[0-9a-f]{16}$" }) }) } },
+    { schema: { params: Type.Object({ project: Name, keyid: Type.String({ pattern: KEY_ID_PATTERN }) }) } },
     async (request, reply) => {
       const { project, keyid } = request.params;
       await removeKey(db, project, keyid, change(request));
