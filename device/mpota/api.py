@@ -136,10 +136,13 @@ def _online(cfg):
 
 
 def _config(cfg):
-    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
-    from mpota import config
+    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json
+    # (its validated copy while the file is unchanged: mpota/config_cache.py).
+    if cfg:
+        return cfg
+    from mpota import config_cache
 
-    return cfg or config.load()
+    return config_cache.load()
 
 
 def _checking(cfg):
