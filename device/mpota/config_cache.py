@@ -1,9 +1,10 @@
 # /ota_config.json as config.py validated and completed it, kept in /.mpota/config.json under a key:
 # the SHA-256 of the file and of where the mpota code runs from (its slot). A call whose config has
 # not changed since reads that copy and loads no config.py (its rules, their interned names and the
-# work of checking them: the largest step of a check). The copy is written only when the key changes
-# (a new config, a new release running), to a new file renamed over the old one, so a power cut
-# leaves the old copy, which no longer matches, or none: either way the next call validates again.
+# work of checking them: the largest step of a check). Only check(), which runs often, writes the
+# copy, and only when the key changes (a new config, a new release running): to a new file renamed
+# over the old one, so a power cut leaves the old copy, which no longer matches, or none; either way
+# the next call validates again. update() reads it but writes nothing it did not write before.
 CONFIG = "/ota_config.json"  # the board's config (config.PATH)
 PATH = "/.mpota/config.json"
 
@@ -17,8 +18,9 @@ def _key(text):
     return binascii.hexlify(h.digest()).decode()
 
 
-def load():
-    # -> the config with defaults filled in, as config.load() gives it (and its errors, when it is wrong).
+def load(keep):
+    # -> the config with defaults filled in, as config.load() gives it (and its errors, when it is
+    # wrong); `keep`: write the copy when there is none for this key.
     import json
 
     key = None
@@ -31,7 +33,7 @@ def load():
     except (OSError, ValueError):  # no config (config.load() says so), no copy, or a broken copy
         pass
     cfg = _validated()
-    if key:
+    if keep and key:
         _save(key, cfg)
     return cfg
 
