@@ -62,8 +62,7 @@ def _save(key, cfg):
         pass
     try:
         with open(PATH + ".new", "w") as f:
-            f.write(key + "\n")
-            json.dump(cfg, f)
+            f.write(key + "\n" + json.dumps(cfg))  # one write: json.dump() writes piece by piece
         os.rename(PATH + ".new", PATH)
     except OSError:
         pass

@@ -189,6 +189,28 @@ describe("update", () => {
     expect(device.files()[".mpota/config.json.new"]).toBeUndefined();
   });
 
+  it("a power cut at any flash write of a check: the next check works and keeps a whole copy of the config", async () => {
+    const files = { ...boardFiles(config("same"), "1.0.0"), "data/cmd": "check" };
+    const clean = await board(files).run();
+    expect(printed(clean.output, "check")).toEqual({ ok: true, version: "1.0.0", available: null });
+    expect(clean.flashOps).toBeGreaterThan(2);
+    for (const model of ["torn", "commit-on-close"] as const)
+      for (let cutAt = 1; cutAt <= clean.flashOps; cutAt++) {
+        const device = board(files, { flash: { model, cutAt } });
+        const cut = await device.run({ maxReboots: 1 });
+        expect(cut.resets).toEqual([{ cause: "cut", atOp: cutAt }]);
+        const next = await runCommand(device, "check");
+        expect(printed(next.output, "check"), `${model}, cut at ${cutAt}`).toEqual({
+          ok: true,
+          version: "1.0.0",
+          available: null,
+        });
+        const [key, body] = device.readText(".mpota/config.json")!.split("\n");
+        expect(key).toMatch(/^[0-9a-f]{64}$/);
+        expect(JSON.parse(body!)).toMatchObject({ project: PROJECT, source: { channel: "same" } });
+      }
+  });
+
   it("update(force=True) reinstalls the running version into the other slot, all by local copies", async () => {
     const device = board(boardFiles(config("same"), "1.0.0"));
     const r = await runCommand(device, "update-force");
