@@ -32,23 +32,12 @@ def load(keep):
                 return json.load(f)
     except (OSError, ValueError):  # no config (config.load() says so), no copy, or a broken copy
         pass
-    cfg = _validated()
+    from mpota import config
+
+    cfg = config.load()
     if keep and key:
         _save(key, cfg)
     return cfg
-
-
-def _validated():
-    # config.load(), its rules dropped after (not needed again in this phase).
-    import sys
-
-    from mpota import config
-
-    try:
-        return config.load()
-    finally:
-        sys.modules.pop("mpota.config", None)
-        sys.modules["mpota"].__dict__.pop("config", None)
 
 
 def _save(key, cfg):
