@@ -135,17 +135,20 @@ def _online(cfg):
         time.sleep_ms(100)
 
 
-def _config(cfg):
-    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json.
-    from mpota import config
+def _config(cfg, keep=False):
+    # `cfg`: a complete config given by a caller (the micropython_ota drop-in), else ota_config.json
+    # (its validated copy while the file is unchanged, which `keep` writes: mpota/config_cache.py).
+    if cfg:
+        return cfg
+    from mpota import config_cache
 
-    return cfg or config.load()
+    return config_cache.load(keep)
 
 
 def _checking(cfg):
     # check()'s first phase: -> (config, running version, index of the transport used or None), the
     # board online.
-    cfg = _config(cfg)
+    cfg = _config(cfg, True)
     return cfg, _running()[2], _online(cfg)
 
 

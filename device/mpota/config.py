@@ -2,9 +2,9 @@
 # validated field by field. Mirrored rule for rule by src/config/rules.ts on the host (`mpota config`),
 # which gives the same messages for the same mistakes (one table of bad configs tests both).
 from mpota.errors import UpdateError
+from mpota.config_cache import CONFIG as PATH
 from mpota.version import is_name as _name
 
-PATH = "/ota_config.json"
 SOURCE_TYPES = ("static", "server", "github", "gitea", "gogs", "micropython_ota")
 GITHUB_API = "https://api.github.com"
 

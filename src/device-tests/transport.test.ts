@@ -202,10 +202,15 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("mpota."))))
 `;
     const plain = config("stable", { wifi: LAB });
     const without = await runDeviceScript(script(plain));
-    expect(without.value).toEqual(["mpota.config", "mpota.errors", "mpota.version"]);
+    expect(without.value).toEqual(["mpota.config", "mpota.config_cache", "mpota.errors", "mpota.version"]);
     const withTransports = await runDeviceScript(script({ ...config("stable"), transports: [PPP] }));
     // Checked (config.test.ts runs their bad cases through the board), then dropped before the phase ends.
-    expect(withTransports.value).toEqual(["mpota.config", "mpota.errors", "mpota.version"]);
+    expect(withTransports.value).toEqual([
+      "mpota.config",
+      "mpota.config_cache",
+      "mpota.errors",
+      "mpota.version",
+    ]);
   });
 
   it("the PPP link stays up between calls: a second check reuses it without dialling again", async () => {

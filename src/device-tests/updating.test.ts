@@ -146,6 +146,71 @@ describe("update", () => {
     expect(currentState(device.files())).toMatchObject({ seq: 1, versions: ["1.0.0", null] });
   });
 
+  it("a check reads the validated copy of an unchanged config; a changed or broken one is validated again", async () => {
+    const device = board(boardFiles(config("same"), "1.0.0"));
+    const write = async (path: string, text: string) => {
+      const r = await device.run({
+        boot: false,
+        script: `with open(${JSON.stringify(path)}, "w") as f:\n    f.write(${JSON.stringify(text)})`,
+      });
+      expect(r.ok).toBe(true);
+    };
+    const check = async () => printed((await runCommand(device, "check")).output, "check");
+    expect(await check()).toEqual({ ok: true, version: "1.0.0", available: null });
+    const copy = device.readText(".mpota/config.json")!;
+    const [key, body] = copy.split("\n");
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(body!)).toMatchObject({
+      reset_mode: "hard",
+      trial: { max_boots: 3 },
+      source: { channel: "same" },
+    });
+    // Proof that the copy is what a check reads: one edited under the same key is followed.
+    await write("/.mpota/config.json", copy.replace('"same"', '"stable"'));
+    expect(await check()).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
+    // A new config, wrong: its own message, not the copy of the old one.
+    const text = device.readText("ota_config.json")!;
+    await write("/ota_config.json", text.replace("{", '{"bogus": 1, '));
+    expect(await check()).toMatchObject({
+      ok: false,
+      error: { code: "config", message: expect.stringContaining('unknown key "bogus"') },
+    });
+    // A new config, valid: validated, followed and kept under its own key.
+    await write("/ota_config.json", text.replace('"same"', '"stable"'));
+    expect(await check()).toEqual({ ok: true, version: "1.0.0", available: "1.1.0" });
+    const second = device.readText(".mpota/config.json")!;
+    expect(second.split("\n")[0]).not.toBe(key);
+    // A broken copy (however it came about) is validated again and replaced.
+    await write("/ota_config.json", text);
+    await check();
+    await write("/.mpota/config.json", `${device.readText(".mpota/config.json")!.split("\n")[0]}\n{"sour`);
+    expect(await check()).toEqual({ ok: true, version: "1.0.0", available: null });
+    expect(device.readText(".mpota/config.json")).toBe(copy);
+    expect(device.files()[".mpota/config.json.new"]).toBeUndefined();
+  });
+
+  it("a power cut at any flash write of a check: the next check works and keeps a whole copy of the config", async () => {
+    const files = { ...boardFiles(config("same"), "1.0.0"), "data/cmd": "check" };
+    const clean = await board(files).run();
+    expect(printed(clean.output, "check")).toEqual({ ok: true, version: "1.0.0", available: null });
+    expect(clean.flashOps).toBeGreaterThan(2);
+    for (const model of ["torn", "commit-on-close"] as const)
+      for (let cutAt = 1; cutAt <= clean.flashOps; cutAt++) {
+        const device = board(files, { flash: { model, cutAt } });
+        const cut = await device.run({ maxReboots: 1 });
+        expect(cut.resets).toEqual([{ cause: "cut", atOp: cutAt }]);
+        const next = await runCommand(device, "check");
+        expect(printed(next.output, "check"), `${model}, cut at ${cutAt}`).toEqual({
+          ok: true,
+          version: "1.0.0",
+          available: null,
+        });
+        const [key, body] = device.readText(".mpota/config.json")!.split("\n");
+        expect(key).toMatch(/^[0-9a-f]{64}$/);
+        expect(JSON.parse(body!)).toMatchObject({ project: PROJECT, source: { channel: "same" } });
+      }
+  });
+
   it("update(force=True) reinstalls the running version into the other slot, all by local copies", async () => {
     const device = board(boardFiles(config("same"), "1.0.0"));
     const r = await runCommand(device, "update-force");
