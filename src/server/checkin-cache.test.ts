@@ -33,16 +33,24 @@ afterEach(async () => {
   testDb = undefined;
 });
 
-/** A project with a device, a channel in a rollout and a tag pin; a cache that counts its reads. */
-async function setup(dialect: Dialect) {
+/**
+ * A fresh database with project "p": `db` for this server and `other` for another server process on
+ * the same PostgreSQL (SQLite has one process, so the same connection).
+ */
+async function projectDatabase(dialect: Dialect) {
   testDb = await createTestDatabase(dialect);
   const db = await openDatabase(testDb.url);
   opened.push(db);
-  // another server process on the same PostgreSQL; SQLite has one process, so the same connection
   const other = dialect === "postgres" ? await openDatabase(testDb.url) : db;
   if (other !== db) opened.push(other);
   const now = Date.now();
   await db.kysely.insertInto("projects").values({ name: "p", auto_accept: 1, created_at: now }).execute();
+  return { db, other, now };
+}
+
+/** A project with a device, a channel in a rollout and a tag pin; a cache that counts its reads. */
+async function setup(dialect: Dialect) {
+  const { db, other, now } = await projectDatabase(dialect);
   for (const version of ["1.0.0", "2.0.0"])
     await db.kysely
       .insertInto("releases")
@@ -245,13 +253,7 @@ async function fleet(
   dialect: Dialect,
   makeCache: (db: Db, other: Db) => { cache: CheckinCache; counted: { n: number } },
 ) {
-  testDb = await createTestDatabase(dialect);
-  const db = await openDatabase(testDb.url);
-  opened.push(db);
-  const other = dialect === "postgres" ? await openDatabase(testDb.url) : db;
-  if (other !== db) opened.push(other);
-  const now = Date.now();
-  await db.kysely.insertInto("projects").values({ name: "p", auto_accept: 1, created_at: now }).execute();
+  const { db, other, now } = await projectDatabase(dialect);
   const ids = Array.from({ length: 250 }, (_, i) => `d${i}`);
   await db.kysely
     .insertInto("devices")
