@@ -16,3 +16,16 @@ export {
   patchPath,
 } from "./patch.ts";
 export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
+export {
+  type DecodedRecord,
+  decodePack,
+  encodePack,
+  MAX_PACK_RECORDS,
+  makePack,
+  PACK_KEY_BYTES,
+  PACK_MAGIC,
+  PATCH_KINDS,
+  type PackKind,
+  type PackPatch,
+  type PackRecord,
+} from "./pack.ts";
