@@ -7,16 +7,6 @@ export { applyBsdiff, encodeBsdiff } from "./bsdiff.ts";
 export { PatchError } from "./errors.ts";
 export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export {
-  applyPatch,
-  MAX_BSDIFF_BYTES,
-  makePatch,
-  PATCH_ENCODINGS,
-  type Patch,
-  type PatchEncoding,
-  patchPath,
-} from "./patch.ts";
-export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
-export {
   type DecodedRecord,
   decodePack,
   encodePack,
@@ -29,3 +19,13 @@ export {
   type PackPatch,
   type PackRecord,
 } from "./pack.ts";
+export {
+  applyPatch,
+  MAX_BSDIFF_BYTES,
+  makePatch,
+  PATCH_ENCODINGS,
+  type Patch,
+  type PatchEncoding,
+  patchPath,
+} from "./patch.ts";
+export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
