@@ -516,7 +516,7 @@ describe.each(testDialects)("server API (%s)", (dialect) => {
           headers: dev,
           payload: report,
         });
-        expect(res.statusCode).toBe(200);
+        expect(res.statusCode).toBe(204);
       }
       const events = (await api("GET", "/projects/greenhouse/devices/dev-rep")).json().events;
       expect(events).toHaveLength(1);

@@ -83,14 +83,14 @@ describe.each(testDialects)("device API limits (%s)", (dialect) => {
 
     now += 60_000;
     for (const event of ["downloading", "installed", "trial"])
-      expect((await report(dev, "1.0.0", event)).statusCode).toBe(200);
+      expect((await report(dev, "1.0.0", event)).statusCode).toBe(204);
     const limited = await report(dev, "1.0.0", "confirmed");
     expect(limited.statusCode).toBe(429);
     expect(retryAfter(limited)).toBeGreaterThan(0);
     expect(retryAfter(limited)).toBeLessThanOrEqual(60);
-    expect((await report(await device("d2"), "1.0.0")).statusCode).toBe(200); // per device
+    expect((await report(await device("d2"), "1.0.0")).statusCode).toBe(204); // per device
     now += 60_000;
-    expect((await report(dev, "1.0.0", "confirmed")).statusCode).toBe(200);
+    expect((await report(dev, "1.0.0", "confirmed")).statusCode).toBe(204);
     expect(await events("d1")).toHaveLength(4);
   });
 
@@ -133,7 +133,7 @@ describe.each(testDialects)("device API limits (%s)", (dialect) => {
     expect(retryAfter(blocked)).toBeGreaterThan(0);
     expect((await report(dev, "1.0.0", "downloading", "10.0.0.7")).statusCode).toBe(429);
     // other addresses are not
-    expect((await report(dev, "1.0.0", "downloading", "10.0.0.8")).statusCode).toBe(200);
+    expect((await report(dev, "1.0.0", "downloading", "10.0.0.8")).statusCode).toBe(204);
     expect((await enrol("x9", token, "10.0.0.8")).statusCode).toBe(201);
     now += 60_000;
     expect((await enrol("x10", token, "10.0.0.7")).statusCode).toBe(201);

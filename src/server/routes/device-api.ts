@@ -227,7 +227,9 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
         if (offered.size > 500_000) offered.clear();
         offered.add(offer);
       }
-      reply.header("etag", pointer.etag).header("cache-control", "private, no-cache");
+      // No cache-control: a response to a request with Authorization is never stored by a shared cache
+      // (RFC 9111 3.5), and on a no-update check every byte counts (docs/protocol.md).
+      reply.header("etag", pointer.etag);
       if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
       return reply.type("application/json").send(pointer.bytes);
     },
@@ -304,7 +306,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
         ),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const device = request.device!;
       const { version, event, error } = request.body;
       const now = ctx.now();
@@ -323,7 +325,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       });
       // the report may have paused a rollout: this process's next check-ins see it
       await ctx.db.changes.barrier();
-      return { ok: true };
+      return reply.code(204).send(); // nothing to say: every byte of an update counts (docs/protocol.md)
     },
   );
 };
