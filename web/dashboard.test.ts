@@ -192,7 +192,7 @@ describe("the dashboard in Chromium", () => {
       headers: { ...board, "content-type": "application/json" },
       body: JSON.stringify({ version: "2.0.0", event: "failed", error: "main.py: crashed" }),
     });
-    expect(report.status).toBe(200);
+    expect(report.status).toBe(204);
 
     const page = await openDashboard(server.adminToken);
     await page.getByRole("link", { name: "Rollouts" }).click();
