@@ -2,8 +2,9 @@
  * The server's data layer: its queries, one module per kind of thing (projects, devices, releases,
  * rollouts, admin tokens and the audit log, dashboard sessions, the fleet overview, the health
  * check). Routes and the admin auth call these rather than run queries (all but routes/releases.ts
- * and device-api.ts, so far), and never call each other; refusals are DataErrors (errors.ts), which the one error handler (app.ts) maps to HTTP.
- * Each function takes the Kysely instance or a transaction of it.
+ * and device-api.ts, so far), and never call each other; refusals are DataErrors (errors.ts), which
+ * the one error handler (app.ts) maps to HTTP. Each function takes the Kysely instance or a
+ * transaction of it.
  */
 export type { Change } from "./change.ts";
 export {

@@ -78,6 +78,7 @@ async function runningReleases(db: Db, project: string): Promise<Overview["runni
   return rows.map((r) => ({ version: r.version, state: r.state, devices: Number(r.n) }));
 }
 
+/** The project's channels by name, each with the rollout in progress on it, if any. */
 async function channelsWithRollouts(db: Db, project: string): Promise<Overview["channels"]> {
   const rows = await db
     .selectFrom("channels")

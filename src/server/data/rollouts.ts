@@ -107,7 +107,10 @@ export function listRollouts(db: Db, project: string, limit: number): Promise<Ro
     .execute();
 }
 
-/** Moves a running rollout to its next step now; a conflict when it is not running, at its last step, or changed meanwhile. */
+/**
+ * Moves a running rollout to its next step now; a conflict when it is not running, is at its last
+ * step, or changed meanwhile.
+ */
 export async function advanceRollout(db: Db, rollout: Rollout, change: Change): Promise<void> {
   const { id } = rollout;
   if (rollout.state !== "running" || rollout.step >= parseSteps(rollout).length - 1)
