@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { type Dialect, maskPassword } from "../src/db/open.ts";
+import { type Db, type Dialect, maskPassword, openDatabase } from "../src/db/open.ts";
 
 const POSTGRES_SH = resolve(import.meta.dirname, "../.ci/postgres.sh");
 const WELL_KNOWN = "postgres://mpota:mpota@127.0.0.1:5432/mpota_test";
@@ -97,6 +97,28 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+export interface OpenTestDatabase {
+  kysely: Db["kysely"];
+  /** Closes the database and drops it. */
+  close(): Promise<void>;
+}
+
+/** A new database of the given dialect, opened with its schema in place (for tests of queries). */
+export async function openTestDatabase(dialect: Dialect): Promise<OpenTestDatabase> {
+  const testDb = await createTestDatabase(dialect);
+  const db = await openDatabase(testDb.url).catch(async (err) => {
+    await testDb.drop();
+    throw err;
+  });
+  return {
+    kysely: db.kysely,
+    close: async () => {
+      await db.close();
+      await testDb.drop();
     },
   };
 }

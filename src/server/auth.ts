@@ -6,6 +6,7 @@ import type { FastifyRequest } from "fastify";
 import type { AdminRole } from "../db/index.ts";
 import type { CachedDevice } from "./checkin-cache.ts";
 import type { ServerContext } from "./context.ts";
+import { findAdminToken } from "./data/index.ts";
 import { HttpError } from "./errors.ts";
 import { sessionAdmin } from "./session.ts";
 import { bearerToken, hashToken } from "./tokens.ts";
@@ -54,11 +55,7 @@ export function adminAuthBeforeBody(ctx: ServerContext) {
 
 /** The admin token `token` is (401 when unknown). */
 export async function adminTokenRow(ctx: ServerContext, token: string): Promise<AdminIdentity> {
-  const row = await ctx.db.kysely
-    .selectFrom("admin_tokens")
-    .select(["id", "name", "role"])
-    .where("token_hash", "=", hashToken(token))
-    .executeTakeFirst();
+  const row = await findAdminToken(ctx.db.kysely, hashToken(token));
   if (!row) throw new HttpError(401, "unknown admin token", WWW_AUTHENTICATE);
   return row;
 }

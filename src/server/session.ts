@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminIdentity } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
+import { createSession, deleteSession, findLiveSession } from "./data/index.ts";
 import { HttpError } from "./errors.ts";
 import { hashToken } from "./tokens.ts";
 
@@ -36,28 +37,24 @@ function cookie(request: FastifyRequest, value: string, maxAgeSeconds: number): 
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
 }
 
-/** Starts a session for the admin token `tokenId` and sets its cookie on `reply`; returns its CSRF value. */
+/**
+ * Starts a session for the admin token `admin` (audited as its sign-in) and sets its cookie on
+ * `reply`; returns its CSRF value.
+ */
 export async function startSession(
   ctx: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  tokenId: string,
+  admin: Pick<AdminIdentity, "id" | "name">,
 ): Promise<string> {
   const secret = randomBytes(32).toString("base64url");
   const csrf = randomBytes(24).toString("base64url");
   const now = ctx.now();
-  const db = ctx.db.kysely;
-  await db.deleteFrom("sessions").where("expires_at", "<", now).execute();
-  await db
-    .insertInto("sessions")
-    .values({
-      id_hash: hashToken(secret),
-      token_id: tokenId,
-      csrf,
-      created_at: now,
-      expires_at: now + SESSION_MS,
-    })
-    .execute();
+  await createSession(
+    ctx.db.kysely,
+    { idHash: hashToken(secret), tokenId: admin.id, csrf, expiresAt: now + SESSION_MS },
+    { actor: `token:${admin.name}`, at: now },
+  );
   reply.header("set-cookie", cookie(request, secret, SESSION_MS / 1000));
   return csrf;
 }
@@ -65,7 +62,7 @@ export async function startSession(
 /** Ends the request's session (if any) and clears its cookie on `reply`. */
 export async function endSession(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply) {
   const secret = cookieValue(request.headers.cookie, SESSION_COOKIE);
-  if (secret) await ctx.db.kysely.deleteFrom("sessions").where("id_hash", "=", hashToken(secret)).execute();
+  if (secret) await deleteSession(ctx.db.kysely, hashToken(secret));
   reply.header("set-cookie", cookie(request, "", 0));
 }
 
@@ -73,13 +70,7 @@ export async function endSession(ctx: ServerContext, request: FastifyRequest, re
 export async function findSession(ctx: ServerContext, request: FastifyRequest): Promise<Session | undefined> {
   const secret = cookieValue(request.headers.cookie, SESSION_COOKIE);
   if (!secret) return undefined;
-  const row = await ctx.db.kysely
-    .selectFrom("sessions")
-    .innerJoin("admin_tokens", "admin_tokens.id", "sessions.token_id")
-    .select(["admin_tokens.id", "admin_tokens.name", "admin_tokens.role", "sessions.csrf"])
-    .where("sessions.id_hash", "=", hashToken(secret))
-    .where("sessions.expires_at", ">", ctx.now())
-    .executeTakeFirst();
+  const row = await findLiveSession(ctx.db.kysely, hashToken(secret), ctx.now());
   if (!row) return undefined;
   return { identity: { id: row.id, name: row.name, role: row.role }, csrf: row.csrf };
 }

@@ -30,3 +30,15 @@ export function findChannel(db: Db, project: string, name: string): Promise<Chan
     .where("name", "=", name)
     .executeTakeFirst();
 }
+
+/** The version and hash of the release its project published just before `release`, or undefined. */
+export function releaseBefore(db: Db, release: Pick<Release, "project" | "created_at">) {
+  return db
+    .selectFrom("releases")
+    .select(["version", "sha256"])
+    .where("project", "=", release.project)
+    .where("created_at", "<", release.created_at)
+    .orderBy("created_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -40,6 +40,15 @@ export async function createAdminToken(db: Db, name: string, role: AdminRole, no
   return { id, name, role, token };
 }
 
+/** The id, name and role of the admin token whose hash is `tokenHash`, or undefined. */
+export function findAdminToken(db: Db, tokenHash: string) {
+  return db
+    .selectFrom("admin_tokens")
+    .select(["id", "name", "role"])
+    .where("token_hash", "=", tokenHash)
+    .executeTakeFirst();
+}
+
 export function listAdminTokens(db: Db) {
   return db
     .selectFrom("admin_tokens")

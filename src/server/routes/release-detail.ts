@@ -9,7 +9,7 @@ import Type from "typebox";
 import type { Envelope, Manifest } from "../../manifest/index.ts";
 import { ReleaseDetail } from "../api-schemas.ts";
 import type { ServerContext } from "../context.ts";
-import { requireRelease } from "../data/index.ts";
+import { releaseBefore, requireRelease } from "../data/index.ts";
 import { Name, Version } from "../schemas.ts";
 
 async function storedEnvelope(ctx: ServerContext, project: string, sha256: string) {
@@ -34,8 +34,6 @@ export const releaseDetailRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext
   app,
   { ctx },
 ) => {
-  const db = ctx.db.kysely;
-
   app.get(
     "/projects/:project/releases/:version",
     {
@@ -48,14 +46,7 @@ export const releaseDetailRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext
       const { project, version } = request.params;
       const release = await requireRelease(ctx.db.kysely, project, version);
       const { signed, signatures } = await storedEnvelope(ctx, project, release.sha256);
-      const previous = await db
-        .selectFrom("releases")
-        .select(["version", "sha256"])
-        .where("project", "=", project)
-        .where("created_at", "<", release.created_at)
-        .orderBy("created_at", "desc")
-        .limit(1)
-        .executeTakeFirst();
+      const previous = await releaseBefore(ctx.db.kysely, release);
       const before = previous ? (await storedEnvelope(ctx, project, previous.sha256)).signed : undefined;
       return {
         version,

@@ -1,14 +1,17 @@
 /** Admin: staged rollouts of a channel from its current release to a new one. */
-import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { Rollout } from "../../db/index.ts";
-import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
-import { findChannel, requireRelease, requireRollout, rolloutView } from "../data/index.ts";
+import {
+  advanceRollout,
+  changeRolloutState,
+  listRollouts,
+  requireRollout,
+  rolloutView,
+  startRollout,
+} from "../data/index.ts";
 import { DataError } from "../errors.ts";
-import { advanceStep, parseSteps } from "../rollouts/engine.ts";
 import { Name, ProjectParams, RolloutId, strict, Version } from "../schemas.ts";
 
 const RolloutParams = Type.Object({ project: Name, id: RolloutId });
@@ -43,7 +46,6 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       },
     },
     async (request, reply) => {
-      const { project } = request.params;
       const {
         channel,
         version,
@@ -54,72 +56,15 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       } = request.body;
       if (steps.some((s, i) => i > 0 && s <= steps[i - 1]!) || steps[steps.length - 1] !== 100)
         throw new DataError("invalid", "body/steps must rise and end at 100");
-      await requireRelease(db, project, version);
-      const now = ctx.now();
-      const rollout: Rollout = {
-        id: randomUUID(),
-        project,
-        channel,
-        from_version: null,
-        to_version: version,
-        steps: JSON.stringify(steps),
-        step: 0,
-        min_wait_ms: minWaitSeconds * 1000,
-        failure_percent: failurePercent,
-        min_failures: minFailures,
-        state: "running",
-        reason: null,
-        step_started_at: now,
-        created_at: now,
-        updated_at: now,
-      };
-      await db.transaction().execute(async (trx) => {
-        const current = await findChannel(trx, project, channel);
-        if (current?.rollout_id)
-          throw new DataError(
-            "conflict",
-            `channel "${channel}" already has a rollout in progress (${current.rollout_id})`,
-          );
-        if (current?.version === version)
-          throw new DataError("invalid", `channel "${channel}" is already on ${version}`);
-        rollout.from_version = current?.version ?? null;
-        await trx.insertInto("rollouts").values(rollout).execute();
-        if (current) {
-          const result = await trx
-            .updateTable("channels")
-            .set({ rollout_id: rollout.id, updated_at: now })
-            .where("project", "=", project)
-            .where("name", "=", channel)
-            .where("rollout_id", "is", null)
-            .executeTakeFirst();
-          if (Number(result.numUpdatedRows) === 0)
-            throw new DataError("conflict", `channel "${channel}" changed meanwhile; try again`);
-        } else {
-          await trx
-            .insertInto("channels")
-            .values({ project, name: channel, version: null, rollout_id: rollout.id, updated_at: now })
-            .execute();
-        }
-        await recordAudit(trx, now, {
-          actor: actorOf(request),
-          action: "rollout.start",
-          project,
-          target: rollout.id,
-          detail: { ...request.body, from: rollout.from_version },
-        });
-      });
+      const plan = { channel, version, steps, minWaitSeconds, failurePercent, minFailures };
+      const change = { actor: actorOf(request), at: ctx.now() };
+      const rollout = await startRollout(db, request.params.project, plan, change, request.body);
       return reply.code(201).send(await rolloutView(db, rollout));
     },
   );
 
   app.get("/projects/:project/rollouts", { schema: { params: ProjectParams } }, async (request) => {
-    const rows = await db
-      .selectFrom("rollouts")
-      .selectAll()
-      .where("project", "=", request.params.project)
-      .orderBy("created_at", "desc")
-      .limit(100)
-      .execute();
+    const rows = await listRollouts(db, request.params.project, 100);
     return { rollouts: await Promise.all(rows.map((r) => rolloutView(db, r))) };
   });
 
@@ -133,47 +78,9 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     async (request) => {
       const { project, id, action } = request.params;
       const rollout = await requireRollout(db, project, id);
-      const now = ctx.now();
-      const actor = actorOf(request);
-      if (action === "advance") {
-        if (rollout.state !== "running" || rollout.step >= parseSteps(rollout).length - 1)
-          throw new DataError(
-            "conflict",
-            `rollout ${id} is ${rollout.state} at its step ${rollout.step}; it cannot advance`,
-          );
-        if (!(await advanceStep(db, rollout, now, actor)))
-          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
-        return rolloutView(db, await requireRollout(db, project, id));
-      }
-      const from =
-        action === "resume" ? ["paused"] : action === "pause" ? ["running"] : ["running", "paused"];
-      if (!from.includes(rollout.state))
-        throw new DataError("conflict", `rollout ${id} is ${rollout.state}; cannot ${action} it`);
-      const state = action === "resume" ? "running" : action === "pause" ? "paused" : "aborted";
-      await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable("rollouts")
-          .set({
-            state,
-            updated_at: now,
-            ...(action === "resume" ? { step_started_at: now, reason: null } : {}),
-            ...(action === "pause" ? { reason: `paused by ${actor}` } : {}),
-          })
-          .where("id", "=", id)
-          .where("state", "=", rollout.state)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0)
-          throw new DataError("conflict", `rollout ${id} changed meanwhile`);
-        if (state === "aborted")
-          await trx
-            .updateTable("channels")
-            .set({ rollout_id: null, updated_at: now })
-            .where("project", "=", project)
-            .where("name", "=", rollout.channel)
-            .where("rollout_id", "=", id)
-            .execute();
-        await recordAudit(trx, now, { actor, action: `rollout.${action}`, project, target: id });
-      });
+      const change = { actor: actorOf(request), at: ctx.now() };
+      if (action === "advance") await advanceRollout(db, rollout, change);
+      else await changeRolloutState(db, rollout, action, change);
       return rolloutView(db, await requireRollout(db, project, id));
     },
   );

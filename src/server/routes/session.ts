@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { SessionInfo, SignIn } from "../api-schemas.ts";
-import { recordAudit } from "../audit.ts";
 import { adminTokenRow } from "../auth.ts";
 import type { ServerContext } from "../context.ts";
 import { HttpError } from "../errors.ts";
@@ -17,12 +16,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
     { schema: { body: SignIn, response: { 200: SessionInfo } } },
     async (request, reply) => {
       const admin = await adminTokenRow(ctx, request.body.token);
-      const csrf = await startSession(ctx, request, reply, admin.id);
-      await recordAudit(ctx.db.kysely, ctx.now(), {
-        actor: `token:${admin.name}`,
-        action: "session.start",
-        target: admin.id,
-      });
+      const csrf = await startSession(ctx, request, reply, admin);
       return { name: admin.name, role: admin.role, csrf };
     },
   );
