@@ -28,4 +28,4 @@ export {
   type PatchEncoding,
   patchPath,
 } from "./patch.ts";
-export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
+export { makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "./release.ts";
