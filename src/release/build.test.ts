@@ -4,19 +4,19 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRepo } from "../../testing/git-hosts/git-repo.ts";
 import {
-  generateKeyPair,
-  gitBlobSha1,
-  parseReleaseEnvelope,
-  sha256Hex,
-  verifyEnvelope,
-} from "../manifest/index.ts";
-import {
   applyPatch,
   decodePack,
   makeEnvelopePatch,
   makeReleasePack,
   makeReleasePatches,
 } from "../delta/index.ts";
+import {
+  generateKeyPair,
+  gitBlobSha1,
+  parseReleaseEnvelope,
+  sha256Hex,
+  verifyEnvelope,
+} from "../manifest/index.ts";
 import { compressBlob, openStore, type ReleaseStore } from "../store/index.ts";
 import {
   type BuildOptions,
