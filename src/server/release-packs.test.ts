@@ -102,6 +102,28 @@ describe("update packs on the server", () => {
     expect(await downloadingEvents()).toEqual([]); // without a token: nobody to record
   });
 
+  it("shows in a release's detail the pack's size and the patches its records carry", async () => {
+    const res = await s.app.inject({
+      method: "GET",
+      url: `/api/v1/projects/${PROJECT}/releases/1.1.0`,
+      headers: adminHeaders(),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const detail = res.json();
+    const pack = store.readPack(v1.sha256, v2.sha256);
+    expect(detail).toMatchObject({ previous: "1.0.0", patchedBytes: pack.length });
+    expect(detail.patchedBytes).toBeLessThan(detail.wholeBytes);
+    const oldMain = v1.envelope.signed.files.find((f) => f.path === "main.py")!;
+    const files = Object.fromEntries(
+      detail.files.map((f: { path: string; patches: unknown[] }) => [f.path, f.patches]),
+    );
+    expect(files).toEqual({
+      "lib/same.py": [],
+      "main.py": [{ from: oldMain.sha256, size: expect.any(Number) }],
+    });
+    expect(files["main.py"][0].size).toBeLessThan(pack.length);
+  });
+
   it("refuses a damaged pack, one leading elsewhere and one over the limit, keeping none of them", async () => {
     const damaged = await putPack(packName(), Buffer.from("MPK1z"));
     expect(damaged.statusCode).toBe(400);
