@@ -40,6 +40,7 @@ describe("update packs on the server", () => {
       .select(["device_id", "version"])
       .where("event", "=", "downloading")
       .orderBy("version")
+      .orderBy("device_id")
       .execute();
 
   const build = (version: string, main: string) => {
@@ -148,15 +149,16 @@ describe("update packs on the server", () => {
   });
 
   it("answers 404 for a pack it does not have and 400 for a name that is not a pack's", async () => {
+    const nowhere = "0".repeat(64);
     const missing = await s.app.inject({
       method: "GET",
-      url: `/d/${PROJECT}/packs/${v2.sha256}-${v1.sha256}.pack`,
+      url: `/d/${PROJECT}/packs/${v2.sha256}-${nowhere}.pack`,
       headers: device,
     });
     expect(missing.statusCode).toBe(404);
     const bad = await s.app.inject({ method: "GET", url: `/d/${PROJECT}/packs/${v1.sha256}.pack` });
     expect(bad.statusCode).toBe(400);
-    expect(await downloadingEvents()).toEqual([]);
+    expect(await downloadingEvents()).toEqual([]); // a pack to no release: no download of one
   });
 
   it("checks a token that is sent, and records a device's first fetch of a pack as its downloading event", async () => {
@@ -177,7 +179,7 @@ describe("update packs on the server", () => {
     expect(await downloadingEvents()).toEqual([{ device_id: "b1", version: "1.1.0" }]);
   });
 
-  it("records a device's fetch of a release envelope as its downloading event too", async () => {
+  it("records a device's fetch of a release envelope, or of a missing pack to it, as its downloading event", async () => {
     const res = await s.app.inject({
       method: "GET",
       url: `/d/${PROJECT}/releases/1.0.0.json`,
@@ -185,9 +187,19 @@ describe("update packs on the server", () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.rawPayload).toEqual(v1.bytes);
+    const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+      id: "b2",
+    });
+    const missing = await s.app.inject({
+      method: "GET",
+      url: `/d/${PROJECT}/packs/${"0".repeat(64)}-${v2.sha256}.pack`,
+      headers: { authorization: `Bearer ${token}`, "x-mpota-device": "b2" },
+    });
+    expect(missing.statusCode).toBe(404);
     expect(await downloadingEvents()).toEqual([
       { device_id: "b1", version: "1.0.0" },
       { device_id: "b1", version: "1.1.0" },
+      { device_id: "b2", version: "1.1.0" },
     ]);
   });
 });

@@ -339,7 +339,9 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     { ...tokenOptional, schema: { params: Type.Object({ project: Name, file: PackFile }) } },
     async (request, reply) => {
       const { project, file } = request.params;
-      if (request.device && (await ctx.store.size(project, "packs", file)) !== undefined) {
+      // Asked for by a device, a pack to a release starts its download, even a missing one (the
+      // device then fetches the envelope's patch or the envelope).
+      if (request.device) {
         const version = await versionOf(project, file.slice(65, 129));
         if (version) await downloading(request.device, version);
       }
