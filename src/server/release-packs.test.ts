@@ -11,8 +11,9 @@ import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { encodePack, makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "../delta/index.ts";
 import { generateKeyPair } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
+import { publishStatic } from "../static/index.ts";
 import { openStore, type ReleaseStore } from "../store/index.ts";
-import { AdminClient, publishRelease, releaseFromStore } from "./admin-client.ts";
+import { AdminClient, publishRelease, releaseFromFolder, releaseFromStore } from "./admin-client.ts";
 
 const PROJECT = "greenhouse";
 const key = generateKeyPair();
@@ -201,5 +202,16 @@ describe("update packs on the server", () => {
       { device_id: "b1", version: "1.1.0" },
       { device_id: "b2", version: "1.1.0" },
     ]);
+  });
+
+  it("releaseFromFolder finds the packs leading to the release in a static site", async () => {
+    const site = mkdtempSync(join(tmpdir(), "mpota-site-"));
+    publishStatic({ site, store, project: PROJECT, version: "1.1.0", channel: "stable" });
+    const files = await releaseFromFolder(site, PROJECT, "1.1.0");
+    expect(files.packs).toEqual([packName()]);
+    expect(await files.pack!(packName())).toEqual(store.readPack(v1.sha256, v2.sha256));
+    expect(
+      (await releaseFromFolder(site, PROJECT, "1.0.0").catch((e: Error) => e.message)) as string,
+    ).toMatch(/no release 1.0.0/);
   });
 });
