@@ -9,6 +9,7 @@ export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export {
   type DecodedRecord,
   decodePack,
+  decodePackTo,
   encodePack,
   MAX_PACK_RECORDS,
   makePack,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   decodePack,
+  decodePackTo,
   encodePack,
   MAX_PACK_RECORDS,
   makePack,
@@ -46,6 +47,7 @@ describe("encodePack / decodePack", () => {
   const damaged: Array<[string, Uint8Array, string]> = [
     ["no magic", Buffer.concat([bytes("MPK2"), good.subarray(4)]), "not an update pack (no MPK1)"],
     ["too short for the magic", bytes("MP"), "not an update pack (no MPK1)"],
+    ["no records", bytes("MPK1"), "a pack starts with the envelope's record (kind e)"],
     [
       "an unknown kind",
       Buffer.concat([good.subarray(0, second), bytes("q"), good.subarray(second + 1)]),
@@ -79,6 +81,14 @@ describe("encodePack / decodePack", () => {
   it.each(damaged)("refuses a damaged pack (%s) with a PatchError naming it", (_name, pack, message) => {
     expect(() => decodePack(pack)).toThrow(PatchError);
     expect(() => decodePack(pack)).toThrow(message);
+  });
+
+  it("decodePackTo refuses a pack that leads to another envelope", () => {
+    expect(decodePackTo(good, envelope.sha256)).toHaveLength(2);
+    const other = sha256("another envelope");
+    expect(() => decodePackTo(good, other)).toThrow(
+      `its envelope record makes an envelope whose sha256 starts ${envelope.sha256.slice(0, 16)}, not ${other.slice(0, 16)}`,
+    );
   });
 
   it("reads a pack that is only the envelope's record, and one inside a larger buffer", () => {

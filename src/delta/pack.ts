@@ -109,7 +109,19 @@ export function decodePack(bytes: Uint8Array): DecodedRecord[] {
     at += length;
     if (out.length > MAX_PACK_RECORDS) throw new PatchError(`more than ${MAX_PACK_RECORDS} pack records`);
   }
+  if (out.length === 0) throw new PatchError("a pack starts with the envelope's record (kind e)");
   return out;
+}
+
+/** decodePack of a pack that must lead to the envelope whose sha256 is `toSha256` (hex). */
+export function decodePackTo(bytes: Uint8Array, toSha256: string): DecodedRecord[] {
+  const records = decodePack(bytes);
+  const want = toSha256.slice(0, PACK_KEY_BYTES * 2);
+  if (records[0]!.key !== want)
+    throw new PatchError(
+      `its envelope record makes an envelope whose sha256 starts ${records[0]!.key}, not ${want}`,
+    );
+  return records;
 }
 
 /** A patch made for the new release, by the sha256s of the file it starts from and the file it makes. */

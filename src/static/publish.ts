@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { decodePack, PACK_KEY_BYTES, PatchError } from "../delta/index.ts";
+import { decodePackTo, PatchError } from "../delta/index.ts";
 import {
   type ChannelPointer,
   channelPointer,
@@ -77,15 +77,12 @@ function currentVersion(file: string): string | undefined {
 
 /** Refuses a stored update pack that does not parse or does not lead to the envelope `to`. */
 function checkPack(data: Uint8Array, from: string, to: string): void {
-  let records: ReturnType<typeof decodePack>;
   try {
-    records = decodePack(data);
+    decodePackTo(data, to);
   } catch (err) {
     if (!(err instanceof PatchError)) throw err;
     throw new StoreError(`update pack ${from}-${to} in the store is damaged (${err.message})`);
   }
-  if (records[0]?.key !== to.slice(0, PACK_KEY_BYTES * 2))
-    throw new StoreError(`update pack ${from}-${to} in the store leads to another envelope`);
 }
 
 /** Publishes a stored release to a static site and points `channel` at it (the pointer last). */
