@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFiles, shippedMpotaPackage } from "../src/client/bundle.ts";
 import { configJson } from "../src/config/index.ts";
-import { makeEnvelopePatch, makeReleasePatches } from "../src/delta/index.ts";
+import { makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "../src/delta/index.ts";
 import { buildRelease } from "../src/release/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/admin-client.ts";
 import { publishStatic, serveStatic } from "../src/static/index.ts";
@@ -203,6 +203,8 @@ export async function heapSite(): Promise<HeapSite> {
       store,
       makePatches: patched ? makeReleasePatches : undefined,
       makeEnvelopePatch: patched ? makeEnvelopePatch : undefined,
+      makePack: patched ? makeReleasePack : undefined,
+      signedPatches: patched, // boards from before update packs patch from the signed lists
       patchBases: 99,
       mpotaPackage: await shippedMpotaPackage(),
     });

@@ -1,17 +1,20 @@
 /**
  * `mpota bench wire`: every byte a board moves to update, against what the simple updaters it replaces
  * would move. A board on the virtual device follows a series of releases built the way `mpota release`
- * builds them (patches, and envelope patches, from the last 3 releases, the mpota package in lib/mpota/, `.py` and `--mpy`):
+ * builds them (patches, envelope patches and update packs from the last 3 releases, no signed patch lists,
+ * the mpota package in lib/mpota/, `.py` and `--mpy`):
  * the generated corpus of src/delta/corpus.ts and the last commits of this repository's device/
  * folder (as an app's files, under app/). It updates one release at a time from a static site served by
  * `mpota`'s own static server and from `mpota serve`; per update the socket bytes both ways (pointer,
- * envelope, patches/blobs, events, every HTTP header) and the requests are counted, and compared with
+ * envelope, update pack, patches/blobs, events, every HTTP header) and the requests are counted, and compared with
  * - gzip -9 of the changed files (each file apart, as a plain updater fetches them);
  * - `zstd --ultra -22 --patch-from=OLD` of each modified file (Debian's zstd; left out when missing).
  * Keys (targets in `targets`): wireMedianRatio (wire bytes ÷ gzip -9 of the changed files, median over
  * updates), wireWorstOverGzipBytes (the most an update moved beyond gzip -9 of its changed files),
  * requestsMax (most requests of an update), checkBytes (a no-update check, both ways, most of the two
- * sources), payloadVsZstd (what the board downloads for modified files ÷ zstd's patches of them).
+ * sources), payloadVsZstd (what the board downloads for modified files ÷ zstd's patches of them: the
+ * pack's record for each, else its signed patch, else its blob), medianPackBytes (the update pack's
+ * bytes per update, median).
  * `--scenario generated-py,history-mpy,…` runs only those series.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -21,14 +24,20 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { shippedMpotaPackage } from "../src/client/bundle.ts";
-import { makeEnvelopePatch, makeReleasePatches } from "../src/delta/index.ts";
-import type { Manifest } from "../src/manifest/index.ts";
+import {
+  decodePack,
+  makeEnvelopePatch,
+  makeReleasePack,
+  makeReleasePatches,
+  PACK_KEY_BYTES,
+} from "../src/delta/index.ts";
+import { sha256Hex } from "../src/manifest/index.ts";
 import { mpySources } from "../src/mpy/index.ts";
 import { buildRelease } from "../src/release/index.ts";
 import { AdminClient, publishRelease, releaseFromStore } from "../src/server/admin-client.ts";
 import { VirtualDevice } from "../src/sim/index.ts";
 import { publishStatic, serveStatic } from "../src/static/index.ts";
-import { openStore, type ReleaseStore } from "../src/store/index.ts";
+import { openStore, type ReleaseStore, type StoredRelease } from "../src/store/index.ts";
 import { bundledBoard, makeSigningKey, type SigningKey } from "../testing/board.ts";
 import { generatedReleases } from "../testing/delta-corpus.ts";
 import { startTestServer } from "../testing/server.ts";
@@ -99,8 +108,19 @@ function zstdPatch(dir: string, old: Uint8Array, data: Uint8Array): number {
   return out.length;
 }
 
-/** What changed from `prev` to `next`, and what simple updaters and zstd would move for it. */
-function compare(store: ReleaseStore, prev: Manifest, next: Manifest, zstdDir: string | undefined) {
+/**
+ * What changed from `prev` to `next`, and what simple updaters and zstd would move for it; what the board
+ * downloads for a modified file: its record in the update pack from `prev`, else its signed patch from
+ * the file it replaces, else its blob.
+ */
+function compare(store: ReleaseStore, from: StoredRelease, to: StoredRelease, zstdDir: string | undefined) {
+  const [prev, next] = [from.envelope.signed, to.envelope.signed];
+  const [fromSha, toSha] = [sha256Hex(from.bytes), sha256Hex(to.bytes)];
+  const packed = new Map(
+    store.hasPack(fromSha, toSha)
+      ? decodePack(store.readPack(fromSha, toSha)).map((r) => [r.key, r.data.length])
+      : [],
+  );
   const before = new Map(prev.files.map((f) => [f.path, f]));
   let changedFiles = 0;
   let gzipBytes = 0;
@@ -114,7 +134,7 @@ function compare(store: ReleaseStore, prev: Manifest, next: Manifest, zstdDir: s
     gzipBytes += gzipSync(data, { level: 9 }).length;
     if (!old || !zstdDir) continue;
     const patch = file.blobs.patches?.find((p) => p.from_sha256 === old.sha256);
-    modifiedPayload += patch ? patch.size : file.blobs.zlib;
+    modifiedPayload += packed.get(file.sha256.slice(0, PACK_KEY_BYTES * 2)) ?? patch?.size ?? file.blobs.zlib;
     modifiedZstd += zstdPatch(zstdDir, store.readFile(old.sha256, old.size), data);
   }
   return { files: next.files.length, changedFiles, gzipBytes, modifiedPayload, modifiedZstd };
@@ -122,6 +142,7 @@ function compare(store: ReleaseStore, prev: Manifest, next: Manifest, zstdDir: s
 
 /** What each request fetched, by the kind of path. */
 function kindOf(path: string): string {
+  if (path.includes("/packs/")) return "pack";
   if (path.includes("/channels/") || path.includes("/checkin")) return "pointer";
   if (path.includes("/releases/")) return "envelope";
   if (path.includes("/patches/")) return "patch";
@@ -247,14 +268,15 @@ const run: Benchmark = async ({ progress, scenarios }) => {
           created: new Date(Date.UTC(2026, 11, 1, 0, i)),
           makePatches: makeReleasePatches,
           makeEnvelopePatch,
+          makePack: makeReleasePack,
           patchBases: 3,
           mpotaPackage: shipped,
           transform: encoding === "mpy" ? mpySources() : undefined,
         });
         versions.push(version);
       }
-      const manifests = versions.map((v) => store.readRelease(PROJECT, v).envelope.signed);
-      const compared = manifests.slice(1).map((m, i) => compare(store, manifests[i]!, m, zstdDir));
+      const releases = versions.map((v) => store.readRelease(PROJECT, v));
+      const compared = releases.slice(1).map((r, i) => compare(store, releases[i]!, r, zstdDir));
       for (const c of compared) {
         modifiedPayload += c.modifiedPayload;
         modifiedZstd += c.modifiedZstd;
@@ -324,6 +346,7 @@ const run: Benchmark = async ({ progress, scenarios }) => {
     requestsMax: Math.max(...list.map((s) => s.requests)),
     medianWireBytes: median(list.map((s) => s.wireBytes)),
     medianEnvelopeBytes: median(list.map((s) => s.bodyBytes.envelope ?? 0)),
+    medianPackBytes: median(list.map((s) => s.bodyBytes.pack ?? 0)),
     updatesOverGzip: list.filter((s) => s.wireBytes > s.gzipBytes).length,
   });
   return {

@@ -9,6 +9,7 @@ export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export {
   type DecodedRecord,
   decodePack,
+  decodePackTo,
   encodePack,
   MAX_PACK_RECORDS,
   makePack,
@@ -28,4 +29,4 @@ export {
   type PatchEncoding,
   patchPath,
 } from "./patch.ts";
-export { makeEnvelopePatch, makeReleasePatches } from "./release.ts";
+export { makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "./release.ts";

@@ -52,6 +52,8 @@ export function encodePack(records: readonly PackRecord[]): Buffer {
     throw new PatchError(`a pack holds at most ${MAX_PACK_RECORDS} records, not ${records.length}`);
   const parts: Uint8Array[] = [Buffer.from(PACK_MAGIC, "latin1")];
   for (const r of records) {
+    if (!KINDS.has(r.kind) || !/^[0-9a-f]{16}/.test(r.sha256))
+      throw new PatchError(`a pack record needs a kind of ${[...KINDS].join(" ")} and a sha256 in hex`);
     if (r.data.length < 1 || r.data.length > MAX_BLOB_BYTES)
       throw new PatchError(`a pack record holds 1 to ${MAX_BLOB_BYTES} bytes, not ${r.data.length}`);
     parts.push(
@@ -71,7 +73,10 @@ export interface DecodedRecord {
   data: Uint8Array;
 }
 
-/** The records of a pack; PatchError naming what is wrong with a damaged one. */
+/**
+ * The records of a pack (the envelope's first, and only there); PatchError naming what is wrong with a
+ * damaged one.
+ */
 export function decodePack(bytes: Uint8Array): DecodedRecord[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.subarray(0, 4).toString("latin1") !== PACK_MAGIC)
@@ -82,6 +87,13 @@ export function decodePack(bytes: Uint8Array): DecodedRecord[] {
     const kind = String.fromCharCode(buf[at]!);
     if (!KINDS.has(kind))
       throw new PatchError(`unknown pack record kind ${JSON.stringify(kind)} at byte ${at}`);
+    if (out.length === 0 ? kind !== "e" : kind === "e")
+      throw new PatchError(
+        out.length === 0
+          ? "a pack starts with the envelope's record (kind e)"
+          : `a second envelope record at byte ${at}`,
+      );
+    if (at + 1 + PACK_KEY_BYTES > buf.length) throw new PatchError(`truncated pack record at byte ${at}`);
     const key = buf.subarray(at + 1, at + 1 + PACK_KEY_BYTES).toString("hex");
     at += 1 + PACK_KEY_BYTES;
     let length = 0;
@@ -91,12 +103,25 @@ export function decodePack(bytes: Uint8Array): DecodedRecord[] {
       length += (byte & 0x7f) * 2 ** shift;
       if (!(byte & 0x80)) break;
     }
-    if (length < 1 || at + length > buf.length) throw new PatchError(`truncated pack record at byte ${at}`);
+    if (length < 1) throw new PatchError(`empty pack record at byte ${at}`);
+    if (at + length > buf.length) throw new PatchError(`truncated pack record at byte ${at}`);
     out.push({ kind: kind as PackKind, key, data: buf.subarray(at, at + length) });
     at += length;
     if (out.length > MAX_PACK_RECORDS) throw new PatchError(`more than ${MAX_PACK_RECORDS} pack records`);
   }
+  if (out.length === 0) throw new PatchError("a pack starts with the envelope's record (kind e)");
   return out;
+}
+
+/** decodePack of a pack that must lead to the envelope whose sha256 is `toSha256` (hex). */
+export function decodePackTo(bytes: Uint8Array, toSha256: string): DecodedRecord[] {
+  const records = decodePack(bytes);
+  const want = toSha256.slice(0, PACK_KEY_BYTES * 2);
+  if (records[0]!.key !== want)
+    throw new PatchError(
+      `its envelope record makes an envelope whose sha256 starts ${records[0]!.key}, not ${want}`,
+    );
+  return records;
 }
 
 /** A patch made for the new release, by the sha256s of the file it starts from and the file it makes. */

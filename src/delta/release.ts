@@ -4,8 +4,9 @@
  * default 3), kept only when smaller than the file's whole zlib blob, and verified by applying it.
  */
 import { createHash } from "node:crypto";
-import type { MadePatch, MakePatches, PatchContext } from "../release/index.ts";
-import { makePatch } from "./patch.ts";
+import type { MadePatch, MakePack, MakePatches, PatchContext } from "../release/index.ts";
+import { makePack, type PackPatch } from "./pack.ts";
+import { makePatch, PATCH_ENCODINGS } from "./patch.ts";
 
 /** Patches for every changed file of `context.files` from the earlier releases in `context.previous`. */
 export const makeReleasePatches: MakePatches = (context: PatchContext): MadePatch[] => {
@@ -47,3 +48,18 @@ export function makeEnvelopePatch(from: Uint8Array, to: Uint8Array): Uint8Array 
   const patch = makePatch(from, to, { encodings: ["fossil"] });
   return patch.bytes.length < to.length ? patch.bytes : undefined;
 }
+
+/**
+ * The update pack maker of `mpota release` (the `makePack` seam of src/release): makePack over the
+ * release's made patches, each named by the file it makes.
+ */
+export const makeReleasePack: MakePack = ({ from, to, envelope, patches, readBlob }) => {
+  const made = new Map(to.map((f) => [f.path, f.sha256]));
+  const packPatches: PackPatch[] = [];
+  for (const { path, patch, data } of patches) {
+    const encoding = PATCH_ENCODINGS.find((e) => e === patch.encoding);
+    const toSha256 = made.get(path);
+    if (encoding && toSha256) packPatches.push({ fromSha256: patch.from_sha256, toSha256, encoding, data });
+  }
+  return makePack({ from, to, envelope, patches: packPatches, readBlob });
+};

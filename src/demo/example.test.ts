@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), "mpota-example-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("exampleRelease", () => {
-  it("builds signed releases of the example app with mpota and delta patches", async () => {
+  it("builds signed releases of the example app with mpota, delta patches and update packs", async () => {
     const store = openStore(dir);
     const key = generateKeyPair();
     const first = await exampleRelease(store, key, "1.0.0");
@@ -24,6 +24,7 @@ describe("exampleRelease", () => {
     expect(main.blobs.patches).toHaveLength(1);
     expect(main.blobs.patches?.[0]?.from_sha256).toBe(files(first).get("main.py")!.sha256);
     expect(second.patches).toBe(1); // only main.py changed
+    expect(store.updatePacks(EXAMPLE_PROJECT, "1.1.0")).toEqual([{ from: first.sha256, to: second.sha256 }]);
     const stored = store.readFile(main.sha256, main.size).toString();
     expect(stored).toBe(exampleMain("1.1.0", "dew-point"));
     expect(stored).toContain('VERSION = "1.1.0"');

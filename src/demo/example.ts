@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mpotaPackage } from "../client/bundle.ts";
-import { makeEnvelopePatch, makeReleasePatches } from "../delta/index.ts";
+import { makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "../delta/index.ts";
 import type { SigningKey } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease, type SourceFile } from "../release/index.ts";
 import { loadTree } from "../sim/index.ts";
@@ -70,8 +70,8 @@ export function exampleMain(version: string, variant: ExampleVariant = "plain"):
 
 /**
  * Builds release `version` of the example app (project "greenhouse") in flavour `variant` into `store`,
- * signed with `key`: the mpota package added at lib/mpota/ (so the board can update again) and delta
- * patches from the store's earlier releases (so a board downloads only what changed).
+ * signed with `key`: the mpota package added at lib/mpota/ (so the board can update again), delta
+ * patches and update packs from the store's earlier releases (so a board downloads only what changed).
  */
 export async function exampleRelease(
   store: ReleaseStore,
@@ -89,6 +89,9 @@ export async function exampleRelease(
     mpotaPackage: mpotaPackage(),
     makePatches: makeReleasePatches,
     makeEnvelopePatch,
+    makePack: makeReleasePack,
+    // Until the device client fetches update packs, the demo's board patches from the signed lists.
+    signedPatches: true,
     transform: (files: SourceFile[]) =>
       files.map((file) => (file.path === "main.py" ? { path: file.path, read: () => main } : file)),
   });

@@ -3,9 +3,12 @@
  * story says: a board on 1.0.0, an update to 1.1.0 it confirms, a broken 1.2.0 it rolls back from.
  */
 import pc from "picocolors";
+import { type DecodedRecord, decodePack, PACK_KEY_BYTES } from "../delta/index.ts";
 import { MpotaError } from "../errors/index.ts";
+import type { FileEntry } from "../manifest/index.ts";
 import type { BuiltRelease } from "../release/index.ts";
 import type { VirtualDevice } from "../sim/index.ts";
+import type { ReleaseStore } from "../store/index.ts";
 import { type BoardRun, type BoardStatus, boardStatus, demoBoard, runBoard } from "./board.ts";
 import { EXAMPLE_PROJECT, type ExampleVariant } from "./example.ts";
 import { DEMO_CHANNEL, type DemoSite, openDemoSite } from "./site.ts";
@@ -61,37 +64,56 @@ async function expectStatus(device: VirtualDevice, version: string, what: string
   return status;
 }
 
-/** What the board downloaded to install a release, as a sentence. */
-function fetched(downloads: Download[], release: BuiltRelease, from: string): string {
+/** The files of `after` that are not in `before` at the same path. */
+function changedFiles(before: BuiltRelease, after: BuiltRelease) {
+  const old = new Map(before.envelope.signed.files.map((f) => [f.path, f.sha256]));
+  return after.envelope.signed.files.filter((f) => old.get(f.path) !== f.sha256);
+}
+
+/** What the board downloaded to install `release` over `before`, as a sentence. */
+function fetched(downloads: Download[], before: BuiltRelease, release: BuiltRelease): string {
   const sent = downloads.filter((d) => d.bytes > 0); // not the checks answered "unchanged"
   const bytes = sent.reduce((sum, d) => sum + d.bytes, 0);
   const patches = sent.filter((d) => d.kind === "patch").length;
   const blobs = sent.filter((d) => d.kind === "blob").length;
+  const packed = sent.some((d) => d.kind === "pack");
   const files = [
     patches && `${plural(patches, "file")} as a delta patch`,
     blobs && plural(blobs, "whole file"),
   ];
+  const what = packed
+    ? `the channel pointer and one update pack: the signed manifest as a patch of ${before.envelope.signed.version}'s and every changed file` +
+      (patches || blobs ? `, then ${files.filter(Boolean).join(" and ")}` : "")
+    : `the channel pointer, the signed manifest and ${files.filter(Boolean).join(" and ")}`;
   const total = release.envelope.signed.files.length;
   return (
-    `To update, the board downloaded ${formatBytes(bytes)}: the channel pointer, the signed manifest and ` +
-    `${files.filter(Boolean).join(" and ")}, where the whole release is ${formatBytes(release.zsize)} compressed. ` +
-    `The other ${total - patches - blobs} files were already on the board (same SHA-256) and were copied ` +
-    `from ${from}'s slot.`
+    `To update, the board downloaded ${formatBytes(bytes)}: ${what}, where the whole release is ` +
+    `${formatBytes(release.zsize)} compressed. The other ${total - changedFiles(before, release).length} files ` +
+    `were already on the board (same SHA-256) and were copied from ${before.envelope.signed.version}'s slot.`
   );
 }
 
-/** Which files changed from `before` to `after`, and the delta patches the store keeps for them. */
-function changes(before: BuiltRelease, after: BuiltRelease): string {
+/**
+ * Which files changed from `before` to `after`, and the delta patches the store keeps for them: in the
+ * signed lists, or in the update pack from `before`.
+ */
+function changes(store: ReleaseStore, before: BuiltRelease, after: BuiltRelease): string {
   const old = new Map(before.envelope.signed.files.map((f) => [f.path, f.sha256]));
-  const changed = after.envelope.signed.files.filter((f) => old.get(f.path) !== f.sha256);
-  const patches = changed.flatMap((f) =>
-    (f.blobs.patches ?? [])
-      .filter((p) => p.from_sha256 === old.get(f.path))
-      .map(
-        (p) =>
-          `${f.path}: ${formatBytes(p.size)}, where the whole file is ${formatBytes(f.blobs.zlib)} compressed`,
-      ),
-  );
+  const changed = changedFiles(before, after);
+  const pack = store.hasPack(before.sha256, after.sha256)
+    ? new Map(decodePack(store.readPack(before.sha256, after.sha256)).map((r) => [r.key, r]))
+    : new Map<string, DecodedRecord>();
+  const patchSize = (f: FileEntry) => {
+    const listed = f.blobs.patches?.find((p) => p.from_sha256 === old.get(f.path));
+    const record = pack.get(f.sha256.slice(0, PACK_KEY_BYTES * 2));
+    return listed?.size ?? (record && record.kind !== "z" ? record.data.length : undefined);
+  };
+  const patches = changed.flatMap((f) => {
+    const size = patchSize(f);
+    return size === undefined
+      ? []
+      : [`${f.path}: ${formatBytes(size)}, where the whole file is ${formatBytes(f.blobs.zlib)} compressed`];
+  });
   const paths = changed.map((f) => f.path).join(", ");
   return (
     `${paths} ${changed.length === 1 ? "is the only file that changed" : "changed"}; ` +
@@ -139,7 +161,7 @@ async function goodUpdate(story: Story): Promise<void> {
   const run = await story.run();
   expectStarted(run, ["1.0.0", "1.1.0"], "update to 1.1.0");
   await expectStatus(story.device, "1.1.0", "update to 1.1.0");
-  story.tell(fetched(story.downloads(), story.releases["1.1.0"], "1.0.0"));
+  story.tell(fetched(story.downloads(), story.releases["1.0.0"], story.releases["1.1.0"]));
   story.tell(
     `It checked every file, switched slots, reset (${plural(run.result.reboots, "reboot")}) and started ` +
       "1.1.0 on trial; 1.1.0 did its readings and confirmed itself: 1.1.0 is now the good release.",
@@ -157,7 +179,7 @@ async function brokenUpdate(story: Story): Promise<void> {
       "broken 1.2.0: mpota.status() should name 1.2.0 as failed because it crashed, but says failed " +
         `${status.failed}, why ${status.why}`,
     );
-  story.tell(fetched(story.downloads(), story.releases["1.2.0"], "1.1.0"));
+  story.tell(fetched(story.downloads(), story.releases["1.1.0"], story.releases["1.2.0"]));
   story.tell(
     "The board installed 1.2.0 and reset into it on trial. 1.2.0 crashed before confirming itself, so " +
       `the loader put 1.1.0 back on its own and reset again (${plural(run.result.reboots, "reboot")} in all). ` +
@@ -208,7 +230,7 @@ export async function tellStory(say: Say, options: StoryOptions = {}): Promise<v
       `Built ${EXAMPLE_PROJECT} 1.0.0 from examples/greenhouse: ${first.envelope.signed.files.length} files ` +
         `with the mpota package, ${formatBytes(first.size)} (${formatBytes(first.zsize)} compressed), signed.`,
     );
-    tell(`Built 1.1.0: it also prints the dew point. ${changes(first, releases["1.1.0"])}`);
+    tell(`Built 1.1.0: it also prints the dew point. ${changes(site.store, first, releases["1.1.0"])}`);
     tell(
       "Built 1.2.0, a broken one: it reads a pressure sensor this board does not have and crashes at start.",
     );

@@ -34,6 +34,14 @@ describe("traffic", () => {
       bytes: 10,
     });
     expect(d(`/greenhouse/blobs/${B}.z`).what).toBe("file bbbbbbbbbbbb… (whole file)");
+    expect(d(`/greenhouse/packs/${B}-${E}.pack`)).toEqual({
+      kind: "pack",
+      what: "release 1.1.0 update pack (signed manifest and changed files)",
+      bytes: 10,
+    });
+    expect(d(`/greenhouse/packs/${E}-${B}.pack`).what).toBe(
+      "a release update pack (signed manifest and changed files)",
+    );
     expect(d("/greenhouse/releases/9.9.9.json", 404, 0)).toEqual({
       kind: "missing",
       what: "/greenhouse/releases/9.9.9.json: not on the site (404)",

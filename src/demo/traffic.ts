@@ -1,12 +1,12 @@
 /**
  * What a board downloads from the demo's site, in words: the channel pointer, a release manifest, or
- * a file of a release (whole or as a delta patch), named by its path in the release.
+ * a file of a release (whole or as a delta patch), named by its path in the release, or an update pack.
  */
 import type { Manifest } from "../manifest/index.ts";
 import type { ServedRequest } from "../static/index.ts";
 
 export interface Download {
-  kind: "channel" | "release" | "patch" | "blob" | "missing";
+  kind: "channel" | "release" | "pack" | "patch" | "blob" | "missing";
   /** In words: `main.py (delta patch)`. */
   what: string;
   bytes: number;
@@ -46,6 +46,11 @@ export function traffic(): Traffic {
         if (version !== undefined)
           return { kind: "release", what: `release ${version} manifest (signed), as a delta patch`, bytes };
         return { kind: "patch", what: `${nameOf(to)} (delta patch)`, bytes };
+      }
+      if (folder === "packs") {
+        const to = name.replace(/\.pack$/, "").split("-")[1] ?? "";
+        const release = envelopes.has(to) ? `release ${envelopes.get(to)}` : "a release";
+        return { kind: "pack", what: `${release} update pack (signed manifest and changed files)`, bytes };
       }
       if (folder === "blobs")
         return { kind: "blob", what: `${nameOf(name.replace(/\.z$/, ""))} (whole file)`, bytes };

@@ -54,7 +54,18 @@ function release(
   }
   // the mpy project ships its modules compiled (the mpota package stays source, as the loader needs it)
   const transform = project === PROJECT ? undefined : mpySources({ keepPy: ["lib/mpota/**"] });
-  return buildRelease({ dir, project, version, key, store, makePatches: makeReleasePatches, transform });
+  // signed per-file patch lists (--signed-patches): what these tests are about
+  const signedPatches = true;
+  return buildRelease({
+    dir,
+    project,
+    version,
+    key,
+    store,
+    makePatches: makeReleasePatches,
+    signedPatches,
+    transform,
+  });
 }
 
 /** A board with `version` installed, its tree changed by `change` first; the site named with a trailing slash. */

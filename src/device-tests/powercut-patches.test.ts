@@ -60,6 +60,7 @@ beforeAll(async () => {
       key,
       store,
       makePatches: makeReleasePatches,
+      signedPatches: true, // the files come as signed per-file patches (--signed-patches)
       makeEnvelopePatch, // the envelope comes as a patch too: cuts while it is rebuilt
     });
     if (version === "1.1.0") {

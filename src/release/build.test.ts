@@ -4,6 +4,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRepo } from "../../testing/git-hosts/git-repo.ts";
 import {
+  applyPatch,
+  decodePack,
+  makeEnvelopePatch,
+  makeReleasePack,
+  makeReleasePatches,
+} from "../delta/index.ts";
+import {
   generateKeyPair,
   gitBlobSha1,
   parseReleaseEnvelope,
@@ -15,6 +22,7 @@ import {
   type BuildOptions,
   buildRelease,
   type MadePatch,
+  type MakePack,
   type MakePatches,
   type PatchContext,
 } from "./build.ts";
@@ -234,37 +242,43 @@ describe("buildRelease from a git ref", () => {
   });
 });
 
-describe("the makePatches seam", () => {
-  // A stand-in patch maker: the "patch" is just the new file compressed; enough to check the seam.
-  const maker = ({ files, previous }: PatchContext): MadePatch[] =>
-    files.flatMap(({ entry, data }) => {
-      const old = previous[0]?.envelope.signed.files.find((f) => f.path === entry.path);
-      if (!old || old.sha256 === entry.sha256) return [];
-      const bytes = compressBlob(data);
-      return [
-        {
-          path: entry.path,
-          data: bytes,
-          patch: {
-            encoding: "fossil",
-            from_sha256: old.sha256,
-            sha256_of_patch: sha256Hex(bytes),
-            size: bytes.length,
-          },
+// A stand-in patch maker: the "patch" is just the new file compressed; enough to check the seam.
+const maker = ({ files, previous }: PatchContext): MadePatch[] =>
+  files.flatMap(({ entry, data }) => {
+    const old = previous[0]?.envelope.signed.files.find((f) => f.path === entry.path);
+    if (!old || old.sha256 === entry.sha256) return [];
+    const bytes = compressBlob(data);
+    return [
+      {
+        path: entry.path,
+        data: bytes,
+        patch: {
+          encoding: "fossil",
+          from_sha256: old.sha256,
+          sha256_of_patch: sha256Hex(bytes),
+          size: bytes.length,
         },
-      ];
-    });
+      },
+    ];
+  });
 
-  it("offers earlier releases newest first and stores the patches it returns", async () => {
+describe("the makePatches seam", () => {
+  it("offers earlier releases newest first and, with signedPatches, lists and stores the patches it returns", async () => {
     const store = newStore();
     const seen: string[][] = [];
     const spy: MakePatches = (context) => {
       seen.push(context.previous.map((r) => r.envelope.signed.version));
       return maker(context);
     };
+    const signedPatches = true;
     await buildRelease(options(store, { dir: tree({ "a.py": "1", "b.py": "same" }), makePatches: spy }));
     await buildRelease(
-      options(store, { dir: tree({ "a.py": "2", "b.py": "same" }), version: "1.1.0", makePatches: spy }),
+      options(store, {
+        dir: tree({ "a.py": "2", "b.py": "same" }),
+        version: "1.1.0",
+        makePatches: spy,
+        signedPatches,
+      }),
     );
     const built = await buildRelease(
       options(store, {
@@ -272,6 +286,7 @@ describe("the makePatches seam", () => {
         version: "1.2.0",
         makePatches: spy,
         patchBases: 2,
+        signedPatches,
       }),
     );
     // 1.0.0 had no earlier release, so the maker was not asked.
@@ -282,6 +297,19 @@ describe("the makePatches seam", () => {
     const patch = a?.blobs.patches?.[0];
     expect(patch?.from_sha256).toBe(sha256Hex("2"));
     expect(store.readPatch(patch!.from_sha256, a!.sha256)).toEqual(compressBlob(Buffer.from("3")));
+  });
+
+  it("lists no patches in the manifest and stores none by default (update packs carry them)", async () => {
+    const store = newStore();
+    await buildRelease(options(store, { dir: tree({ "a.py": "1" }) }));
+    const built = await buildRelease(
+      options(store, { dir: tree({ "a.py": "2" }), version: "1.1.0", makePatches: maker }),
+    );
+    expect(built.patches).toBe(1);
+    expect(built.envelope.signed.files[0]!.blobs).toEqual({
+      zlib: built.envelope.signed.files[0]!.blobs.zlib,
+    });
+    expect(store.hasPatch(sha256Hex("1"), sha256Hex("2"))).toBe(false);
   });
 
   it("refuses patches that do not match what they declare", async () => {
@@ -323,5 +351,80 @@ describe("the makeEnvelopePatch seam", () => {
     expect(store.readPatch(v1.sha256, v2.sha256)).toEqual(compressBlob(v2.bytes));
     expect(store.envelopePatches("greenhouse", "1.2.0")).toEqual([{ from: v2.sha256, to: v3.sha256 }]);
     expect(store.envelopePatches("greenhouse", "1.0.0")).toEqual([]);
+  });
+});
+
+describe("the makePack seam", () => {
+  const patchBoth = (from: Uint8Array, to: Uint8Array) => (from.length > 0 ? compressBlob(to) : undefined);
+
+  it("stores the pack from each earlier release with an envelope patch, given the made patches", async () => {
+    const store = newStore();
+    const asked: Array<{ from: string[]; to: string[]; envelope: string; patches: string[] }> = [];
+    const makePack: MakePack = (args) => {
+      asked.push({
+        from: args.from.map((f) => f.path),
+        to: args.to.map((f) => f.path),
+        envelope: args.envelope.sha256,
+        patches: args.patches.map((p) => `${p.path} ${p.patch.from_sha256}`),
+      });
+      return Buffer.concat([Buffer.from("pack "), args.readBlob(args.to[0]!.sha256)]);
+    };
+    const common = { makePatches: maker, makeEnvelopePatch: patchBoth, makePack };
+    const v1 = await buildRelease(options(store, { dir: tree({ "a.py": "1", "b.py": "b" }), ...common }));
+    const v2 = await buildRelease(
+      options(store, { dir: tree({ "a.py": "2", "b.py": "b" }), version: "1.1.0", ...common }),
+    );
+    expect(v1.packs).toBe(0);
+    expect(v2.packs).toBe(1);
+    expect(asked).toEqual([
+      {
+        from: ["a.py", "b.py"],
+        to: ["a.py", "b.py"],
+        envelope: v2.sha256,
+        patches: [`a.py ${sha256Hex("1")}`],
+      },
+    ]);
+    expect(store.readPack(v1.sha256, v2.sha256)).toEqual(
+      Buffer.concat([Buffer.from("pack "), compressBlob(Buffer.from("2"))]),
+    );
+    expect(store.updatePacks("greenhouse", "1.1.0")).toEqual([{ from: v1.sha256, to: v2.sha256 }]);
+    expect(store.updatePacks("greenhouse", "1.0.0")).toEqual([]);
+  });
+
+  it("makes no pack where there is no envelope patch", async () => {
+    const store = newStore();
+    const makePack: MakePack = () => Buffer.from("pack");
+    const none = () => undefined;
+    await buildRelease(options(store, { dir: tree({ "a.py": "1" }), makeEnvelopePatch: none, makePack }));
+    const v2 = await buildRelease(
+      options(store, { dir: tree({ "a.py": "2" }), version: "1.1.0", makeEnvelopePatch: none, makePack }),
+    );
+    expect(v2.packs).toBe(0);
+    expect(store.updatePacks("greenhouse", "1.1.0")).toEqual([]);
+  });
+
+  it("with src/delta's makers: the envelope patch, then the patch of the changed file, no record for the same one", async () => {
+    const store = newStore();
+    const big = Array.from({ length: 200 }, (_, i) => `x${i} = ${i * 7}\n`).join("");
+    const delta = { makePatches: makeReleasePatches, makeEnvelopePatch, makePack: makeReleasePack };
+    const v1 = await buildRelease(options(store, { dir: tree({ "a.py": big, "b.py": "b" }), ...delta }));
+    const v2 = await buildRelease(
+      options(store, {
+        dir: tree({ "a.py": big.replace("x7 =", "y7 ="), "b.py": "b", "c.py": "new" }),
+        version: "1.1.0",
+        ...delta,
+      }),
+    );
+    const [a, , c] = v2.envelope.signed.files;
+    const records = decodePack(store.readPack(v1.sha256, v2.sha256));
+    expect(records.map((r) => [r.kind, r.key])).toEqual([
+      ["e", v2.sha256.slice(0, 16)],
+      ["f", a!.sha256.slice(0, 16)],
+      ["z", c!.sha256.slice(0, 16)],
+    ]);
+    expect(Buffer.from(records[0]!.data)).toEqual(store.readPatch(v1.sha256, v2.sha256));
+    const want = { size: v2.bytes.length, sha256: v2.sha256 };
+    expect(Buffer.from(applyPatch(v1.bytes, records[0]!.data, "fossil", want))).toEqual(v2.bytes);
+    expect(Buffer.from(records[2]!.data)).toEqual(store.readBlob(c!.sha256));
   });
 });

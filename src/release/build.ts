@@ -1,7 +1,8 @@
 /**
  * Building a release: read the source files, store each as a zlib blob, ask the optional patch
- * maker for patches from earlier releases, sign the manifest, and add the envelope to the store
- * last (a release is visible only when complete).
+ * maker for patches from earlier releases, sign the manifest, make the envelope patch and update pack
+ * from each earlier release, and add the envelope to the store last (a release is visible only when
+ * complete).
  */
 import {
   comparePaths,
@@ -51,6 +52,20 @@ export interface MadePatch {
 /** The seam for delta patches (src/delta): given the new files and earlier releases, the patches. */
 export type MakePatches = (context: PatchContext) => MadePatch[] | Promise<MadePatch[]>;
 
+/**
+ * The seam for update packs (src/delta's makeReleasePack): the pack from an earlier release (`from`, its
+ * files) to the new one (`to`), given the patch from the earlier envelope to the new one and the patches
+ * made for the new release (from any earlier release; the pack takes those from `from`'s files).
+ */
+export type MakePack = (args: {
+  from: readonly FileEntry[];
+  to: readonly FileEntry[];
+  envelope: { sha256: string; patch: Uint8Array };
+  patches: readonly MadePatch[];
+  /** A file's stored zlib blob. */
+  readBlob: (sha256: string) => Uint8Array;
+}) => Uint8Array;
+
 export type ReleaseProgress = (event: {
   phase: "read" | "patch" | "sign";
   done: number;
@@ -84,6 +99,18 @@ export interface BuildOptions extends FilterOptions {
    * one of them downloads the change of the envelope instead of all of it.
    */
   makeEnvelopePatch?: (from: Uint8Array, to: Uint8Array) => Uint8Array | undefined;
+  /**
+   * Makes, for each earlier release that gets an envelope patch, the update pack from it
+   * (packs/<from>-<to>.pack: the envelope patch and every file's patch or blob, one download).
+   */
+  makePack?: MakePack;
+  /**
+   * Also list each file's patches in the signed manifest (`blobs.patches`) and store them for
+   * publishing: for boards from before update packs, which fetch patches only from those lists. Off by
+   * default: the lists cost ~200 B per patch inside the envelope (and its patch), and packs carry the
+   * patches without them.
+   */
+  signedPatches?: boolean;
   /** Rewrites the files before they are stored (`mpota release --mpy`: .py compiled to .mpy). */
   transform?: (files: SourceFile[]) => SourceFile[] | Promise<SourceFile[]>;
   /** How many earlier releases the patch maker is offered (default 3). */
@@ -107,7 +134,10 @@ export interface BuiltRelease {
   size: number;
   zsize: number;
   newBlobs: number;
+  /** Patches made for the release's files (in its packs; listed in the manifest with signedPatches). */
   patches: number;
+  /** Update packs stored, one per earlier release with an envelope patch. */
+  packs: number;
 }
 
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
@@ -168,13 +198,14 @@ function previousReleases(options: BuildOptions): StoredRelease[] {
     .map((v) => options.store.readRelease(options.project, v));
 }
 
+/** The patch maker's patches, checked; with signedPatches, stored and listed in the file entries. */
 async function addPatches(
   options: BuildOptions,
   files: NewFile[],
   previous: readonly StoredRelease[],
-): Promise<number> {
-  if (!options.makePatches) return 0;
-  if (previous.length === 0) return 0;
+): Promise<MadePatch[]> {
+  if (!options.makePatches) return [];
+  if (previous.length === 0) return [];
   const made = await options.makePatches({
     project: options.project,
     version: options.version,
@@ -191,24 +222,44 @@ async function addPatches(
       throw new ReleaseError(
         `the patch maker's patch for ${path} does not match its size or sha256_of_patch`,
       );
+    if (!options.signedPatches) continue;
     options.store.putPatch(patch.from_sha256, entry.sha256, data);
     entry.blobs.patches = [...(entry.blobs.patches ?? []), patch];
   }
-  return made.length;
+  return made;
 }
 
-/** Patches from the envelopes of `previous` to `bytes`, stored before the release that they lead to. */
+/**
+ * Patches from the envelopes of `previous` to `bytes`, and the update packs from those releases,
+ * stored before the release that they lead to; returns how many packs.
+ */
 function addEnvelopePatches(
   options: BuildOptions,
   previous: readonly StoredRelease[],
   bytes: Uint8Array,
-): void {
-  if (!options.makeEnvelopePatch) return;
+  manifest: Manifest,
+  made: readonly MadePatch[],
+): number {
+  if (!options.makeEnvelopePatch) return 0;
   const to = sha256Hex(bytes);
+  let packs = 0;
   for (const release of previous) {
     const patch = options.makeEnvelopePatch(release.bytes, bytes);
-    if (patch) options.store.putPatch(sha256Hex(release.bytes), to, patch);
+    if (!patch) continue; // no pack either: a board without the envelope patch reads the whole envelope
+    const from = sha256Hex(release.bytes);
+    options.store.putPatch(from, to, patch);
+    if (!options.makePack) continue;
+    const pack = options.makePack({
+      from: release.envelope.signed.files,
+      to: manifest.files,
+      envelope: { sha256: to, patch },
+      patches: made,
+      readBlob: (sha256) => options.store.readBlob(sha256),
+    });
+    options.store.putPack(from, to, pack);
+    packs++;
   }
+  return packs;
 }
 
 /** Builds, signs and stores a release; ReleaseError (or ManifestError) saying what is wrong. */
@@ -258,7 +309,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
     progress({ phase: "read", done: files.length, total: sources.length });
   }
   const previous = options.makePatches || options.makeEnvelopePatch ? previousReleases(options) : [];
-  const patches = await addPatches(options, files, previous);
+  const made = await addPatches(options, files, previous);
   progress({ phase: "patch", done: 1, total: 1 });
   const manifest = validateManifest({
     format: 1,
@@ -272,7 +323,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
   });
   const envelope = signEnvelope(manifest, options.key);
   progress({ phase: "sign", done: 1, total: 1 });
-  addEnvelopePatches(options, previous, envelopeBytes(envelope));
+  const packs = addEnvelopePatches(options, previous, envelopeBytes(envelope), manifest, made);
   let stored: StoredRelease;
   try {
     stored = options.store.putRelease(envelope);
@@ -280,5 +331,14 @@ export async function buildRelease(options: BuildOptions): Promise<BuiltRelease>
     if (err instanceof StoreError) throw new ReleaseError(err.message);
     throw err;
   }
-  return { envelope, bytes: stored.bytes, sha256: sha256Hex(stored.bytes), size, zsize, newBlobs, patches };
+  return {
+    envelope,
+    bytes: stored.bytes,
+    sha256: sha256Hex(stored.bytes),
+    size,
+    zsize,
+    newBlobs,
+    patches: made.length,
+    packs,
+  };
 }

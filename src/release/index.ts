@@ -4,6 +4,7 @@ export {
   type BuiltRelease,
   buildRelease,
   type MadePatch,
+  type MakePack,
   type MakePatches,
   type NewFile,
   type PatchContext,

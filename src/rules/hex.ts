@@ -21,6 +21,8 @@ export function isHex64(v: unknown): v is string {
 export const BLOB_FILE_PATTERN = `^${HEX64_RULE}\\.z$`;
 /** A patch's file name in the static layout: `<from sha256>-<to sha256>.fz`. */
 export const PATCH_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.fz$`;
+/** An update pack's file name: `<sha256 of the running envelope>-<sha256 of the new envelope>.pack`. */
+export const PACK_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.pack$`;
 
 /** A signing key's id (the first 16 hex characters of its public key's SHA-256). */
 export const KEY_ID_PATTERN = `^${hexRule(16)}$`;

@@ -1,14 +1,14 @@
 /**
  * Talking to an `mpota serve` server from the publisher's side: the admin API with a bearer token,
- * and publishing a release (only the blobs and patches the server lacks, then the envelope, then
- * optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
+ * and publishing a release (only the blobs and patches the server lacks, then the envelope, then its
+ * update packs, then optionally the channel). Used by `mpota publish --server`, `mpota device`, `mpota project`, `mpota rollout`.
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpotaError } from "../errors/index.ts";
 import { sha256Hex } from "../manifest/index.ts";
-import { BLOB_FILE_PATTERN, PATCH_FILE_PATTERN } from "../rules/hex.ts";
+import { BLOB_FILE_PATTERN, PACK_FILE_PATTERN, PATCH_FILE_PATTERN } from "../rules/hex.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 /** A refusal of the server (its HTTP status and its message), or a server that cannot be reached. */
@@ -78,6 +78,12 @@ export interface ReleaseFiles {
    * release: a board on an earlier release downloads one instead of the whole envelope.
    */
   envelopePatches?: string[];
+  /**
+   * Update packs from earlier releases to this one (`<from>-<to>.pack`), uploaded once the release
+   * exists: a board on an earlier release downloads its whole update in one request.
+   */
+  packs?: string[];
+  pack?(name: string): Promise<Uint8Array>;
 }
 
 export interface PublishOptions {
@@ -91,7 +97,7 @@ export interface PublishOptions {
 
 export interface PublishResult {
   version: string;
-  /** Blobs and patches sent / already on the server. */
+  /** Blobs, patches and update packs sent / blobs and patches already on the server. */
   uploaded: number;
   skipped: number;
   bytes: number;
@@ -137,9 +143,17 @@ export async function publishRelease(
     `/projects/${project}/releases`,
     envelope,
   );
+  // Packs are checked against the release they lead to, so they go up once it exists (and before a
+  // channel points at it).
+  const packs = files.pack ? (files.packs ?? []) : [];
+  for (const name of packs) {
+    const data = await files.pack!(name);
+    await client.request("PUT", `/projects/${project}/packs/${name}`, data);
+    bytes += data.length;
+  }
   const result: PublishResult = {
     version: release.version,
-    uploaded: uploads,
+    uploaded: uploads + packs.length,
     skipped: Math.max(0, total - uploads),
     bytes,
     created: !plan.published,
@@ -155,6 +169,7 @@ export async function publishRelease(
 
 const BLOB_NAME = new RegExp(BLOB_FILE_PATTERN);
 const PATCH_NAME = new RegExp(PATCH_FILE_PATTERN);
+const PACK_NAME = new RegExp(PACK_FILE_PATTERN);
 
 /**
  * Release `version` of a release store (`mpota release --out`). The server names the files it lacks;
@@ -172,6 +187,11 @@ export function releaseFromStore(store: ReleaseStore, project: string, version: 
   return {
     envelope: store.readRelease(project, version).bytes,
     envelopePatches: store.envelopePatches(project, version).map((p) => `${p.from}-${p.to}.fz`),
+    packs: store.updatePacks(project, version).map((p) => `${p.from}-${p.to}.pack`),
+    pack: (name) => {
+      const from = checked(name, PACK_NAME).slice(0, 64);
+      return readFile(store.packPath(from, name.slice(65, 129)));
+    },
     blob: (name) => readFile(store.blobPath(checked(name, BLOB_NAME).slice(0, 64))),
     patch: (name) => {
       const from = checked(name, PATCH_NAME).slice(0, 64);
@@ -182,7 +202,8 @@ export function releaseFromStore(store: ReleaseStore, project: string, version: 
 
 /**
  * A release in a folder of the static layout (what `mpota release` / `mpota publish --static` write):
- * `ROOT/<project>/releases/<version>.json` or `ROOT/releases/<version>.json`, with blobs/ and patches/ beside.
+ * `ROOT/<project>/releases/<version>.json` or `ROOT/releases/<version>.json`, with blobs/, patches/ and
+ * packs/ beside.
  */
 export async function releaseFromFolder(
   root: string,
@@ -195,11 +216,14 @@ export async function releaseFromFolder(
   if (!existsSync(envelopePath))
     throw new Error(`no release ${version} in ${root} (looked for ${envelopePath})`);
   const envelope = await readFile(envelopePath);
-  const toEnvelope = `-${sha256Hex(envelope)}.fz`;
+  const to = sha256Hex(envelope);
   const patches = existsSync(join(base, "patches")) ? await readdir(join(base, "patches")) : [];
+  const packs = existsSync(join(base, "packs")) ? await readdir(join(base, "packs")) : [];
   return {
     envelope,
-    envelopePatches: patches.filter((name) => PATCH_NAME.test(name) && name.endsWith(toEnvelope)),
+    envelopePatches: patches.filter((name) => PATCH_NAME.test(name) && name.endsWith(`-${to}.fz`)),
+    packs: packs.filter((name) => PACK_NAME.test(name) && name.endsWith(`-${to}.pack`)),
+    pack: (name) => readFile(join(base, "packs", name)),
     blob: (name) => readFile(join(base, "blobs", name)),
     patch: (name) => readFile(join(base, "patches", name)),
   };

@@ -160,7 +160,10 @@ export const ReleaseDetail = Type.Object({
       patches: Type.Array(Type.Object({ from: Type.String(), size: Type.Number() })),
     }),
   ),
-  /** Bytes a device downloads for the whole release, and from the release before it with patches. */
+  /**
+   * Bytes a device downloads for the whole release, and from the release before it with patches (its
+   * update pack, the envelope's patch included, when the server has one).
+   */
   wholeBytes: Type.Number(),
   patchedBytes: Nullable(Type.Number()),
   previous: Nullable(Type.String()),

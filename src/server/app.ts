@@ -50,6 +50,7 @@ export const DEFAULT_LIMITS: Limits = {
   checkinIntervalMs: 5000,
   maxConcurrent: 512,
   maxBlobBytes: MAX_BLOB_BYTES,
+  maxPackBytes: 64 * 1024 * 1024,
   maxEnvelopeBytes: 8 * 1024 * 1024,
   reportsPerMinute: 30,
   enrolmentsPerMinute: 60,

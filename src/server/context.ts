@@ -12,6 +12,8 @@ export interface Limits {
   maxConcurrent: number;
   /** Largest blob or patch upload, bytes. */
   maxBlobBytes: number;
+  /** Largest update pack upload, bytes (it is read whole to be checked). */
+  maxPackBytes: number;
   /** Largest envelope upload, bytes. */
   maxEnvelopeBytes: number;
   /** Reports one device may send per minute (429 with Retry-After past it; 0: no limit). */

@@ -1,6 +1,7 @@
 /**
  * The server's files, content-addressed, in the static layout under `<data>/store`:
- * `<project>/blobs/<sha256>.z`, `<project>/patches/<from>-<to>.fz`, `<project>/releases/<version>.json`.
+ * `<project>/blobs/<sha256>.z`, `<project>/patches/<from>-<to>.fz`, `<project>/packs/<from>-<to>.pack`,
+ * `<project>/releases/<sha256>.json`.
  * Every file is written to `<data>/tmp` first, synced, checked, and renamed into place, so a crash
  * leaves either no file or a whole one; leftovers in tmp are removed at start.
  */
@@ -12,7 +13,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DataError } from "./errors.ts";
 
-export type StoreKind = "blobs" | "patches" | "releases";
+export type StoreKind = "blobs" | "patches" | "packs" | "releases";
 
 export class FileStore {
   readonly root: string;

@@ -1,6 +1,12 @@
 /** typebox pieces the routes share. */
 import Type from "typebox";
-import { BLOB_FILE_PATTERN, HEX64_PATTERN, PATCH_FILE_PATTERN, ROLLOUT_ID_PATTERN } from "../rules/hex.ts";
+import {
+  BLOB_FILE_PATTERN,
+  HEX64_PATTERN,
+  PACK_FILE_PATTERN,
+  PATCH_FILE_PATTERN,
+  ROLLOUT_ID_PATTERN,
+} from "../rules/hex.ts";
 import { MAX_VERSION_LENGTH } from "../rules/limits.ts";
 import { DEVICE_ID_PATTERN, NAME_PATTERN, NAME_RULE, TAG_PATTERN } from "../rules/name.ts";
 import { VERSION_PATTERN } from "../rules/version.ts";
@@ -12,9 +18,10 @@ export const Version = Type.String({ pattern: VERSION_PATTERN, maxLength: MAX_VE
 export const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN });
 export const Tag = Type.String({ pattern: TAG_PATTERN });
 export const Hex64 = Type.String({ pattern: HEX64_PATTERN });
-/** Static-layout file names: `<sha256>.z` and `<from>-<to>.fz`. */
+/** Static-layout file names: `<sha256>.z`, `<from>-<to>.fz` and `<from>-<to>.pack`. */
 export const BlobFile = Type.String({ pattern: BLOB_FILE_PATTERN });
 export const PatchFile = Type.String({ pattern: PATCH_FILE_PATTERN });
+export const PackFile = Type.String({ pattern: PACK_FILE_PATTERN });
 export const RolloutId = Type.String({ pattern: ROLLOUT_ID_PATTERN });
 export const ProjectParams = Type.Object({ project: Name });
 /** Query numbers arrive as strings (no type coercion: a wrong type is an error, not a guess). */

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { applyPatch, makeEnvelopePatch } from "../delta/index.ts";
+import {
+  applyPatch,
+  decodePack,
+  makeEnvelopePatch,
+  makeReleasePack,
+  makeReleasePatches,
+} from "../delta/index.ts";
 import {
   generateKeyPair,
   parsePointerEnvelope,
@@ -92,7 +98,7 @@ describe("publishStatic", () => {
     });
   });
 
-  it("copies only what the site lacks, patches included; an unsigned pointer without a key", async () => {
+  it("copies only what the site lacks, signed patches included; an unsigned pointer without a key", async () => {
     const store = openStore(temp("store"));
     await release(store, "1.0.0", { "main.py": "1", "same.py": "s" });
     const site = temp("site");
@@ -108,6 +114,7 @@ describe("publishStatic", () => {
       version: "1.1.0",
       key,
       store,
+      signedPatches: true,
       // A stand-in patch maker: the publisher only copies what the store holds.
       makePatches: ({ previous }) => {
         const from = previous[0]!.envelope.signed.files.find((f) => f.path === "main.py")!.sha256;
@@ -159,6 +166,55 @@ describe("publishStatic", () => {
     expect(
       Buffer.from(applyPatch(v1.bytes, patch, "fossil", { size: v2.bytes.length, sha256: v2.sha256 })),
     ).toEqual(v2.bytes);
+  });
+
+  it("copies the update packs leading to the release, not the file patches they carry, and refuses a damaged one", async () => {
+    const store = openStore(temp("store"));
+    const build = (version: string, main: string) => {
+      const dir = temp("app");
+      writeFileSync(join(dir, "main.py"), main);
+      writeFileSync(join(dir, "same.py"), "s");
+      return buildRelease({
+        dir,
+        project: "greenhouse",
+        version,
+        key,
+        store,
+        makePatches: makeReleasePatches,
+        makeEnvelopePatch,
+        makePack: makeReleasePack,
+      });
+    };
+    const module = Array.from({ length: 100 }, (_, i) => `x${i} = ${i * 3}\n`).join("");
+    const v1 = await build("1.0.0", module);
+    const v2 = await build("1.1.0", module.replace("x5 =", "y5 ="));
+    const v3 = await build("1.2.0", module.replace("x6 =", "y6 ="));
+    const site = temp("site");
+    const paths = sitePaths(site, "greenhouse");
+    const result = publishStatic({ site, store, project: "greenhouse", version: "1.2.0", channel: "stable" });
+    // 2 blobs, 2 envelope patches, 2 packs
+    expect(result).toMatchObject({ written: 6, skipped: 0 });
+    expect(listing(join(paths.root, "packs"))).toEqual(
+      [`${v1.sha256}-${v3.sha256}.pack`, `${v2.sha256}-${v3.sha256}.pack`].sort(),
+    );
+    expect(readFileSync(paths.pack(v2.sha256, v3.sha256))).toEqual(store.readPack(v2.sha256, v3.sha256));
+    const records = decodePack(readFileSync(paths.pack(v2.sha256, v3.sha256)));
+    const main = v3.envelope.signed.files.find((f) => f.path === "main.py")!;
+    expect(records.map((r) => [r.kind, r.key])).toEqual([
+      ["e", v3.sha256.slice(0, 16)],
+      [expect.stringMatching(/^[fb]$/), main.sha256.slice(0, 16)], // the patch, whichever encoding won
+    ]);
+    expect(main.blobs.patches).toBe(undefined);
+    expect(listing(join(paths.root, "patches"))).toHaveLength(2); // the envelope patches only
+
+    writeFileSync(store.packPath(v1.sha256, v2.sha256), "MPK1e");
+    const other = temp("site");
+    expect(() =>
+      publishStatic({ site: other, store, project: "greenhouse", version: "1.1.0", channel: "stable" }),
+    ).toThrow(
+      `update pack ${v1.sha256}-${v2.sha256} in the store is damaged (truncated pack record at byte 4)`,
+    );
+    expect(listing(other).filter((f) => f.includes("channels/") || f.includes("releases/"))).toEqual([]);
   });
 
   it("writes the pointer last: while blobs are copied the old pointer stands and no envelope exists", async () => {

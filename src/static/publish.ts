@@ -2,13 +2,15 @@
  * `mpota publish --static`: copies a release from the store into the static layout of
  * docs/protocol.md, which any web server, object store or CDN can host:
  * ```
- * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  releases/<version>.json  channels/<channel>.json
+ * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  packs/<from>-<to>.pack
+ *                  releases/<version>.json  channels/<channel>.json
  * ```
- * Blobs, patches and the envelope are written first, the channel pointer last, each by atomic
+ * Blobs, patches, update packs and the envelope are written first, the channel pointer last, each by atomic
  * rename: a device reading the site at any moment sees the old release or the new one.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { decodePackTo, PatchError } from "../delta/index.ts";
 import {
   type ChannelPointer,
   channelPointer,
@@ -40,7 +42,7 @@ export interface StaticPublishResult {
   channel: string;
   pointer: ChannelPointer;
   signed: boolean;
-  /** Files written / already on the site (blobs and patches). */
+  /** Files written / already on the site (blobs, patches and update packs). */
   written: number;
   skipped: number;
   bytes: number;
@@ -55,6 +57,8 @@ export function sitePaths(site: string, project: string) {
     root,
     blob: (sha256: string) => join(root, "blobs", `${sha256}.z`),
     patch: (from: string, to: string) => join(root, "patches", `${from}-${to}.fz`),
+    /** An update pack, by the sha256s of the running envelope and the new one. */
+    pack: (from: string, to: string) => join(root, "packs", `${from}-${to}.pack`),
     release: (version: string) => join(root, "releases", `${version}.json`),
     channel: (channel: string) => join(root, "channels", `${channel}.json`),
   };
@@ -68,6 +72,16 @@ function currentVersion(file: string): string | undefined {
     return parsePointerEnvelope(readFileSync(file)).signed.version;
   } catch {
     return undefined; // a damaged pointer is simply replaced
+  }
+}
+
+/** Refuses a stored update pack that does not parse or does not lead to the envelope `to`. */
+function checkPack(data: Uint8Array, from: string, to: string): void {
+  try {
+    decodePackTo(data, to);
+  } catch (err) {
+    if (!(err instanceof PatchError)) throw err;
+    throw new StoreError(`update pack ${from}-${to} in the store is damaged (${err.message})`);
   }
 }
 
@@ -124,6 +138,17 @@ export function publishStatic(options: StaticPublishOptions): StaticPublishResul
       },
     });
   }
+  for (const { from, to } of store.updatePacks(project, version)) {
+    jobs.push({
+      file: paths.pack(from, to),
+      size: statSync(store.packPath(from, to)).size,
+      load: () => {
+        const data = store.readPack(from, to);
+        checkPack(data, from, to); // a damaged stored pack does not go out
+        return data;
+      },
+    });
+  }
   let written = 0;
   let done = 0;
   let size = 0;
@@ -136,8 +161,8 @@ export function publishStatic(options: StaticPublishOptions): StaticPublishResul
     }
     options.onProgress?.(++done, jobs.length);
   }
-  // Blobs and patches become durable before the envelope and pointer that name them.
-  for (const dir of ["blobs", "patches"])
+  // Blobs, patches and packs become durable before the envelope and pointer that name them.
+  for (const dir of ["blobs", "patches", "packs"])
     if (existsSync(join(paths.root, dir))) fsyncDir(join(paths.root, dir));
   const releaseFile = paths.release(version);
   try {

@@ -166,6 +166,31 @@ describe("releases", () => {
     expect(() => store.manifestPath("P", "1.0.0")).toThrow('project "P" must be a name');
     expect(() => store.manifestPath("p", "../1")).toThrow('version "../1" is not a semver version');
   });
+
+  it("stores update packs once by the envelopes' sha256s and listed for the release they lead to", () => {
+    const store = tempStore();
+    const files = putFiles(store, "a");
+    const v1 = sha256Hex(store.putRelease(release("p", "1.0.0", files)).bytes);
+    const v2 = sha256Hex(store.putRelease(release("p", "1.1.0", files)).bytes);
+    const v3 = sha256Hex(store.putRelease(release("p", "1.2.0", files)).bytes);
+    expect(store.updatePacks("p", "1.2.0")).toEqual([]);
+    store.putPack(v1, v3, Buffer.from("MPK1 from 1.0.0"));
+    store.putPack(v2, v3, Buffer.from("MPK1 from 1.1.0"));
+    store.putPack(v2, v3, Buffer.from("MPK1 again")); // immutable: the first stays
+    store.putPatch(v1, v2, Buffer.from("an envelope patch, not a pack"));
+    expect(store.hasPack(v2, v3)).toBe(true);
+    expect(store.hasPack(v1, v2)).toBe(false);
+    expect(store.readPack(v2, v3).toString()).toBe("MPK1 from 1.1.0");
+    expect(store.packPath(v1, v3)).toBe(join(store.root, "packs", `${v1}-${v3}.pack`));
+    expect(store.updatePacks("p", "1.2.0")).toEqual([
+      { from: v1, to: v3 },
+      { from: v2, to: v3 },
+    ]);
+    expect(store.updatePacks("p", "1.1.0")).toEqual([]);
+    expect(store.envelopePatches("p", "1.1.0")).toEqual([{ from: v1, to: v2 }]);
+    expect(() => store.readPack(v1, v2)).toThrow(`update pack ${v1}-${v2} is not in the store`);
+    expect(() => store.packPath("../x", v1)).toThrow('"../x" is not a SHA-256 in hex');
+  });
 });
 
 describe("writeFileAtomic", () => {

@@ -3,9 +3,10 @@
  * ```
  * <root>/blobs/<sha256>.z                          whole file, zlib (2^10 window)
  * <root>/patches/<from_sha256>-<to_sha256>.fz      fossil delta, zlib
+ * <root>/packs/<from_sha256>-<to_sha256>.pack      update pack from one release envelope to another
  * <root>/releases/<project>/<version>/manifest.json the signed envelope
  * ```
- * Blobs and patches go in first; the envelope last, by atomic rename: a release is visible only
+ * Blobs, patches and packs go in first; the envelope last, by atomic rename: a release is visible only
  * once every file it names is there, and a crash never leaves part of one.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -75,6 +76,11 @@ export class ReleaseStore {
     return join(this.root, "patches", `${hex(fromSha256)}-${hex(toSha256)}.fz`);
   }
 
+  /** An update pack, named by the sha256s of the envelope it starts from and of the one it leads to. */
+  packPath(fromSha256: string, toSha256: string): string {
+    return join(this.root, "packs", `${hex(fromSha256)}-${hex(toSha256)}.pack`);
+  }
+
   manifestPath(project: string, version: string): string {
     return join(this.root, "releases", checkProject(project), checkVersion(version), "manifest.json");
   }
@@ -85,6 +91,10 @@ export class ReleaseStore {
 
   hasPatch(fromSha256: string, toSha256: string): boolean {
     return existsSync(this.patchPath(fromSha256, toSha256));
+  }
+
+  hasPack(fromSha256: string, toSha256: string): boolean {
+    return existsSync(this.packPath(fromSha256, toSha256));
   }
 
   /** Stores the file `data` as a zlib blob under its SHA-256 (once: blobs are immutable). */
@@ -138,6 +148,20 @@ export class ReleaseStore {
     }
   }
 
+  /** Stores an update pack (src/delta/pack.ts) from one release envelope to another. */
+  putPack(fromSha256: string, toSha256: string, pack: Uint8Array): void {
+    const file = this.packPath(fromSha256, toSha256);
+    if (!existsSync(file)) writeFileAtomic(file, pack, { syncDir: false }); // synced by putRelease
+  }
+
+  readPack(fromSha256: string, toSha256: string): Buffer {
+    try {
+      return readFileSync(this.packPath(fromSha256, toSha256));
+    } catch {
+      throw new StoreError(`update pack ${fromSha256}-${toSha256} is not in the store ${this.root}`);
+    }
+  }
+
   /**
    * Adds a signed release. Every blob and patch it names must be in the store already; a version
    * is written once (the same bytes again are accepted, different ones refused).
@@ -154,8 +178,8 @@ export class ReleaseStore {
           throw new StoreError(`patch of ${entry.path} from ${patch.from_sha256} is not in the store`);
       }
     }
-    // The blobs and patches become durable before the manifest that makes them reachable.
-    for (const dir of ["blobs", "patches"])
+    // The blobs, patches and packs become durable before the manifest that makes them reachable.
+    for (const dir of ["blobs", "patches", "packs"])
       if (existsSync(join(this.root, dir))) fsyncDir(join(this.root, dir));
     try {
       writeFileAtomic(file, bytes, { exclusive: true }); // a version is written once, even by racing writers
@@ -205,11 +229,23 @@ export class ReleaseStore {
    * (what a board on one of them downloads instead of the whole envelope), by the envelopes' sha256s.
    */
   envelopePatches(project: string, version: string): Array<{ from: string; to: string }> {
+    return this.envelopePairs(project, version).filter((p) => this.hasPatch(p.from, p.to));
+  }
+
+  /**
+   * The stored update packs from a project's earlier releases to `version` (what a board on one of them
+   * downloads for the whole update), by the envelopes' sha256s.
+   */
+  updatePacks(project: string, version: string): Array<{ from: string; to: string }> {
+    return this.envelopePairs(project, version).filter((p) => this.hasPack(p.from, p.to));
+  }
+
+  /** The envelope sha256s of each earlier release of a project, paired with that of `version`. */
+  private envelopePairs(project: string, version: string): Array<{ from: string; to: string }> {
     const to = sha256Hex(readFileSync(this.manifestPath(project, version)));
     return this.listReleases(project)
       .filter((v) => compareVersions(v, version) < 0)
-      .map((v) => ({ from: sha256Hex(readFileSync(this.manifestPath(project, v))), to }))
-      .filter((p) => this.hasPatch(p.from, p.to));
+      .map((v) => ({ from: sha256Hex(readFileSync(this.manifestPath(project, v))), to }));
   }
 
   /** The highest version of a project in the store, if any. */

@@ -51,13 +51,13 @@ describe("mpota release --mpy", () => {
 });
 
 describe("mpota release --patches", () => {
-  it("makes patches from earlier releases by default, none with --patches 0, and checks the number", async () => {
+  it("makes patches and update packs from earlier releases by default, none with --patches 0, and checks the number", async () => {
     const { dir, app } = workspace();
     app("v1", { "main.py": "pass\n", "lib/a.py": module });
     app("v2", { "main.py": "pass\n", "lib/a.py": module.replace("return", "return 1 +") });
     expect((await mpota(dir, "release", "v1", "--version", "1.0.0", ...common)).code).toBe(0);
     const second = await mpota(dir, "release", "v2", "--version", "1.1.0", ...common);
-    expect(second.stdout).toMatch(/, 1 patch, signed with key/);
+    expect(second.stdout).toMatch(/, 1 patch, 1 update pack, signed with key/);
     const none = await mpota(
       dir,
       "release",
@@ -69,17 +69,42 @@ describe("mpota release --patches", () => {
       "0",
       "--json",
     );
-    expect(JSON.parse(none.stdout)).toMatchObject({ patches: 0 });
+    expect(JSON.parse(none.stdout)).toMatchObject({ patches: 0, packs: 0 });
     const store = openStore(join(dir, "store"));
     const entry = store
       .readRelease("greenhouse", "1.1.0")
       .envelope.signed.files.find((f) => f.path === "lib/a.py")!;
-    expect(entry.blobs.patches).toHaveLength(1);
-    expect(entry.blobs.patches![0]!.size).toBeLessThan(entry.blobs.zlib / 10);
+    expect(entry.blobs.patches).toBe(undefined); // the pack carries it
+    expect(store.updatePacks("greenhouse", "1.1.0")).toHaveLength(1);
     const bad = await mpota(dir, "release", "v2", "--version", "1.3.0", ...common, "--patches", "many");
     expect(bad).toMatchObject({
       code: 2,
       stderr: 'mpota: --patches "many": give how many earlier releases, 0 to 99\n',
     });
+  });
+
+  it("lists the patches in the signed manifest with --signed-patches", async () => {
+    const { dir, app } = workspace();
+    app("v1", { "main.py": "pass\n", "lib/a.py": module });
+    app("v2", { "main.py": "pass\n", "lib/a.py": module.replace("return", "return 1 +") });
+    expect((await mpota(dir, "release", "v1", "--version", "1.0.0", ...common)).code).toBe(0);
+    const second = await mpota(
+      dir,
+      "release",
+      "v2",
+      "--version",
+      "1.1.0",
+      ...common,
+      "--signed-patches",
+      "--json",
+    );
+    expect(JSON.parse(second.stdout)).toMatchObject({ patches: 1, packs: 1 });
+    const store = openStore(join(dir, "store"));
+    const [v1, v2] = ["1.0.0", "1.1.0"].map((v) => store.readRelease("greenhouse", v).envelope.signed);
+    const entry = v2!.files.find((f) => f.path === "lib/a.py")!;
+    expect(entry.blobs.patches).toHaveLength(1);
+    expect(entry.blobs.patches![0]!.size).toBeLessThan(entry.blobs.zlib / 10);
+    const from = v1!.files.find((f) => f.path === "lib/a.py")!.sha256;
+    expect(store.hasPatch(from, entry.sha256)).toBe(true);
   });
 });

@@ -20,6 +20,7 @@ interface ReleaseCliOptions {
   mpy?: boolean;
   keepPy: string[];
   patches: string;
+  signedPatches?: boolean;
   json?: boolean;
   mpota: boolean;
   main: boolean;
@@ -69,7 +70,15 @@ export function registerRelease(program: Command): void {
     .option("--min-loader <n>", "the lowest boot.py loader version that can run this release")
     .option("--mpy", "ship .py modules compiled to .mpy (format 6: MicroPython 1.19 and later)")
     .option("--keep-py <glob>", "with --mpy, ship files matching this as source (repeatable)", collect, [])
-    .option("--patches <n>", "make delta patches from the last N releases of the project (0: none)", "3")
+    .option(
+      "--patches <n>",
+      "make delta patches and update packs from the last N releases of the project (0: none)",
+      "3",
+    )
+    .option(
+      "--signed-patches",
+      "also list each file's patches in the signed manifest, for boards from before update packs",
+    )
     .option(
       "--no-mpota",
       "do not add the mpota package at lib/mpota/ (boards with mpota frozen into their firmware)",
@@ -95,7 +104,7 @@ export function registerRelease(program: Command): void {
       if (opts.keepPy.length > 0 && !opts.mpy) throw new CliError("--keep-py only applies with --mpy");
       const key = await loadKeyOption(opts.key);
       const { buildRelease } = await import("../../release/index.ts");
-      const { makeEnvelopePatch, makeReleasePatches } = await import("../../delta/index.ts");
+      const { makeEnvelopePatch, makeReleasePack, makeReleasePatches } = await import("../../delta/index.ts");
       const { mpySources } = await import("../../mpy/index.ts");
       const { shippedMpotaPackage } = await import("../../client/bundle.ts");
       const patchBases = Number(opts.patches);
@@ -126,6 +135,8 @@ export function registerRelease(program: Command): void {
         transform: opts.mpy ? mpySources({ keepPy: opts.keepPy, source: Object.values(hooks) }) : undefined,
         makePatches: patchBases > 0 ? makeReleasePatches : undefined,
         makeEnvelopePatch: patchBases > 0 ? makeEnvelopePatch : undefined,
+        makePack: patchBases > 0 ? makeReleasePack : undefined,
+        signedPatches: opts.signedPatches === true,
         patchBases,
         mpotaPackage: shipped,
         requireMain: opts.main,
@@ -146,6 +157,7 @@ export function registerRelease(program: Command): void {
             zsize: built.zsize,
             newBlobs: built.newBlobs,
             patches: built.patches,
+            packs: built.packs,
             sha256: built.sha256,
             keyId: key.keyId,
             manifest,
@@ -157,6 +169,7 @@ export function registerRelease(program: Command): void {
         `release ${opts.project} ${opts.version}${opts.rollback ? " (rollback)" : ""}: ${files} file${files === 1 ? "" : "s"}, ` +
           `${sizeText(built.size)} (${sizeText(built.zsize)} compressed), ${built.newBlobs} new blob${built.newBlobs === 1 ? "" : "s"}, ` +
           (built.patches > 0 ? `${built.patches} patch${built.patches === 1 ? "" : "es"}, ` : "") +
+          (built.packs > 0 ? `${built.packs} update pack${built.packs === 1 ? "" : "s"}, ` : "") +
           `signed with key ${key.keyId}\nwrote ${manifest}\n`,
       );
     });

@@ -2,8 +2,11 @@
  * The device API under /d/<project>/: the same files as the static layout (docs/protocol.md), with the
  * channel pointer chosen per device, plus enrolment and event reports. Devices send
  * `Authorization: Bearer <device token>` and `X-Mpota-Device: <device id>`; the check-in carries what
- * the device runs as `?version=…&state=good|trial&failed=…`. Blobs and patches are served without a
- * token too (content-addressed and immutable, like a CDN would); pointers and envelopes never are.
+ * the device runs as `?version=…&state=good|trial&failed=…`. Blobs, patches and update packs are served
+ * without a token too (content-addressed and immutable, like a CDN would); pointers and envelopes never
+ * are. A device's first fetch of a release's envelope or of an update pack leading to it is its
+ * "downloading" event for that release (the device sends no report of its own for it: an update is then
+ * three requests, check-in, pack and the "installed" report).
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
@@ -21,6 +24,7 @@ import {
   ChannelFile,
   DeviceId,
   Name,
+  PackFile,
   PatchFile,
   ProjectParams,
   strict,
@@ -60,6 +64,10 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     (rows) => recordEvents(db, rows),
     () => ctx.limits.maxQueuedWrites,
   );
+  // Downloads this process has recorded as "downloading" events (once per device and release).
+  const downloads = new Set<string>();
+  // Release versions by envelope sha256 (what update packs are named by); releases never change.
+  const versionsBySha = new Map<string, string>();
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
   // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
@@ -87,6 +95,39 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       releases.set(key, info);
     }
     return info;
+  }
+
+  async function versionOf(project: string, sha256: string): Promise<string | undefined> {
+    const key = `${project}\n${sha256}`;
+    let version = versionsBySha.get(key);
+    if (version === undefined) {
+      const row = await db
+        .selectFrom("releases")
+        .select("version")
+        .where("project", "=", project)
+        .where("sha256", "=", sha256)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      version = row.version;
+      versionsBySha.set(key, version);
+    }
+    return version;
+  }
+
+  /** Records that `device` started downloading `version`, the first time it fetches it. */
+  async function downloading(device: CachedDevice, version: string): Promise<void> {
+    const key = `${device.project}\n${device.id}\n${version}`;
+    if (downloads.has(key)) return;
+    await reported.add({
+      project: device.project,
+      deviceId: device.id,
+      version,
+      event: "downloading",
+      error: null,
+      at: ctx.now(),
+    });
+    if (downloads.size > 500_000) downloads.clear();
+    downloads.add(key);
   }
 
   async function pointerFor(project: string, channel: string, version: string): Promise<Pointer | undefined> {
@@ -246,6 +287,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const version = file.slice(0, -".json".length);
       const release = await releaseInfo(project, version);
       if (!release) throw new DataError("not-found", `project "${project}" has no release ${version}`);
+      await downloading(request.device!, version);
       const path = ctx.store.path(project, "releases", `${release.sha256}.json`);
       return sendFile(request, reply, path, release.sha256, "application/json");
     },
@@ -289,6 +331,27 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
         reply,
         ctx.store.path(project, "patches", file),
         file.slice(0, -3),
+        "application/octet-stream",
+      );
+    },
+  );
+
+  app.get(
+    "/:project/packs/:file",
+    { ...tokenOptional, schema: { params: Type.Object({ project: Name, file: PackFile }) } },
+    async (request, reply) => {
+      const { project, file } = request.params;
+      // Asked for by a device, a pack to a release starts its download, even a missing one (the
+      // device then fetches the envelope's patch or the envelope).
+      if (request.device) {
+        const version = await versionOf(project, file.slice(65, 129));
+        if (version) await downloading(request.device, version);
+      }
+      return sendFile(
+        request,
+        reply,
+        ctx.store.path(project, "packs", file),
+        file.slice(0, -".pack".length),
         "application/octet-stream",
       );
     },

@@ -2,16 +2,20 @@
  * Admin: publishing. A publisher sends the envelope to /releases/plan (checked, nothing stored) to
  * learn which blobs and patches the server lacks, PUTs those, then POSTs the envelope to /releases.
  * The release exists only once that last request has checked every file and inserted the row, so an
- * upload cut off anywhere leaves no partial release and can simply be done again.
+ * upload cut off anywhere leaves no partial release and can simply be done again. Update packs leading
+ * to a release are PUT after it exists (each is checked against its envelope's sha256), before a
+ * channel points at it.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflate } from "node:zlib";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Release } from "../../db/index.ts";
+import { decodePackTo, PatchError } from "../../delta/index.ts";
 import type { Manifest } from "../../manifest/index.ts";
 import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
@@ -20,7 +24,7 @@ import type { ServerContext } from "../context.ts";
 import { findChannel, findRelease, requireProject, requireRelease } from "../data/index.ts";
 import { DataError } from "../errors.ts";
 import { type CheckedEnvelope, checkEnvelope } from "../release-upload.ts";
-import { BlobFile, Hex64, Name, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
+import { BlobFile, Hex64, Name, PackFile, PatchFile, ProjectParams, strict, Version } from "../schemas.ts";
 
 const Envelope = Type.Object({ signed: Type.Object({}), signatures: Type.Array(Type.Unknown()) });
 const BlobParams = Type.Object({ project: Name, file: BlobFile });
@@ -28,6 +32,7 @@ const PatchParams = Type.Object({
   project: Name,
   file: PatchFile,
 });
+const PackParams = Type.Object({ project: Name, file: PackFile });
 
 export interface Missing {
   blobs: string[];
@@ -95,6 +100,19 @@ async function missingFiles(ctx: ServerContext, manifest: Manifest): Promise<Mis
     }
   }
   return { blobs: [...blobs], patches: [...patches] };
+}
+
+/**
+ * Refuses an uploaded update pack (the temporary file `path`, named `file`) that does not parse or does
+ * not lead to the envelope its name gives.
+ */
+async function checkPack(path: string, file: string): Promise<void> {
+  try {
+    decodePackTo(await readFile(path), file.slice(65, 129));
+  } catch (err) {
+    if (err instanceof PatchError) throw new DataError("invalid", `update pack ${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 async function checkedUpload(
@@ -171,6 +189,28 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
       return reply.code(201).send({ file, size });
     },
   );
+
+  app.put("/projects/:project/packs/:file", { schema: { params: PackParams } }, async (request, reply) => {
+    const { project, file } = request.params;
+    await requireProject(ctx.db.kysely, project);
+    const to = file.slice(65, 129);
+    const release = await db
+      .selectFrom("releases")
+      .select("version")
+      .where("project", "=", project)
+      .where("sha256", "=", to)
+      .executeTakeFirst();
+    if (!release)
+      throw new DataError(
+        "invalid",
+        `update pack ${file} leads to envelope ${to}, which is not a release of "${project}" (publish the release first)`,
+      );
+    const body = bodyStream(request.body);
+    const size = await ctx.store.put(project, "packs", file, body, ctx.limits.maxPackBytes, (tmp) =>
+      checkPack(tmp, file),
+    );
+    return reply.code(201).send({ file, size, version: release.version });
+  });
 
   app.post(
     "/projects/:project/releases",
