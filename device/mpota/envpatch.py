@@ -20,6 +20,7 @@ def download(cfg, path, size, sha256, headers=None):
     from mpota import downloads, source, state
     from mpota.manifest import hexdigest
 
+    source.setup(cfg)  # http may have been dropped with the update pack's modules: its settings again
     h = hashlib.sha256()
     try:
         old = state.slot_dir(state.running_slot(state.load())) + ".json"

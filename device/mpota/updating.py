@@ -31,7 +31,6 @@ def _update(force, cfg):
         return {"ok": True, "version": current, "deferred": why}
     if mpota.step:
         mpota.step(2, version)  # FETCH
-    phase("api", "_report", cfg, "downloading", version)
     phase("source", "drop_downloads")  # what a power cut left in the middle of a download
     try:
         # The path of the release, downloaded and verified (signature, project, paths). A pointer of
