@@ -45,7 +45,12 @@ export function writeSitePack(
     if (!base || base.sha256 === f.sha256) continue;
     const patch = makePatch(file(base), file(f));
     if (patch.bytes.length < f.blobs.zlib)
-      patches.push({ fromSha256: base.sha256, toSha256: f.sha256, encoding: patch.encoding, data: patch.bytes });
+      patches.push({
+        fromSha256: base.sha256,
+        toSha256: f.sha256,
+        encoding: patch.encoding,
+        data: patch.bytes,
+      });
   }
   const bytes = makePack({
     from: old!,
