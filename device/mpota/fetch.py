@@ -8,13 +8,13 @@ from mpota.errors import UpdateError
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
 
 
-def _packed(cfg, base, path, size, sha256, headers):
+def _packed(cfg, base, path, size, sha256, headers, cap):
     # The envelope the pointer names rebuilt from the update pack's envelope record, the pack's file
     # records split into TMP for install.py (pack.py): True; False when there is no usable pack (nothing
     # of it is left then). Each step loads its modules and drops them when it ends.
     from mpota import _phase
 
-    old = _phase("pack", "download", cfg, base, sha256, headers)
+    old = _phase("pack", "download", cfg, base, sha256, headers, cap)
     if old is None:
         return False
     if _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", old, path, size, sha256):
@@ -56,11 +56,12 @@ def _download(url, path, max_bytes, size, sha256, headers):
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
 
 
-def download_envelope(cfg, base, url, max_bytes, size=None, sha256=None, headers=None):
+def download_envelope(cfg, base, url, max_bytes, size=None, sha256=None, headers=None, cap=None):
     # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly;
     # then the update pack under `base` is tried first (pack.py), then a patch from the running
-    # release's envelope (envpatch.py). `headers` go with the requests (a source's credentials).
+    # release's envelope (envpatch.py); `cap`: the most a pack may have (a metered link's). `headers`
+    # go with the requests (a source's credentials).
     # -> (path, header)
     from mpota.source import free_bytes, setup, tmp_dir
 
@@ -69,7 +70,7 @@ def download_envelope(cfg, base, url, max_bytes, size=None, sha256=None, headers
     if size is not None and size > room:
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
-    if not (size and sha256 and (_packed(cfg, base, path, size, sha256, headers)
+    if not (size and sha256 and (_packed(cfg, base, path, size, sha256, headers, cap)
                                  or _patched(cfg, path, size, sha256, headers))):
         setup(cfg)  # http may have been dropped with the patch's modules: its settings again
         _download(url, path, min(max_bytes, room), size, sha256, headers)
@@ -95,7 +96,8 @@ def fetch_envelope(cfg, base, pointer_or_version, headers=None):
                               % (pointer["size"], _MAX_ENVELOPE))
         version = pointer["version"]
         url = "%s/%s" % (base, pointer["release"])
-        path, header = download_envelope(cfg, base, url, pointer["size"], pointer["size"], pointer["sha256"], headers)
+        path, header = download_envelope(cfg, base, url, pointer["size"], pointer["size"], pointer["sha256"], headers,
+                                         pointer.get("max_update_bytes"))
     else:
         version = pointer_or_version
         if not is_version(version):

@@ -203,29 +203,36 @@ def _download(cfg, dst_path, entry, buf):
     os.remove(tmp)
 
 
+def pack_records(entry):
+    # -> [(path, kind, bytes)]: the update pack's records for `entry` in TMP (pack.py), patches first.
+    import os
+
+    stem = "%s/%s." % (TMP, entry["sha256"][:16])
+    found = []
+    for kind in "fbz":
+        try:
+            found.append((stem + kind, kind, os.stat(stem + kind)[6]))
+        except OSError:
+            pass  # no such record
+    return found
+
+
 def _from_pack(old_path, dst_path, entry, buf):
     # The file from the update pack's record for it (pack.py split it into TMP): a patch from the running
     # slot's file at the same path, else the whole zlib blob. -> "patched" or "downloaded" once it is in
     # place and matches its entry; None when the pack has no record for it; else the UpdateError why not
     # (the caller then downloads the file). Only flash faults raise. Each record is removed once tried.
-    import os
-
     from mpota import errors
 
-    stem = "%s/%s." % (TMP, entry["sha256"][:16])
     why = None
-    for kind in "fbz":
-        try:
-            os.stat(stem + kind)
-        except OSError:
-            continue  # no such record
+    for path, kind, _ in pack_records(entry):
         try:
             if kind == "z":
-                _inflate(stem + kind, dst_path, entry, buf)
+                _inflate(path, dst_path, entry, buf)
                 return "downloaded"
             from mpota import patch
 
-            patch.apply(old_path, stem + kind, dst_path, entry["size"], entry["sha256"], buf,
+            patch.apply(old_path, path, dst_path, entry["size"], entry["sha256"], buf,
                         "fossil" if kind == "f" else "bsdiff-seq")
             return "patched"
         except Exception as e:
@@ -233,7 +240,7 @@ def _from_pack(old_path, dst_path, entry, buf):
                 raise
             why = errors.as_update_error(e)
         finally:
-            remove_tree(stem + kind)
+            remove_tree(path)
     return why
 
 

@@ -13,6 +13,7 @@ from mpota.errors import UpdateError, flash_fault
 from mpota.source import TMP
 
 PACK = TMP + "/update.pack"
+SIZE = TMP + "/pack.bytes"  # the size of the pack split into TMP: what it cost on the wire (transport.carried)
 _MAX_PACK = const(8388608)  # a sane bound: a larger update downloads its files one by one
 _MAX_RECORDS = const(10001)  # the envelope's and one per file (src/delta/pack.ts, MAX_PACK_RECORDS)
 _BUF = const(512)  # the split moves any record through it
@@ -28,9 +29,10 @@ def _remove(path):
             raise  # a missing file is fine, a failing flash is not
 
 
-def download(cfg, base, sha256, headers=None):
+def download(cfg, base, sha256, headers=None, cap=None):
     # -> the running envelope's path once the pack from it to the envelope `sha256` is at PACK; None when
-    # there is none (no envelope beside the slot, no such pack, a failed or oversized download).
+    # there is none (no envelope beside the slot, no such pack, a failed download, one larger than `cap`
+    # or than half the free flash).
     import binascii
     import hashlib
 
@@ -43,7 +45,7 @@ def download(cfg, base, sha256, headers=None):
         downloads.hash_file(old, h)
         url = "%s/packs/%s-%s.pack" % (base, binascii.hexlify(h.digest()).decode(), sha256)
         # Splitting needs as much flash again as the pack: at most half of what is free.
-        downloads.download(url, PACK, min(_MAX_PACK, source.free_bytes() // 2), None, headers)
+        downloads.download(url, PACK, min(_MAX_PACK, source.free_bytes() // 2, cap or _MAX_PACK), None, headers)
         return old
     except (OSError, UpdateError) as e:
         if flash_fault(e):
@@ -136,8 +138,12 @@ def split(path, size, sha256):
 
     ok = False
     try:
+        n = os.stat(PACK)[6]
         with open(PACK, "rb") as f:
-            ok = _records(f, os.stat(PACK)[6], memoryview(bytearray(_BUF)), path, size, sha256)
+            ok = _records(f, n, memoryview(bytearray(_BUF)), path, size, sha256)
+        if ok:
+            with open(SIZE, "w") as f:
+                f.write(str(n))
     except OSError as e:
         if flash_fault(e):
             raise
@@ -149,10 +155,11 @@ def split(path, size, sha256):
 
 
 def drop(path):
-    # Removes what a split left: the envelope's patch and the files' records.
+    # Removes what a split left: the envelope's patch, the files' records and the pack's size.
     import os
 
     _remove(path + ".fz")
+    _remove(SIZE)
     for entry in list(os.ilistdir(TMP)):
         name = entry[0]
         if len(name) == 18 and name[16] == "." and name[17] in "zfb":
