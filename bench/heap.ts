@@ -229,9 +229,9 @@ export async function heapSite(): Promise<HeapSite> {
       const channel = `c${kb}${how}`;
       versions[channel] = version;
       publishStatic({ site, store, project: PROJECT, version, channel });
-      if (how === "k") writeSitePack(site, PROJECT, "1.0.0", version);
     }
   publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
+  for (const kb of SIZES_KB) writeSitePack(site, PROJECT, "1.0.0", versions[`c${kb}k`]!);
   const first = {
     envelope: store.readRelease(PROJECT, "1.0.0").bytes,
     blob: (sha: string) => store.readBlob(sha),
