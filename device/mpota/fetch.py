@@ -6,6 +6,7 @@ from micropython import const
 from mpota.errors import UpdateError
 
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
+_MAX_PACK = const(8388608)  # a sane bound for an update pack: a larger update downloads its files one by one
 
 
 def _packed(cfg, base, path, size, sha256, headers, cap):
@@ -13,8 +14,11 @@ def _packed(cfg, base, path, size, sha256, headers, cap):
     # records split into TMP for install.py (pack.py): True; False when there is no usable pack (nothing
     # of it is left then). Each step loads its modules and drops them when it ends.
     from mpota import _phase
+    from mpota.source import free_bytes
 
-    old = _phase("pack", "download", cfg, base, sha256, headers, cap)
+    # Splitting needs as much flash again as the pack: at most half of what is free.
+    cap = min(_MAX_PACK, free_bytes() // 2, cap or _MAX_PACK)
+    old = _phase("envpatch", "download", cfg, path, size, sha256, headers, base, cap)
     if old is None:
         return False
     if _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", old, path, size, sha256):

@@ -1,20 +1,19 @@
 # Update packs (docs/protocol.md, "Update packs"): all a board one release behind downloads for the next
 # one, in one request: <base>/packs/<sha256 of the running envelope>-<sha256 of the new one>.pack.
-# The pack is downloaded to flash, then split into TMP: its envelope record (e) becomes the envelope's
+# The pack is downloaded to flash (envpatch.download, beside the envelope's own patch: a board that
+# finds no pack loads no pack.py), then split into TMP: its envelope record (e) becomes the envelope's
 # patch that envpatch.rebuild applies, each file's record TMP/<first 16 hex of the file's sha256>.<kind>
 # (z: the whole zlib blob; f, b: a Fossil or bsdiff-seq patch from the running slot's file at the same
 # path), where install.py looks for them. Nothing in a pack is trusted: the envelope it rebuilds must
 # have the pointer's size and sha256 and a valid signature, each file the size and sha256 of its signed
 # entry. A missing or damaged pack only costs the downloads it saves: the caller falls back to them.
-# Three phases (fetch._packed), so that the download's modules are gone before the split.
+# Each step is a phase of its own (fetch._packed), so that the download's modules are gone before the split.
 from micropython import const
 
-from mpota.errors import UpdateError, flash_fault
+from mpota.errors import flash_fault
 from mpota.source import TMP
 
-PACK = TMP + "/update.pack"
 SIZE = TMP + "/pack.bytes"  # the size of the pack split into TMP: what it cost on the wire (transport.carried)
-_MAX_PACK = const(8388608)  # a sane bound: a larger update downloads its files one by one
 _MAX_RECORDS = const(10001)  # the envelope's and one per file (src/delta/pack.ts, MAX_PACK_RECORDS)
 _BUF = const(512)  # the split moves any record through it
 
@@ -27,31 +26,6 @@ def _remove(path):
     except OSError as e:
         if flash_fault(e):
             raise  # a missing file is fine, a failing flash is not
-
-
-def download(cfg, base, sha256, headers=None, cap=None):
-    # -> the running envelope's path once the pack from it to the envelope `sha256` is at PACK; None when
-    # there is none (no envelope beside the slot, no such pack, a failed download, one larger than `cap`
-    # or than half the free flash).
-    import binascii
-    import hashlib
-
-    from mpota import downloads, source, state
-
-    source.setup(cfg)
-    h = hashlib.sha256()
-    try:
-        old = state.slot_dir(state.running_slot(state.load())) + ".json"
-        downloads.hash_file(old, h)
-        url = "%s/packs/%s-%s.pack" % (base, binascii.hexlify(h.digest()).decode(), sha256)
-        # Splitting needs as much flash again as the pack: at most half of what is free.
-        downloads.download(url, PACK, min(_MAX_PACK, source.free_bytes() // 2, cap or _MAX_PACK), None, headers)
-        return old
-    except (OSError, UpdateError) as e:
-        if flash_fault(e):
-            raise  # a failing or full flash fails the whole download too
-        _remove(PACK)  # e.g. 404, or a pack larger than the cap
-        return None
 
 
 def _fill(f, view, left):
@@ -131,15 +105,16 @@ def _records(f, left, buf, path, size, sha256):
 
 
 def split(path, size, sha256):
-    # Splits PACK into TMP (see the header): -> True once the envelope's patch is at path + ".fz" and each
-    # file's record beside it; False for a damaged pack, of which nothing is then left. PACK is removed
-    # either way; a flash fault raises.
+    # Splits the pack at path + ".pack" into TMP (see the header): -> True once the envelope's patch is at
+    # path + ".fz" and each file's record beside it; False for a damaged pack, of which nothing is then
+    # left. The pack is removed either way; a flash fault raises.
     import os
 
+    pack = path + ".pack"
     ok = False
     try:
-        n = os.stat(PACK)[6]
-        with open(PACK, "rb") as f:
+        n = os.stat(pack)[6]
+        with open(pack, "rb") as f:
             ok = _records(f, n, memoryview(bytearray(_BUF)), path, size, sha256)
         if ok:
             with open(SIZE, "w") as f:
@@ -148,7 +123,7 @@ def split(path, size, sha256):
         if flash_fault(e):
             raise
     finally:
-        _remove(PACK)
+        _remove(pack)
     if not ok:
         drop(path)
     return ok
