@@ -7,7 +7,9 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "../../testing/board.ts";
 import { writeSitePack } from "../../testing/pack.ts";
+import { startTestServer } from "../../testing/server.ts";
 import { decodePack } from "../delta/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../server/admin-client.ts";
 
 const fixture = faultFixture();
 const { board, release, publish, boardFiles, channelPath, releasePath, project } = fixture;
@@ -143,5 +145,52 @@ describe("update packs", () => {
     expect(asked).toEqual([channelPath("to-1.2.0"), pack.path, pack.path]);
     expect(fixture.server.requests[2]!.headers.range).toBe(`bytes=${after}-`);
     expect(installed).toBe(true);
+  });
+});
+
+describe("update packs from mpota serve", () => {
+  it("the board asks for the pack with its token, and reports the install only (the server sees the download)", async () => {
+    const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
+    const asked: Array<{ method: string; url: string; auth: boolean; event?: string }> = [];
+    served.app.addHook("preHandler", async (request) => {
+      asked.push({
+        method: request.method,
+        url: request.url,
+        auth: request.headers.authorization?.startsWith("Bearer ") ?? false,
+        event: (request.body as { event?: string } | undefined)?.event,
+      });
+    });
+    try {
+      await served.app.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+      const admin = new AdminClient(url, served.adminToken);
+      await admin.request("POST", "/projects", { name: project });
+      await admin.request("POST", `/projects/${project}/keys`, { publicKey: fixture.key.publicHex });
+      for (const v of ["1.0.0", "1.1.0"])
+        await publishRelease(admin, await releaseFromFolder(fixture.site, project, v), { project });
+      await admin.request("PUT", `/projects/${project}/channels/stable`, { version: "1.1.0" });
+      const { token } = await admin.request<{ token: string }>("POST", `/projects/${project}/devices`, {
+        id: "p1",
+      });
+      asked.length = 0;
+      const config = {
+        project,
+        keys: [fixture.key.publicHex],
+        source: { type: "server", url, device_id: "p1", token },
+        reset_mode: "none",
+      };
+      const device = board(boardFiles(config, "1.0.0"));
+      const r = await runCommand(device, "update");
+      expect(printed(r.output, "update")).toMatchObject({ ok: true, installed: "1.1.0" });
+      expect(sameTree(slotTree(device.files(), 1), trees["1.1.0"])).toBe(true);
+      const pack = asked.find((q) => q.url.startsWith(`/d/${project}/packs/`));
+      expect(pack).toMatchObject({ method: "GET", auth: true });
+      expect(pack!.url).toMatch(/^\/d\/greenhouse\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/);
+      expect(asked.filter((q) => q.method === "POST").map((q) => [q.url, q.event])).toEqual([
+        [`/d/${project}/reports`, "installed"],
+      ]);
+    } finally {
+      await served.close();
+    }
   });
 });
