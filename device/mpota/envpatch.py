@@ -14,9 +14,9 @@ from mpota.errors import UpdateError, flash_fault
 _BUF = const(1024)  # the applier moves any count through views of its buffer: small is enough
 
 
-def download(cfg, path, size, sha256, headers=None, base=None, cap=0):
+def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
     # -> the running envelope's path once the patch from it to the envelope `sha256` is at path + ".fz";
-    # with `base`, once the update pack between them (<base>/packs/<from>-<to>.pack, at most `cap`
+    # with `base`, once the update pack between them (<base>/packs/<from>-<to>.pack, at most `limit`
     # bytes) is at path + ".pack". None when there is none (no envelope beside the slot, no such patch
     # or pack, a failed or oversized download; nothing of it is left).
     import hashlib
@@ -35,8 +35,8 @@ def download(cfg, path, size, sha256, headers=None, base=None, cap=0):
             url = "%s/packs/%s-%s.pack" % (base, hexdigest(h), sha256)
         else:
             # A patch is worth it only when smaller than the envelope: no more than that is read.
-            url, cap = source.patch_url(cfg, hexdigest(h), sha256), size
-        downloads.download(url, dst, cap, None, headers)
+            url, limit = source.patch_url(cfg, hexdigest(h), sha256), size
+        downloads.download(url, dst, limit, None, headers)
         return old
     except (OSError, UpdateError) as e:
         if flash_fault(e):

@@ -170,13 +170,18 @@ def _fetch(cfg, url, path, size, h=None):
         _drop(tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK))
 
 
-def _inflate(src, dst_path, entry, buf):
-    # The file from the whole zlib stream (2^10 window) at `src`, inflated into place, capped at the
-    # declared size and checked against its entry.
+def _download(cfg, dst_path, entry, buf, src=None):
+    # The whole file as a zlib stream (2^10 window): the file `src` when given (the update pack's
+    # record), else downloaded to a temporary file capped at its declared compressed size; inflated
+    # into place, capped at the declared size, and checked.
     import deflate
+    import os
 
-    from mpota import errors
+    from mpota import errors, source
 
+    if src is None:
+        src = "%s/%s.z" % (TMP, entry["sha256"])
+        _fetch(cfg, source.blob_url(cfg, entry["sha256"]), src, entry["blobs"]["zlib"])
     try:
         with open(src, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -185,29 +190,17 @@ def _inflate(src, dst_path, entry, buf):
         if errors.flash_fault(e):
             raise  # not a bad blob
         raise UpdateError("blob", "%s: the download is not a valid zlib stream (%s)" % (entry["path"], e))
+    os.remove(src)
     if n != entry["size"] or digest != entry["sha256"]:
         raise UpdateError("sha256", "%s: the downloaded file does not match the manifest (%d bytes, sha256 %s)"
                           % (entry["path"], n, digest))
-
-
-def _download(cfg, dst_path, entry, buf):
-    # The whole file as a zlib stream: downloaded to a temporary file capped at its declared compressed
-    # size, then inflated into place.
-    import os
-
-    from mpota import source
-
-    tmp = "%s/%s.z" % (TMP, entry["sha256"])
-    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
-    _inflate(tmp, dst_path, entry, buf)
-    os.remove(tmp)
 
 
 def pack_records(entry):
     # -> [(path, kind, bytes)]: the update pack's records for `entry` in TMP (pack.py), patches first.
     import os
 
-    stem = "%s/%s." % (TMP, entry["sha256"][:16])
+    stem = TMP + "/" + entry["sha256"][:16] + "."
     found = []
     for kind in "fbz":
         try:
@@ -228,12 +221,11 @@ def _from_pack(old_path, dst_path, entry, buf):
     for path, kind, _ in pack_records(entry):
         try:
             if kind == "z":
-                _inflate(path, dst_path, entry, buf)
+                _download(None, dst_path, entry, buf, path)
                 return "downloaded"
             from mpota import patch
 
-            patch.apply(old_path, path, dst_path, entry["size"], entry["sha256"], buf,
-                        "fossil" if kind == "f" else "bsdiff-seq")
+            patch.apply(old_path, path, dst_path, entry["size"], entry["sha256"], buf, patch.ENCODINGS[kind == "b"])
             return "patched"
         except Exception as e:
             if errors.flash_fault(e):

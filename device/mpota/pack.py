@@ -7,7 +7,9 @@
 # path), where install.py looks for them. Nothing in a pack is trusted: the envelope it rebuilds must
 # have the pointer's size and sha256 and a valid signature, each file the size and sha256 of its signed
 # entry. A missing or damaged pack only costs the downloads it saves: the caller falls back to them.
-# Each step is a phase of its own (fetch._packed), so that the download's modules are gone before the split.
+# Each step is a phase of its own (fetch._patched), so that the download's modules are gone before the split.
+# A pack whose envelope record does not rebuild the envelope leaves its file records: they are checked
+# like any download, and save what they can.
 from micropython import const
 
 from mpota.errors import flash_fault
@@ -125,16 +127,15 @@ def split(path, size, sha256):
     finally:
         _remove(pack)
     if not ok:
-        drop(path)
+        _drop(path)
     return ok
 
 
-def drop(path):
-    # Removes what a split left: the envelope's patch, the files' records and the pack's size.
+def _drop(path):
+    # Removes what a split of a damaged pack left: the envelope's patch and the files' records.
     import os
 
     _remove(path + ".fz")
-    _remove(SIZE)
     for entry in list(os.ilistdir(TMP)):
         name = entry[0]
         if len(name) == 18 and name[16] == "." and name[17] in "zfb":
