@@ -336,6 +336,17 @@ const packAttacks: PackAttack[] = [
     fallback: "blobs",
   },
   {
+    name: "pack-zlib-bomb",
+    // ~3 KB that inflates to 3 MB in place of a file's blob: cut at the file's declared size.
+    pack: (honest) =>
+      editPack(honest, (r) =>
+        r.kind === "z"
+          ? { ...r, data: deflateSync(Buffer.alloc(3 << 20), { level: 9, windowBits: 10, memLevel: 9 }) }
+          : r,
+      ),
+    fallback: "blobs",
+  },
+  {
     name: "pack-of-another-release-pair",
     pack: (_, v) => sitePack(`${v}-x`),
     fallback: "envelope",
