@@ -36,7 +36,7 @@ def _fill(f, view, left):
         return -1
     got = 0
     while got < len(view):
-        n = f.readinto(view[got:])
+        n = f.readinto(view[got:] if got else view)  # a short read, rare, continues in a slice
         if not n:
             return -1
         got += n
@@ -60,7 +60,7 @@ def _copy(f, n, out_path, buf):
     # The next n bytes of the pack into the file out_path; False when the pack ends first.
     with open(out_path, "wb") as out:
         while n:
-            view = buf[:min(n, len(buf))]
+            view = buf if n >= len(buf) else buf[:n]  # a whole buffer as is: no allocation per chunk
             if _fill(f, view, n) < 0:
                 return False
             done = out.write(view)
