@@ -8,7 +8,8 @@
  * result). For each scenario: the smallest N (1 KB steps) from which every larger size passes, found by
  * bisection and then a scan of the WINDOW_KB sizes above it (success is not monotonic: fragmentation);
  * sizes that failed above the first pass are reported as `nonMonotonic`.
- * Scenarios: update with one changed file of 5, 20, 50, 100 KB, patched and whole (`perSize`), a
+ * Scenarios: update with one changed file of 5, 20, 50, 100 KB, patched (a patch of its own), whole, and
+ * in an update pack with the envelope's patch (`perSize`: patchedKB, wholeKB, packedKB), a
  * no-update check (steady state: the board kept the pointer's ETag; firstCheckHeapKB: a new board's
  * first, which also parses the pointer), confirm and rollback of the
  * release on trial, and an update from `mpota serve` (serverUpdateHeapKB). updateMsDefaultHeap: the
@@ -27,6 +28,7 @@ import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/ad
 import { publishStatic, serveStatic } from "../src/static/index.ts";
 import { openStore } from "../src/store/index.ts";
 import { makeSigningKey } from "../testing/board.ts";
+import { writeSitePack } from "../testing/pack.ts";
 import { startTestServer } from "../testing/server.ts";
 import {
   boardState,
@@ -45,6 +47,9 @@ const LOW_KB = 8;
 const HIGH_KB = 512;
 const WINDOW_KB = 12;
 const PARALLEL = 2;
+/** How the changed file comes: p a patch of its own (no update pack), u whole, k in the update pack. */
+const HOWS = ["p", "u", "k"] as const;
+const HOW_KEY = { p: "patchedKB", u: "wholeKB", k: "packedKB" } as const;
 
 /** The app of the bench releases: runs the one-shot command in /data/cmd and prints its result. */
 const APP_MAIN = `import mpota
@@ -164,10 +169,13 @@ function scenario(
 /** The site of the scenarios, served on loopback, and boards set up for its channels. */
 export interface HeapSite {
   url: string;
+  /** The paths the site's server was asked for, in order (tests may clear it). */
+  served: string[];
   /** The static site folder and the key its releases are signed with. */
   dir: string;
   publicKey: string;
-  /** Channel -> the version it offers: c<KB>p (patched), c<KB>u (whole file), "same" (1.0.0). */
+  /** Channel -> the version it offers: c<KB>p (patched), c<KB>u (whole file), c<KB>k (patched, in an
+   * update pack), "same" (1.0.0). */
   versions: Record<string, string>;
   /** A new board folder on 1.0.0 (as `mpota device bundle` writes it) following `channel` of the
    * site, or of `source` when given. */
@@ -213,23 +221,26 @@ export async function heapSite(): Promise<HeapSite> {
   const versions: Record<string, string> = { same: "1.0.0" };
   let minor = 1;
   for (const kb of SIZES_KB)
-    for (const patched of [true, false]) {
+    for (const how of HOWS) {
       const version = `1.${minor++}.0`;
-      const text = patched
-        ? base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m))
-        : textFile(kb, randomBytes(64));
-      await release(version, { ...base, [`assets/f${kb}.py`]: text }, patched);
-      const channel = `c${kb}${patched ? "p" : "u"}`;
+      const text =
+        how === "u"
+          ? textFile(kb, randomBytes(64))
+          : base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m));
+      await release(version, { ...base, [`assets/f${kb}.py`]: text }, how !== "u");
+      const channel = `c${kb}${how}`;
       versions[channel] = version;
       publishStatic({ site, store, project: PROJECT, version, channel });
     }
   publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
+  for (const kb of SIZES_KB) writeSitePack(site, PROJECT, "1.0.0", versions[`c${kb}k`]!);
   const first = {
     envelope: store.readRelease(PROJECT, "1.0.0").bytes,
     blob: (sha: string) => store.readBlob(sha),
   };
   return {
     url: server.url,
+    served: server.requests,
     dir: site,
     publicKey: key.publicHex,
     versions,
@@ -330,7 +341,7 @@ print("import", gc.mem_alloc() - a)
     });
     const importHeapBytes = Number(imported.output.match(/^import (\d+)/m)?.[1] ?? Number.NaN);
 
-    const perSize: Record<string, { patchedKB: number | null; wholeKB: number | null }> = {};
+    const perSize: Record<string, Record<(typeof HOW_KEY)[keyof typeof HOW_KEY], number | null>> = {};
     const details: Record<string, Found> = {};
     const updateMs: Record<string, number> = {};
     let trialBoard: string | undefined;
@@ -338,26 +349,32 @@ print("import", gc.mem_alloc() - a)
     // confirm and rollback.
     const trialNeeded = want("confirm") || want("rollback");
     for (const kb of want("update") ? SIZES_KB : trialNeeded ? SIZES_KB.slice(0, 1) : []) {
-      if (want("update")) perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null };
-      for (const patched of want("update") ? [true, false] : [true]) {
-        const tag = `${kb}${patched ? "p" : "u"}`;
+      if (want("update")) perSize[`${kb}KB`] = { patchedKB: null, wholeKB: null, packedKB: null };
+      for (const how of want("update") ? HOWS : (["p"] as const)) {
+        const tag = `${kb}${how}`;
         const template = boardFor(`c${tag}`);
         const version = versions[`c${tag}`]!;
         // One run at the default heap: its time, and (once) the board on trial for confirm/rollback.
         const timed = copyBoard(template);
         leaveCommand(timed, "update");
+        site.served.length = 0;
         const t0 = performance.now();
         const first = await bootUnixPort(micropython, timed, { timeoutMs: 300_000 });
         updateMs[tag] = Math.round(performance.now() - t0);
         if (!installed(version)(first, timed))
           throw new Error(`update to ${version} failed at the default heap: ${tail(first)}`);
+        const asked = site.served.slice(1).map((p) => p.split("/")[2]);
+        if (how === "k" && asked.join() !== "packs")
+          throw new Error(`the update to ${version} did not come from its pack alone: ${asked.join(", ")}`);
         if (trialBoard === undefined) trialBoard = timed;
         else rmSync(timed, { recursive: true, force: true });
         if (!want("update")) continue;
-        progress(`update, one changed file of ${kb} KB, ${patched ? "patched" : "whole"}`);
+        progress(
+          `update, one changed file of ${kb} KB, ${{ p: "patched", u: "whole", k: "update pack" }[how]}`,
+        );
         const found = await smallestHeap(scenario(micropython, template, "update", installed(version)));
         details[`update${tag}`] = found;
-        perSize[`${kb}KB`]![patched ? "patchedKB" : "wholeKB"] = found.heapKB;
+        perSize[`${kb}KB`]![HOW_KEY[how]] = found.heapKB;
         rmSync(template, { recursive: true, force: true });
       }
     }
@@ -453,7 +470,7 @@ print("import", gc.mem_alloc() - a)
       }
     }
 
-    const sizes = Object.values(perSize).flatMap((s) => [s.patchedKB, s.wholeKB]);
+    const sizes = Object.values(perSize).flatMap((s) => Object.values(s));
     return {
       micropython,
       scenarios,

@@ -21,6 +21,7 @@ import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } fr
 import { sitePaths } from "../src/static/index.ts";
 import { compressBlob, writeFileAtomic } from "../src/store/index.ts";
 import { type FaultServerOptions, startFaultServer } from "./fault-proxy.ts";
+import { writeSitePack } from "./pack.ts";
 import { deviceTracker } from "./sim.ts";
 
 /** The device package as a release carries it (lib/mpota/). */
@@ -116,6 +117,8 @@ export interface ReleaseOptions {
   minLoader?: number;
   /** Earlier versions in the site whose envelopes get a patch to this one (as `mpota release` makes them). */
   envelopePatchFrom?: string[];
+  /** Earlier versions in the site with an update pack to this one (testing/pack.ts). */
+  packFrom?: string[];
 }
 
 /** Writes release `version` of `tree` into the static site `site` (envelope and blobs); returns the envelope. */
@@ -158,6 +161,7 @@ export function buildRelease(
     if (patch) writeFileSync(paths.patch(sha256Hex(old), sha256Hex(envelope)), patch);
   }
   writeFileSync(paths.release(version), envelope);
+  for (const from of options.packFrom ?? []) writeSitePack(site, project, from, version);
   return envelope;
 }
 

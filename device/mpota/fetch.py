@@ -6,24 +6,24 @@ from micropython import const
 from mpota.errors import UpdateError
 
 _MAX_ENVELOPE = const(2097152)  # the largest release envelope a board accepts (~10,000 file entries)
+_MAX_PACK = const(8388608)  # a sane bound for an update pack: a larger update downloads its files one by one
 
 
-def _patched(cfg, path, size, sha256, headers):
-    # The envelope the pointer names, rebuilt from the running one and a patch (envpatch.py). The
-    # download's modules are dropped before the patch is applied, the patch's before what follows.
-    from mpota import _drop, envpatch
+def _patched(cfg, base, path, size, sha256, headers, limit):
+    # The envelope the pointer names, rebuilt from the running one: with the update pack under `base`
+    # (at most `limit` bytes; its file records are split into TMP for install.py: pack.py), else with
+    # the envelope's own patch (envpatch.py). True, or False: download it whole. Each step loads its
+    # modules and drops them when it ends.
+    from mpota import _phase
+    from mpota.source import free_bytes
 
-    old = envpatch.download(cfg, path, size, sha256, headers)
-    del envpatch
-    _drop()
-    if old is None:
-        return False
-    from mpota import envpatch
-
-    done = envpatch.rebuild(old, path, size, sha256)
-    del envpatch
-    _drop()
-    return done
+    # Splitting the pack needs as much flash again: at most half of what is free.
+    limit = min(_MAX_PACK, free_bytes() // 2, limit or _MAX_PACK)
+    old = _phase("envpatch", "download", cfg, path, size, sha256, headers, base, limit)
+    if old and _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", old, path, size, sha256):
+        return True
+    old = _phase("envpatch", "download", cfg, path, size, sha256, headers)
+    return bool(old) and _phase("envpatch", "rebuild", old, path, size, sha256)
 
 
 def _download(url, path, max_bytes, size, sha256, headers):
@@ -41,11 +41,13 @@ def _download(url, path, max_bytes, size, sha256, headers):
         raise UpdateError("sha256", "%s does not match the sha256 of the channel pointer" % url)
 
 
-def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None):
+def download_envelope(cfg, base, url, max_bytes, size=None, sha256=None, headers=None, limit=None):
     # Downloads a release envelope to flash and verifies it (signature by a key of the config, this
     # project, layout, every entry). `size`/`sha256`, when a pointer gave them, must match exactly;
-    # then a patch from the running release's envelope is tried first (envpatch.py). `headers` go
-    # with the request (a source's credentials). -> (path, header)
+    # then the update pack under `base` is tried first (pack.py), then a patch from the running
+    # release's envelope (envpatch.py); `limit`: the most a pack may have (a metered link's). `headers`
+    # go with the requests (a source's credentials).
+    # -> (path, header)
     from mpota.source import free_bytes, setup, tmp_dir
 
     path = tmp_dir() + "/release.json"
@@ -53,7 +55,7 @@ def download_envelope(cfg, url, max_bytes, size=None, sha256=None, headers=None)
     if size is not None and size > room:
         raise UpdateError("space", "%s: the %d-byte envelope does not fit the %d bytes of free flash"
                           % (url, size, room))
-    if not (size and sha256 and _patched(cfg, path, size, sha256, headers)):
+    if not (size and sha256 and _patched(cfg, base, path, size, sha256, headers, limit)):
         setup(cfg)  # http may have been dropped with the patch's modules: its settings again
         _download(url, path, min(max_bytes, room), size, sha256, headers)
     from mpota import _drop
@@ -78,13 +80,14 @@ def fetch_envelope(cfg, base, pointer_or_version, headers=None):
                               % (pointer["size"], _MAX_ENVELOPE))
         version = pointer["version"]
         url = "%s/%s" % (base, pointer["release"])
-        path, header = download_envelope(cfg, url, pointer["size"], pointer["size"], pointer["sha256"], headers)
+        path, header = download_envelope(cfg, base, url, pointer["size"], pointer["size"], pointer["sha256"], headers,
+                                         pointer.get("max_update_bytes"))
     else:
         version = pointer_or_version
         if not is_version(version):
             raise UpdateError("version", "%s is not a version" % version)
         url = "%s/releases/%s.json" % (base, version)
-        path, header = download_envelope(cfg, url, _MAX_ENVELOPE, headers=headers)
+        path, header = download_envelope(cfg, base, url, _MAX_ENVELOPE, headers=headers)
     if header["version"] != version:
         raise UpdateError("version", "%s holds release %s, not %s" % (url, header["version"], version))
     return path

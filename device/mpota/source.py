@@ -65,12 +65,16 @@ def free_bytes():
 
 def drop_downloads():
     # Removes whatever an update left in TMP (a refused or cut download), so junk never fills the flash.
-    from mpota.install import remove_tree
+    # TMP holds files only; not install.remove_tree: loading install.py here would intern its names
+    # before the envelope is verified, where an update needs the most heap (docs/device.md, RAM).
+    import os
 
     try:
-        remove_tree(TMP)
+        for entry in list(os.ilistdir(TMP)):
+            os.remove(TMP + "/" + entry[0])
+        os.rmdir(TMP)
     except OSError:
-        pass  # a failing flash; the next update tries again
+        pass  # none there, or a failing flash; the next update tries again
 
 
 def check(cfg, current_version, seen=None):

@@ -2,7 +2,8 @@
 # asked with this device's token and id. Each check says what the board runs (version, good or
 # trial, the release it last left because it failed), so the server can pick the release its
 # rollout gives this device, and learns of installs, trials and rollbacks even when a report is lost.
-# Blobs and patches are content-addressed and public (immutable, cacheable): they need no token.
+# Blobs and patches are content-addressed and public (immutable, cacheable): they need no token; the
+# update pack and the envelope are asked with it (the server records the download of this device).
 # The check and the envelope download are the static source's (channel.check_channel, fetch.fetch_envelope).
 from mpota.errors import UpdateError
 
@@ -63,8 +64,9 @@ def patch_url(cfg, from_sha256, to_sha256):
 
 
 def report(cfg, event, version, note=None):
-    # What happened (downloading, installed, failed, confirmed, rolled_back), in one POST; mpota
-    # calls it best effort (the next check-in tells the server the same).
+    # What happened (installed, failed, confirmed, rolled_back), in one POST; mpota calls it best
+    # effort (the next check-in tells the server the same). The start of a download is no report: the
+    # server records it when this device asks for the update pack or the envelope.
     from mpota import http
 
     doc = {"version": version, "event": event}

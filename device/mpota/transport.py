@@ -115,17 +115,25 @@ def _hang_up():
 
 
 def carried(cfg, at, envelope_path):
-    # -> the release bytes this update downloads over transport `at` (the verified envelope, then each
-    # blob or patch the plan needs; HTTP headers and retries come on top). UpdateError("metered")
-    # before any blob is downloaded when a capped link would carry more.
+    # -> the release bytes this update downloads over transport `at` (the verified envelope, or the
+    # update pack that brought it with the files it holds, then each blob or patch the plan still
+    # needs; HTTP headers and retries come on top). UpdateError("metered") before any blob is
+    # downloaded when a capped link would carry more (a pack is capped at max_update_bytes: fetch.py).
     import os
 
     from mpota import install, state
+    from mpota.pack import SIZE
 
     rec = state.load()
     active = state.slot_dir(state.running_slot(rec)) + ".json"
-    n = os.stat(envelope_path)[6]
+    try:
+        with open(SIZE) as f:
+            n = int(f.read())
+    except (OSError, ValueError):  # no update pack
+        n = os.stat(envelope_path)[6]
     for entry, how, extra in install.plan(envelope_path, active):
+        if how != "copy" and install.pack_records(entry):
+            continue  # in the pack
         if how == "patch":
             n += extra["size"]
         elif how == "download" and "blobs" in entry:

@@ -31,11 +31,12 @@ def _update(force, cfg):
         return {"ok": True, "version": current, "deferred": why}
     if mpota.step:
         mpota.step(2, version)  # FETCH
-    phase("api", "_report", cfg, "downloading", version)
     phase("source", "drop_downloads")  # what a power cut left in the middle of a download
     try:
         # The path of the release, downloaded and verified (signature, project, paths). A pointer of
         # the static layout names its envelope; other sources fetch by version.
+        if at is not None and "release" in pointer:  # a metered link carries no larger update pack
+            pointer["max_update_bytes"] = cfg["transports"][at].get("max_update_bytes")
         path = phase("source", "fetch_release", cfg, pointer if "release" in pointer else version)
         header = phase("vet", "vet", cfg, path, current, force)
         # A metered link's cap, before any blob.

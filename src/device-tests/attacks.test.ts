@@ -20,8 +20,9 @@ import {
   testApp,
 } from "../../testing/board.ts";
 import type { Fault } from "../../testing/fault-proxy.ts";
+import { packPath, writeSitePack } from "../../testing/pack.ts";
 import { currentState } from "../client/state-record.ts";
-import { makeEnvelopePatch } from "../delta/index.ts";
+import { type DecodedRecord, decodePack, encodePack, makeEnvelopePatch, makePatch } from "../delta/index.ts";
 import { envelopeBytes, sha256Hex, signEnvelope } from "../manifest/index.ts";
 import { VirtualDevice } from "../sim/index.ts";
 
@@ -146,6 +147,20 @@ const attacks: Attack[] = [
     message: /the signature does not match/,
   },
   {
+    name: "tampered-pack-envelope",
+    // The envelope an update pack rebuilds is verified like a downloaded one.
+    prepare: (v) => {
+      release(v, app(v, { "evil.py": "print('hi')\n" }));
+      const evil = entryOf(v, "evil.py");
+      editEnvelope(v, (t) => t.replace(entryOf(v, "main.py").sha256, evil.sha256));
+      writeSitePack(site, PROJECT, "1.0.0", v);
+    },
+    // The whole envelope is not there: only the pack can bring the tampered one.
+    faults: (v) => [{ path: releasePath(v), fault: { kind: "status", status: 404 }, times: 9 }],
+    code: "signature",
+    message: /the signature does not match/,
+  },
+  {
     name: "oversized-blob",
     prepare: (v) => {
       release(v, app(v));
@@ -260,6 +275,149 @@ describe("a malicious server", () => {
           version: "1.0.0",
           last_error: { code: attack.code },
         });
+      } finally {
+        await device.close();
+      }
+    },
+  );
+});
+
+/** A pack's records rewritten by `edit`, encoded again (each keeps its key unless `edit` changes it). */
+function editPack(bytes: Uint8Array, edit: (r: DecodedRecord) => DecodedRecord): Buffer {
+  return encodePack(
+    decodePack(bytes)
+      .map(edit)
+      .map((r) => ({ ...r, sha256: r.key })),
+  );
+}
+
+const envelopeOf = (version: string) => readFileSync(paths.release(version));
+/** The pack the site holds from 1.0.0 to `version`. */
+const sitePack = (version: string) =>
+  readFileSync(join(site, packPath(PROJECT, envelopeOf("1.0.0"), envelopeOf(version))));
+
+interface PackAttack {
+  name: string;
+  /** The hostile pack served for 1.0.0 -> `version` (the honest one is `honest`); none: the honest one. */
+  pack?: (honest: Buffer, version: string) => Uint8Array;
+  faults?: (packPath: string) => Array<{ path: string; fault: Fault; times?: number }>;
+  /** What the board downloads after the pack: the whole envelope (the pack is dropped) or the blobs of
+   * the files whose records do not make them. */
+  fallback: "envelope" | "blobs";
+}
+
+const EVIL = "import machine\nmachine.reset()\n";
+// Each attack's release `v` has a pack from 1.0.0; release `${v}-x` (another one) too.
+const packAttacks: PackAttack[] = [
+  {
+    name: "tampered-pack-envelope-record",
+    // A valid patch, to another release's envelope: not the one the pointer names.
+    pack: (honest, v) =>
+      editPack(honest, (r) =>
+        r.kind === "e" ? { ...r, data: makeEnvelopePatch(envelopeOf("1.0.0"), envelopeOf(`${v}-x`))! } : r,
+      ),
+    fallback: "envelope",
+  },
+  {
+    name: "tampered-pack-blob",
+    pack: (honest) =>
+      editPack(honest, (r) => (r.kind === "z" ? { ...r, data: deflateSync(EVIL, { windowBits: 10 }) } : r)),
+    fallback: "blobs",
+  },
+  {
+    name: "tampered-pack-patch",
+    // A valid patch from the running main.py, to another file.
+    pack: (honest) =>
+      editPack(honest, (r) =>
+        r.kind === "f" || r.kind === "b"
+          ? { ...r, data: makePatch(Buffer.from(v100["main.py"]!), Buffer.from(EVIL)).bytes }
+          : r,
+      ),
+    fallback: "blobs",
+  },
+  {
+    name: "pack-zlib-bomb",
+    // ~3 KB that inflates to 3 MB in place of a file's blob: cut at the file's declared size.
+    pack: (honest) =>
+      editPack(honest, (r) =>
+        r.kind === "z"
+          ? { ...r, data: deflateSync(Buffer.alloc(3 << 20), { level: 9, windowBits: 10, memLevel: 9 }) }
+          : r,
+      ),
+    fallback: "blobs",
+  },
+  {
+    name: "pack-of-another-release-pair",
+    pack: (_, v) => sitePack(`${v}-x`),
+    fallback: "envelope",
+  },
+  {
+    name: "pack-garbage-kind",
+    // a record of kind "x", whole and well formed
+    pack: (honest) => Buffer.concat([honest, Buffer.from("x01234567\x02AB", "latin1")]),
+    fallback: "envelope",
+  },
+  {
+    name: "pack-bad-magic",
+    pack: (honest) => Buffer.concat([Buffer.from("MPK2"), honest.subarray(4)]),
+    fallback: "envelope",
+  },
+  {
+    name: "pack-truncated-record",
+    pack: (honest) => honest.subarray(0, honest.length - 5),
+    fallback: "envelope",
+  },
+  {
+    name: "pack-oversized",
+    // Larger than half the board's free flash: refused by its Content-Length, before any byte is kept.
+    faults: (path) => [{ path, fault: { kind: "body", body: Buffer.alloc(4 << 20, 0x4d) } }],
+    fallback: "envelope",
+  },
+  {
+    name: "pack-endless",
+    faults: (path) => [{ path, fault: { kind: "endless" } }],
+    fallback: "envelope",
+  },
+];
+const packVersion = (i: number) => `2.1.${i + 1}`;
+const packTrees: Record<string, Record<string, Uint8Array>> = {};
+
+describe("a malicious update pack", () => {
+  beforeAll(() => {
+    packAttacks.forEach((attack, i) => {
+      const v = packVersion(i);
+      release(`${v}-x`, app(`${v}-x`), { packFrom: ["1.0.0"] });
+      packTrees[v] = app(v);
+      release(v, packTrees[v], { packFrom: ["1.0.0"] });
+      if (attack.pack) {
+        const file = join(site, packPath(PROJECT, envelopeOf("1.0.0"), envelopeOf(v)));
+        writeFileSync(file, attack.pack(readFileSync(file), v));
+      }
+      fixture.publish(attack.name, v);
+    });
+  });
+
+  it.each(packAttacks.map((a, i) => [a.name, a, i] as const))(
+    "%s: only what the signed manifest names is installed",
+    async (_name, attack, i) => {
+      const v = packVersion(i);
+      const pack = `/${packPath(PROJECT, envelopeOf("1.0.0"), envelopeOf(v))}`;
+      fixture.server.rules.length = 0;
+      fixture.server.requests.length = 0;
+      fixture.server.rules.push(...(attack.faults?.(pack) ?? []));
+      const config = fixture.config(attack.name, { timeout_s: 2, retries: 1, reset_mode: "none" });
+      const device = new VirtualDevice({ files: fixture.boardFiles(config, "1.0.0") });
+      try {
+        const r = await runCommand(device, "update");
+        expect(printed(r.output, "update")).toMatchObject({ ok: true, installed: v });
+        const asked = fixture.server.requests.map((q) => q.path);
+        expect(asked[1]).toBe(pack);
+        if (attack.fallback === "envelope") expect(asked).toContain(releasePath(v));
+        else expect(asked.some((p) => p.includes("/blobs/"))).toBe(true);
+        const files = device.files();
+        expect(sameTree(slotTree(files, 1), packTrees[v]!)).toBe(true);
+        expect(sameTree(slotTree(files, 0), v100)).toBe(true);
+        expect(Object.keys(files).filter((p) => p.startsWith(".mpota/tmp"))).toEqual([]);
       } finally {
         await device.close();
       }

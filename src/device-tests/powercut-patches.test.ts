@@ -1,6 +1,7 @@
 /**
  * The power-cut matrix (testing/powercut.ts) extended to patched files: an update whose changed
- * files (and the envelope) come as patches of both encodings, with the power cut before every flash operation, in both
+ * files (and the envelope) come as patches of both encodings, one download each, and the same update
+ * in one update pack (split into TMP, then applied), with the power cut before every flash operation, in both
  * durability models. Every run must end with the board running exactly the old or the new release,
  * each slot the state record names intact byte for byte.
  */
@@ -17,17 +18,21 @@ import {
   testApp,
 } from "../../testing/board.ts";
 import { editModule, pythonModule, randomData, seededRng } from "../../testing/delta-corpus.ts";
+import { writeSitePack } from "../../testing/pack.ts";
 import { type CutScenario, cutMatrix } from "../../testing/powercut.ts";
 import { scaled } from "../../testing/sim.ts";
+import { decodePack } from "../delta/index.ts";
 import { makeEnvelopePatch, makeReleasePatches } from "../delta/release.ts";
 import { buildRelease } from "../release/index.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore } from "../store/index.ts";
 
 const PROJECT = "greenhouse";
+const PACKED = "greenhouse-packed"; // the same releases, with an update pack from 1.0.0 to 1.1.0
 const work = mkdtempSync(join(tmpdir(), "mpota-delta-cut-"));
 let server: StaticServer;
 let scenario: CutScenario;
+let packed: CutScenario;
 
 /** The app without the mpota package: the board has it in /lib (as if frozen), so the matrix stays small. */
 function app(version: string, extra: Record<string, Uint8Array | string>): Record<string, Uint8Array> {
@@ -53,6 +58,8 @@ beforeAll(async () => {
       mkdirSync(dirname(join(work, version, path)), { recursive: true });
       writeFileSync(join(work, version, path), data);
     }
+    await buildRelease({ dir: join(work, version), project: PACKED, version, key, store });
+    publishStatic({ site: join(work, "site"), store, project: PACKED, version, channel: "stable" });
     const built = await buildRelease({
       dir: join(work, version),
       project: PROJECT,
@@ -72,22 +79,30 @@ beforeAll(async () => {
     }
     publishStatic({ site: join(work, "site"), store, project: PROJECT, version, channel: "stable" });
   }
-  const config = {
-    project: PROJECT,
-    keys: [key.publicHex],
-    source: { type: "static", url: server.url, channel: "stable" },
+  const pack = writeSitePack(join(work, "site"), PACKED, "1.0.0", "1.1.0");
+  expect(new Set(decodePack(pack.bytes).map((r) => r.kind))).toEqual(new Set(["e", "f", "b"]));
+  const cutScenario = (name: string, project: string): CutScenario => {
+    const config = {
+      project,
+      keys: [key.publicHex],
+      source: { type: "static", url: server.url, channel: "stable" },
+    };
+    const board = bundledBoard(join(work, "site"), config, "1.0.0");
+    return {
+      name,
+      files: {
+        ...Object.fromEntries(
+          Object.entries(board).filter(([p]) => !p.startsWith(".mpota/slot0/lib/mpota/")),
+        ),
+        ...devicePackage(),
+        "data/cmd": "update",
+      },
+      releases: { "1.0.0": v100, "1.1.0": v110 },
+      allowed: ["1.0.0", "1.1.0"],
+    };
   };
-  const board = bundledBoard(join(work, "site"), config, "1.0.0");
-  scenario = {
-    name: "patched update",
-    files: {
-      ...Object.fromEntries(Object.entries(board).filter(([p]) => !p.startsWith(".mpota/slot0/lib/mpota/"))),
-      ...devicePackage(),
-      "data/cmd": "update",
-    },
-    releases: { "1.0.0": v100, "1.1.0": v110 },
-    allowed: ["1.0.0", "1.1.0"],
-  };
+  scenario = cutScenario("patched update", PROJECT);
+  packed = cutScenario("update from a pack", PACKED);
 });
 
 afterAll(async () => {
@@ -105,5 +120,23 @@ describe("power cuts during a patched install", () => {
       expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
     },
     scaled(240_000), // as the client's matrix: an update loads its modules per phase, on a busy machine too
+  );
+});
+
+describe("power cuts during an update from an update pack", () => {
+  it.each(["torn", "commit-on-close"] as const)(
+    "%s flash: the board runs 1.0.0 or 1.1.0, intact",
+    async (model) => {
+      server.requests.length = 0;
+      const { cutPoints, failures } = await cutMatrix(packed, model, { concurrency: 2 });
+      expect(cutPoints).toBeGreaterThan(20);
+      expect(failures).toEqual([]);
+      // every run that got that far took the pack; none downloaded a file or a patch of its own
+      expect(server.requests.filter((p) => p.includes("/packs/")).length).toBeGreaterThan(cutPoints / 2);
+      expect(
+        server.requests.filter((p) => p.includes(`/${PACKED}/blobs/`) || p.includes(`/${PACKED}/patches/`)),
+      ).toEqual([]);
+    },
+    scaled(240_000),
   );
 });

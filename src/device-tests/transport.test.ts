@@ -3,6 +3,8 @@
  * device: Wi-Fi networks in turn, Ethernet, a cellular modem dialled with AT commands, falling through
  * from one to the next, and the cap of a metered link refusing an update before any blob is fetched.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   faultFixture,
@@ -13,6 +15,7 @@ import {
   slotTree,
   testApp,
 } from "../../testing/board.ts";
+import { packPath } from "../../testing/pack.ts";
 import { currentState } from "../client/state-record.ts";
 import type { VirtualDevice } from "../sim/index.ts";
 
@@ -21,6 +24,7 @@ const { config, board, release, publish, boardFiles } = fixture;
 
 const v100 = testApp("1.0.0", { "lib/data.txt": "a".repeat(20_000) });
 const v110 = testApp("1.1.0", { "lib/data.txt": "b".repeat(20_000) });
+const v120 = testApp("1.2.0", { "lib/data.txt": "c".repeat(20_000) });
 
 const LAB = { ssid: "lab", password: "pw" };
 const PPP = { type: "ppp", uart: 1, apn: "iot.example", sim_pin: "1234", timeout_s: 5 };
@@ -31,6 +35,8 @@ beforeAll(async () => {
   release("1.0.0", v100);
   release("1.1.0", v110);
   publish("stable", "1.1.0");
+  release("1.2.0", v120, { packFrom: ["1.0.0"] });
+  publish("packed", "1.2.0");
 });
 afterEach(() => {
   fixture.server.requests.length = 0;
@@ -56,6 +62,7 @@ function untouched(device: VirtualDevice, before: Record<string, Uint8Array>) {
   );
 }
 
+const envelopeOf = (version: string) => readFileSync(fixture.paths.release(version));
 const blobRequests = () => fixture.server.requests.filter((q) => q.path.includes("/blobs/"));
 
 describe("transports", () => {
@@ -170,6 +177,7 @@ describe("transports", () => {
     expect(blobRequests()).toEqual([]);
     expect(fixture.server.requests.map((q) => q.path)).toEqual([
       fixture.channelPath("stable"),
+      expect.stringMatching(/\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/), // the update pack: none here
       expect.stringMatching(/\/patches\/[0-9a-f]{64}-[0-9a-f]{64}\.fz$/), // the envelope as a patch: none here
       fixture.releasePath("1.1.0"),
     ]);
@@ -189,6 +197,40 @@ describe("transports", () => {
     const ok = printed((await runCommand(roomy, "update")).output, "update");
     expect(ok).toMatchObject({ ok: true, installed: "1.1.0", transport: { type: "ppp" } });
     expect(ok.transport.cost).toBeCloseTo((ok.transport.bytes * 2) / 1_000_000, 9);
+  });
+
+  it("a metered link takes an update pack within its cap, and no pack over it", async () => {
+    const pack = readFileSync(
+      join(fixture.site, packPath(fixture.project, envelopeOf("1.0.0"), envelopeOf("1.2.0"))),
+    );
+    const metered = (cap: number) =>
+      board(
+        boardFiles(
+          config("packed", {
+            transports: [{ ...PPP, max_update_bytes: cap }],
+            reset_mode: "none",
+            timeout_s: 2,
+          }),
+          "1.0.0",
+        ),
+        { wifi: "fail", modem: MODEM },
+      );
+    // Within the cap: the pack alone, and the update says it carried the pack's bytes.
+    const within = printed((await runCommand(metered(pack.length), "update")).output, "update");
+    expect(within).toMatchObject({
+      ok: true,
+      installed: "1.2.0",
+      transport: { type: "ppp", bytes: pack.length },
+    });
+    expect(fixture.server.requests.map((q) => q.path)).toEqual([
+      fixture.channelPath("packed"),
+      expect.stringMatching(/\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/),
+    ]);
+    // One byte over: the pack is refused by its length before its body, and the update by the cap.
+    fixture.server.requests.length = 0;
+    const over = printed((await runCommand(metered(pack.length - 1), "update")).output, "update");
+    expect(over).toMatchObject({ ok: false, error: { code: "metered" } });
+    expect(blobRequests()).toEqual([]);
   });
 
   it("a config without transports never loads their code; with them, their rules are dropped once checked", async () => {

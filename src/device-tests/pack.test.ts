@@ -1,0 +1,196 @@
+/**
+ * Update packs on the device (device/mpota/pack.py, fetch.py, install.py): a board one release behind
+ * downloads the pointer and one pack, whatever the number of changed files; without a pack (several
+ * releases behind, no envelope beside its slot, a damaged pack) it updates by today's downloads.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "../../testing/board.ts";
+import { writeSitePack } from "../../testing/pack.ts";
+import { startTestServer } from "../../testing/server.ts";
+import { decodePack } from "../delta/index.ts";
+import { AdminClient, publishRelease, releaseFromFolder } from "../server/admin-client.ts";
+
+const fixture = faultFixture();
+const { board, release, publish, boardFiles, channelPath, releasePath, project } = fixture;
+
+const big = Array.from({ length: 300 }, (_, i) => `VALUE_${i} = ${i * 7919}  # calibration\n`).join("");
+const data = randomBytes(3000);
+const shifted = big.replace(/= (\d+)/g, (_, n) => `= ${Number(n) + 1}`); // bsdiff-seq's case
+const trees = {
+  "1.0.0": testApp("1.0.0", {
+    "lib/a.py": "A = 1\n",
+    "lib/big.py": big,
+    "lib/shift.py": big,
+    "data.bin": data,
+  }),
+  "1.1.0": testApp("1.1.0", {
+    "lib/a.py": "A = 2\n",
+    "lib/big.py": big,
+    "lib/shift.py": big,
+    "data.bin": data,
+  }),
+  // several changed files: a small edit of a big module, a binary edit, an added file, a removed one
+  "1.2.0": testApp("1.2.0", {
+    "lib/big.py": big.replace("VALUE_150 = ", "VALUE_150 = 1 + "),
+    "data.bin": Buffer.concat([data.subarray(0, 1000), Buffer.from("edit"), data.subarray(1004)]),
+    "lib/new.py": "NEW = 1\n",
+    "lib/shift.py": shifted,
+  }),
+  "1.3.0": testApp("1.3.0", {
+    "lib/a.py": "A = 3\n",
+    "lib/big.py": big,
+    "lib/shift.py": big,
+    "data.bin": data,
+  }),
+  "1.4.0": testApp("1.4.0", {
+    "lib/a.py": "A = 4\n",
+    "lib/big.py": big,
+    "lib/shift.py": big,
+    "data.bin": data,
+  }),
+};
+
+beforeAll(async () => {
+  await fixture.start();
+  release("1.0.0", trees["1.0.0"]);
+  release("1.1.0", trees["1.1.0"], { packFrom: ["1.0.0"] });
+  release("1.2.0", trees["1.2.0"], { packFrom: ["1.0.0"] });
+  release("1.3.0", trees["1.3.0"]);
+  release("1.4.0", trees["1.4.0"], { packFrom: ["1.3.0"] }); // none from 1.0.0: 4 releases behind
+  for (const v of ["1.1.0", "1.2.0", "1.4.0"]) publish(`to-${v}`, v);
+});
+
+afterEach(async () => {
+  await fixture.closeBoards();
+  fixture.server.rules.length = 0;
+  fixture.server.requests.length = 0;
+});
+
+afterAll(fixture.close);
+
+/** Updates a board on 1.0.0 following channel `to-<version>` (its flash changed by `change` first). */
+async function update(
+  version: keyof typeof trees,
+  change: (files: Record<string, unknown>) => void = () => {},
+) {
+  const files = boardFiles(
+    fixture.config(`to-${version}`, { timeout_s: 2, retries: 1, reset_mode: "none" }),
+    "1.0.0",
+  );
+  change(files);
+  const device = board(files as typeof files);
+  const r = await runCommand(device, "update");
+  const after = device.files();
+  return {
+    result: printed(r.output, "update"),
+    asked: fixture.server.requests.map((q) => q.path),
+    installed: sameTree(slotTree(after, 1), trees[version]),
+    leftovers: Object.keys(after).filter((p) => p.startsWith(".mpota/tmp")),
+    r,
+  };
+}
+
+describe("update packs", () => {
+  it("one release behind: the pointer and the pack, nothing else", async () => {
+    const pack = writeSitePack(fixture.site, project, "1.0.0", "1.1.0");
+    const { result, asked, installed, leftovers, r } = await update("1.1.0");
+    expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
+    expect(asked).toEqual([channelPath("to-1.1.0"), pack.path]);
+    expect(installed).toBe(true);
+    expect(leftovers).toEqual([]);
+    expect(r.netBytesIn).toBeLessThan(pack.bytes.length + 2000); // + the pointer and the headers
+  });
+
+  it("several changed files (Fossil and bsdiff-seq patches, added, removed) still take one pack request", async () => {
+    const pack = writeSitePack(fixture.site, project, "1.0.0", "1.2.0");
+    const kinds = decodePack(pack.bytes).map((record) => record.kind);
+    expect(kinds[0]).toBe("e");
+    expect(kinds).toEqual(expect.arrayContaining(["f", "b", "z"]));
+    const { result, asked, installed, leftovers } = await update("1.2.0");
+    expect(result).toMatchObject({ ok: true, installed: "1.2.0" });
+    const count = (...of: string[]) => kinds.filter((k) => of.includes(k)).length;
+    expect(result.files).toMatchObject({ patched: count("f", "b"), downloaded: count("z"), patch_failed: 0 });
+    expect(asked).toEqual([channelPath("to-1.2.0"), pack.path]);
+    expect(installed).toBe(true);
+    expect(leftovers).toEqual([]);
+  });
+
+  it("four releases behind (no pack from its release): the envelope and the files, as before", async () => {
+    const { result, asked, installed, leftovers } = await update("1.4.0");
+    expect(result).toMatchObject({ ok: true, installed: "1.4.0" });
+    expect(asked.slice(0, 2)).toEqual([channelPath("to-1.4.0"), expect.stringMatching(/\/packs\/.*\.pack$/)]);
+    expect(asked).toContain(releasePath("1.4.0"));
+    expect(asked.some((p) => p.includes("/blobs/"))).toBe(true);
+    expect(installed).toBe(true);
+    expect(leftovers).toEqual([]);
+  });
+
+  it("no envelope beside its slot: no pack asked for, the whole envelope and the files", async () => {
+    const { result, asked, installed } = await update("1.1.0", (files) => {
+      delete files[".mpota/slot0.json"];
+    });
+    expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
+    expect(asked.some((p) => p.includes("/packs/"))).toBe(false);
+    expect(asked).toContain(releasePath("1.1.0"));
+    expect(installed).toBe(true);
+  });
+
+  it("a pack cut short resumes where it stopped (Range) and is used", async () => {
+    const pack = writeSitePack(fixture.site, project, "1.0.0", "1.2.0");
+    const after = pack.bytes.length >> 1;
+    fixture.server.rules.push({ path: pack.path, fault: { kind: "truncate", after } });
+    const { result, asked, installed } = await update("1.2.0");
+    expect(result).toMatchObject({ ok: true, installed: "1.2.0" });
+    expect(asked).toEqual([channelPath("to-1.2.0"), pack.path, pack.path]);
+    expect(fixture.server.requests[2]!.headers.range).toBe(`bytes=${after}-`);
+    expect(installed).toBe(true);
+  });
+});
+
+describe("update packs from mpota serve", () => {
+  it("the board asks for the pack with its token, and reports the install only (the server sees the download)", async () => {
+    const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
+    const asked: Array<{ method: string; url: string; auth: boolean; event?: string }> = [];
+    served.app.addHook("preHandler", async (request) => {
+      asked.push({
+        method: request.method,
+        url: request.url,
+        auth: request.headers.authorization?.startsWith("Bearer ") ?? false,
+        event: (request.body as { event?: string } | undefined)?.event,
+      });
+    });
+    try {
+      await served.app.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(served.app.server.address() as { port: number }).port}`;
+      const admin = new AdminClient(url, served.adminToken);
+      await admin.request("POST", "/projects", { name: project });
+      await admin.request("POST", `/projects/${project}/keys`, { publicKey: fixture.key.publicHex });
+      for (const v of ["1.0.0", "1.1.0"])
+        await publishRelease(admin, await releaseFromFolder(fixture.site, project, v), { project });
+      await admin.request("PUT", `/projects/${project}/channels/stable`, { version: "1.1.0" });
+      const { token } = await admin.request<{ token: string }>("POST", `/projects/${project}/devices`, {
+        id: "p1",
+      });
+      asked.length = 0;
+      const config = {
+        project,
+        keys: [fixture.key.publicHex],
+        source: { type: "server", url, device_id: "p1", token },
+        reset_mode: "none",
+      };
+      const device = board(boardFiles(config, "1.0.0"));
+      const r = await runCommand(device, "update");
+      expect(printed(r.output, "update")).toMatchObject({ ok: true, installed: "1.1.0" });
+      expect(sameTree(slotTree(device.files(), 1), trees["1.1.0"])).toBe(true);
+      const pack = asked.find((q) => q.url.startsWith(`/d/${project}/packs/`));
+      expect(pack).toMatchObject({ method: "GET", auth: true });
+      expect(pack!.url).toMatch(/^\/d\/greenhouse\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/);
+      expect(asked.filter((q) => q.method === "POST").map((q) => [q.url, q.event])).toEqual([
+        [`/d/${project}/reports`, "installed"],
+      ]);
+    } finally {
+      await served.close();
+    }
+  });
+});
