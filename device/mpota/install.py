@@ -157,17 +157,21 @@ def _copy(src_path, dst_path, entry, buf):
 
 def _fetch(cfg, url, path, size, h=None):
     # One download into TMP, with the network code loaded for it only: the inflate or patch after it
-    # needs that room (about 11 KB on a 32-bit board).
+    # needs that room (about 11 KB on a 32-bit board). The patch code is dropped while it runs (3 KB).
     import sys
 
-    from mpota import _drop, downloads, source
+    from mpota import _drop
+
+    kept = tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK + ("patch",))
+    _drop(kept)
+    from mpota import downloads, source
 
     source.setup(cfg)  # http comes afresh for each download, and its settings with it
     try:
         downloads.download(url, path, size, h)
     finally:
         del downloads
-        _drop(tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK))
+        _drop(kept)
 
 
 def _download(cfg, dst_path, entry, buf):
@@ -200,7 +204,7 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import errors, manifest, patch, source
+    from mpota import errors, manifest, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
@@ -209,6 +213,8 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
         _fetch(cfg, url, tmp, patch_entry["size"], h)
         if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
+        from mpota import patch
+
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
     except Exception as e:
