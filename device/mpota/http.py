@@ -41,10 +41,14 @@ def configure(timeout_s=10, retries=3, ca=None):
     _opts["ca"] = ca
 
 
-def io_buffer(size=_CHUNK):
+def io_buffer(size=_CHUNK, lent=None):
     # The one I/O buffer, at least `size` bytes: a download replaces the small one of a request before.
+    # `lent`: a caller's buffer (at least _CHUNK bytes) to use from now on, so that a download within
+    # an install, which has one, allocates no second 1 KB block.
     global _buf
-    if _buf is None or len(_buf) < size:
+    if lent is not None:
+        _buf = lent
+    elif _buf is None or len(_buf) < size:
         _buf = None
         _buf = memoryview(bytearray(size))
     return _buf

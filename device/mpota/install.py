@@ -155,9 +155,10 @@ def _copy(src_path, dst_path, entry, buf):
     return manifest.matches(entry, n, digest)
 
 
-def _fetch(cfg, url, path, size, h=None):
+def _fetch(cfg, url, path, size, buf, h=None):
     # One download into TMP, with the network code loaded for it only: the inflate or patch after it
-    # needs that room (about 11 KB on a 32-bit board). The patch code is dropped while it runs (3 KB).
+    # needs that room (about 11 KB on a 32-bit board). The patch code is dropped while it runs (3 KB),
+    # and the download reads through the install's buffer `buf`, not one of its own.
     import sys
 
     from mpota import _drop
@@ -168,7 +169,7 @@ def _fetch(cfg, url, path, size, h=None):
 
     source.setup(cfg)  # http comes afresh for each download, and its settings with it
     try:
-        downloads.download(url, path, size, h)
+        downloads.download(url, path, size, h, buf=buf)
     finally:
         del downloads
         _drop(kept)
@@ -183,7 +184,7 @@ def _download(cfg, dst_path, entry, buf):
     from mpota import errors, source
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
-    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"])
+    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"], buf)
     try:
         with open(tmp, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -210,7 +211,7 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        _fetch(cfg, url, tmp, patch_entry["size"], h)
+        _fetch(cfg, url, tmp, patch_entry["size"], buf, h)
         if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         from mpota import patch
