@@ -157,13 +157,13 @@ def _copy(src_path, dst_path, entry, buf):
 
 def _fetch(cfg, url, path, size, buf, h=None):
     # One download into TMP, with the network code loaded for it only: the inflate or patch after it
-    # needs that room (about 11 KB on a 32-bit board). The patch code is dropped while it runs (3 KB),
-    # and the download reads through the install's buffer `buf`, not one of its own.
+    # needs that room (about 11 KB on a 32-bit board). The patch and state code are dropped while it
+    # runs (4.5 KB), and the download reads through the install's buffer `buf`, not one of its own.
     import sys
 
     from mpota import _drop
 
-    kept = tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK + ("patch",))
+    kept = tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK + ("patch", "state"))
     _drop(kept)
     from mpota import downloads, source
 
@@ -259,6 +259,7 @@ def install_release(cfg, envelope_path, header):
     check_space(envelope_path, active_envelope, target_dir, target_envelope)
 
     rec = state.free_slot(rec, target)  # from here on nothing may switch to the target slot
+    del state  # loaded again for the commit: the downloads have its room (1.5 KB)
     remove_tree(target_envelope)
     remove_tree(target_dir)
     made = {"/.mpota"}
@@ -300,6 +301,8 @@ def install_release(cfg, envelope_path, header):
     if missing:
         raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
     verify_slot(envelope_path, target_dir, buf)
+    from mpota import state
+
     if mpota.step:
         mpota.step(3)  # COMMIT: the battery gate once more
     os.rename(envelope_path, target_envelope)
