@@ -65,9 +65,9 @@ def patch_url(cfg, from_sha256, to_sha256):
 def report(cfg, event, version, note=None):
     # What happened (downloading, installed, failed, confirmed, rolled_back), in one POST; mpota
     # calls it best effort (the next check-in tells the server the same).
-    from mpota import http
+    from mpota.post import post_json
 
     doc = {"version": version, "event": event}
     if note:
         doc["error"] = note[:1000]
-    http.post_json(_base(cfg) + "/reports", headers(cfg), doc)
+    post_json(_base(cfg) + "/reports", headers(cfg), doc)
