@@ -26,13 +26,19 @@ def _whole(lo, hi):
     return ok
 
 
+# The character checks go through bytes: iterating a str makes each character a name that
+# MicroPython interns for good (RAM never freed).
+def _alnum(c):
+    return 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122  # 0-9 A-Z a-z
+
+
 def _key(v):
-    return isinstance(v, str) and len(v) == 64 and all(ch in "0123456789abcdef" for ch in v)
+    return isinstance(v, str) and len(v) == 64 and all(48 <= c <= 57 or 97 <= c <= 102 for c in v.encode())
 
 
 def _text(v):
     # A non-empty single-line string.
-    return isinstance(v, str) and 0 < len(v) <= 1024 and all(" " <= ch for ch in v)
+    return isinstance(v, str) and 0 < len(v) <= 1024 and all(c >= 32 for c in v.encode())
 
 
 def _url(v):
@@ -57,8 +63,8 @@ def _device_id(v):
     # The server's device ids (src/rules/name.ts): [A-Za-z0-9][A-Za-z0-9._:-]{0,127}.
     if not isinstance(v, str) or not 1 <= len(v) <= 128:
         return False
-    for i, ch in enumerate(v):
-        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or (i > 0 and ch in "._:-")):
+    for i, c in enumerate(v.encode()):
+        if not (_alnum(c) or (i > 0 and c in (46, 95, 58, 45))):  # . _ : -
             return False
     return True
 
@@ -69,8 +75,8 @@ def _repo(v):
     for part in v.split("/"):
         if not 1 <= len(part) <= 100:
             return False
-        for ch in part:
-            if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch in "._-"):
+        for c in part.encode():
+            if not (_alnum(c) or c in (46, 95, 45)):  # . _ -
                 return False
     return True
 

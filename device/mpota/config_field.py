@@ -1,6 +1,6 @@
 # The fields of "led", "battery" and "schedule" in /ota_config.json (docs/config.md), apart from
 # config.py so that a board without them never loads these tables. Mirrored by src/config/rules.ts.
-from mpota.config import _object, _text, _whole
+from mpota.config import _alnum, _object, _text, _whole
 
 
 def _number(lo, hi):
@@ -16,10 +16,11 @@ def _function(v):
     if not _text(v) or "." not in v:
         return False
     for part in v.split("."):
-        if not part or "0" <= part[0] <= "9":
+        b = part.encode()  # bytes: config.py says why
+        if not b or 48 <= b[0] <= 57:  # a digit first
             return False
-        for ch in part:
-            if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "_"):
+        for c in b:
+            if not (_alnum(c) or c == 95):  # _
                 return False
     return True
 

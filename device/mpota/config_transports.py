@@ -12,7 +12,8 @@ FIELDS = {
          None, None),
     ),
     "lan": (
-        ("phy_type", False, lambda v: _text(v) and len(v) <= 16 and all("A" <= c <= "Z" or "0" <= c <= "9" for c in v),
+        ("phy_type", False,
+         lambda v: _text(v) and len(v) <= 16 and all(65 <= c <= 90 or 48 <= c <= 57 for c in v.encode()),  # A-Z 0-9
          'a PHY name as network.PHY_<name> spells it, such as "LAN8720"', None, None),
         ("phy_addr", False, _whole(0, 31), "a whole number from 0 to 31", None, None),
         ("mdc", False, _whole(0, 255), _PIN, None, None),

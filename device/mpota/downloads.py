@@ -45,14 +45,18 @@ def _write_all(f):
     return sink
 
 
-def download(url, path, max_bytes, hasher=None, headers=None, refused=None, seen=None):
+def download(url, path, max_bytes, hasher=None, headers=None, refused=None, seen=None, buf=None):
     # Streams the body of `url` into the file `path` (at most max_bytes, else UpdateError "size");
     # -> its length. A broken transfer resumes where the file ends (Range); a server answering the
     # Range with 200 sends the whole file again, which then replaces it. `hasher` (optional) is fed
     # the whole file once it is complete. Flash errors come out as the OSError they are.
     # `refused(status)`: a source's own clear error for a refusal (401, 404, ...), raised before the
-    # plain "HTTP <status>"; `seen`: a dict that gets the answer's kept headers (http.keep_head).
+    # plain "HTTP <status>"; `seen`: a dict that gets the answer's kept headers (http.keep_head); `buf`:
+    # a buffer of the caller's (at least 1 KB) to read through instead of a new one.
     import os
+
+    if buf is not None:
+        io_buffer(lent=buf)
 
     def answer(r, status, head, have):
         keep_head(seen, head)

@@ -192,9 +192,15 @@ def _check_tree(path):
 def verify(path, keys_hex, project=None):
     # Checks the envelope at `path` (on flash): a valid signature by one of keys_hex (64-hex public
     # keys), the layout, the header, every file entry. -> the header. Raises UpdateError.
+    import sys
+
+    from mpota import _drop
+
     size = file_size(path)
     with open(path, "rb") as f:
         _check_signature(f, size, keys_hex, "the release")
+    # The curve and hash code (5 KB) go before the checks of the entries, which need the room.
+    _drop([n[6:] for n in sys.modules if n[6:] not in ("ed25519", "sha512")])
     h = header(path)
     if project is not None and h["project"] != project:
         raise UpdateError("project", "the release is for project %s, this board runs %s" % (h["project"], project))

@@ -1,5 +1,6 @@
 # A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https (https.py). No body is ever
-# held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer.
+# held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer;
+# the one POST (a server's reports) is post.py's, which a check or a download does not load.
 # - one request per connection ("Connection: close"), so a no-update check is one short exchange;
 # - Content-Length, chunked and close-delimited bodies (body.py); declared sizes are enforced: a body
 #   larger than the caller's cap is refused, more bytes than Content-Length is a failed transfer;
@@ -15,7 +16,7 @@ import mpota
 from mpota.errors import UpdateError
 
 _CHUNK = const(1024)  # the one I/O buffer
-_SMALL = const(256)  # the I/O buffer of small requests: a check may find no free 1 KB block in its heap
+SMALL = const(256)  # the I/O buffer of small requests: a check may find no free 1 KB block in its heap
 MAX_HEAD = const(8192)  # status line + headers (or trailers); a CDN's fit easily
 _MAX_REDIRECTS = const(5)
 _MAX_RETRY_AFTER = const(300)  # seconds a server may ask us to wait before we give up instead
@@ -41,10 +42,14 @@ def configure(timeout_s=10, retries=3, ca=None):
     _opts["ca"] = ca
 
 
-def io_buffer(size=_CHUNK):
+def io_buffer(size=_CHUNK, lent=None):
     # The one I/O buffer, at least `size` bytes: a download replaces the small one of a request before.
+    # `lent`: a caller's buffer (at least _CHUNK bytes) to use from now on, so that a download within
+    # an install, which has one, allocates no second 1 KB block.
     global _buf
-    if _buf is None or len(_buf) < size:
+    if lent is not None:
+        _buf = lent
+    elif _buf is None or len(_buf) < size:
         _buf = None
         _buf = memoryview(bytearray(size))
     return _buf
@@ -342,19 +347,4 @@ def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None):
             read_body(r, head, max_bytes, body.extend)
         return status, head.get("etag"), bytes(body)
 
-    return retrying(url, lambda i: exchange(url, headers, answer, _SMALL))
-
-
-def post_json(url, headers, doc):
-    # One small JSON document, one attempt, no redirects: -> the response status. For reports, which
-    # are best effort (the next check-in tells the server the same), so a failure costs no retries.
-    import json
-
-    body = json.dumps(doc).encode()
-    tls, host, port, path = split(url)
-    sock, raw = _connect(tls, host, port)
-    try:
-        _send(sock, tls, host, port, path, headers, "POST", body)
-        return _head(_Reader(sock, raw, _SMALL))[0]
-    finally:
-        sock.close()
+    return retrying(url, lambda i: exchange(url, headers, answer, SMALL))

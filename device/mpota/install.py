@@ -155,19 +155,24 @@ def _copy(src_path, dst_path, entry, buf):
     return manifest.matches(entry, n, digest)
 
 
-def _fetch(cfg, url, path, size, h=None):
+def _fetch(cfg, url, path, size, buf, h=None):
     # One download into TMP, with the network code loaded for it only: the inflate or patch after it
-    # needs that room (about 11 KB on a 32-bit board).
+    # needs that room (about 11 KB on a 32-bit board). The patch and state code are dropped while it
+    # runs (4.5 KB), and the download reads through the install's buffer `buf`, not one of its own.
     import sys
 
-    from mpota import _drop, downloads, source
+    from mpota import _drop
+
+    kept = tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK + ("patch", "state"))
+    _drop(kept)
+    from mpota import downloads, source
 
     source.setup(cfg)  # http comes afresh for each download, and its settings with it
     try:
-        downloads.download(url, path, size, h)
+        downloads.download(url, path, size, h, buf=buf)
     finally:
         del downloads
-        _drop(tuple(n[6:] for n in sys.modules if n.startswith("mpota.") and n[6:] not in _NETWORK))
+        _drop(kept)
 
 
 def _download(cfg, dst_path, entry, buf, src=None):
@@ -181,7 +186,7 @@ def _download(cfg, dst_path, entry, buf, src=None):
 
     if src is None:
         src = "%s/%s.z" % (TMP, entry["sha256"])
-        _fetch(cfg, source.blob_url(cfg, entry["sha256"]), src, entry["blobs"]["zlib"])
+        _fetch(cfg, source.blob_url(cfg, entry["sha256"]), src, entry["blobs"]["zlib"], buf)
     try:
         with open(src, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -242,15 +247,17 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
     import hashlib
 
-    from mpota import errors, manifest, patch, source
+    from mpota import errors, manifest, source
 
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
         url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        _fetch(cfg, url, tmp, patch_entry["size"], h)
+        _fetch(cfg, url, tmp, patch_entry["size"], buf, h)
         if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
+        from mpota import patch
+
         patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
         return True
     except Exception as e:
@@ -296,6 +303,7 @@ def install_release(cfg, envelope_path, header):
     check_space(envelope_path, active_envelope, target_dir, target_envelope)
 
     rec = state.free_slot(rec, target)  # from here on nothing may switch to the target slot
+    del state  # loaded again for the commit: the downloads have its room (1.5 KB)
     remove_tree(target_envelope)
     remove_tree(target_dir)
     made = {"/.mpota"}
@@ -344,6 +352,8 @@ def install_release(cfg, envelope_path, header):
     if missing:
         raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
     verify_slot(envelope_path, target_dir, buf)
+    from mpota import state
+
     if mpota.step:
         mpota.step(3)  # COMMIT: the battery gate once more
     os.rename(envelope_path, target_envelope)

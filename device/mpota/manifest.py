@@ -14,7 +14,6 @@ OPEN = b'{"signatures":'
 FIRST = b'{"unsigned":true,"signed":\n'  # line 1 of a file list
 SIGNED = b',"signed":\n'
 CLOSE = b"\n}\n"
-_HEX = "0123456789abcdef"
 
 
 def bad(what):
@@ -32,7 +31,9 @@ def shown(v):
 
 
 def is_hex(v, n):
-    return isinstance(v, str) and len(v) == n and all(c in _HEX for c in v)
+    # n lower-case hex digits. The checks here go through bytes, not characters: iterating a str makes
+    # each character a name MicroPython interns for good, and names cost RAM that is never freed.
+    return isinstance(v, str) and len(v) == n and all(48 <= c <= 57 or 97 <= c <= 102 for c in v.encode())
 
 
 def is_int(v, lo, hi):
@@ -44,8 +45,8 @@ def path_ok(p):
     # at most 255 bytes.
     if not isinstance(p, str) or not p or len(p.encode()) > 255 or "\\" in p:
         return False
-    for ch in p:
-        if ch < " " or ch == "\x7f":
+    for c in p.encode():
+        if c < 32 or c == 127:
             return False
     for part in p.split("/"):
         if part in ("", ".", ".."):

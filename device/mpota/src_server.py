@@ -67,9 +67,9 @@ def report(cfg, event, version, note=None):
     # What happened (installed, failed, confirmed, rolled_back), in one POST; mpota calls it best
     # effort (the next check-in tells the server the same). The start of a download is no report: the
     # server records it when this device asks for the update pack or the envelope.
-    from mpota import http
+    from mpota.post import post_json
 
     doc = {"version": version, "event": event}
     if note:
         doc["error"] = note[:1000]
-    http.post_json(_base(cfg) + "/reports", headers(cfg), doc)
+    post_json(_base(cfg) + "/reports", headers(cfg), doc)

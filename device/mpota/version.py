@@ -11,22 +11,24 @@ _MAX_DIGITS = const(15)
 
 
 def is_name(v):
-    # project and channel names: [a-z0-9][a-z0-9._-]{0,63}
+    # project and channel names: [a-z0-9][a-z0-9._-]{0,63}. Checked as bytes: iterating a str would
+    # make each character a name MicroPython interns for good.
     if not isinstance(v, str) or not 1 <= len(v) <= 64:
         return False
-    for i, ch in enumerate(v):
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or (i > 0 and ch in "._-")):
+    for i, c in enumerate(v.encode()):
+        if not (97 <= c <= 122 or 48 <= c <= 57 or (i > 0 and c in (46, 95, 45))):  # . _ -
             return False
     return True
 
 
 def _ident_ok(s, numeric_strict):
+    # [0-9A-Za-z-]+, as bytes (is_name says why)
     if not s:
         return False
-    for ch in s:
-        if not (ch.isdigit() or ch.isalpha() or ch == "-"):
+    for c in s.encode():
+        if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c == 45):
             return False
-    if numeric_strict and s.isdigit() and len(s) > 1 and s[0] == "0":
+    if numeric_strict and s.isdigit() and len(s) > 1 and s.startswith("0"):
         return False
     return True
 
@@ -40,7 +42,7 @@ def parse(v):
         raise ValueError("bad build metadata")
     core = core[0].split("-", 1)
     nums = core[0].split(".")
-    if len(nums) != 3 or not all(n.isdigit() and len(n) <= _MAX_DIGITS and (n == "0" or n[0] != "0")
+    if len(nums) != 3 or not all(n.isdigit() and len(n) <= _MAX_DIGITS and (n == "0" or not n.startswith("0"))
                                  for n in nums):
         raise ValueError("bad major.minor.patch")
     pre = []

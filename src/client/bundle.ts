@@ -48,6 +48,9 @@ const compiled = new Map<string, Promise<Uint8Array>>();
  * __init__.py as source (small: it loads the rest), every other module compiled to .mpy (a board that
  * compiles .py needs far more RAM than running it), and their sources in py/, which __init__.py falls
  * back to on a firmware that cannot load .mpy files of this format (MicroPython 1.19 to 1.27 can).
+ * Each .mpy names its source as its module ("mpota.http"), which tracebacks show: the board interns
+ * that name anyway when it imports the module, where a path would be one more interned name per
+ * module (names are never freed, and past about 630 of them an update pays a 4.5 KB name pool).
  */
 export async function shippedMpotaPackage(prefix = "lib/mpota/"): Promise<Record<string, Uint8Array>> {
   const { compileMpy } = await import("../mpy/index.ts");
@@ -58,7 +61,7 @@ export async function shippedMpotaPackage(prefix = "lib/mpota/"): Promise<Record
       continue;
     }
     const key = `${prefix}${name}\0${Buffer.from(data).toString("latin1")}`;
-    if (!compiled.has(key)) compiled.set(key, compileMpy(prefix + name, data));
+    if (!compiled.has(key)) compiled.set(key, compileMpy(`mpota.${name.slice(0, -3)}`, data));
     tree[`${prefix}${name.slice(0, -3)}.mpy`] = await compiled.get(key)!;
     tree[`${prefix}py/${name}`] = data;
   }
