@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { decodePack } from "../delta/index.ts";
 import { generateKeyPair } from "../manifest/index.ts";
 import { openStore } from "../store/index.ts";
 import { EXAMPLE_PROJECT, exampleMain, exampleRelease } from "./example.ts";
@@ -21,10 +22,12 @@ describe("exampleRelease", () => {
     );
     expect(first.envelope.signed).toMatchObject({ project: EXAMPLE_PROJECT, version: "1.0.0" });
     const main = files(second).get("main.py")!;
-    expect(main.blobs.patches).toHaveLength(1);
-    expect(main.blobs.patches?.[0]?.from_sha256).toBe(files(first).get("main.py")!.sha256);
+    expect(main.blobs.patches).toBeUndefined(); // patches travel in the update pack, not the signed manifest
     expect(second.patches).toBe(1); // only main.py changed
     expect(store.updatePacks(EXAMPLE_PROJECT, "1.1.0")).toEqual([{ from: first.sha256, to: second.sha256 }]);
+    const records = decodePack(store.readPack(first.sha256, second.sha256));
+    expect(records.map((r) => r.kind)).toEqual(["e", "f"]); // the envelope's patch, then main.py's
+    expect(records[1]!.key).toBe(main.sha256.slice(0, 16));
     const stored = store.readFile(main.sha256, main.size).toString();
     expect(stored).toBe(exampleMain("1.1.0", "dew-point"));
     expect(stored).toContain('VERSION = "1.1.0"');

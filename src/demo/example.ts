@@ -90,8 +90,6 @@ export async function exampleRelease(
     makePatches: makeReleasePatches,
     makeEnvelopePatch,
     makePack: makeReleasePack,
-    // Until the device client fetches update packs, the demo's board patches from the signed lists.
-    signedPatches: true,
     transform: (files: SourceFile[]) =>
       files.map((file) => (file.path === "main.py" ? { path: file.path, read: () => main } : file)),
   });
