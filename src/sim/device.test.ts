@@ -258,6 +258,13 @@ describe("closing", () => {
     expect(Date.now() - t0).toBeLessThan(scaled(3000));
     expect(r).toMatchObject({ ok: false, end: "error", error: "device closed" });
   });
+
+  it("close() while the device's worker is still starting ends the run too", async () => {
+    const dev = device();
+    const running = dev.run({ boot: false, script: "while True:\n    pass", timeoutMs: 600_000 });
+    await dev.close(); // before the worker answered: the run must not go on spinning
+    expect(await running).toMatchObject({ ok: false, end: "error", error: "device closed" });
+  });
 });
 
 describe("measurements", () => {

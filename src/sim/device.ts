@@ -126,6 +126,8 @@ export class VirtualDevice {
   private cutAt: number | undefined;
   private clockMs: number;
   private resetCause: number = RESET_CAUSE.PWRON;
+  /** Counts close() calls: a worker that finishes starting after one is not used. */
+  private closes = 0;
 
   constructor(options: DeviceOptions = {}) {
     this.options = options;
@@ -169,6 +171,12 @@ export class VirtualDevice {
     const net = { bytesIn: 0, bytesOut: 0, connections: 0 };
     for (;;) {
       const running = await this.ensureWorker();
+      if (!running) {
+        // closed while its worker was starting (a busy machine takes a while to start one)
+        result.end = "error";
+        result.error = "device closed";
+        break;
+      }
       const before = running.net.totals();
       const job = this.bootJob(first ? options.script : undefined, first ? options.boot !== false : true);
       first = false;
@@ -222,6 +230,7 @@ export class VirtualDevice {
   }
 
   async close(): Promise<void> {
+    this.closes += 1;
     const running = this.running;
     this.running = undefined;
     if (!running) return;
@@ -258,8 +267,10 @@ export class VirtualDevice {
     };
   }
 
-  private async ensureWorker(): Promise<Running> {
+  /** The worker, started if need be; undefined when close() came while it started. */
+  private async ensureWorker(): Promise<Running | undefined> {
     if (this.running) return this.running;
+    const closes = this.closes;
     const { factoryPath } = glueFiles();
     const channel = new MessageChannel();
     const net = new DeviceNet({ hosts: this.options.hosts ?? {}, tlsCa: this.options.tlsCa });
@@ -281,6 +292,12 @@ export class VirtualDevice {
       worker.once("error", reject);
     });
     port.unref();
+    if (closes !== this.closes) {
+      net.stop();
+      port.close();
+      await worker.terminate();
+      return undefined;
+    }
     this.running = { worker, port, net, board: new Float64Array(boardBuffer) };
     return this.running;
   }
