@@ -14,38 +14,53 @@ from mpota.errors import UpdateError, flash_fault
 _BUF = const(1024)  # the applier moves any count through views of its buffer: small is enough
 
 
-def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
-    # -> the running envelope's path once the patch from it to the envelope `sha256` is at path + ".fz";
-    # with `base`, once the update pack between them (<base>/packs/<from>-<to>.pack, at most `limit`
-    # bytes) is at path + ".pack". None when there is none (no envelope beside the slot, no such patch
-    # or pack, a failed or oversized download; nothing of it is left).
-    import hashlib
+def _get(url, dst, limit, headers):
+    # True once `url` is at `dst` (at most `limit` bytes); False when it is not there, refused or cut
+    # (nothing of it is left).
     import os
+
+    from mpota import downloads
+
+    try:
+        downloads.download(url, dst, limit, None, headers)
+        return True
+    except (OSError, UpdateError) as e:
+        if flash_fault(e):
+            raise  # a failing or full flash fails the whole download too
+        try:
+            os.remove(dst)
+        except OSError:
+            pass  # none was made
+        return False
+
+
+def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
+    # -> (the running envelope's path, True) once the update pack from it to the envelope `sha256`
+    # (<base>/packs/<from>-<to>.pack, at most `limit` bytes; when `base` is given) is at path + ".pack",
+    # else (its path, False) once the envelope's patch is at path + ".fz"; None when there is neither
+    # (no envelope beside the slot, no such pack or patch, a failed or oversized download). One phase
+    # for both: a board that finds no pack loads its download modules once.
+    import hashlib
 
     from mpota import downloads, source, state
     from mpota.manifest import hexdigest
 
     source.setup(cfg)  # http may have been dropped with the update pack's modules: its settings again
     h = hashlib.sha256()
-    dst = path + (".pack" if base else ".fz")
     try:
         old = state.slot_dir(state.running_slot(state.load())) + ".json"
         downloads.hash_file(old, h)
-        if base:
-            url = "%s/packs/%s-%s.pack" % (base, hexdigest(h), sha256)
-        else:
-            # A patch is worth it only when smaller than the envelope: no more than that is read.
-            url, limit = source.patch_url(cfg, hexdigest(h), sha256), size
-        downloads.download(url, dst, limit, None, headers)
-        return old
-    except (OSError, UpdateError) as e:
+    except OSError as e:
         if flash_fault(e):
-            raise  # a failing or full flash fails the whole download too
-        try:
-            os.remove(dst)  # a refused or partial download
-        except OSError:
-            pass  # none was made, e.g. ENOENT: a board set up without a release has no envelope beside its slot
-        return None
+            raise
+        return None  # e.g. ENOENT: a board set up without a release has no envelope beside its slot
+    frm = hexdigest(h)
+    if base and _get("%s/packs/%s-%s.pack" % (base, frm, sha256), path + ".pack", limit, headers):
+        return old, True
+    # A patch is worth it only when smaller than the envelope: no more than that is read.
+    if _get(source.patch_url(cfg, frm, sha256), path + ".fz", size, headers):
+        return old, False
+    return None
 
 
 def rebuild(old, path, size, sha256):

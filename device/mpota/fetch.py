@@ -19,11 +19,12 @@ def _patched(cfg, base, path, size, sha256, headers, limit):
 
     # Splitting the pack needs as much flash again: at most half of what is free.
     limit = min(_MAX_PACK, free_bytes() // 2, limit or _MAX_PACK)
-    old = _phase("envpatch", "download", cfg, path, size, sha256, headers, base, limit)
-    if old and _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", old, path, size, sha256):
-        return True
-    old = _phase("envpatch", "download", cfg, path, size, sha256, headers)
-    return bool(old) and _phase("envpatch", "rebuild", old, path, size, sha256)
+    got = _phase("envpatch", "download", cfg, path, size, sha256, headers, base, limit)
+    if got and got[1]:  # the pack
+        if _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", got[0], path, size, sha256):
+            return True
+        got = _phase("envpatch", "download", cfg, path, size, sha256, headers)  # it did not do: the patch
+    return bool(got) and _phase("envpatch", "rebuild", got[0], path, size, sha256)
 
 
 def _download(url, path, max_bytes, size, sha256, headers):

@@ -6,7 +6,7 @@ from micropython import const
 
 import mpota
 from mpota.errors import UpdateError
-from mpota.source import TMP
+from mpota.source import PACKED, TMP
 
 CHUNK = const(1024)  # the one I/O buffer of an install; no file is ever held in RAM
 _NETWORK = ("http", "https", "body", "downloads")  # loaded for each download only
@@ -175,18 +175,13 @@ def _fetch(cfg, url, path, size, buf, h=None):
         _drop(kept)
 
 
-def _download(cfg, dst_path, entry, buf, src=None):
-    # The whole file as a zlib stream (2^10 window): the file `src` when given (the update pack's
-    # record), else downloaded to a temporary file capped at its declared compressed size; inflated
-    # into place, capped at the declared size, and checked.
+def inflate(src, dst_path, entry, buf, what="download"):
+    # The file from the whole zlib stream (2^10 window) at `src`, a download or an update pack's blob
+    # (unpack.py): inflated into place, capped at the declared size, and checked against its entry.
     import deflate
-    import os
 
-    from mpota import errors, source
+    from mpota import errors
 
-    if src is None:
-        src = "%s/%s.z" % (TMP, entry["sha256"])
-        _fetch(cfg, source.blob_url(cfg, entry["sha256"]), src, entry["blobs"]["zlib"], buf)
     try:
         with open(src, "rb") as raw:
             with open(dst_path, "wb") as dst:
@@ -194,51 +189,25 @@ def _download(cfg, dst_path, entry, buf, src=None):
     except (OSError, ValueError, EOFError) as e:  # EOFError: a truncated stream
         if errors.flash_fault(e):
             raise  # not a bad blob
-        raise UpdateError("blob", "%s: the download is not a valid zlib stream (%s)" % (entry["path"], e))
-    os.remove(src)
+        raise UpdateError("blob", "%s: the %s is not a valid zlib stream (%s)" % (entry["path"], what, e))
     if n != entry["size"] or digest != entry["sha256"]:
-        raise UpdateError("sha256", "%s: the downloaded file does not match the manifest (%d bytes, sha256 %s)"
-                          % (entry["path"], n, digest))
+        raise UpdateError("sha256", "%s: the file from the %s does not match the manifest (%d bytes, sha256 %s)"
+                          % (entry["path"], what, n, digest))
 
 
-def pack_records(entry):
-    # -> [(path, kind, bytes)]: the update pack's records for `entry` in TMP (pack.py), patches first.
+def _download(cfg, dst_path, entry, buf):
+    # The whole file as a zlib stream: downloaded to a temporary file capped at its declared compressed
+    # size, then inflated into place.
     import os
 
-    stem = TMP + "/" + entry["sha256"][:16] + "."
-    found = []
-    for kind in "fbz":
-        try:
-            found.append((stem + kind, kind, os.stat(stem + kind)[6]))
-        except OSError:
-            pass  # no such record
-    return found
+    from mpota import source
 
-
-def _from_pack(old_path, dst_path, entry, buf):
-    # The file from the update pack's record for it (pack.py split it into TMP): a patch from the running
-    # slot's file at the same path, else the whole zlib blob. -> "patched" or "downloaded" once it is in
-    # place and matches its entry; None when the pack has no record for it; else the UpdateError why not
-    # (the caller then downloads the file). Only flash faults raise. Each record is removed once tried.
-    from mpota import errors
-
-    why = None
-    for path, kind, _ in pack_records(entry):
-        try:
-            if kind == "z":
-                _download(None, dst_path, entry, buf, path)
-                return "downloaded"
-            from mpota import patch
-
-            patch.apply(old_path, path, dst_path, entry["size"], entry["sha256"], buf, patch.ENCODINGS[kind == "b"])
-            return "patched"
-        except Exception as e:
-            if errors.flash_fault(e):
-                raise
-            why = errors.as_update_error(e)
-        finally:
-            remove_tree(path)
-    return why
+    tmp = "%s/%s.z" % (TMP, entry["sha256"])
+    _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"], buf)
+    try:
+        inflate(tmp, dst_path, entry, buf)
+    finally:
+        os.remove(tmp)
 
 
 def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
@@ -309,6 +278,10 @@ def install_release(cfg, envelope_path, header):
     made = {"/.mpota"}
     _mkdirs(TMP + "/", made)
     _mkdirs(target_dir + "/", made)
+    try:
+        packed = os.stat(PACKED)
+    except OSError:
+        packed = None  # no update pack: every file comes by its own download
     buf = memoryview(bytearray(CHUNK))
     hooks = header.get("hooks") or {}
     missing = set(hooks.values())
@@ -324,7 +297,11 @@ def install_release(cfg, envelope_path, header):
         if (how == "copy" or kept) and _copy(active_dir + "/" + entry["path"], dst, entry, buf):
             done["copied"] += 1
             continue
-        got = _from_pack(active_dir + "/" + entry["path"], dst, entry, buf) if "blobs" in entry else None
+        got = None
+        if packed and "blobs" in entry:  # unpack.py only for a board that got an update pack
+            from mpota import unpack
+
+            got = unpack.take(active_dir + "/" + entry["path"], dst, entry, buf)
         if isinstance(got, str):
             done[got] += 1
             continue

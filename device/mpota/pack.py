@@ -4,7 +4,7 @@
 # finds no pack loads no pack.py), then split into TMP: its envelope record (e) becomes the envelope's
 # patch that envpatch.rebuild applies, each file's record TMP/<first 16 hex of the file's sha256>.<kind>
 # (z: the whole zlib blob; f, b: a Fossil or bsdiff-seq patch from the running slot's file at the same
-# path), where install.py looks for them. Nothing in a pack is trusted: the envelope it rebuilds must
+# path), where install.py looks for them (unpack.py). Nothing in a pack is trusted: the envelope it rebuilds must
 # have the pointer's size and sha256 and a valid signature, each file the size and sha256 of its signed
 # entry. A missing or damaged pack only costs the downloads it saves: the caller falls back to them.
 # Each step is a phase of its own (fetch._patched), so that the download's modules are gone before the split.
@@ -13,9 +13,8 @@
 from micropython import const
 
 from mpota.errors import flash_fault
-from mpota.source import TMP
+from mpota.source import PACKED, TMP
 
-SIZE = TMP + "/pack.bytes"  # the size of the pack split into TMP: what it cost on the wire (transport.carried)
 _MAX_RECORDS = const(10001)  # the envelope's and one per file (src/delta/pack.ts, MAX_PACK_RECORDS)
 _BUF = const(512)  # the split moves any record through it
 
@@ -119,7 +118,7 @@ def split(path, size, sha256):
         with open(pack, "rb") as f:
             ok = _records(f, n, memoryview(bytearray(_BUF)), path, size, sha256)
         if ok:
-            with open(SIZE, "w") as f:
+            with open(PACKED, "w") as f:
                 f.write(str(n))
     except OSError as e:
         if flash_fault(e):

@@ -17,6 +17,7 @@
 from mpota.errors import UpdateError
 
 TMP = "/.mpota/tmp"  # downloads wait here until install_release has put them into the slot
+PACKED = TMP + "/pack.bytes"  # there once an update pack is split into TMP (pack.py): the pack's size
 _GIT = ("github", "gitea", "gogs")  # served by src_git, with src_<type> for that API's specifics
 
 

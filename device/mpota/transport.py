@@ -121,18 +121,18 @@ def carried(cfg, at, envelope_path):
     # downloaded when a capped link would carry more (a pack is capped at max_update_bytes: fetch.py).
     import os
 
-    from mpota import install, state
-    from mpota.pack import SIZE
+    from mpota import install, state, unpack
+    from mpota.source import PACKED
 
     rec = state.load()
     active = state.slot_dir(state.running_slot(rec)) + ".json"
     try:
-        with open(SIZE) as f:
+        with open(PACKED) as f:
             n = int(f.read())
     except (OSError, ValueError):  # no update pack
         n = os.stat(envelope_path)[6]
     for entry, how, extra in install.plan(envelope_path, active):
-        if how != "copy" and install.pack_records(entry):
+        if how != "copy" and unpack.records(entry):
             continue  # in the pack
         if how == "patch":
             n += extra["size"]

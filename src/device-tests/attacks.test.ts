@@ -93,7 +93,7 @@ const attacks: Attack[] = [
       );
     },
     code: "sha256",
-    message: /^main\.py: the downloaded file does not match the manifest/,
+    message: /^main\.py: the file from the download does not match the manifest/,
   },
   {
     name: "older-version",
