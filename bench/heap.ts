@@ -28,7 +28,6 @@ import { AdminClient, publishRelease, releaseFromFolder } from "../src/server/ad
 import { publishStatic, serveStatic } from "../src/static/index.ts";
 import { openStore } from "../src/store/index.ts";
 import { makeSigningKey } from "../testing/board.ts";
-import { writeSitePack } from "../testing/pack.ts";
 import { startTestServer } from "../testing/server.ts";
 import {
   boardState,
@@ -185,8 +184,10 @@ export interface HeapSite {
 
 /**
  * Release 1.0.0 (APP_MAIN, one text file of each size, the mpota package as `mpota release` adds it),
- * then per size a release changing that file a little (with delta patches from 1.0.0) and one
- * replacing it (no patches), each published to its own channel of a static site.
+ * then per size a release changing that file a little, once with signed per-file patches from 1.0.0
+ * (p: `--signed-patches`, what boards from before update packs use) and once with an update pack from
+ * 1.0.0 (k: `mpota release`'s default), and one replacing it (u: no patches), each published to its own
+ * channel of a static site.
  */
 export async function heapSite(): Promise<HeapSite> {
   const work = mkdtempSync(join(tmpdir(), "mpota-bench-heap-"));
@@ -197,7 +198,8 @@ export async function heapSite(): Promise<HeapSite> {
   const seed = randomBytes(64);
   const base: Record<string, string> = { "main.py": APP_MAIN };
   for (const kb of SIZES_KB) base[`assets/f${kb}.py`] = textFile(kb, seed);
-  const release = async (version: string, tree: Record<string, string>, patched: boolean) => {
+  /** p: signed per-file patches (boards from before update packs); k: update packs; u: no patches. */
+  const release = async (version: string, tree: Record<string, string>, how: "p" | "k" | "u") => {
     const dir = join(work, `tree-${version}`);
     for (const [path, text] of Object.entries(tree)) {
       mkdirSync(join(dir, path, ".."), { recursive: true });
@@ -209,15 +211,15 @@ export async function heapSite(): Promise<HeapSite> {
       version,
       key,
       store,
-      makePatches: patched ? makeReleasePatches : undefined,
-      makeEnvelopePatch: patched ? makeEnvelopePatch : undefined,
-      makePack: patched ? makeReleasePack : undefined,
-      signedPatches: patched, // boards from before update packs patch from the signed lists
+      makePatches: how === "u" ? undefined : makeReleasePatches,
+      makeEnvelopePatch: how === "u" ? undefined : makeEnvelopePatch,
+      makePack: how === "k" ? makeReleasePack : undefined,
+      signedPatches: how === "p",
       patchBases: 99,
       mpotaPackage: await shippedMpotaPackage(),
     });
   };
-  await release("1.0.0", base, false);
+  await release("1.0.0", base, "u");
   const versions: Record<string, string> = { same: "1.0.0" };
   let minor = 1;
   for (const kb of SIZES_KB)
@@ -227,13 +229,12 @@ export async function heapSite(): Promise<HeapSite> {
         how === "u"
           ? textFile(kb, randomBytes(64))
           : base[`assets/f${kb}.py`]!.replace(/= (\d+)/g, (m, n, at) => (at % 997 < 40 ? `= ${n}1` : m));
-      await release(version, { ...base, [`assets/f${kb}.py`]: text }, how !== "u");
+      await release(version, { ...base, [`assets/f${kb}.py`]: text }, how);
       const channel = `c${kb}${how}`;
       versions[channel] = version;
       publishStatic({ site, store, project: PROJECT, version, channel });
     }
   publishStatic({ site, store, project: PROJECT, version: "1.0.0", channel: "same" });
-  for (const kb of SIZES_KB) writeSitePack(site, PROJECT, "1.0.0", versions[`c${kb}k`]!);
   const first = {
     envelope: store.readRelease(PROJECT, "1.0.0").bytes,
     blob: (sha: string) => store.readBlob(sha),
@@ -447,7 +448,7 @@ print("import", gc.mem_alloc() - a)
 
     let server = skipped;
     if (want("server")) {
-      progress("update from mpota serve (server source), one changed file of 5 KB, patched");
+      progress("update from mpota serve (server source), one changed file of 5 KB, in an update pack");
       const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
       try {
         await served.app.listen({ port: 0, host: "127.0.0.1" });
@@ -455,7 +456,7 @@ print("import", gc.mem_alloc() - a)
         const admin = new AdminClient(url, served.adminToken);
         await admin.request("POST", "/projects", { name: PROJECT });
         await admin.request("POST", `/projects/${PROJECT}/keys`, { publicKey: site.publicKey });
-        const version = versions.c5p!;
+        const version = versions.c5k!;
         for (const v of ["1.0.0", version])
           await publishRelease(admin, await releaseFromFolder(site.dir, PROJECT, v), { project: PROJECT });
         await admin.request("PUT", `/projects/${PROJECT}/channels/stable`, { version });
