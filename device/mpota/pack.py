@@ -15,7 +15,7 @@ from micropython import const
 from mpota.errors import flash_fault
 from mpota.source import PACKED, TMP
 
-_MAX_RECORDS = const(10001)  # the envelope's and one per file (src/delta/pack.ts, MAX_PACK_RECORDS)
+MAX_RECORDS = const(10001)  # the envelope's and one per file (src/delta/pack.ts, MAX_PACK_RECORDS)
 _BUF = const(512)  # the split moves any record through it
 
 
@@ -89,7 +89,7 @@ def _records(f, left, buf, path, size, sha256):
         key = binascii.hexlify(head[1:]).decode()
         n, left = _length(f, one, left)
         count += 1
-        if left < 0 or n < 1 or n > left or count > _MAX_RECORDS:
+        if left < 0 or n < 1 or n > left or count > MAX_RECORDS:
             return False
         if count == 1:
             if kind != "e" or key != sha256[:16] or n > size:

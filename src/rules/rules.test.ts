@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
 import { GOOD_CONFIGS } from "../config/cases.ts";
 import { configProblems, OtaConfig } from "../config/index.ts";
+import { MAX_PACK_RECORDS } from "../delta/index.ts";
 import { Hex64 as ServerHex64, Name as ServerName, Version as ServerVersion } from "../server/schemas.ts";
 import {
   FILE_SIZE_CASES,
@@ -47,6 +48,7 @@ interface DeviceVerdicts {
   fileSizes: boolean[];
   maxLine: number;
   maxVersion: number;
+  maxPackRecords: number;
 }
 
 /** Every table through device/mpota (version.py, manifest.py, src_git.py) on one virtual board. */
@@ -63,7 +65,7 @@ async function deviceVerdicts(): Promise<DeviceVerdicts> {
   };
   const script = `
 import json
-from mpota import config, manifest, src_git, version
+from mpota import config, manifest, pack, src_git, version
 with open('/cases.json') as f:
     c = json.loads(f.read())
 
@@ -88,6 +90,7 @@ print(json.dumps({
     "fileSizes": [entry_ok(n) for n in c["fileSizes"]],
     "maxLine": manifest.MAX_LINE,
     "maxVersion": version.MAX_LENGTH,
+    "maxPackRecords": pack.MAX_RECORDS,
 }))
 `;
   const { value } = await runDeviceScript(script, { "cases.json": JSON.stringify(cases) });
@@ -192,5 +195,6 @@ describe("limits", () => {
     expect(device.fileSizes).toEqual(FILE_SIZE_CASES.map(([, ok]) => ok));
     expect(device.maxLine).toBe(MAX_LINE_BYTES);
     expect(device.maxVersion).toBe(MAX_VERSION_LENGTH);
+    expect(device.maxPackRecords).toBe(MAX_PACK_RECORDS);
   });
 });
