@@ -3,7 +3,7 @@
  * would move. A board on the virtual device follows a series of releases built the way `mpota release`
  * builds them (patches, envelope patches and update packs from the last 3 releases, no signed patch lists,
  * the mpota package in lib/mpota/, `.py` and `--mpy`):
- * the generated corpus of src/delta/corpus.ts and the last commits of this repository's device/
+ * the generated corpus of src/delta/corpus.ts and 10 commits of this repository's device/
  * folder (as an app's files, under app/). It updates one release at a time from a static site served by
  * `mpota`'s own static server and from `mpota serve`; per update the socket bytes both ways (pointer,
  * envelope, update pack, patches/blobs, events, every HTTP header) and the requests are counted, and compared with
@@ -60,19 +60,32 @@ const CHECK = `import mpota, json
 print("check", json.dumps(mpota.check()))
 `;
 
-/** The last RELEASES commits that touched device/, oldest first, each as the tree of device/ under app/. */
-function historyTrees(): Tree[] {
+/**
+ * The history series: the RELEASES commits that touched device/ up to HISTORY_ANCHOR (this repository
+ * on 2026-12-06, before update packs), oldest first, each as the tree of device/ under app/. Pinned, so
+ * that every run compares the same updates (the last commits would change with each commit); HEAD's
+ * when the anchor is not in the checkout (a shallow clone).
+ */
+const HISTORY_ANCHOR = "a70706a4aff8825d1afa46073377450b87c92eaa";
+
+function historyTrees(): { anchor: string; trees: Tree[] } {
   const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, maxBuffer: 1 << 28 });
+  let anchor = HISTORY_ANCHOR;
   let commits: string[];
   try {
-    commits = git("log", "--format=%H", `-${RELEASES}`, "--", "device")
+    try {
+      git("cat-file", "-e", `${anchor}^{commit}`);
+    } catch {
+      anchor = git("rev-parse", "HEAD").toString().trim();
+    }
+    commits = git("log", "--format=%H", `-${RELEASES}`, anchor, "--", "device")
       .toString()
       .split("\n")
       .filter(Boolean);
   } catch {
-    return []; // not a git checkout: the generated series still runs
+    return { anchor: "none", trees: [] }; // not a git checkout: the generated series still runs
   }
-  return commits.reverse().map((commit) => {
+  const trees = commits.reverse().map((commit) => {
     const files: Tree = { "main.py": new TextEncoder().encode("print('app')\n") };
     for (const line of git("ls-tree", "-r", commit, "--", "device/").toString().split("\n").filter(Boolean)) {
       const [meta, path] = line.split("\t") as [string, string];
@@ -82,6 +95,7 @@ function historyTrees(): Tree[] {
     }
     return files;
   });
+  return { anchor, trees };
 }
 
 function median(values: number[]): number | null {
@@ -241,11 +255,17 @@ const run: Benchmark = async ({ progress, scenarios }) => {
   const series: Record<string, { static: Step[]; server: Step[]; checkBytes: Record<string, number> }> = {};
   let modifiedPayload = 0;
   let modifiedZstd = 0;
+  let historyAnchor: string | undefined;
   try {
     for (const scenario of chosen) {
       const [corpus, encoding] = scenario.split("-") as ["generated" | "history", "py" | "mpy"];
-      const trees =
-        corpus === "generated" ? generatedReleases(7, RELEASES).map((r) => r.files as Tree) : historyTrees();
+      let trees: Tree[];
+      if (corpus === "generated") trees = generatedReleases(7, RELEASES).map((r) => r.files as Tree);
+      else {
+        const history = historyTrees();
+        historyAnchor = history.anchor;
+        trees = history.trees;
+      }
       if (trees.length < 2) continue;
       const dir = join(work, scenario);
       const store = openStore(join(dir, "store"));
@@ -365,6 +385,7 @@ const run: Benchmark = async ({ progress, scenarios }) => {
     static: summary(stepsOf("static")),
     server: summary(stepsOf("server")),
     series,
+    ...(historyAnchor ? { historyAnchor } : {}),
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
 };
