@@ -89,8 +89,12 @@ const run: Benchmark = async ({ progress }) => {
   buildRelease(site, PROJECT, "1.0.0", exampleApp("1.0.0"), key);
   const v110 = exampleApp("1.1.0");
   v110["lib/sensors.py"] = `${v110["lib/sensors.py"]!.toString()}\n# calibrated 2026-11\n`;
-  // with a patch from the 1.0.0 envelope, as `mpota release` makes one from each of the last 3 releases
-  const envelope110 = buildRelease(site, PROJECT, "1.1.0", v110, key, { envelopePatchFrom: ["1.0.0"] });
+  // with an update pack (and an envelope patch) from 1.0.0, as `mpota release` makes them from each of
+  // the last 3 releases
+  const envelope110 = buildRelease(site, PROJECT, "1.1.0", v110, key, {
+    envelopePatchFrom: ["1.0.0"],
+    packFrom: ["1.0.0"],
+  });
   buildRelease(
     site,
     PROJECT,
