@@ -1,13 +1,14 @@
 /**
  * Update packs for tests and benchmarks (src/delta/pack.ts, docs/protocol.md "Update packs"), made from
  * two releases already in a static site and written where a board asks for them:
- * `<site>/<project>/packs/<sha256 of from's envelope>-<sha256 of to's envelope>.pack`.
+ * `<site>/<project>/packs/<from16>-<to16>.pack` (src/rules/hex.ts packName).
  * The one place tests make packs: once `mpota release` makes them itself, this becomes a call to it.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makePack, makePatch, type PackPatch } from "../src/delta/index.ts";
 import { sha256Hex } from "../src/manifest/index.ts";
+import { packName } from "../src/rules/index.ts";
 import { sitePaths } from "../src/static/index.ts";
 import { inflateBlob } from "../src/store/index.ts";
 
@@ -20,7 +21,7 @@ interface SiteFile {
 
 /** Where the pack between two envelopes sits in a site, relative to the site's folder. */
 export const packPath = (project: string, from: Uint8Array, to: Uint8Array) =>
-  `${project}/packs/${sha256Hex(from)}-${sha256Hex(to)}.pack`;
+  `${project}/packs/${packName(sha256Hex(from), sha256Hex(to))}`;
 
 /**
  * The pack from release `from` to release `to` of `project` in `site`, as `mpota release` makes it: the

@@ -36,7 +36,7 @@ def _get(url, dst, limit, headers):
 
 def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
     # -> (the running envelope's path, True) once the update pack from it to the envelope `sha256`
-    # (<base>/packs/<from>-<to>.pack, at most `limit` bytes; when `base` is given) is at path + ".pack",
+    # (<base>/packs/<from16>-<to16>.pack, at most `limit` bytes; when `base` is given) is at path + ".pack",
     # else (its path, False) once the envelope's patch is at path + ".fz"; None when there is neither
     # (no envelope beside the slot, no such pack or patch, a failed or oversized download). One phase
     # for both: a board that finds no pack loads its download modules once.
@@ -55,7 +55,8 @@ def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
             raise
         return None  # e.g. ENOENT: a board set up without a release has no envelope beside its slot
     frm = hexdigest(h)
-    if base and _get("%s/packs/%s-%s.pack" % (base, frm, sha256), path + ".pack", limit, headers):
+    # A pack's name carries the first 16 hex digits of each sha256 (src/rules/hex.ts packName).
+    if base and _get("%s/packs/%s-%s.pack" % (base, frm[:16], sha256[:16]), path + ".pack", limit, headers):
         return old, True
     # A patch is worth it only when smaller than the envelope: no more than that is read.
     if _get(source.patch_url(cfg, frm, sha256), path + ".fz", size, headers):

@@ -1,5 +1,6 @@
 # Update packs (docs/protocol.md, "Update packs"): all a board one release behind downloads for the next
-# one, in one request: <base>/packs/<sha256 of the running envelope>-<sha256 of the new one>.pack.
+# one, in one request: <base>/packs/<from16>-<to16>.pack (the
+# first 16 hex digits of the sha256 of the running envelope and of the new one).
 # The pack is downloaded to flash (envpatch.download, beside the envelope's own patch: a board that
 # finds no pack loads no pack.py), then split into TMP: its envelope record (e) becomes the envelope's
 # patch that envpatch.rebuild applies, each file's record TMP/<first 16 hex of the file's sha256>.<kind>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../manifest/index.ts";
+import { packName } from "../rules/index.ts";
 import { traffic } from "./traffic.ts";
 
 const A = "a".repeat(64);
@@ -34,12 +35,12 @@ describe("traffic", () => {
       bytes: 10,
     });
     expect(d(`/greenhouse/blobs/${B}.z`).what).toBe("file bbbbbbbbbbbb… (whole file)");
-    expect(d(`/greenhouse/packs/${B}-${E}.pack`)).toEqual({
+    expect(d(`/greenhouse/packs/${packName(B, E)}`)).toEqual({
       kind: "pack",
       what: "release 1.1.0 update pack (signed manifest and changed files)",
       bytes: 10,
     });
-    expect(d(`/greenhouse/packs/${E}-${B}.pack`).what).toBe(
+    expect(d(`/greenhouse/packs/${packName(E, B)}`).what).toBe(
       "a release update pack (signed manifest and changed files)",
     );
     expect(d("/greenhouse/releases/9.9.9.json", 404, 0)).toEqual({

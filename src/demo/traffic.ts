@@ -3,6 +3,7 @@
  * a file of a release (whole or as a delta patch), named by its path in the release, or an update pack.
  */
 import type { Manifest } from "../manifest/index.ts";
+import { packNameParts } from "../rules/index.ts";
 import type { ServedRequest } from "../static/index.ts";
 
 export interface Download {
@@ -48,8 +49,9 @@ export function traffic(): Traffic {
         return { kind: "patch", what: `${nameOf(to)} (delta patch)`, bytes };
       }
       if (folder === "packs") {
-        const to = name.replace(/\.pack$/, "").split("-")[1] ?? "";
-        const release = envelopes.has(to) ? `release ${envelopes.get(to)}` : "a release";
+        const { to } = packNameParts(name); // the first 16 hex digits of the envelope's sha256
+        const version = [...envelopes].find(([sha256]) => sha256.startsWith(to))?.[1];
+        const release = version !== undefined ? `release ${version}` : "a release";
         return { kind: "pack", what: `${release} update pack (signed manifest and changed files)`, bytes };
       }
       if (folder === "blobs")

@@ -185,7 +185,7 @@ describe("update packs from mpota serve", () => {
       expect(sameTree(slotTree(device.files(), 1), trees["1.1.0"])).toBe(true);
       const pack = asked.find((q) => q.url.startsWith(`/d/${project}/packs/`));
       expect(pack).toMatchObject({ method: "GET", auth: true });
-      expect(pack!.url).toMatch(/^\/d\/greenhouse\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/);
+      expect(pack!.url).toMatch(/^\/d\/greenhouse\/packs\/[0-9a-f]{16}-[0-9a-f]{16}\.pack$/);
       expect(asked.filter((q) => q.method === "POST").map((q) => [q.url, q.event])).toEqual([
         [`/d/${project}/reports`, "installed"],
       ]);

@@ -177,7 +177,7 @@ describe("transports", () => {
     expect(blobRequests()).toEqual([]);
     expect(fixture.server.requests.map((q) => q.path)).toEqual([
       fixture.channelPath("stable"),
-      expect.stringMatching(/\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/), // the update pack: none here
+      expect.stringMatching(/\/packs\/[0-9a-f]{16}-[0-9a-f]{16}\.pack$/), // the update pack: none here
       expect.stringMatching(/\/patches\/[0-9a-f]{64}-[0-9a-f]{64}\.fz$/), // the envelope as a patch: none here
       fixture.releasePath("1.1.0"),
     ]);
@@ -224,7 +224,7 @@ describe("transports", () => {
     });
     expect(fixture.server.requests.map((q) => q.path)).toEqual([
       fixture.channelPath("packed"),
-      expect.stringMatching(/\/packs\/[0-9a-f]{64}-[0-9a-f]{64}\.pack$/),
+      expect.stringMatching(/\/packs\/[0-9a-f]{16}-[0-9a-f]{16}\.pack$/),
     ]);
     // One byte over: the pack is refused by its length before its body, and the update by the cap.
     fixture.server.requests.length = 0;

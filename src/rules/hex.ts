@@ -21,8 +21,26 @@ export function isHex64(v: unknown): v is string {
 export const BLOB_FILE_PATTERN = `^${HEX64_RULE}\\.z$`;
 /** A patch's file name in the static layout: `<from sha256>-<to sha256>.fz`. */
 export const PATCH_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.fz$`;
-/** An update pack's file name: `<sha256 of the running envelope>-<sha256 of the new envelope>.pack`. */
-export const PACK_FILE_PATTERN = `^${HEX64_RULE}-${HEX64_RULE}\\.pack$`;
+/**
+ * An update pack's file name: the first 16 hex digits of the SHA-256 of the running envelope and of the
+ * new one (`<from16>-<to16>.pack`). A board asks for it on every update, and nothing in a pack is trusted
+ * (what it makes is checked against the pointer and the signed manifest), so 64 bits name it well enough
+ * at 96 bytes less per request than two whole hashes.
+ */
+export const PACK_FILE_PATTERN = `^${hexRule(16)}-${hexRule(16)}\\.pack$`;
+/** How many hex digits of each envelope's SHA-256 an update pack's name carries. */
+export const PACK_NAME_HEX = 16;
+
+/** The update pack's file name from the envelope whose SHA-256 is `from` to the one whose SHA-256 is `to`. */
+export function packName(from: string, to: string): string {
+  return `${from.slice(0, PACK_NAME_HEX)}-${to.slice(0, PACK_NAME_HEX)}.pack`;
+}
+
+/** The two SHA-256 prefixes of an update pack's file name. */
+export function packNameParts(name: string): { from: string; to: string } {
+  const [from = "", to = ""] = name.slice(0, -".pack".length).split("-");
+  return { from, to };
+}
 
 /** A signing key's id (the first 16 hex characters of its public key's SHA-256). */
 export const KEY_ID_PATTERN = `^${hexRule(16)}$`;

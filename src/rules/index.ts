@@ -10,7 +10,11 @@ export {
   HEX64_PATTERN,
   HEX64_RULE,
   isHex64,
+  PACK_FILE_PATTERN,
+  PACK_NAME_HEX,
   PATCH_FILE_PATTERN,
+  packName,
+  packNameParts,
   ROLLOUT_ID_PATTERN,
 } from "./hex.ts";
 export {

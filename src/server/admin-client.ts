@@ -8,7 +8,14 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpotaError } from "../errors/index.ts";
 import { sha256Hex } from "../manifest/index.ts";
-import { BLOB_FILE_PATTERN, PACK_FILE_PATTERN, PATCH_FILE_PATTERN } from "../rules/hex.ts";
+import {
+  BLOB_FILE_PATTERN,
+  PACK_FILE_PATTERN,
+  PACK_NAME_HEX,
+  PATCH_FILE_PATTERN,
+  packName,
+  packNameParts,
+} from "../rules/hex.ts";
 import type { ReleaseStore } from "../store/index.ts";
 
 /** A refusal of the server (its HTTP status and its message), or a server that cannot be reached. */
@@ -79,7 +86,7 @@ export interface ReleaseFiles {
    */
   envelopePatches?: string[];
   /**
-   * Update packs from earlier releases to this one (`<from>-<to>.pack`), uploaded once the release
+   * Update packs from earlier releases to this one (`<from16>-<to16>.pack`: packName), uploaded once the release
    * exists: a board on an earlier release downloads its whole update in one request.
    */
   packs?: string[];
@@ -184,13 +191,15 @@ export function releaseFromStore(store: ReleaseStore, project: string, version: 
       );
     return name;
   };
+  const packs = new Map(store.updatePacks(project, version).map((p) => [packName(p.from, p.to), p]));
   return {
     envelope: store.readRelease(project, version).bytes,
     envelopePatches: store.envelopePatches(project, version).map((p) => `${p.from}-${p.to}.fz`),
-    packs: store.updatePacks(project, version).map((p) => `${p.from}-${p.to}.pack`),
+    packs: [...packs.keys()],
     pack: (name) => {
-      const from = checked(name, PACK_NAME).slice(0, 64);
-      return readFile(store.packPath(from, name.slice(65, 129)));
+      const p = packs.get(checked(name, PACK_NAME));
+      if (!p) throw new Error(`no update pack ${name} leads to ${project} ${version} in the store`);
+      return readFile(store.packPath(p.from, p.to));
     },
     blob: (name) => readFile(store.blobPath(checked(name, BLOB_NAME).slice(0, 64))),
     patch: (name) => {
@@ -222,7 +231,9 @@ export async function releaseFromFolder(
   return {
     envelope,
     envelopePatches: patches.filter((name) => PATCH_NAME.test(name) && name.endsWith(`-${to}.fz`)),
-    packs: packs.filter((name) => PACK_NAME.test(name) && name.endsWith(`-${to}.pack`)),
+    packs: packs.filter(
+      (name) => PACK_NAME.test(name) && packNameParts(name).to === to.slice(0, PACK_NAME_HEX),
+    ),
     pack: (name) => readFile(join(base, "packs", name)),
     blob: (name) => readFile(join(base, "blobs", name)),
     patch: (name) => readFile(join(base, "patches", name)),

@@ -1,6 +1,6 @@
 /**
  * The server's files, content-addressed, in the static layout under `<data>/store`:
- * `<project>/blobs/<sha256>.z`, `<project>/patches/<from>-<to>.fz`, `<project>/packs/<from>-<to>.pack`,
+ * `<project>/blobs/<sha256>.z`, `<project>/patches/<from>-<to>.fz`, `<project>/packs/<from16>-<to16>.pack`,
  * `<project>/releases/<sha256>.json`.
  * Every file is written to `<data>/tmp` first, synced, checked, and renamed into place, so a crash
  * leaves either no file or a whole one; leftovers in tmp are removed at start.

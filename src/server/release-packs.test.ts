@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from "../../testing/server.ts";
 import { encodePack, makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "../delta/index.ts";
 import { generateKeyPair } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
+import { packName as packFile } from "../rules/index.ts";
 import { publishStatic } from "../static/index.ts";
 import { openStore, type ReleaseStore } from "../store/index.ts";
 import { AdminClient, publishRelease, releaseFromFolder, releaseFromStore } from "./admin-client.ts";
@@ -27,7 +28,7 @@ describe("update packs on the server", () => {
   let v2: BuiltRelease;
   let device: Record<string, string>;
   const adminHeaders = () => ({ authorization: `Bearer ${s.adminToken}` });
-  const packName = () => `${v1.sha256}-${v2.sha256}.pack`;
+  const packName = () => packFile(v1.sha256, v2.sha256);
   const putPack = (name: string, payload: Buffer) =>
     s.app.inject({
       method: "PUT",
@@ -84,7 +85,7 @@ describe("update packs on the server", () => {
     const res = await putPack(packName(), store.readPack(v1.sha256, v2.sha256));
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe(
-      `update pack ${packName()} leads to envelope ${v2.sha256}, which is not a release of "${PROJECT}" (publish the release first)`,
+      `update pack ${packName()} leads to an envelope whose sha256 starts ${v2.sha256.slice(0, 16)}, which is not a release of "${PROJECT}" (publish the release first)`,
     );
   });
 
@@ -99,7 +100,7 @@ describe("update packs on the server", () => {
     const res = await s.app.inject({ method: "GET", url: `/d/${PROJECT}/packs/${packName()}` });
     expect(res.statusCode).toBe(200);
     expect(res.rawPayload).toEqual(store.readPack(v1.sha256, v2.sha256));
-    expect(res.headers.etag).toBe(`"${v1.sha256}-${v2.sha256}"`);
+    expect(res.headers.etag).toBe(`"${packFile(v1.sha256, v2.sha256).slice(0, -".pack".length)}"`);
     expect(res.headers["cache-control"]).toMatch(/immutable/);
     expect(await downloadingEvents()).toEqual([]); // without a token: nobody to record
   });
@@ -153,7 +154,7 @@ describe("update packs on the server", () => {
     const nowhere = "0".repeat(64);
     const missing = await s.app.inject({
       method: "GET",
-      url: `/d/${PROJECT}/packs/${v2.sha256}-${nowhere}.pack`,
+      url: `/d/${PROJECT}/packs/${packFile(v2.sha256, nowhere)}`,
       headers: device,
     });
     expect(missing.statusCode).toBe(404);
@@ -193,7 +194,7 @@ describe("update packs on the server", () => {
     });
     const missing = await s.app.inject({
       method: "GET",
-      url: `/d/${PROJECT}/packs/${"0".repeat(64)}-${v2.sha256}.pack`,
+      url: `/d/${PROJECT}/packs/${packFile("0".repeat(64), v2.sha256)}`,
       headers: { authorization: `Bearer ${token}`, "x-mpota-device": "b2" },
     });
     expect(missing.statusCode).toBe(404);

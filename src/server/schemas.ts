@@ -18,7 +18,7 @@ export const Version = Type.String({ pattern: VERSION_PATTERN, maxLength: MAX_VE
 export const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN });
 export const Tag = Type.String({ pattern: TAG_PATTERN });
 export const Hex64 = Type.String({ pattern: HEX64_PATTERN });
-/** Static-layout file names: `<sha256>.z`, `<from>-<to>.fz` and `<from>-<to>.pack`. */
+/** Static-layout file names: `<sha256>.z`, `<from>-<to>.fz` and `<from16>-<to16>.pack`. */
 export const BlobFile = Type.String({ pattern: BLOB_FILE_PATTERN });
 export const PatchFile = Type.String({ pattern: PATCH_FILE_PATTERN });
 export const PackFile = Type.String({ pattern: PACK_FILE_PATTERN });

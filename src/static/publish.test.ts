@@ -18,6 +18,7 @@ import {
   verifyEnvelope,
 } from "../manifest/index.ts";
 import { buildRelease } from "../release/index.ts";
+import { packName } from "../rules/index.ts";
 import { compressBlob, openStore, type ReleaseStore } from "../store/index.ts";
 import { parseExpiry, publishStatic, sitePaths } from "./publish.ts";
 
@@ -195,7 +196,7 @@ describe("publishStatic", () => {
     // 2 blobs, 2 envelope patches, 2 packs
     expect(result).toMatchObject({ written: 6, skipped: 0 });
     expect(listing(join(paths.root, "packs"))).toEqual(
-      [`${v1.sha256}-${v3.sha256}.pack`, `${v2.sha256}-${v3.sha256}.pack`].sort(),
+      [packName(v1.sha256, v3.sha256), packName(v2.sha256, v3.sha256)].sort(),
     );
     expect(readFileSync(paths.pack(v2.sha256, v3.sha256))).toEqual(store.readPack(v2.sha256, v3.sha256));
     const records = decodePack(readFileSync(paths.pack(v2.sha256, v3.sha256)));

@@ -2,7 +2,7 @@
  * `mpota publish --static`: copies a release from the store into the static layout of
  * docs/protocol.md, which any web server, object store or CDN can host:
  * ```
- * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  packs/<from>-<to>.pack
+ * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  packs/<from16>-<to16>.pack
  *                  releases/<version>.json  channels/<channel>.json
  * ```
  * Blobs, patches, update packs and the envelope are written first, the channel pointer last, each by atomic
@@ -22,6 +22,7 @@ import {
   sha256Hex,
   signEnvelope,
 } from "../manifest/index.ts";
+import { packName } from "../rules/index.ts";
 import { fsyncDir, inflateBlob, type ReleaseStore, StoreError, writeFileAtomic } from "../store/index.ts";
 
 export interface StaticPublishOptions {
@@ -58,7 +59,7 @@ export function sitePaths(site: string, project: string) {
     blob: (sha256: string) => join(root, "blobs", `${sha256}.z`),
     patch: (from: string, to: string) => join(root, "patches", `${from}-${to}.fz`),
     /** An update pack, by the sha256s of the running envelope and the new one. */
-    pack: (from: string, to: string) => join(root, "packs", `${from}-${to}.pack`),
+    pack: (from: string, to: string) => join(root, "packs", packName(from, to)),
     release: (version: string) => join(root, "releases", `${version}.json`),
     channel: (channel: string) => join(root, "channels", `${channel}.json`),
   };

@@ -11,6 +11,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
+import { packNameParts } from "../../rules/hex.ts";
 import { recordAudit } from "../audit.ts";
 import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { CachedDevice } from "../checkin-cache.ts";
@@ -105,7 +106,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
         .selectFrom("releases")
         .select("version")
         .where("project", "=", project)
-        .where("sha256", "=", sha256)
+        .where("sha256", "like", `${sha256}%`) // a pack's name carries the first 16 hex digits (packName)
         .executeTakeFirst();
       if (!row) return undefined;
       version = row.version;
@@ -344,7 +345,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // Asked for by a device, a pack to a release starts its download, even a missing one (the
       // device then fetches the envelope's patch or the envelope).
       if (request.device) {
-        const version = await versionOf(project, file.slice(65, 129));
+        const version = await versionOf(project, packNameParts(file).to);
         if (version) await downloading(request.device, version);
       }
       return sendFile(

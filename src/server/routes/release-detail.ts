@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import { type DecodedRecord, decodePack, PACK_KEY_BYTES } from "../../delta/index.ts";
 import type { Envelope, Manifest } from "../../manifest/index.ts";
+import { packName } from "../../rules/index.ts";
 import { ReleaseDetail } from "../api-schemas.ts";
 import type { ServerContext } from "../context.ts";
 import { releaseBefore, requireRelease } from "../data/index.ts";
@@ -24,7 +25,7 @@ async function storedEnvelope(ctx: ServerContext, project: string, sha256: strin
 async function storedPack(ctx: ServerContext, project: string, from: string, to: string) {
   let bytes: Buffer;
   try {
-    bytes = await readFile(ctx.store.path(project, "packs", `${from}-${to}.pack`));
+    bytes = await readFile(ctx.store.path(project, "packs", packName(from, to)));
   } catch {
     return undefined;
   }

@@ -17,6 +17,7 @@ import Type from "typebox";
 import type { Release } from "../../db/index.ts";
 import { decodePackTo, PatchError } from "../../delta/index.ts";
 import type { Manifest } from "../../manifest/index.ts";
+import { packNameParts } from "../../rules/hex.ts";
 import { MAX_FILE_SIZE } from "../../rules/limits.ts";
 import { recordAudit } from "../audit.ts";
 import { actorOf } from "../auth.ts";
@@ -108,7 +109,7 @@ async function missingFiles(ctx: ServerContext, manifest: Manifest): Promise<Mis
  */
 async function checkPack(path: string, file: string): Promise<void> {
   try {
-    decodePackTo(await readFile(path), file.slice(65, 129));
+    decodePackTo(await readFile(path), packNameParts(file).to);
   } catch (err) {
     if (err instanceof PatchError) throw new DataError("invalid", `update pack ${file}: ${err.message}`);
     throw err;
@@ -193,17 +194,18 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> = 
   app.put("/projects/:project/packs/:file", { schema: { params: PackParams } }, async (request, reply) => {
     const { project, file } = request.params;
     await requireProject(ctx.db.kysely, project);
-    const to = file.slice(65, 129);
+    const { to } = packNameParts(file);
+    // The name carries the first 16 hex digits of the envelope's sha256 (packName): a prefix match.
     const release = await db
       .selectFrom("releases")
       .select("version")
       .where("project", "=", project)
-      .where("sha256", "=", to)
+      .where("sha256", "like", `${to}%`)
       .executeTakeFirst();
     if (!release)
       throw new DataError(
         "invalid",
-        `update pack ${file} leads to envelope ${to}, which is not a release of "${project}" (publish the release first)`,
+        `update pack ${file} leads to an envelope whose sha256 starts ${to}, which is not a release of "${project}" (publish the release first)`,
       );
     const body = bodyStream(request.body);
     const size = await ctx.store.put(project, "packs", file, body, ctx.limits.maxPackBytes, (tmp) =>
