@@ -204,10 +204,8 @@ def _download(cfg, dst_path, entry, buf):
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
     _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"], buf)
-    try:
-        inflate(tmp, dst_path, entry, buf)
-    finally:
-        os.remove(tmp)
+    inflate(tmp, dst_path, entry, buf)  # a bad blob stays in TMP until drop_downloads, as before
+    os.remove(tmp)
 
 
 def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):

@@ -121,18 +121,20 @@ def carried(cfg, at, envelope_path):
     # downloaded when a capped link would carry more (a pack is capped at max_update_bytes: fetch.py).
     import os
 
-    from mpota import install, state, unpack
+    from mpota import install, state
     from mpota.source import PACKED
 
     rec = state.load()
     active = state.slot_dir(state.running_slot(rec)) + ".json"
+    unpack = None
     try:
         with open(PACKED) as f:
             n = int(f.read())
+        from mpota import unpack  # only for a board that got a pack, as install.py loads it
     except (OSError, ValueError):  # no update pack
         n = os.stat(envelope_path)[6]
     for entry, how, extra in install.plan(envelope_path, active):
-        if how != "copy" and unpack.records(entry):
+        if unpack and how != "copy" and unpack.records(entry):
             continue  # in the pack
         if how == "patch":
             n += extra["size"]
