@@ -18,8 +18,8 @@ import {
   signEnvelope,
 } from "../src/manifest/index.ts";
 import { type DeviceOptions, type RunOptions, type RunResult, VirtualDevice } from "../src/sim/index.ts";
-import { sitePaths } from "../src/static/index.ts";
-import { compressBlob, writeFileAtomic } from "../src/store/index.ts";
+import { sitePaths, writeChannel } from "../src/static/index.ts";
+import { compressBlob } from "../src/store/index.ts";
 import { type FaultServerOptions, startFaultServer } from "./fault-proxy.ts";
 import { writeSitePack } from "./pack.ts";
 import { deviceTracker } from "./sim.ts";
@@ -165,7 +165,10 @@ export function buildRelease(
   return envelope;
 }
 
-/** Points `channel` at a release already in the site (the pointer is written last, by rename). */
+/**
+ * Points `channel` at a release already in the site, as `mpota publish --static` does: its check answer
+ * (with the site's update pack from the release before), then the pointer, each by rename.
+ */
 export function publishPointer(site: string, project: string, channel: string, version: string): void {
   const paths = sitePaths(site, project);
   const envelope = readFileSync(paths.release(version));
@@ -173,7 +176,7 @@ export function publishPointer(site: string, project: string, channel: string, v
     signed: channelPointer({ channel, project, version, envelope }),
     signatures: [],
   });
-  writeFileAtomic(paths.channel(channel), pointer);
+  writeChannel(paths, channel, pointer);
 }
 
 export { type ServedRequest, type StaticServer, serveStatic } from "../src/static/serve.ts";
@@ -258,7 +261,10 @@ export interface StaticFixture<S extends SiteServer> {
   site: string;
   /** Where the project's files sit in the site folder. */
   paths: ReturnType<typeof sitePaths>;
-  /** The path a board requests for the project's `channel` pointer (for server rules and requests). */
+  /**
+   * The path a board requests for the project's `channel` (for server rules and requests): its check
+   * answer (`.pack`, the pointer with an update pack), which a board asks for first.
+   */
   channelPath: (channel: string) => string;
   /** The path a board requests for the envelope of release `version`. */
   releasePath: (version: string) => string;
@@ -303,7 +309,7 @@ export function staticFixture<S extends SiteServer>(serve: (site: string) => Pro
     dir,
     site,
     paths: sitePaths(site, project),
-    channelPath: (channel) => `/${project}/channels/${channel}.json`,
+    channelPath: (channel) => `/${project}/channels/${channel}.pack`,
     releasePath: (version) => `/${project}/releases/${version}.json`,
     get server() {
       return started();

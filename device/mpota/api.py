@@ -166,10 +166,11 @@ def _ready(cfg, force):
 
 
 def _report(cfg, event, version, note=None):
-    # Tells the source what happened, when it takes reports (mpota serve): installed, failed (+ why),
-    # confirmed, rolled_back (the server sees the download start itself: the board asks it for the
-    # update pack or the envelope). Best effort: a lost report costs nothing, the next check-in says
-    # the same, so a failure here is never the app's problem.
+    # Tells the source what happened, when it takes reports (mpota serve): installed (only when a patch
+    # fell back: the next check-in says the rest), failed (+ why), confirmed, rolled_back (the server
+    # sees the download start itself: the board asks it for the update pack or the envelope). Best
+    # effort: a lost report costs nothing, the next check-in says the same, so a failure here is never
+    # the app's problem.
     try:
         from mpota import source
 

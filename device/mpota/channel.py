@@ -58,11 +58,21 @@ def check_expiry(p):
     return p
 
 
-def check_channel(cfg, base, current_version, refusals, headers=None, query="", seen=None):
+def _with_pack(r, head, cap, body):
+    # Reads a check answer that may carry an update pack (answer.py: loaded only for such an answer).
+    from mpota.answer import read
+
+    read(r, head, cap, body)
+
+
+def check_channel(cfg, base, current_version, refusals, headers=None, query="", seen=None, attach=False):
     # None when the channel under `base` offers current_version, else its pointer. One small request,
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
     # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why);
-    # `seen`: a dict that gets the answer's kept headers (http.keep_head).
+    # `seen`: a dict that gets the answer's kept headers (http.keep_head). `attach`: asks for
+    # channels/<channel>.pack, the pointer with the update pack from the release before (docs/protocol.md,
+    # "Check answers"), and keeps that pack for the update; a source without it (404) is asked for the
+    # pointer alone.
     from mpota import http
     from mpota.source import setup
 
@@ -71,8 +81,13 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query="", 
     # A pointer kept while unsigned ones were taken must not answer a 304 once only signed ones are.
     key = url + "#signed" if cfg["signed_pointer"] else url
     saved = saved_answer(ETAG, key)
-    status, etag, body = http.get_small(url + query, headers, _MAX_POINTER,
-                                        saved["etag"] if saved and current_version else None, seen)
+    known = saved["etag"] if saved and current_version else None
+    status = 404
+    if attach:
+        status, etag, body = http.get_small(url[:-4] + "pack" + query, headers, _MAX_POINTER, known, seen,
+                                            _with_pack)
+    if status == 404:
+        status, etag, body = http.get_small(url + query, headers, _MAX_POINTER, known, seen)
     if status == 304 and saved:
         # The saved pointer was checked when it came; it may have expired since.
         pointer = check_expiry(saved["pointer"])

@@ -211,7 +211,8 @@ def verify(path, keys_hex, project=None):
 def pointer(data, keys_hex, project, channel=None, signed_only=False):
     # A channel pointer (bytes in RAM) -> its signed object. A pointer carrying signatures must carry
     # a valid one by a trusted key; an unsigned pointer only says where to look (the release it names
-    # is verified on its own), unless `signed_only` (the config's signed_pointer) refuses it. Either is
+    # is verified on its own), unless `signed_only` (the config's signed_pointer) refuses it, and may
+    # leave out project, channel and release (releases/<version>.json), as check answers do. Either is
     # refused once its `expires` has passed, or when it names another channel than `channel` (a
     # signed pointer of another channel replayed here).
     import io
@@ -233,6 +234,11 @@ def pointer(data, keys_hex, project, channel=None, signed_only=False):
         p = json.loads(data[start:-len(CLOSE)])
     except ValueError:
         raise bad("the channel pointer is not valid JSON")
+    if not sigs and isinstance(p, dict) and is_version(p.get("version")):
+        # A check answer's unsigned pointer leaves out what the board knows (docs/protocol.md).
+        p.setdefault("project", project)
+        p.setdefault("channel", channel)
+        p.setdefault("release", "releases/%s.json" % p["version"])
     if not isinstance(p, dict) or p.get("project") != project:
         raise UpdateError("project", "the channel pointer is for project %s, this board runs %s"
                           % (shown(p.get("project")) if isinstance(p, dict) else "(none)", project))

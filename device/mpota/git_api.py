@@ -44,8 +44,9 @@ def _origin(url):
 
 
 def headers(cfg, url, accept=None):
-    # The token only for URLs on the API host (a redirect elsewhere drops it: http.py).
-    h = {"Accept": accept} if accept else {}
+    # The token only for URLs on the API host (a redirect elsewhere drops it: http.py). A User-Agent,
+    # which GitHub's API requires (other requests go without: every byte of a check counts).
+    h = {"Accept": accept, "User-Agent": "mpota"} if accept else {"User-Agent": "mpota"}
     token = cfg["source"].get("token")
     if token and _origin(url) == _origin(api(cfg)):
         h["Authorization"] = "%s %s" % (_AUTH.get(cfg["source"]["type"], "token"), token)

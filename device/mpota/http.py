@@ -123,7 +123,7 @@ def _connect(tls, host, port):
 
 def _send(sock, tls, host, port, path, headers, method="GET", body=None):
     default = 443 if tls else 80
-    lines = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: mpota\r\n" % (
+    lines = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (
         method, path, host if port == default else "%s:%d" % (host, port))
     if body is not None:
         lines += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
@@ -328,10 +328,11 @@ def keep_head(seen, head):
         seen.update(head)
 
 
-def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None):
+def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None, reader=None):
     # A small document in RAM (a channel pointer): -> (status, etag, body). 304 when `etag` still
     # matches; statuses other than 200/304 come back with an empty body for the caller to judge.
-    # `seen`: a dict that gets the answer's kept headers (keep_head).
+    # `seen`: a dict that gets the answer's kept headers (keep_head); `reader(r, head, max_bytes, body)`:
+    # reads a 200 answer's body into the bytearray `body` in the caller's own way.
     headers = dict(headers or {})
     if etag:
         headers["If-None-Match"] = etag
@@ -341,7 +342,9 @@ def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None):
         if status in RETRY_STATUS:
             raise retry_status(status, head)
         body = bytearray()
-        if status == 200:
+        if status == 200 and reader:
+            reader(r, head, max_bytes, body)
+        elif status == 200:
             from mpota.body import read_body
 
             read_body(r, head, max_bytes, body.extend)

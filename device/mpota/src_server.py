@@ -35,16 +35,17 @@ def _running(current_version):
     return "?" + "&".join(q) if q else ""
 
 
-def check(cfg, current_version, seen=None):
+def check(cfg, current_version, seen=None, attach=False):
     # One small conditional request that says what the board runs: None when the server offers
-    # current_version, else its pointer. `seen`: as source.check's.
+    # current_version, else its pointer. `seen`, `attach`: as source.check's (the server attaches the
+    # update pack from the release the board runs).
     from mpota.channel import check_channel
 
     return check_channel(cfg, _base(cfg), current_version, (
         (401, "auth", "the server does not know this device's token (revoked?)"),
         (403, "auth", "the server has not accepted this device (pending approval?)"),
         (404, "source", "no such channel, or no release on it for this device"),
-    ), headers(cfg), _running(current_version), seen)
+    ), headers(cfg), _running(current_version), seen, attach)
 
 
 def fetch_release(cfg, pointer_or_version):

@@ -50,8 +50,8 @@ def _update(force, cfg):
         raise e
     errors.clear()
     why = files["patch_error"]
-    phase("api", "_report", cfg, "installed", header["version"],
-          "a patch fell back to the whole file: " + why if why else None)
+    if why:  # else nothing worth a request: the next check-in (trial) or confirmed report says it
+        phase("api", "_report", cfg, "installed", header["version"], "a patch fell back to the whole file: " + why)
     if mpota.step:
         mpota.step(4, header["version"])  # DONE
     phase("api", "_reset", cfg["reset_mode"], "installed %s, to run on trial" % header["version"])

@@ -109,7 +109,7 @@ const DROPPED: Record<string, string> = {
   enable_delta_updates: "mpota uses a delta patch whenever a release carries one",
   stage_dir: "the A/B slots (/.mpota/slot0, slot1) replace the staging folder",
   backup_dir: "the A/B slots keep the previous release; there is no backup folder",
-  user_agent: "mpota sends User-Agent: mpota",
+  user_agent: "mpota sends User-Agent: mpota to the Git hosts' APIs (GitHub requires one), no other",
   error_history_limit: "mpota keeps the last error (status()) and the releases that failed on the board",
 };
 

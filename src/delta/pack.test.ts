@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { channelPointer, envelopeBytes, generateKeyPair, signEnvelope } from "../manifest/index.ts";
+import { MAX_ATTACHED_PACK } from "../rules/index.ts";
 import {
+  checkAnswer,
   decodePack,
   decodePackTo,
   encodePack,
@@ -166,5 +169,41 @@ describe("makePack", () => {
     expect(decodePack(patched).map((r) => r.kind)).toEqual(["e", "b"]);
     const fresh = makePack({ from: [], to, envelope: envelopeArgs, patches: [], readBlob });
     expect(decodePack(fresh).map((r) => r.kind)).toEqual(["e", "z"]);
+  });
+});
+
+describe("checkAnswer", () => {
+  const envelopeOf = bytes("1.1.0's envelope");
+  const signed = channelPointer({ channel: "stable", project: "p", version: "1.1.0", envelope: envelopeOf });
+  const pointer = envelopeBytes({ signed, signatures: [] });
+  // An unsigned pointer without what the board knows: project, channel, release path.
+  const compact = bytes(
+    `{"signatures":[],"signed":\n{"sha256":"${sha256("1.1.0's envelope")}","size":${envelopeOf.length},"version":"1.1.0"}\n}\n`,
+  );
+  const from = sha256("1.0.0's envelope");
+
+  it("is the pointer, then the 16 hex digits of the envelope the pack starts from, then the pack", () => {
+    const pack = encodePack([envelope]);
+    expect(checkAnswer(pointer, { fromSha256: from, pack })).toEqual(
+      Buffer.concat([compact, bytes(from.slice(0, 16)), pack]),
+    );
+  });
+
+  it("is the pointer alone without a pack, or with one over MAX_ATTACHED_PACK bytes", () => {
+    expect(checkAnswer(pointer)).toEqual(compact);
+    const big = { fromSha256: from, pack: Buffer.alloc(MAX_ATTACHED_PACK + 1) };
+    expect(checkAnswer(pointer, big)).toEqual(compact);
+    const fits = { fromSha256: from, pack: Buffer.alloc(MAX_ATTACHED_PACK) };
+    expect(checkAnswer(pointer, fits)).toHaveLength(compact.length + 16 + MAX_ATTACHED_PACK);
+  });
+
+  it("keeps a signed pointer as it is, and an unsigned one's expiry", () => {
+    const key = generateKeyPair();
+    const expiring = { ...signed, expires: "2027-01-01T00:00:00Z" };
+    const signedPointer = envelopeBytes(signEnvelope(expiring, [key]));
+    expect(checkAnswer(signedPointer)).toEqual(signedPointer);
+    const unsigned = checkAnswer(envelopeBytes({ signed: expiring, signatures: [] })).toString();
+    expect(unsigned).toContain('"expires":"2027-01-01T00:00:00Z"');
+    expect(unsigned).not.toContain('"project"');
   });
 });

@@ -11,7 +11,8 @@
  * Layout: the magic "MPK1", then records: a kind (one ASCII byte), a key (the first 8 bytes of the
  * sha256 of what the record makes), the data's length (unsigned LEB128, at most 4 bytes), the data.
  */
-import { MAX_BLOB_BYTES, MAX_FILES } from "../rules/index.ts";
+import { envelopeBytes, parsePointerEnvelope } from "../manifest/index.ts";
+import { MAX_ATTACHED_PACK, MAX_BLOB_BYTES, MAX_FILES, PACK_NAME_HEX } from "../rules/index.ts";
 import { PatchError } from "./errors.ts";
 import type { PatchEncoding } from "./patch.ts";
 
@@ -169,4 +170,29 @@ export function makePack(args: {
     );
   }
   return encodePack(records);
+}
+
+/**
+ * A check answer (docs/protocol.md, "Check answers"; device/mpota/answer.py): the channel pointer, then,
+ * when there is one, the first 16 hex digits of the sha256 of the envelope the update pack starts from and
+ * the pack. A board on that release then updates with this one request. The pack is left out when it is
+ * larger than MAX_ATTACHED_PACK (the board downloads it itself). An unsigned pointer leaves out what a
+ * board knows (its project and channel, and `release`: releases/<version>.json); a signed one is as it is.
+ */
+export function checkAnswer(
+  pointer: Uint8Array,
+  attached?: { fromSha256: string; pack: Uint8Array },
+): Buffer {
+  const { signed, signatures } = parsePointerEnvelope(pointer);
+  const { sha256, size, version, expires } = signed;
+  const head =
+    signatures.length > 0
+      ? Buffer.from(pointer)
+      : envelopeBytes({ signed: { sha256, size, version, ...(expires ? { expires } : {}) }, signatures });
+  if (!attached || attached.pack.length > MAX_ATTACHED_PACK) return head;
+  return Buffer.concat([
+    head,
+    Buffer.from(attached.fromSha256.slice(0, PACK_NAME_HEX), "latin1"),
+    attached.pack,
+  ]);
 }

@@ -24,6 +24,8 @@ export const DEMO_CHANNEL = "stable";
 export interface DemoSite {
   /** Where boards find the site (the config's source.url). */
   url: string;
+  /** The served folder. */
+  root: string;
   key: SigningKey;
   store: ReleaseStore;
   release: (version: string, variant: ExampleVariant) => Promise<BuiltRelease>;
@@ -59,6 +61,7 @@ export async function openDemoSite(onServe: (request: ServedRequest) => void): P
   if (problems.length > 0) throw new Error(`the demo's board config is wrong: ${problems.join("; ")}`);
   return {
     url: server.url,
+    root: site,
     key,
     store,
     release: (version, variant) => exampleRelease(store, key, version, variant),

@@ -205,7 +205,7 @@ export async function tellStory(say: Say, options: StoryOptions = {}): Promise<v
     say("");
     say(pc.bold(text));
   };
-  const names = traffic();
+  let names = traffic();
   let downloads: Download[] = [];
   const site = await openDemoSite((request) => {
     const download = names.describe(request);
@@ -215,6 +215,7 @@ export async function tellStory(say: Say, options: StoryOptions = {}): Promise<v
     const soFar = download.bytes && sum > download.bytes ? ` (${formatBytes(sum)} this run)` : "";
     say(pc.cyan(`  site  │ sent ${download.what}${size}${soFar}`));
   });
+  names = traffic(site.root); // its check answers are told from their pointers by the site's files
   let device: VirtualDevice | undefined;
   try {
     say(pc.bold("1. Releases"));

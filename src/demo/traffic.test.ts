@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Manifest } from "../manifest/index.ts";
+import { checkAnswer } from "../delta/index.ts";
+import { channelPointer, envelopeBytes, type Manifest } from "../manifest/index.ts";
 import { packName } from "../rules/index.ts";
 import { traffic } from "./traffic.ts";
 
@@ -48,5 +52,37 @@ describe("traffic", () => {
       what: "/greenhouse/releases/9.9.9.json: not on the site (404)",
       bytes: 0,
     });
+  });
+
+  it("tells a check answer that brings an update pack from one that brings the pointer only", () => {
+    const site = mkdtempSync(join(tmpdir(), "mpota-traffic-"));
+    try {
+      const envelope = Buffer.from("{}");
+      const pointer = envelopeBytes({
+        signed: channelPointer({ channel: "stable", project: "greenhouse", version: "1.1.0", envelope }),
+        signatures: [],
+      });
+      mkdirSync(join(site, "greenhouse", "channels"), { recursive: true });
+      writeFileSync(join(site, "greenhouse", "channels", "stable.json"), pointer);
+      const names = traffic(site);
+      const d = (bytes: number) =>
+        names.describe({
+          method: "GET",
+          path: "/greenhouse/channels/stable.pack",
+          url: "/greenhouse/channels/stable.pack",
+          status: 200,
+          bytes,
+          authorized: false,
+        });
+      const alone = checkAnswer(pointer).length;
+      expect(d(alone)).toEqual({ kind: "channel", what: 'channel "stable" pointer', bytes: alone });
+      expect(d(alone + 300)).toEqual({
+        kind: "pack",
+        what: 'channel "stable" pointer and release 1.1.0 update pack (signed manifest and changed files)',
+        bytes: alone + 300,
+      });
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
   });
 });

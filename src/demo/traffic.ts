@@ -1,8 +1,12 @@
 /**
- * What a board downloads from the demo's site, in words: the channel pointer, a release manifest, or
- * a file of a release (whole or as a delta patch), named by its path in the release, or an update pack.
+ * What a board downloads from the demo's site, in words: the channel pointer (with the update pack its
+ * check answer brings), a release manifest, or a file of a release (whole or as a delta patch), named by
+ * its path in the release, or an update pack.
  */
-import type { Manifest } from "../manifest/index.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkAnswer } from "../delta/index.ts";
+import { type Manifest, parsePointerEnvelope } from "../manifest/index.ts";
 import { packNameParts } from "../rules/index.ts";
 import type { ServedRequest } from "../static/index.ts";
 
@@ -19,7 +23,8 @@ export interface Traffic {
   describe: (request: ServedRequest) => Download;
 }
 
-export function traffic(): Traffic {
+/** `site`: the served folder, where a check answer (channels/<channel>.pack) is told from its pointer. */
+export function traffic(site?: string): Traffic {
   const paths = new Map<string, string>(); // file sha256 -> its path in a release
   const envelopes = new Map<string, string>(); // envelope sha256 -> its release's version
   const nameOf = (sha256: string) => paths.get(sha256) ?? `file ${sha256.slice(0, 12)}…`;
@@ -32,12 +37,19 @@ export function traffic(): Traffic {
       const [, , folder = "", name = ""] = path.split("/");
       if (status === 404) return { kind: "missing", what: `${path}: not on the site (404)`, bytes };
       if (folder === "channels") {
-        const channel = `channel "${name.replace(/\.json$/, "")}"`;
-        return {
-          kind: "channel",
-          what: status === 304 ? `${channel}: unchanged since the last check` : `${channel} pointer`,
-          bytes,
-        };
+        const channel = `channel "${name.replace(/\.(json|pack)$/, "")}"`;
+        if (status === 304)
+          return { kind: "channel", what: `${channel}: unchanged since the last check`, bytes };
+        const pointer = site && join(site, path.replace(/\.pack$/, ".json"));
+        if (name.endsWith(".pack") && pointer && existsSync(pointer)) {
+          const data = readFileSync(pointer);
+          if (bytes > checkAnswer(data).length) {
+            const { version } = parsePointerEnvelope(data).signed;
+            const what = `${channel} pointer and release ${version} update pack (signed manifest and changed files)`;
+            return { kind: "pack", what, bytes };
+          }
+        }
+        return { kind: "channel", what: `${channel} pointer`, bytes };
       }
       if (folder === "releases")
         return { kind: "release", what: `release ${name.replace(/\.json$/, "")} manifest (signed)`, bytes };

@@ -334,7 +334,7 @@ describe("log", () => {
     const debug = board(boardFiles(config("stable", { log: "debug" }), "1.0.0"));
     const d = await debug.run({ script: script() });
     expect(d.output).toContain("mpota: file lib/big.py");
-    fixture.server.rules.push({ path: channelPath("stable"), fault: { kind: "status", status: 404 } });
+    fixture.server.rules.push({ path: channelPath("stable"), fault: { kind: "status", status: 403 } });
     const error = board(boardFiles(config("stable", { log: "error" }), "1.0.0"));
     const e = await error.run({ script: script() });
     expect(e.output).toMatch(/^mpota: update failed: \w+: .+$/m);

@@ -113,7 +113,6 @@ get("${url}", etag=r[1])
     expect(server.requests[0]!.headers).toEqual({
       host: `ota.example:${server.port}`,
       connection: "close",
-      "user-agent": "mpota",
     });
     expect(server.requests[2]!.headers["if-none-match"]).toBe(results[0]!.value.etag);
   });

@@ -1,9 +1,13 @@
 /**
- * Update packs on the device (device/mpota/pack.py, fetch.py, install.py): a board one release behind
- * downloads the pointer and one pack, whatever the number of changed files; without a pack (several
- * releases behind, no envelope beside its slot, a damaged pack) it updates by today's downloads.
+ * Update packs on the device (device/mpota/answer.py, pack.py, fetch.py, install.py): a board one release
+ * behind takes the pack with its check answer (channels/<channel>.pack), one request whatever the number
+ * of changed files; a board the answer's pack is not for downloads its own pack; without a pack (several
+ * releases behind, no envelope beside its slot, a damaged pack) it updates by today's downloads; a source
+ * without check answers (404) is asked for the pointer.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { faultFixture, printed, runCommand, sameTree, slotTree, testApp } from "../../testing/board.ts";
 import { writeSitePack } from "../../testing/pack.ts";
@@ -58,7 +62,18 @@ beforeAll(async () => {
   release("1.2.0", trees["1.2.0"], { packFrom: ["1.0.0"] });
   release("1.3.0", trees["1.3.0"]);
   release("1.4.0", trees["1.4.0"], { packFrom: ["1.3.0"] }); // none from 1.0.0: 4 releases behind
+  // Channels to-<v> named no release before, so their check answers carry no pack.
   for (const v of ["1.1.0", "1.2.0", "1.4.0"]) publish(`to-${v}`, v);
+  // Channels that moved on from a release: their check answers carry the pack from it.
+  for (const [channel, from, to] of [
+    ["next", "1.0.0", "1.1.0"],
+    ["next-again", "1.0.0", "1.1.0"],
+    ["from-1.3.0", "1.3.0", "1.4.0"],
+  ] as const) {
+    writeSitePack(fixture.site, project, from, to);
+    publish(channel, from);
+    publish(channel, to);
+  }
 });
 
 afterEach(async () => {
@@ -73,9 +88,10 @@ afterAll(fixture.close);
 async function update(
   version: keyof typeof trees,
   change: (files: Record<string, unknown>) => void = () => {},
+  channel = `to-${version}`,
 ) {
   const files = boardFiles(
-    fixture.config(`to-${version}`, { timeout_s: 2, retries: 1, reset_mode: "none" }),
+    fixture.config(channel, { timeout_s: 2, retries: 1, reset_mode: "none" }),
     "1.0.0",
   );
   change(files);
@@ -91,8 +107,85 @@ async function update(
   };
 }
 
+describe("check answers with an update pack", () => {
+  it("one release behind: the check answer brings the pack, and that one request is the update", async () => {
+    const { result, asked, installed, leftovers, r } = await update("1.1.0", undefined, "next");
+    expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
+    expect(asked).toEqual([channelPath("next")]);
+    expect(installed).toBe(true);
+    expect(leftovers).toEqual([]);
+    expect(r.netBytesIn).toBeLessThan(readFileSync(join(fixture.site, channelPath("next"))).length + 400);
+  });
+
+  it("check() keeps the pack its answer brought; update() then finds the pointer unchanged (304) and uses it", async () => {
+    const device = board(
+      boardFiles(fixture.config("next-again", { timeout_s: 2, retries: 1, reset_mode: "none" }), "1.0.0"),
+    );
+    expect(printed((await runCommand(device, "check")).output, "check")).toMatchObject({
+      available: "1.1.0",
+    });
+    expect(Object.keys(device.files()).filter((p) => p.startsWith(".mpota/next/"))).toHaveLength(1);
+    const r = await runCommand(device, "update");
+    expect(printed(r.output, "update")).toMatchObject({ ok: true, installed: "1.1.0" });
+    expect(fixture.server.requests.map((q) => [q.path, q.status])).toEqual([
+      [channelPath("next-again"), 200],
+      [channelPath("next-again"), 304],
+    ]);
+    expect(sameTree(slotTree(device.files(), 1), trees["1.1.0"])).toBe(true);
+    expect(Object.keys(device.files()).filter((p) => p.startsWith(".mpota/next/"))).toEqual([]);
+  });
+
+  it("a pack from another release than the board's is left alone: the board asks for its own", async () => {
+    const { result, asked, installed, leftovers } = await update("1.4.0", undefined, "from-1.3.0");
+    expect(result).toMatchObject({ ok: true, installed: "1.4.0" });
+    expect(asked.slice(0, 2)).toEqual([
+      channelPath("from-1.3.0"),
+      expect.stringMatching(/\/packs\/.*\.pack$/),
+    ]);
+    expect(asked).toContain(releasePath("1.4.0"));
+    expect(installed).toBe(true);
+    expect(leftovers).toEqual([]);
+  });
+
+  it("a damaged pack in the answer costs only what it saved: the board installs the signed release", async () => {
+    const answer = join(fixture.site, channelPath("next"));
+    const good = readFileSync(answer);
+    const bad = Buffer.from(good);
+    bad[bad.length - 20] = bad[bad.length - 20]! ^ 0xff; // inside the pack's last record
+    writeFileSync(answer, bad);
+    try {
+      const { result, asked, installed, leftovers } = await update("1.1.0", undefined, "next");
+      expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
+      expect(asked[0]).toBe(channelPath("next"));
+      expect(asked.length).toBeGreaterThan(1);
+      expect(installed).toBe(true);
+      expect(leftovers).toEqual([]);
+    } finally {
+      writeFileSync(answer, good);
+    }
+  });
+
+  it("a source without check answers (404) is asked for the pointer, then the pack", async () => {
+    const answer = join(fixture.site, channelPath("to-1.1.0"));
+    const saved = readFileSync(answer);
+    rmSync(answer);
+    try {
+      const { result, asked, installed } = await update("1.1.0");
+      expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
+      expect(asked).toEqual([
+        channelPath("to-1.1.0"),
+        `/${project}/channels/to-1.1.0.json`,
+        expect.stringMatching(/\/packs\/.*\.pack$/),
+      ]);
+      expect(installed).toBe(true);
+    } finally {
+      writeFileSync(answer, saved);
+    }
+  });
+});
+
 describe("update packs", () => {
-  it("one release behind: the pointer and the pack, nothing else", async () => {
+  it("one release behind, an answer without a pack: the answer and the pack, nothing else", async () => {
     const pack = writeSitePack(fixture.site, project, "1.0.0", "1.1.0");
     const { result, asked, installed, leftovers, r } = await update("1.1.0");
     expect(result).toMatchObject({ ok: true, installed: "1.1.0" });
@@ -149,7 +242,7 @@ describe("update packs", () => {
 });
 
 describe("update packs from mpota serve", () => {
-  it("the board asks for the pack with its token, and reports the install only (the server sees the download)", async () => {
+  it("one release behind, the check-in answer brings the pack: one request, no report (the server sees the download)", async () => {
     const served = await startTestServer("sqlite", { limits: { checkinIntervalMs: 0 } });
     const asked: Array<{ method: string; url: string; auth: boolean; event?: string }> = [];
     served.app.addHook("preHandler", async (request) => {
@@ -183,12 +276,22 @@ describe("update packs from mpota serve", () => {
       const r = await runCommand(device, "update");
       expect(printed(r.output, "update")).toMatchObject({ ok: true, installed: "1.1.0" });
       expect(sameTree(slotTree(device.files(), 1), trees["1.1.0"])).toBe(true);
-      const pack = asked.find((q) => q.url.startsWith(`/d/${project}/packs/`));
-      expect(pack).toMatchObject({ method: "GET", auth: true });
-      expect(pack!.url).toMatch(/^\/d\/greenhouse\/packs\/[0-9a-f]{16}-[0-9a-f]{16}\.pack$/);
-      expect(asked.filter((q) => q.method === "POST").map((q) => [q.url, q.event])).toEqual([
-        [`/d/${project}/reports`, "installed"],
+      expect(asked).toEqual([
+        {
+          method: "GET",
+          url: `/d/${project}/channels/stable.pack?version=1.0.0&state=good`,
+          auth: true,
+          event: undefined,
+        },
       ]);
+      await served.flush();
+      const events = (
+        await admin.request<{ events: Array<{ version: string; event: string }> }>(
+          "GET",
+          `/projects/${project}/devices/p1`,
+        )
+      ).events.map((e) => [e.version, e.event]);
+      expect(events).toContainEqual(["1.1.0", "downloading"]);
     } finally {
       await served.close();
     }

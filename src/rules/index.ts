@@ -18,6 +18,7 @@ export {
   ROLLOUT_ID_PATTERN,
 } from "./hex.ts";
 export {
+  MAX_ATTACHED_PACK,
   MAX_BLOB_BYTES,
   MAX_FILE_SIZE,
   MAX_FILES,

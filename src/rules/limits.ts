@@ -20,6 +20,12 @@ export const MAX_ROLLBACK_FROM = 16;
  * MAX_LINE_BYTES, which a board also refuses to pass.
  */
 export const MAX_SIGNATURES = 4;
+/**
+ * Largest update pack a check answer carries (channels/<channel>.pack, docs/protocol.md "Check
+ * answers"; device/mpota/answer.py `MAX_PACK`): a board that cannot use it (several releases behind,
+ * or new) wastes no more, a cut answer loses no more, and a larger pack is worth its own request.
+ */
+export const MAX_ATTACHED_PACK = 8192;
 /** Longest version, in characters (the loader sizes its read of the state record, three versions, by it). */
 export const MAX_VERSION_LENGTH = 256;
 

@@ -27,6 +27,7 @@ import {
   isName,
   isPath,
   isVersion,
+  MAX_ATTACHED_PACK,
   MAX_LINE_BYTES,
   MAX_VERSION_LENGTH,
   pathProblem,
@@ -49,6 +50,7 @@ interface DeviceVerdicts {
   maxLine: number;
   maxVersion: number;
   maxPackRecords: number;
+  maxAttachedPack: number;
 }
 
 /** Every table through device/mpota (version.py, manifest.py, src_git.py) on one virtual board. */
@@ -65,7 +67,7 @@ async function deviceVerdicts(): Promise<DeviceVerdicts> {
   };
   const script = `
 import json
-from mpota import config, manifest, pack, src_git, version
+from mpota import answer, config, manifest, pack, src_git, version
 with open('/cases.json') as f:
     c = json.loads(f.read())
 
@@ -91,6 +93,7 @@ print(json.dumps({
     "maxLine": manifest.MAX_LINE,
     "maxVersion": version.MAX_LENGTH,
     "maxPackRecords": pack.MAX_RECORDS,
+    "maxAttachedPack": answer.MAX_PACK,
 }))
 `;
   const { value } = await runDeviceScript(script, { "cases.json": JSON.stringify(cases) });
@@ -196,5 +199,6 @@ describe("limits", () => {
     expect(device.maxLine).toBe(MAX_LINE_BYTES);
     expect(device.maxVersion).toBe(MAX_VERSION_LENGTH);
     expect(device.maxPackRecords).toBe(MAX_PACK_RECORDS);
+    expect(device.maxAttachedPack).toBe(MAX_ATTACHED_PACK);
   });
 });

@@ -205,6 +205,41 @@ describe("update packs on the server", () => {
     ]);
   });
 
+  it("answers a check-in for channels/<channel>.pack with the pointer and the pack from the device's release", async () => {
+    const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+      id: "b3",
+    });
+    const headers = { authorization: `Bearer ${token}`, "x-mpota-device": "b3" };
+    const checkin = (file: string, version: string, etag?: string) =>
+      s.app.inject({
+        method: "GET",
+        url: `/d/${PROJECT}/channels/${file}?version=${version}&state=good`,
+        headers: etag ? { ...headers, "if-none-match": etag } : headers,
+      });
+    const pointer = await checkin("stable.json", "1.0.0");
+    expect(pointer.statusCode).toBe(200);
+    const answer = await checkin("stable.pack", "1.0.0");
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers.etag).toBe(pointer.headers.etag);
+    // The unsigned pointer without what the device knows (project, channel, release path), then the pack.
+    const compact = Buffer.from(
+      `{"signatures":[],"signed":\n{"sha256":"${v2.sha256}","size":${v2.bytes.length},"version":"1.1.0"}\n}\n`,
+    );
+    expect(answer.rawPayload).toEqual(
+      Buffer.concat([compact, Buffer.from(v1.sha256.slice(0, 16)), store.readPack(v1.sha256, v2.sha256)]),
+    );
+    expect((await downloadingEvents()).filter((e) => e.device_id === "b3")).toEqual([
+      { device_id: "b3", version: "1.1.0" },
+    ]);
+    // On the release offered, or from a release the server has no pack from: the pointer alone.
+    expect((await checkin("stable.pack", "1.1.0")).rawPayload).toEqual(compact);
+    expect((await checkin("stable.pack", "0.9.0")).rawPayload).toEqual(compact);
+    // Unchanged since the device's last answer: 304, no pack.
+    const same = await checkin("stable.pack", "1.0.0", pointer.headers.etag as string);
+    expect(same.statusCode).toBe(304);
+    expect(same.rawPayload).toHaveLength(0);
+  });
+
   it("releaseFromFolder finds the packs leading to the release in a static site", async () => {
     const site = mkdtempSync(join(tmpdir(), "mpota-site-"));
     publishStatic({ site, store, project: PROJECT, version: "1.1.0", channel: "stable" });

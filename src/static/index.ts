@@ -5,5 +5,6 @@ export {
   type StaticPublishOptions,
   type StaticPublishResult,
   sitePaths,
+  writeChannel,
 } from "./publish.ts";
 export { type ServedRequest, type StaticServer, serveStatic, siteFile } from "./serve.ts";

@@ -65,6 +65,7 @@ describe("publishStatic", () => {
       expires,
     });
     const files = built.envelope.signed.files;
+    const paths = sitePaths(site, "greenhouse");
     expect(listing(site)).toEqual(
       [
         "greenhouse",
@@ -72,11 +73,13 @@ describe("publishStatic", () => {
         ...files.map((f) => `greenhouse/blobs/${f.sha256}.z`),
         "greenhouse/channels",
         "greenhouse/channels/stable.json",
+        "greenhouse/channels/stable.pack",
         "greenhouse/releases",
         "greenhouse/releases/1.0.0.json",
       ].sort(),
     );
-    const paths = sitePaths(site, "greenhouse");
+    // The channel named no release before: its check answer is the pointer alone (signed: as it is).
+    expect(readFileSync(paths.answer("stable"))).toEqual(readFileSync(paths.channel("stable")));
     expect(readFileSync(paths.release("1.0.0"))).toEqual(built.bytes);
     for (const f of files) expect(readFileSync(paths.blob(f.sha256))).toEqual(store.readBlob(f.sha256));
     const pointer = parsePointerEnvelope(readFileSync(paths.channel("stable")));
@@ -207,6 +210,20 @@ describe("publishStatic", () => {
     ]);
     expect(main.blobs.patches).toBe(undefined);
     expect(listing(join(paths.root, "patches"))).toHaveLength(2); // the envelope patches only
+    // The channel named no release before: its check answer is the (unsigned) pointer alone, without
+    // what a board knows (project, channel, release path).
+    const compact = Buffer.from(
+      `{"signatures":[],"signed":\n{"sha256":"${v3.sha256}","size":${v3.bytes.length},"version":"1.2.0"}\n}\n`,
+    );
+    expect(readFileSync(paths.answer("stable"))).toEqual(compact);
+
+    // A channel that moves from 1.1.0 to 1.2.0: its check answer brings the pack from 1.1.0.
+    publishStatic({ site, store, project: "greenhouse", version: "1.1.0", channel: "beta" });
+    publishStatic({ site, store, project: "greenhouse", version: "1.2.0", channel: "beta" });
+    expect(parsePointerEnvelope(readFileSync(paths.channel("beta"))).signed.version).toBe("1.2.0");
+    expect(readFileSync(paths.answer("beta"))).toEqual(
+      Buffer.concat([compact, Buffer.from(v2.sha256.slice(0, 16)), store.readPack(v2.sha256, v3.sha256)]),
+    );
 
     writeFileSync(store.packPath(v1.sha256, v2.sha256), "MPK1e");
     const other = temp("site");

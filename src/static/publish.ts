@@ -3,14 +3,16 @@
  * docs/protocol.md, which any web server, object store or CDN can host:
  * ```
  * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  packs/<from16>-<to16>.pack
- *                  releases/<version>.json  channels/<channel>.json
+ *                  releases/<version>.json  channels/<channel>.json  channels/<channel>.pack
  * ```
- * Blobs, patches, update packs and the envelope are written first, the channel pointer last, each by atomic
- * rename: a device reading the site at any moment sees the old release or the new one.
+ * `channels/<channel>.pack` is the check answer: the pointer with the update pack from the release the
+ * channel named before (docs/protocol.md, "Check answers").
+ * Blobs, patches, update packs and the envelope are written first, the check answer and the channel pointer
+ * last, each by atomic rename: a device reading the site at any moment sees the old release or the new one.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { decodePackTo, PatchError } from "../delta/index.ts";
+import { checkAnswer, decodePackTo, PatchError } from "../delta/index.ts";
 import {
   type ChannelPointer,
   channelPointer,
@@ -62,15 +64,19 @@ export function sitePaths(site: string, project: string) {
     pack: (from: string, to: string) => join(root, "packs", packName(from, to)),
     release: (version: string) => join(root, "releases", `${version}.json`),
     channel: (channel: string) => join(root, "channels", `${channel}.json`),
+    /** The channel's check answer: its pointer, with the update pack from the release before it. */
+    answer: (channel: string) => join(root, "channels", `${channel}.pack`),
   };
 }
 
 const sameSize = (file: string, size: number) => existsSync(file) && statSync(file).size === size;
 
-function currentVersion(file: string): string | undefined {
+/** What the channel's pointer names now: its version and envelope sha256. */
+function currentRelease(file: string): { version: string; sha256: string } | undefined {
   if (!existsSync(file)) return undefined;
   try {
-    return parsePointerEnvelope(readFileSync(file)).signed.version;
+    const { version, sha256 } = parsePointerEnvelope(readFileSync(file)).signed;
+    return { version, sha256 };
   } catch {
     return undefined; // a damaged pointer is simply replaced
   }
@@ -86,13 +92,30 @@ function checkPack(data: Uint8Array, from: string, to: string): void {
   }
 }
 
+/**
+ * Points `channel` at the envelope `pointer` names: writes its check answer (the pointer, with the site's
+ * update pack from the release the channel named before when there is one) and then the pointer itself,
+ * each by atomic rename (a board before check answers reads only the pointer). -> the bytes written.
+ */
+export function writeChannel(paths: ReturnType<typeof sitePaths>, channel: string, pointer: Buffer): number {
+  const file = paths.channel(channel);
+  const from = currentRelease(file)?.sha256;
+  const to = parsePointerEnvelope(pointer).signed.sha256;
+  const packFile = from && from !== to ? paths.pack(from, to) : undefined;
+  const pack = packFile && existsSync(packFile) ? readFileSync(packFile) : undefined;
+  const answer = checkAnswer(pointer, from && pack ? { fromSha256: from, pack } : undefined);
+  writeFileAtomic(paths.answer(channel), answer);
+  writeFileAtomic(file, pointer);
+  return answer.length + pointer.length;
+}
+
 /** Publishes a stored release to a static site and points `channel` at it (the pointer last). */
 export function publishStatic(options: StaticPublishOptions): StaticPublishResult {
   const { store, project, version, channel } = options;
   const { envelope, bytes } = store.readRelease(project, version);
   const paths = sitePaths(options.site, project);
   const pointerFile = paths.channel(channel);
-  const previous = currentVersion(pointerFile);
+  const previous = currentRelease(pointerFile)?.version;
   if (previous !== undefined && compareVersions(version, previous) < 0) {
     if (!envelope.signed.rollback)
       throw new StoreError(
@@ -187,8 +210,7 @@ export function publishStatic(options: StaticPublishOptions): StaticPublishResul
   const pointerBytes = envelopeBytes(
     keys.length > 0 ? signEnvelope(pointer, keys) : { signed: pointer, signatures: [] },
   );
-  writeFileAtomic(pointerFile, pointerBytes);
-  size += pointerBytes.length;
+  size += writeChannel(paths, channel, pointerBytes);
   return {
     project,
     version,

@@ -69,6 +69,12 @@ describe("GitHub emulator", () => {
     expect(missing.status).toBe(422);
   });
 
+  it("refuses an API request without a User-Agent (403), as GitHub does", async () => {
+    const r = await get(`${gh.api}/repos/acme/app/commits/dev`, { "user-agent": "" });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { message: string }).message).toMatch(/User-Agent/);
+  });
+
   it("lists the recursive tree with git's own blob SHA-1s and sizes", async () => {
     const r = await get(`${gh.api}/repos/acme/app/git/trees/${v1}?recursive=1`);
     const body = (await r.json()) as {

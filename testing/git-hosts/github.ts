@@ -5,7 +5,8 @@
  * redirect to a different storage host; branches; commits (also as the bare SHA with
  * `Accept: application/vnd.github.sha`); git/trees (recursive); contents (raw media type); web raw
  * links that redirect to the raw host; page links; ETag / 304; rate-limit headers and 403 when the
- * limit is spent; 401 for a wrong token and 404 for a private repository without one.
+ * limit is spent; 403 without a User-Agent; 401 for a wrong token and 404 for a private repository
+ * without one.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -66,8 +67,15 @@ export async function startGitHub(options: GitHubOptions): Promise<GitHubEmulato
       reply.code(status).send({ message, documentation_url: DOCS, status: String(status) });
 
     // Rate limit: every API request counts, except a 304 to an authorized request (as GitHub documents).
+    // A request without a User-Agent is refused first, as GitHub does.
     api.addHook("onRequest", async (request, reply) => {
       if (!request.url.startsWith("/api/v3/") || request.url.startsWith("/api/v3/rate_limit")) return;
+      if (!request.headers["user-agent"])
+        return fail(
+          reply,
+          403,
+          "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.",
+        );
       const who = request.headers.authorization ? "authenticated" : "anonymous";
       const limit = limits[who];
       const window = windows[who];

@@ -4,14 +4,20 @@
  * `Authorization: Bearer <device token>` and `X-Mpota-Device: <device id>`; the check-in carries what
  * the device runs as `?version=…&state=good|trial&failed=…`. Blobs, patches and update packs are served
  * without a token too (content-addressed and immutable, like a CDN would); pointers and envelopes never
- * are. A device's first fetch of a release's envelope or of an update pack leading to it is its
- * "downloading" event for that release (the device sends no report of its own for it: an update is then
- * three requests, check-in, pack and the "installed" report).
+ * are. `channels/<channel>.pack` is the check answer of docs/protocol.md ("Check answers"): the pointer,
+ * with the update pack from the release the device says it runs when the server has one of at most
+ * MAX_ATTACHED_PACK bytes, so that a device one release behind updates with this one request (it reports
+ * "installed" only when a patch fell back; its next check-in says the rest). A device's first fetch of a
+ * release's envelope or of an update pack leading to it, in a check answer or on its own, is its
+ * "downloading" event for that release (the device sends no report of its own for it).
  */
+
+import { readFile } from "node:fs/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
+import { checkAnswer } from "../../delta/index.ts";
 import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
-import { packNameParts } from "../../rules/hex.ts";
+import { MAX_ATTACHED_PACK, packName, packNameParts } from "../../rules/index.ts";
 import { recordAudit } from "../audit.ts";
 import { authenticateDevice, deviceAuth } from "../auth.ts";
 import type { CachedDevice } from "../checkin-cache.ts";
@@ -69,6 +75,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const downloads = new Set<string>();
   // Release versions by envelope sha256 (what update packs are named by); releases never change.
   const versionsBySha = new Map<string, string>();
+  // Update packs small enough for a check answer, by name (null: none, or too large); packs never change.
+  const attachable = new Map<string, Buffer | null>();
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
   // Wrong (or missing) tokens per client address: guessing costs a minute per few tries.
@@ -129,6 +137,25 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     });
     if (downloads.size > 500_000) downloads.clear();
     downloads.add(key);
+  }
+
+  /** The update pack a check answer carries from release `from` to `to`, when there is one small enough. */
+  async function attachedPack(project: string, from: string, to: string) {
+    const [a, b] = await Promise.all([releaseInfo(project, from), releaseInfo(project, to)]);
+    if (!a || !b) return undefined;
+    const name = packName(a.sha256, b.sha256);
+    const key = `${project}\n${name}`;
+    let pack = attachable.get(key);
+    if (pack === undefined) {
+      const size = await ctx.store.size(project, "packs", name);
+      pack =
+        size !== undefined && size <= MAX_ATTACHED_PACK
+          ? await readFile(ctx.store.path(project, "packs", name))
+          : null;
+      if (attachable.size > 10_000) attachable.clear();
+      attachable.set(key, pack);
+    }
+    return pack ? { fromSha256: a.sha256, pack } : undefined;
   }
 
   async function pointerFor(project: string, channel: string, version: string): Promise<Pointer | undefined> {
@@ -230,7 +257,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       },
     },
     async (request, reply) => {
-      const channel = request.params.file.slice(0, -".json".length);
+      const channel = request.params.file.slice(0, -".json".length); // or .pack
       // Two independent reads: on PostgreSQL two round trips at once instead of one after the other.
       // A failed authentication wins over whatever the channel lookup found.
       const [device, route] = await Promise.all([
@@ -260,7 +287,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       };
       const target = pickVersion(view, route);
       const pointer = target ? await pointerFor(device.project, channel, target) : undefined;
-      if (!pointer) throw new DataError("not-found", `channel "${channel}" has no release for this device`);
+      if (!target || !pointer)
+        throw new DataError("not-found", `channel "${channel}" has no release for this device`);
       // Written before the device hears of the release, so its reports always find the offer.
       const rolloutId = offeringRollout(view, route);
       const offer = `${rolloutId}\n${device.id}`;
@@ -273,7 +301,11 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // (RFC 9111 3.5), and on a no-update check every byte counts (docs/protocol.md).
       reply.header("etag", pointer.etag);
       if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
-      return reply.type("application/json").send(pointer.bytes);
+      if (!request.params.file.endsWith(".pack")) return reply.type("application/json").send(pointer.bytes);
+      const attached =
+        version && version !== target ? await attachedPack(device.project, version, target) : undefined;
+      if (attached) await downloading(device, target);
+      return reply.type("application/octet-stream").send(checkAnswer(pointer.bytes, attached));
     },
   );
 

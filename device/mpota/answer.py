@@ -1,0 +1,63 @@
+# A check answer with an update pack (docs/protocol.md, "Check answers"): channels/<channel>.pack is the
+# channel pointer, then, when the source has one, the 16 hex digits of the envelope an update pack starts
+# from and that pack. The pointer (its lines up to the line "}") comes into RAM as ever; the pack goes
+# to NEXT/<from16>.pack, where the update that follows takes it instead of downloading it
+# (envpatch.download). Whatever an earlier answer left there goes first. Nothing of it is trusted: the
+# pack is checked as a downloaded one is, and a board short of flash lets it pass.
+from micropython import const
+
+from mpota.errors import UpdateError
+
+MAX_PACK = const(8192)  # the largest pack an answer carries (src/rules/limits.ts, MAX_ATTACHED_PACK)
+_HEX = b"0123456789abcdef"
+
+
+def read(r, head, cap, body):
+    # The answer's body from the reader `r`: the pointer (at most `cap` bytes) into the bytearray `body`.
+    import os
+
+    from mpota.body import read_body
+    from mpota.source import NEXT, drop_downloads, free_bytes
+
+    drop_downloads(NEXT)
+    keep = free_bytes() // 2 >= MAX_PACK
+    st = [False, b"", None]  # the pointer has ended; the pack's first 16 bytes (its origin); its file
+
+    def sink(view):
+        i = 0
+        if not st[0]:
+            data = bytes(view)
+            while not st[0]:
+                j = data.find(b"\n", i)
+                body.extend(data[i:] if j < 0 else data[i:j + 1])
+                if len(body) > cap:
+                    raise UpdateError("size", "the channel pointer is larger than %d bytes" % cap)
+                if j < 0:
+                    return
+                i = j + 1
+                st[0] = body[-3:] == b"\n}\n"
+        if st[2] is None and i < len(view):
+            need = 16 - len(st[1])
+            st[1] += bytes(view[i:i + need])
+            i += need
+            if len(st[1]) < 16:
+                return
+            if keep and all(c in _HEX for c in st[1]):
+                try:
+                    os.mkdir(NEXT)
+                except OSError:
+                    pass  # already there
+                st[2] = open("%s/%s.pack" % (NEXT, st[1].decode()), "wb")
+            else:
+                st[2] = False  # not kept: the update downloads its pack
+        if st[2] and i < len(view):
+            view = view[i:]
+            done = st[2].write(view)
+            while done < len(view):
+                done += st[2].write(view[done:])
+
+    try:
+        read_body(r, head, cap + 16 + MAX_PACK, sink)
+    finally:
+        if st[2]:
+            st[2].close()
