@@ -112,7 +112,12 @@ describe("the server source on a virtual board", () => {
       // The server sees the download (the check answer brought the pack); the board's next word is its
       // confirmed report: an install without a patch that fell back is not worth a request of its own.
       const seen = (await events()).filter((e) => e.version === "1.1.0").map((e) => [e.event, e.error]);
-      expect(seen).toEqual(expect.arrayContaining([["downloading", null], ["confirmed", null]]));
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          ["downloading", null],
+          ["confirmed", null],
+        ]),
+      );
       expect(seen.map(([event]) => event)).not.toContain("installed");
 
       await admin.request("PUT", "/projects/p/channels/stable", { version: "1.2.0" });
