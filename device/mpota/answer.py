@@ -1,15 +1,16 @@
 # A check answer with an update pack (docs/protocol.md, "Check answers"): channels/<channel>.pack is the
 # channel pointer, then, when the source has one, the 16 hex digits of the envelope an update pack starts
 # from and that pack. The pointer (its lines up to the line "}") comes into RAM as ever; the pack goes
-# to NEXT/<from16>.pack, where the update that follows takes it instead of downloading it
+# to /.mpota/next/<from16>.pack, where the update that follows takes it instead of downloading it
 # (envpatch.download). Whatever an earlier answer left there goes first. Nothing of it is trusted: the
-# pack is checked as a downloaded one is, and a board short of flash lets it pass.
+# pack is checked as a downloaded one is, and a board short of flash lets it pass. Few names (a private
+# const, no globals): each name an update interns is kept, and past about 630 of them MicroPython
+# allocates 4.5 KB more at once (docs/device.md, RAM).
 from micropython import const
 
 from mpota.errors import UpdateError
 
-MAX_PACK = const(8192)  # the largest pack an answer carries (src/rules/limits.ts, MAX_ATTACHED_PACK)
-_HEX = b"0123456789abcdef"
+_MAX_PACK = const(8192)  # the largest pack an answer carries (src/rules/limits.ts, MAX_ATTACHED_PACK)
 
 
 def read(r, head, cap, body):
@@ -17,10 +18,10 @@ def read(r, head, cap, body):
     import os
 
     from mpota.body import read_body
-    from mpota.source import NEXT, drop_downloads, free_bytes
+    from mpota.source import drop_downloads, free_bytes
 
-    drop_downloads(NEXT)
-    keep = free_bytes() // 2 >= MAX_PACK
+    drop_downloads("/.mpota/next")
+    keep = free_bytes() // 2 >= _MAX_PACK
     st = [False, b"", None]  # the pointer has ended; the pack's first 16 bytes (its origin); its file
 
     def sink(view):
@@ -42,12 +43,12 @@ def read(r, head, cap, body):
             i += need
             if len(st[1]) < 16:
                 return
-            if keep and all(c in _HEX for c in st[1]):
+            if keep and all(c in b"0123456789abcdef" for c in st[1]):
                 try:
-                    os.mkdir(NEXT)
+                    os.mkdir("/.mpota/next")
                 except OSError:
                     pass  # already there
-                st[2] = open("%s/%s.pack" % (NEXT, st[1].decode()), "wb")
+                st[2] = open("/.mpota/next/" + st[1].decode() + ".pack", "wb")
             else:
                 st[2] = False  # not kept: the update downloads its pack
         if st[2] and i < len(view):
@@ -57,7 +58,7 @@ def read(r, head, cap, body):
                 done += st[2].write(view[done:])
 
     try:
-        read_body(r, head, cap + 16 + MAX_PACK, sink)
+        read_body(r, head, cap + 16 + _MAX_PACK, sink)
     finally:
         if st[2]:
             st[2].close()

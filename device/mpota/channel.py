@@ -58,18 +58,11 @@ def check_expiry(p):
     return p
 
 
-def _with_pack(r, head, cap, body):
-    # Reads a check answer that may carry an update pack (answer.py: loaded only for such an answer).
-    from mpota.answer import read
-
-    read(r, head, cap, body)
-
-
-def check_channel(cfg, base, current_version, refusals, headers=None, query="", seen=None, attach=False):
+def check_channel(cfg, base, current_version, refusals, headers=None, query="", seen=None, pack=False):
     # None when the channel under `base` offers current_version, else its pointer. One small request,
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
     # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why);
-    # `seen`: a dict that gets the answer's kept headers (http.keep_head). `attach`: asks for
+    # `seen`: a dict that gets the answer's kept headers (http.keep_head). `pack`: asks for
     # channels/<channel>.pack, the pointer with the update pack from the release before (docs/protocol.md,
     # "Check answers"), and keeps that pack for the update; a source without it (404) is asked for the
     # pointer alone.
@@ -83,9 +76,8 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query="", 
     saved = saved_answer(ETAG, key)
     known = saved["etag"] if saved and current_version else None
     status = 404
-    if attach:
-        status, etag, body = http.get_small(url[:-4] + "pack" + query, headers, _MAX_POINTER, known, seen,
-                                            _with_pack)
+    if pack:
+        status, etag, body = http.get_small(url[:-4] + "pack" + query, headers, _MAX_POINTER, known, seen, True)
     if status == 404:
         status, etag, body = http.get_small(url + query, headers, _MAX_POINTER, known, seen)
     if status == 304 and saved:

@@ -34,23 +34,6 @@ def _get(url, dst, limit, headers):
         return False
 
 
-def _carried(frm, path):
-    # True once the update pack the check answer brought from the envelope `frm` (answer.py) is at
-    # path + ".pack".
-    import os
-
-    from mpota.source import NEXT
-
-    try:
-        os.rename("%s/%s.pack" % (NEXT, frm[:16]), path + ".pack")
-        os.rmdir(NEXT)  # it held that one pack only
-        return True
-    except OSError as e:
-        if flash_fault(e):
-            raise
-        return False  # none came, or one from another release
-
-
 def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
     # -> (the running envelope's path, True) once the update pack from it to the envelope `sha256`
     # (the one the check answer brought, else <base>/packs/<from16>-<to16>.pack, at most `limit` bytes;
@@ -59,6 +42,7 @@ def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
     # (no envelope beside the slot, no such pack or patch, a failed or oversized download). One phase
     # for both: a board that finds no pack loads its download modules once.
     import hashlib
+    import os
 
     from mpota import downloads, source, state
     from mpota.manifest import hexdigest
@@ -73,9 +57,17 @@ def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
             raise
         return None  # e.g. ENOENT: a board set up without a release has no envelope beside its slot
     frm = hexdigest(h)
+    if base:
+        # The pack a check answer brought from this envelope (answer.py), if one did.
+        try:
+            os.rename("/.mpota/next/" + frm[:16] + ".pack", path + ".pack")
+            os.rmdir("/.mpota/next")  # it held that one pack only
+            return old, True
+        except OSError as e:
+            if flash_fault(e):
+                raise
     # A pack's name carries the first 16 hex digits of each sha256 (src/rules/hex.ts packName).
-    if base and (_carried(frm, path) or _get("%s/packs/%s-%s.pack" % (base, frm[:16], sha256[:16]), path + ".pack",
-                                             limit, headers)):
+    if base and _get("%s/packs/%s-%s.pack" % (base, frm[:16], sha256[:16]), path + ".pack", limit, headers):
         return old, True
     # A patch is worth it only when smaller than the envelope: no more than that is read.
     if _get(source.patch_url(cfg, frm, sha256), path + ".fz", size, headers):

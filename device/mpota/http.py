@@ -328,11 +328,11 @@ def keep_head(seen, head):
         seen.update(head)
 
 
-def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None, reader=None):
+def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None, pack=False):
     # A small document in RAM (a channel pointer): -> (status, etag, body). 304 when `etag` still
     # matches; statuses other than 200/304 come back with an empty body for the caller to judge.
-    # `seen`: a dict that gets the answer's kept headers (keep_head); `reader(r, head, max_bytes, body)`:
-    # reads a 200 answer's body into the bytearray `body` in the caller's own way.
+    # `seen`: a dict that gets the answer's kept headers (keep_head); `pack`: a check answer, whose
+    # update pack answer.py writes to flash (the pointer alone comes into RAM).
     headers = dict(headers or {})
     if etag:
         headers["If-None-Match"] = etag
@@ -342,8 +342,10 @@ def get_small(url, headers=None, max_bytes=4096, etag=None, seen=None, reader=No
         if status in RETRY_STATUS:
             raise retry_status(status, head)
         body = bytearray()
-        if status == 200 and reader:
-            reader(r, head, max_bytes, body)
+        if status == 200 and pack:
+            from mpota.answer import read
+
+            read(r, head, max_bytes, body)
         elif status == 200:
             from mpota.body import read_body
 

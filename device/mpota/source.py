@@ -6,9 +6,9 @@
 #                               (that contract is in src_git.py's header);
 #   "micropython_ota"           src_micropython_ota.
 # A serving module has these functions (a board imports only the modules of its own source):
-#   check(cfg, current_version, seen, attach) -> None (nothing new) | pointer dict (at least "version");
+#   check(cfg, current_version, seen, pack) -> None (nothing new) | pointer dict (at least "version");
 #                               `seen` (None or a dict) gets the kept headers of the source's answer;
-#                               `attach`: an update pack that comes with the answer is kept (static, server)
+#                               `pack`: an update pack that comes with the answer is kept (static, server)
 #   fetch_release(cfg, pointer_or_version) -> path of the verified envelope (or file list) on flash
 #   blob_url(cfg, sha256) / patch_url(cfg, from_sha256, to_sha256) -> URL
 #   fetch_file(cfg, url, dst_path, size, hasher) -> bytes   (sources whose releases are file lists)
@@ -19,7 +19,6 @@ from mpota.errors import UpdateError
 
 TMP = "/.mpota/tmp"  # downloads wait here until install_release has put them into the slot
 PACKED = TMP + "/pack.bytes"  # there once an update pack is split into TMP (pack.py): the pack's size
-NEXT = "/.mpota/next"  # <from16>.pack: the update pack the last check answer carried (answer.py)
 _GIT = ("github", "gitea", "gogs")  # served by src_git, with src_<type> for that API's specifics
 
 
@@ -66,29 +65,29 @@ def free_bytes():
     return max(0, st[0] * (st[4] - 2))
 
 
-def drop_downloads(folder=TMP):
+def drop_downloads(path=TMP):
     # Removes whatever an update left in TMP (a refused or cut download), so junk never fills the flash;
-    # or the files of another folder of files (NEXT). Not install.remove_tree: loading install.py here
-    # would intern its names before the envelope is verified, where an update needs the most heap
-    # (docs/device.md, RAM).
+    # or the files of another folder of files (the pack a check answer left: answer.py). Not
+    # install.remove_tree: loading install.py here would intern its names before the envelope is
+    # verified, where an update needs the most heap (docs/device.md, RAM).
     import os
 
     try:
-        for entry in list(os.ilistdir(folder)):
-            os.remove(folder + "/" + entry[0])
-        os.rmdir(folder)
+        for entry in list(os.ilistdir(path)):
+            os.remove(path + "/" + entry[0])
+        os.rmdir(path)
     except OSError:
         pass  # none there, or a failing flash; the next update tries again
 
 
-def check(cfg, current_version, seen=None, attach=False):
+def check(cfg, current_version, seen=None, pack=False):
     m = source_module(cfg)
     if m:
-        return m.check(cfg, current_version, seen, attach)
+        return m.check(cfg, current_version, seen, pack)
     from mpota.channel import check_channel
 
     return check_channel(cfg, _base(cfg), current_version, ((404, "source", "no such channel (HTTP 404)"),),
-                         None, "", seen, attach)
+                         None, "", seen, pack)
 
 
 def available(cfg, current, force):
@@ -100,8 +99,8 @@ def available(cfg, current, force):
     seen = {} if window else None
     # The check answer may bring the update pack (docs/protocol.md, "Check answers"), unless a metered
     # link must count every byte of an update against its cap first.
-    attach = not any(t.get("max_update_bytes") for t in cfg["transports"] or ())
-    pointer = check(cfg, None if force else current, seen, attach)
+    pack = not any(t.get("max_update_bytes") for t in cfg["transports"] or ())
+    pointer = check(cfg, None if force else current, seen, pack)
     if window:
         from mpota import schedule
 

@@ -97,7 +97,7 @@ def may_hold(src, repo_dir):
 # check() and fetch_release()
 
 
-def check(cfg, current_version, seen=None, attach=False):  # no check answer carries a pack here
+def check(cfg, current_version, seen=None, pack=False):  # no check answer carries a pack here
     # None when the source offers current_version, else {"version": ...}: a branch tip (its commit),
     # a tag, or the latest release's tag. A branch or release costs one small conditional request
     # (304 when nothing changed, where the API sends ETags); a pinned tag none at all. `seen`: a

@@ -50,7 +50,7 @@ def _judge(url, status, what):
         raise UpdateError("http", "%s: HTTP %d" % (url, status))
 
 
-def check(cfg, current_version, seen=None, attach=False):  # no check answer carries a pack here
+def check(cfg, current_version, seen=None, pack=False):  # no check answer carries a pack here
     from mpota import channel, http, source
 
     source.setup(cfg)

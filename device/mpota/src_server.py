@@ -35,9 +35,9 @@ def _running(current_version):
     return "?" + "&".join(q) if q else ""
 
 
-def check(cfg, current_version, seen=None, attach=False):
+def check(cfg, current_version, seen=None, pack=False):
     # One small conditional request that says what the board runs: None when the server offers
-    # current_version, else its pointer. `seen`, `attach`: as source.check's (the server attaches the
+    # current_version, else its pointer. `seen`, `pack`: as source.check's (the server attaches the
     # update pack from the release the board runs).
     from mpota.channel import check_channel
 
@@ -45,7 +45,7 @@ def check(cfg, current_version, seen=None, attach=False):
         (401, "auth", "the server does not know this device's token (revoked?)"),
         (403, "auth", "the server has not accepted this device (pending approval?)"),
         (404, "source", "no such channel, or no release on it for this device"),
-    ), headers(cfg), _running(current_version), seen, attach)
+    ), headers(cfg), _running(current_version), seen, pack)
 
 
 def fetch_release(cfg, pointer_or_version):

@@ -1,8 +1,8 @@
 /**
  * The power-cut matrix (testing/powercut.ts) extended to patched files: an update whose changed
  * files (and the envelope) come as patches of both encodings, one download each, and the same update
- * in one update pack (split into TMP, then applied), with the power cut before every flash operation, in both
- * durability models. Every run must end with the board running exactly the old or the new release,
+ * in one update pack (split into TMP, then applied), and in the pack a check answer brings (kept in
+ * /.mpota/next, then split), with the power cut before every flash operation, in both durability models. Every run must end with the board running exactly the old or the new release,
  * each slot the state record names intact byte for byte.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,10 +29,12 @@ import { openStore } from "../store/index.ts";
 
 const PROJECT = "greenhouse";
 const PACKED = "greenhouse-packed"; // the same releases, with an update pack from 1.0.0 to 1.1.0
+const ANSWERED = "greenhouse-answered"; // the same again, the pack in the channel's check answer
 const work = mkdtempSync(join(tmpdir(), "mpota-delta-cut-"));
 let server: StaticServer;
 let scenario: CutScenario;
 let packed: CutScenario;
+let answered: CutScenario;
 
 /** The app without the mpota package: the board has it in /lib (as if frozen), so the matrix stays small. */
 function app(version: string, extra: Record<string, Uint8Array | string>): Record<string, Uint8Array> {
@@ -60,6 +62,13 @@ beforeAll(async () => {
     }
     await buildRelease({ dir: join(work, version), project: PACKED, version, key, store });
     publishStatic({ site: join(work, "site"), store, project: PACKED, version, channel: "stable" });
+    await buildRelease({ dir: join(work, version), project: ANSWERED, version, key, store });
+    if (version === "1.1.0") {
+      // the envelope on the site first (another channel), the pack, then the channel moves from 1.0.0
+      publishStatic({ site: join(work, "site"), store, project: ANSWERED, version, channel: "staging" });
+      writeSitePack(join(work, "site"), ANSWERED, "1.0.0", "1.1.0");
+    }
+    publishStatic({ site: join(work, "site"), store, project: ANSWERED, version, channel: "stable" });
     const built = await buildRelease({
       dir: join(work, version),
       project: PROJECT,
@@ -103,6 +112,7 @@ beforeAll(async () => {
   };
   scenario = cutScenario("patched update", PROJECT);
   packed = cutScenario("update from a pack", PACKED);
+  answered = cutScenario("update from the pack of a check answer", ANSWERED);
 });
 
 afterAll(async () => {
@@ -120,6 +130,23 @@ describe("power cuts during a patched install", () => {
       expect(server.requests.filter((p) => p.includes("/patches/")).length).toBeGreaterThan(cutPoints / 2);
     },
     scaled(240_000), // as the client's matrix: an update loads its modules per phase, on a busy machine too
+  );
+});
+
+describe("power cuts during an update from the pack a check answer brings", () => {
+  it.each(["torn", "commit-on-close"] as const)(
+    "%s flash: the board runs 1.0.0 or 1.1.0, intact",
+    async (model) => {
+      server.requests.length = 0;
+      const { cutPoints, failures } = await cutMatrix(answered, model, { concurrency: 2 });
+      expect(cutPoints).toBeGreaterThan(20);
+      expect(failures).toEqual([]);
+      // the runs took the pack from the answer (a run cut while writing it asks again, or falls back)
+      const asked = server.requests.filter((p) => p.startsWith(`/${ANSWERED}/`));
+      expect(asked.filter((p) => p.endsWith("/channels/stable.pack")).length).toBeGreaterThan(cutPoints / 2);
+      expect(asked.filter((p) => p.includes("/packs/")).length).toBeLessThan(cutPoints / 4);
+    },
+    scaled(240_000),
   );
 });
 
