@@ -84,6 +84,9 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query="", 
         # The saved pointer was checked when it came; it may have expired since.
         pointer = check_expiry(saved["pointer"])
     elif status == 200:
+        import gc
+
+        gc.collect()  # the answer's garbage goes first: what the pointer's parse keeps (names) lands low
         from mpota import envelope
 
         pointer = envelope.pointer(body, cfg["keys"], cfg["project"], cfg["source"]["channel"],
