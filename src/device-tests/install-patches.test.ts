@@ -161,7 +161,7 @@ describe("a patched install on the device", () => {
     expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
   });
 
-  it("does the same from mpota serve (the server source)", async () => {
+  it("does the same from mpota serve, which hears of an install only when a patch fell back", async () => {
     const served = await startTestServer("sqlite");
     try {
       await served.app.listen({ port: 0, host: "127.0.0.1" });
@@ -187,6 +187,37 @@ describe("a patched install on the device", () => {
         files: { patched: 2, downloaded: 1, patch_failed: 0 },
       });
       expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
+      // A patch that falls back is the one install the board reports (with why); the others the server
+      // learns from the download and the next check-in.
+      const second = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
+        id: "dev-2",
+      });
+      const files = fixture.boardFiles(
+        fixture.config("stable", {
+          source: { type: "server", url, device_id: "dev-2", token: second.token },
+          reset_mode: "none",
+        }),
+        "1.0.0",
+      );
+      files[".mpota/slot0/lib/big.py"] = big.replace("import time", "import utime"); // not the patch's base
+      const fell = await runCommand(fixture.board(files), "update");
+      expect(printed(fell.output, "update")).toMatchObject({ ok: true, files: { patch_failed: 1 } });
+      await served.flush();
+      const events = (
+        await admin.request<{ events: Array<{ event: string; error: string | null }> }>(
+          "GET",
+          `/projects/${PROJECT}/devices/dev-2`,
+        )
+      ).events;
+      expect(events.filter((e) => e.event === "installed")).toEqual([
+        expect.objectContaining({
+          error: expect.stringMatching(/^a patch fell back to the whole file: lib\/big\.py: /),
+        }),
+      ]);
+      const first = (
+        await admin.request<{ events: Array<{ event: string }> }>("GET", `/projects/${PROJECT}/devices/dev-1`)
+      ).events;
+      expect(first.map((e) => e.event)).not.toContain("installed");
     } finally {
       await served.close();
     }
