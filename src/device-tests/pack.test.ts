@@ -165,6 +165,27 @@ describe("check answers with an update pack", () => {
     }
   });
 
+  it("junk after the pointer costs what the pack saved; an answer past pointer + 8 KiB is refused by its size", async () => {
+    const answer = join(fixture.site, channelPath("to-1.1.0"));
+    const saved = readFileSync(answer);
+    try {
+      writeFileSync(answer, Buffer.concat([saved, Buffer.from("0123456789abcdef"), randomBytes(8000)]));
+      const junk = await update("1.1.0");
+      expect(junk.result).toMatchObject({ ok: true, installed: "1.1.0" });
+      expect(junk.installed).toBe(true);
+      expect(junk.asked.length).toBeGreaterThan(1); // the pack it asked for then, or the envelope
+      writeFileSync(answer, Buffer.concat([saved, Buffer.from("0123456789abcdef"), randomBytes(13_000)]));
+      fixture.server.requests.length = 0;
+      const big = await update("1.1.0");
+      expect(big.result).toMatchObject({ ok: false, error: { code: "size" } });
+      expect(big.result.error.message).toMatch(/at most \d+ are expected/);
+      expect(big.asked).toEqual([channelPath("to-1.1.0")]);
+      expect(big.leftovers).toEqual([]);
+    } finally {
+      writeFileSync(answer, saved);
+    }
+  });
+
   it("a source without check answers (404) is asked for the pointer, then the pack", async () => {
     const answer = join(fixture.site, channelPath("to-1.1.0"));
     const saved = readFileSync(answer);
