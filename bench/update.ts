@@ -71,7 +71,7 @@ print("figures", json.dumps({"updateMs": time.ticks_diff(time.ticks_ms(), t), "i
 `;
 
 const CHECK = `${PRELUDE}
-measure("heapCheck", source.check, cfg, "1.0.0")
+measure("heapCheck", source.check, cfg, "1.0.0", None, True)
 print("figures", json.dumps(out))
 `;
 
