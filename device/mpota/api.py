@@ -175,9 +175,10 @@ def _report(cfg, event, version, note=None):
         from mpota import source
 
         cfg = cfg or _config(None)
-        m = source.source_module(cfg)
-        if m and hasattr(m, "report"):
+        if cfg["source"]["type"] == "server":  # the one source that takes reports
+            from mpota.post import report
+
             source.setup(cfg)
-            m.report(cfg, event, version, note)
+            report(cfg, event, version, note)
     except Exception:
         pass

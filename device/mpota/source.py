@@ -12,9 +12,9 @@
 #   fetch_release(cfg, pointer_or_version) -> path of the verified envelope (or file list) on flash
 #   blob_url(cfg, sha256) / patch_url(cfg, from_sha256, to_sha256) -> URL
 #   fetch_file(cfg, url, dst_path, size, hasher) -> bytes   (sources whose releases are file lists)
-#   report(cfg, event, version, note)                        (optional: sources that take reports)
 # The static layout's channel check lives once in channel.py (check_channel), its envelope download in
-# fetch.py (fetch_envelope); src_server calls both with its own base URL and credentials.
+# fetch.py (fetch_envelope); src_server calls both with its own base URL and credentials. The one source
+# that takes reports, mpota serve, takes them through post.report.
 from mpota.errors import UpdateError
 
 TMP = "/.mpota/tmp"  # downloads wait here until install_release has put them into the slot

@@ -17,35 +17,31 @@ def headers(cfg):
     return {"Authorization": "Bearer " + src["token"], "X-Mpota-Device": src["device_id"]}
 
 
-def _running(current_version):
-    # "?version=…&state=good|trial&failed=…" from the state record (a version's "+" must be escaped).
+def check(cfg, current_version, seen=None, pack=False):
+    # One small conditional request that says what the board runs: None when the server offers
+    # current_version, else its pointer. `seen`, `pack`: as source.check's (the server attaches the
+    # update pack from the release the board runs). The query, "?version=…&state=good|trial&failed=…",
+    # comes from the state record (a version's "+" escaped); its literals are over 10 characters, so
+    # that MicroPython keeps no name for them (an update interns few: docs/device.md, RAM).
     from mpota import state
+    from mpota.channel import check_channel
 
     try:
         rec = state.load()
     except UpdateError:
         rec = {}
-    q = []
+    q = ""
     if current_version:
-        q.append("version=" + current_version.replace("+", "%2B"))
+        q = "%s&version=%s" % (q, current_version.replace("+", "%2B"))
     if rec.get("state") in ("good", "trial"):
-        q.append("state=" + rec["state"])
+        q = "%s&state=%s" % (q, rec["state"])
     if rec.get("failed"):
-        q.append("failed=" + rec["failed"].replace("+", "%2B"))
-    return "?" + "&".join(q) if q else ""
-
-
-def check(cfg, current_version, seen=None, pack=False):
-    # One small conditional request that says what the board runs: None when the server offers
-    # current_version, else its pointer. `seen`, `pack`: as source.check's (the server attaches the
-    # update pack from the release the board runs).
-    from mpota.channel import check_channel
-
+        q = "%s&failed=%s" % (q, rec["failed"].replace("+", "%2B"))
     return check_channel(cfg, _base(cfg), current_version, (
         (401, "auth", "the server does not know this device's token (revoked?)"),
         (403, "auth", "the server has not accepted this device (pending approval?)"),
         (404, "source", "no such channel, or no release on it for this device"),
-    ), headers(cfg), _running(current_version), seen, pack)
+    ), headers(cfg), "?" + q[1:] if q else "", seen, pack)
 
 
 def fetch_release(cfg, pointer_or_version):
@@ -62,15 +58,3 @@ def blob_url(cfg, sha256):
 
 def patch_url(cfg, from_sha256, to_sha256):
     return "%s/patches/%s-%s.fz" % (_base(cfg), from_sha256, to_sha256)
-
-
-def report(cfg, event, version, note=None):
-    # What happened (installed, failed, confirmed, rolled_back), in one POST; mpota calls it best
-    # effort (the next check-in tells the server the same). The start of a download is no report: the
-    # server records it when this device asks for the update pack or the envelope.
-    from mpota.post import post_json
-
-    doc = {"version": version, "event": event}
-    if note:
-        doc["error"] = note[:1000]
-    post_json(_base(cfg) + "/reports", headers(cfg), doc)
