@@ -86,13 +86,13 @@ def header(path):
     return h
 
 
-def download(fetch_file, cfg, dst_path, entry):
+def download(fetch_file, cfg, dst, entry):
     # Fetches one file of the list through its source's fetch_file (which adds the API token where it
     # belongs and honours rate limits) straight into place, and checks it.
     from mpota.manifest import hash_key, hasher, hexdigest, matches
 
     h = hasher(entry)
-    n = fetch_file(cfg, entry["url"], dst_path, entry["size"], h)
+    n = fetch_file(cfg, entry["url"], dst, entry["size"], h)
     if not matches(entry, n, hexdigest(h)):
         raise UpdateError(hash_key(entry), "%s: the downloaded file does not match its %s (%d bytes)" % (
             entry["path"], "Git blob SHA-1" if hash_key(entry) == "git_sha1" else "sha256", n))

@@ -59,7 +59,10 @@ def _patch_from(entry, prev):
     return None
 
 
-def plan(envelope_path, active_envelope):
+def plan(path, current):
+    # The files of the envelope at `path` against those of the running release's envelope at `current`
+    # (parameters are named with names the update has interned already: each new name is kept for
+    # good, and an install interns many; docs/device.md, RAM).
     # -> iterator of (entry, how, extra), the cheapest way to each file that can be verified: how is
     # "copy" when the running slot holds the same file (same path and hash; extra: its path), "patch"
     # when the manifest has a patch from the running slot's file at that path (extra: the patch entry),
@@ -68,9 +71,9 @@ def plan(envelope_path, active_envelope):
     from mpota import manifest
 
     # The running release's entries; none when its slot has no envelope (set up without a release).
-    old = manifest.entries(active_envelope)
+    old = manifest.entries(current)
     prev = next(old, None)
-    for entry in manifest.entries(envelope_path):
+    for entry in manifest.entries(path):
         while prev is not None and prev["path"] < entry["path"]:
             prev = next(old, None)
         key = manifest.hash_key(entry)
@@ -81,38 +84,39 @@ def plan(envelope_path, active_envelope):
             yield entry, "patch" if p else "download", p
 
 
-def check_space(envelope_path, active_envelope, target_dir, target_envelope):
+def check_space(path, current, dst, new):
     # Refuses before the first write when the release would not fit: every file in whole blocks plus
-    # the largest compressed download, against what is free plus what clearing the target slot frees.
+    # the largest compressed download, against what is free plus what clearing the target slot frees
+    # (its folder `dst`, its envelope `new`). `path`, `current`: as plan's.
     import os
 
     st = os.statvfs("/")
     block = st[0] or 4096
     need = 2 * block
     largest = 0
-    for entry, how, _ in plan(envelope_path, active_envelope):
+    for entry, how, _ in plan(path, current):
         need += _blocks(entry["size"], block)
         if how != "copy" and "blobs" in entry:  # a file-list entry downloads straight into place
             largest = max(largest, _blocks(entry["blobs"]["zlib"], block))
-    need += largest + _blocks(os.stat(envelope_path)[6], block)
-    have = st[0] * st[4] + _tree_bytes(target_dir, block) + _tree_bytes(target_envelope, block)
+    need += largest + _blocks(os.stat(path)[6], block)
+    have = st[0] * st[4] + _tree_bytes(dst, block) + _tree_bytes(new, block)
     if need > have:
         raise UpdateError("space", "the release needs %d KB of flash, %d KB are free" % (need // 1024, have // 1024))
 
 
-def _mkdirs(path, made):
-    # Creates the folders above the file `path` (each at most once per install).
+def _mkdirs(path, seen):
+    # Creates the folders above the file `path` (each at most once per install: `seen`).
     import os
 
     at = ""
     for part in path.split("/")[1:-1]:
         at += "/" + part
-        if at not in made:
+        if at not in seen:
             try:
                 os.mkdir(at)
             except OSError:
                 pass  # already there
-            made.add(at)
+            seen.add(at)
 
 
 def _pump(src, dst, buf, limit, what, h=None):
@@ -142,14 +146,15 @@ def _pump(src, dst, buf, limit, what, h=None):
     return total, hexdigest(h)
 
 
-def _copy(src_path, dst_path, entry, buf):
-    # The same file from the running slot; False when it no longer matches its manifest entry.
+def _copy(src, dst, entry, buf):
+    # The same file from the running slot (path `src`) to `dst`; False when it no longer matches its
+    # manifest entry.
     from mpota import manifest
 
     try:
-        with open(src_path, "rb") as src:
-            with open(dst_path, "wb") as dst:
-                n, digest = _pump(src, dst, buf, entry["size"], entry["path"], manifest.hasher(entry))
+        with open(src, "rb") as f:
+            with open(dst, "wb") as out:
+                n, digest = _pump(f, out, buf, entry["size"], entry["path"], manifest.hasher(entry))
     except UpdateError:  # larger than the entry says
         return False
     return manifest.matches(entry, n, digest)
@@ -175,7 +180,7 @@ def _fetch(cfg, url, path, size, buf, h=None):
         _drop(kept)
 
 
-def inflate(src, dst_path, entry, buf, what="download"):
+def inflate(src, dst, entry, buf, what="download"):
     # The file from the whole zlib stream (2^10 window) at `src`, a download or an update pack's blob
     # (unpack.py): inflated into place, capped at the declared size, and checked against its entry.
     import deflate
@@ -184,8 +189,8 @@ def inflate(src, dst_path, entry, buf, what="download"):
 
     try:
         with open(src, "rb") as raw:
-            with open(dst_path, "wb") as dst:
-                n, digest = _pump(deflate.DeflateIO(raw, deflate.ZLIB, 10), dst, buf, entry["size"], entry["path"])
+            with open(dst, "wb") as out:
+                n, digest = _pump(deflate.DeflateIO(raw, deflate.ZLIB, 10), out, buf, entry["size"], entry["path"])
     except (OSError, ValueError, EOFError) as e:  # EOFError: a truncated stream
         if errors.flash_fault(e):
             raise  # not a bad blob
@@ -195,7 +200,7 @@ def inflate(src, dst_path, entry, buf, what="download"):
                           % (entry["path"], what, n, digest))
 
 
-def _download(cfg, dst_path, entry, buf):
+def _download(cfg, dst, entry, buf):
     # The whole file as a zlib stream: downloaded to a temporary file capped at its declared compressed
     # size, then inflated into place.
     import os
@@ -204,14 +209,15 @@ def _download(cfg, dst_path, entry, buf):
 
     tmp = "%s/%s.z" % (TMP, entry["sha256"])
     _fetch(cfg, source.blob_url(cfg, entry["sha256"]), tmp, entry["blobs"]["zlib"], buf)
-    inflate(tmp, dst_path, entry, buf)  # a bad blob stays in TMP until drop_downloads, as before
+    inflate(tmp, dst, entry, buf)  # a bad blob stays in TMP until drop_downloads, as before
     os.remove(tmp)
 
 
-def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
-    # The file made from the running slot's copy and a patch: True, or the UpdateError why not (a
-    # missing, damaged or wrong patch, a source without patches; the caller then downloads the whole
-    # file). A patch only saves bytes, so any failure falls back; only flash faults (EIO, ENOSPC) raise.
+def _patched(cfg, old_path, dst, entry, p, buf):
+    # The file made from the running slot's copy and the patch whose manifest entry is `p`: True, or
+    # the UpdateError why not (a missing, damaged or wrong patch, a source without patches; the caller
+    # then downloads the whole file). A patch only saves bytes, so any failure falls back; only flash
+    # faults (EIO, ENOSPC) raise.
     import hashlib
 
     from mpota import errors, manifest, source
@@ -219,13 +225,13 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
     tmp = "%s/%s.fz" % (TMP, entry["sha256"])
     h = hashlib.sha256()
     try:
-        url = source.patch_url(cfg, patch_entry["from_sha256"], entry["sha256"])
-        _fetch(cfg, url, tmp, patch_entry["size"], buf, h)
-        if manifest.hexdigest(h) != patch_entry["sha256_of_patch"]:
+        url = source.patch_url(cfg, p["from_sha256"], entry["sha256"])
+        _fetch(cfg, url, tmp, p["size"], buf, h)
+        if manifest.hexdigest(h) != p["sha256_of_patch"]:
             raise UpdateError("patch", "the patch download does not match its sha256_of_patch")
         from mpota import patch
 
-        patch.apply(old_path, tmp, dst_path, entry["size"], entry["sha256"], buf, patch_entry["encoding"])
+        patch.apply(old_path, tmp, dst, entry["size"], entry["sha256"], buf, p["encoding"])
         return True
     except Exception as e:
         if errors.flash_fault(e):
@@ -235,11 +241,11 @@ def _patched(cfg, old_path, dst_path, entry, patch_entry, buf):
         remove_tree(tmp)
 
 
-def verify_slot(envelope_path, slot_dir, buf):
-    # Reads back every file of the slot and checks its size and hash against the manifest.
+def verify_slot(path, slot_dir, buf):
+    # Reads back every file of the slot and checks its size and hash against the manifest at `path`.
     from mpota import manifest
 
-    for entry in manifest.entries(envelope_path):
+    for entry in manifest.entries(path):
         try:
             with open(slot_dir + "/" + entry["path"], "rb") as f:
                 n, digest = _pump(f, None, buf, entry["size"], entry["path"], manifest.hasher(entry))
@@ -249,8 +255,8 @@ def verify_slot(envelope_path, slot_dir, buf):
             raise UpdateError("verify", "%s in the new slot does not match the manifest" % entry["path"])
 
 
-def install_release(cfg, envelope_path, header):
-    # Writes the release whose verified envelope is at `envelope_path` into the inactive slot,
+def install_release(cfg, path, header):
+    # Writes the release whose verified envelope is at `path` into the inactive slot,
     # verifies every file, and commits it as "trial". A file the running slot does not hold comes from
     # the update pack's record for it when fetch.py left one in TMP, else by its own download (a patch
     # when the manifest lists one, else the whole blob). Raises UpdateError; the running slot is never
@@ -267,7 +273,7 @@ def install_release(cfg, envelope_path, header):
     target_dir = state.slot_dir(target)
     active_envelope = active_dir + ".json"
     target_envelope = target_dir + ".json"
-    check_space(envelope_path, active_envelope, target_dir, target_envelope)
+    check_space(path, active_envelope, target_dir, target_envelope)
 
     rec = state.free_slot(rec, target)  # from here on nothing may switch to the target slot
     del state  # loaded again for the commit: the downloads have its room (1.5 KB)
@@ -284,7 +290,7 @@ def install_release(cfg, envelope_path, header):
     hooks = header.get("hooks") or {}
     missing = set(hooks.values())
     done = {"copied": 0, "patched": 0, "downloaded": 0, "patch_failed": 0, "patch_error": None}
-    for entry, how, patch_entry in plan(envelope_path, active_envelope):
+    for entry, how, patch_entry in plan(path, active_envelope):
         if mpota.step:
             mpota.step(1, entry["path"])  # FILE
         missing.discard(entry["path"])
@@ -326,12 +332,12 @@ def install_release(cfg, envelope_path, header):
                               "provide it" % entry["path"])
     if missing:
         raise UpdateError("manifest", "hook %s is not a file of the release" % missing.pop())
-    verify_slot(envelope_path, target_dir, buf)
+    verify_slot(path, target_dir, buf)
     from mpota import state
 
     if mpota.step:
         mpota.step(3)  # COMMIT: the battery gate once more
-    os.rename(envelope_path, target_envelope)
+    os.rename(path, target_envelope)
     back = hooks.get("rollback")
     state.commit_trial(rec, target, header["version"], cfg, hooks.get("post_update"),
                        target_dir + "/" + back if back else None)

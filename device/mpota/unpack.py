@@ -19,7 +19,7 @@ def records(entry):
     return found
 
 
-def take(old_path, dst_path, entry, buf):
+def take(old_path, dst, entry, buf):
     # The file from the pack's record for it: a patch from the running slot's file at the same path,
     # else the whole zlib blob. -> "patched" or "downloaded" once it is in
     # place and matches its entry; None when the pack has no record for it; else the UpdateError why not
@@ -33,11 +33,11 @@ def take(old_path, dst_path, entry, buf):
             if kind == "z":
                 from mpota.install import inflate
 
-                inflate(path, dst_path, entry, buf, "pack's blob")
+                inflate(path, dst, entry, buf, "pack's blob")
                 return "downloaded"
             from mpota import patch
 
-            patch.apply(old_path, path, dst_path, entry["size"], entry["sha256"], buf, patch.ENCODINGS[kind == "b"])
+            patch.apply(old_path, path, dst, entry["size"], entry["sha256"], buf, patch.ENCODINGS[kind == "b"])
             return "patched"
         except Exception as e:
             if errors.flash_fault(e):
