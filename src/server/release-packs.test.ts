@@ -3,7 +3,7 @@
  * envelope it leads to), served to devices under /d/<project>/packs/, and a device's first fetch of a
  * pack or an envelope recorded as its "downloading" event.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -218,6 +218,14 @@ describe("update packs on the server", () => {
       });
     const pointer = await checkin("stable.json", "1.0.0");
     expect(pointer.statusCode).toBe(200);
+    // A pack not on the server (yet): the answer is the pointer alone, and the pack is looked for again.
+    const stored = s.ctx.store.path(PROJECT, "packs", packName());
+    renameSync(stored, `${stored}.away`);
+    const before = await checkin("stable.pack", "1.0.0");
+    renameSync(`${stored}.away`, stored);
+    expect(before.rawPayload.toString()).toMatch(
+      /^\{"signatures":\[\],"signed":\n\{"sha256":"[0-9a-f]{64}","size":\d+,"version":"1\.1\.0"\}\n\}\n$/,
+    );
     const answer = await checkin("stable.pack", "1.0.0");
     expect(answer.statusCode).toBe(200);
     expect(answer.headers.etag).toBe(pointer.headers.etag);

@@ -75,7 +75,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const downloads = new Set<string>();
   // Release versions by envelope sha256 (what update packs are named by); releases never change.
   const versionsBySha = new Map<string, string>();
-  // Update packs small enough for a check answer, by name (null: none, or too large); packs never change.
+  // Update packs for check answers, by name (null: too large); packs never change. A missing one is not
+  // kept: it may be uploaded yet (a device pinned to a release can ask before its packs are up).
   const attachable = new Map<string, Buffer | null>();
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
@@ -148,10 +149,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     let pack = attachable.get(key);
     if (pack === undefined) {
       const size = await ctx.store.size(project, "packs", name);
-      pack =
-        size !== undefined && size <= MAX_ATTACHED_PACK
-          ? await readFile(ctx.store.path(project, "packs", name))
-          : null;
+      if (size === undefined) return undefined;
+      pack = size <= MAX_ATTACHED_PACK ? await readFile(ctx.store.path(project, "packs", name)) : null;
       if (attachable.size > 10_000) attachable.clear();
       attachable.set(key, pack);
     }
