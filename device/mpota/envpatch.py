@@ -61,11 +61,15 @@ def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
         # The pack a check answer brought from this envelope (answer.py), if one did.
         try:
             os.rename("/.mpota/next/" + frm[:16] + ".pack", path + ".pack")
-            os.rmdir("/.mpota/next")  # it held that one pack only
-            return old, True
         except OSError as e:
             if flash_fault(e):
                 raise
+        else:
+            try:
+                os.rmdir("/.mpota/next")  # it held that one pack only
+            except OSError:
+                pass  # the pack is in place all the same; the next answer empties the folder
+            return old, True
     # A pack's name carries the first 16 hex digits of each sha256 (src/rules/hex.ts packName).
     if base and _get("%s/packs/%s-%s.pack" % (base, frm[:16], sha256[:16]), path + ".pack", limit, headers):
         return old, True

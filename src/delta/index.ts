@@ -7,6 +7,7 @@ export { applyBsdiff, encodeBsdiff } from "./bsdiff.ts";
 export { PatchError } from "./errors.ts";
 export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export {
+  answerPointer,
   checkAnswer,
   type DecodedRecord,
   decodePack,

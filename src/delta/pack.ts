@@ -173,6 +173,18 @@ export function makePack(args: {
 }
 
 /**
+ * The pointer as a check answer carries it: a signed one as it is, an unsigned one without what a board
+ * knows. A server makes it once per pointer and passes it to checkAnswer as `head`.
+ */
+export function answerPointer(pointer: Uint8Array): Buffer {
+  const { signed, signatures } = parsePointerEnvelope(pointer);
+  const { sha256, size, version, expires } = signed;
+  return signatures.length > 0
+    ? Buffer.from(pointer)
+    : envelopeBytes({ signed: { sha256, size, version, ...(expires ? { expires } : {}) }, signatures });
+}
+
+/**
  * A check answer (docs/protocol.md, "Check answers"; device/mpota/answer.py): the channel pointer, then,
  * when there is one, the first 16 hex digits of the sha256 of the envelope the update pack starts from and
  * the pack. A board on that release then updates with this one request. The pack is left out when it is
@@ -182,13 +194,8 @@ export function makePack(args: {
 export function checkAnswer(
   pointer: Uint8Array,
   attached?: { fromSha256: string; pack: Uint8Array },
+  head: Buffer = answerPointer(pointer),
 ): Buffer {
-  const { signed, signatures } = parsePointerEnvelope(pointer);
-  const { sha256, size, version, expires } = signed;
-  const head =
-    signatures.length > 0
-      ? Buffer.from(pointer)
-      : envelopeBytes({ signed: { sha256, size, version, ...(expires ? { expires } : {}) }, signatures });
   if (!attached || attached.pack.length > MAX_ATTACHED_PACK) return head;
   return Buffer.concat([
     head,

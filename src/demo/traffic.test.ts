@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkAnswer } from "../delta/index.ts";
+import { answerPointer } from "../delta/index.ts";
 import { channelPointer, envelopeBytes, type Manifest } from "../manifest/index.ts";
 import { packName } from "../rules/index.ts";
 import { traffic } from "./traffic.ts";
@@ -74,7 +74,7 @@ describe("traffic", () => {
           bytes,
           authorized: false,
         });
-      const alone = checkAnswer(pointer).length;
+      const alone = answerPointer(pointer).length;
       expect(d(alone)).toEqual({ kind: "channel", what: 'channel "stable" pointer', bytes: alone });
       expect(d(alone + 300)).toEqual({
         kind: "pack",

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkAnswer } from "../delta/index.ts";
+import { answerPointer } from "../delta/index.ts";
 import { type Manifest, parsePointerEnvelope } from "../manifest/index.ts";
 import { packNameParts } from "../rules/index.ts";
 import type { ServedRequest } from "../static/index.ts";
@@ -43,7 +43,7 @@ export function traffic(site?: string): Traffic {
         const pointer = site && join(site, path.replace(/\.pack$/, ".json"));
         if (name.endsWith(".pack") && pointer && existsSync(pointer)) {
           const data = readFileSync(pointer);
-          if (bytes > checkAnswer(data).length) {
+          if (bytes > answerPointer(data).length) {
             const { version } = parsePointerEnvelope(data).signed;
             const what = `${channel} pointer and release ${version} update pack (signed manifest and changed files)`;
             return { kind: "pack", what, bytes };

@@ -15,7 +15,7 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import { checkAnswer } from "../../delta/index.ts";
+import { answerPointer, checkAnswer } from "../../delta/index.ts";
 import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
 import { MAX_ATTACHED_PACK, packName, packNameParts } from "../../rules/index.ts";
 import { recordAudit } from "../audit.ts";
@@ -52,6 +52,8 @@ const Event = Type.Union([
 
 interface Pointer {
   bytes: Buffer;
+  /** The pointer as a check answer carries it (answerPointer): made once, not per check-in. */
+  head: Buffer;
   etag: string;
 }
 
@@ -173,7 +175,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       };
       const bytes = envelopeBytes({ signed, signatures: [] });
       // 64 bits of the hash tell one pointer from the next; a no-update check sends it and gets it back.
-      pointer = { bytes, etag: `"${sha256Hex(bytes).slice(0, 16)}"` };
+      pointer = { bytes, head: answerPointer(bytes), etag: `"${sha256Hex(bytes).slice(0, 16)}"` };
       if (pointers.size > 10_000) pointers.clear();
       pointers.set(key, pointer);
     }
@@ -304,7 +306,7 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       const attached =
         version && version !== target ? await attachedPack(device.project, version, target) : undefined;
       if (attached) await downloading(device, target);
-      return reply.type("application/octet-stream").send(checkAnswer(pointer.bytes, attached));
+      return reply.type("application/octet-stream").send(checkAnswer(pointer.bytes, attached, pointer.head));
     },
   );
 
