@@ -1,7 +1,8 @@
-# A small streaming HTTP/1.1 client (GET only) over socket, and ssl/tls for https (https.py). No body is ever
+# A small streaming HTTP client (GET only) over socket, and ssl/tls for https (https.py). No body is ever
 # held in RAM beyond a caller's cap: downloads (downloads.py) go to a file through one reused buffer;
 # the one POST (a server's reports) is post.py's, which a check or a download does not load.
-# - one request per connection ("Connection: close"), so a no-update check is one short exchange;
+# - one HTTP/1.0 request per connection, which the server closes after its answer (as micropython-lib's
+#   requests does: no "Connection: close" to send), so a no-update check is one short exchange;
 # - Content-Length, chunked and close-delimited bodies (body.py); declared sizes are enforced: a body
 #   larger than the caller's cap is refused, more bytes than Content-Length is a failed transfer;
 # - redirects (also to another host), at most _MAX_REDIRECTS, a loop or https->http is refused;
@@ -123,7 +124,7 @@ def _connect(tls, host, port):
 
 def _send(sock, tls, host, port, path, headers, method="GET", body=None):
     default = 443 if tls else 80
-    lines = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (
+    lines = "%s %s HTTP/1.0\r\nHost: %s\r\n" % (
         method, path, host if port == default else "%s:%d" % (host, port))
     if body is not None:
         lines += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
