@@ -263,7 +263,7 @@ export interface StaticFixture<S extends SiteServer> {
   paths: ReturnType<typeof sitePaths>;
   /**
    * The path a board requests for the project's `channel` (for server rules and requests): its check
-   * answer (`.pack`, the pointer with an update pack), which a board asks for first.
+   * answer (`.up`, the pointer with an update pack), which a board asks for first.
    */
   channelPath: (channel: string) => string;
   /** The path a board requests for the envelope of release `version`. */
@@ -309,7 +309,7 @@ export function staticFixture<S extends SiteServer>(serve: (site: string) => Pro
     dir,
     site,
     paths: sitePaths(site, project),
-    channelPath: (channel) => `/${project}/channels/${channel}.pack`,
+    channelPath: (channel) => `/${project}/channels/${channel}.up`,
     releasePath: (version) => `/${project}/releases/${version}.json`,
     get server() {
       return started();

@@ -39,21 +39,13 @@ def save_answer(path, saved, url, etag, key, value):
 # The static layout's channel pointer
 
 
-def _now_iso():
-    # The board's UTC time as in `expires`, or None when the clock was never set (before 2024).
+def check_expiry(p):
+    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
+    # knows the time (its clock was set: not before 2024). -> p
     import time
 
     t = time.gmtime()
-    if t[0] < 2024:
-        return None
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6]
-
-
-def check_expiry(p):
-    # Refuses a pointer whose `expires` has passed (a freeze attack replays an old one), when the board
-    # knows the time. -> p
-    now = _now_iso()
-    if now and "expires" in p and now > p["expires"]:
+    if "expires" in p and t[0] >= 2024 and "%04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6] > p["expires"]:
         raise UpdateError("expired", "the channel pointer expired at %s" % p["expires"])
     return p
 
@@ -63,7 +55,7 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query="", 
     # conditional (If-None-Match) on the last answer's ETag unless current_version is None (force).
     # `query` goes with the request only; `refusals` names the errors of statuses: (status, code, why);
     # `seen`: a dict that gets the answer's kept headers (http.keep_head). `pack`: asks for
-    # channels/<channel>.pack, the pointer with the update pack from the release before (docs/protocol.md,
+    # channels/<channel>.up, the pointer with the update pack from the release before (docs/protocol.md,
     # "Check answers"), and keeps that pack for the update; a source without it (404) is asked for the
     # pointer alone.
     from mpota import http
@@ -77,7 +69,9 @@ def check_channel(cfg, base, current_version, refusals, headers=None, query="", 
     known = saved["etag"] if saved and current_version else None
     status = 404
     if pack:
-        status, etag, body = http.get_small(url[:-4] + "pack" + query, headers, _MAX_POINTER, known, seen, True)
+        # (a literal of more than 10 characters: no name to intern)
+        status, etag, body = http.get_small("%s/channels/%s.up%s" % (base, cfg["source"]["channel"], query), headers,
+                                            _MAX_POINTER, known, seen, True)
     if status == 404:
         status, etag, body = http.get_small(url + query, headers, _MAX_POINTER, known, seen)
     if status == 304 and saved:

@@ -221,19 +221,31 @@ def pointer(data, keys_hex, project, channel=None, signed_only=False):
     from mpota.version import is_version
 
     f = io.BytesIO(data)
-    sigs, start = first_line(f)
+    line = data[:1] != b"{"  # a check answer's unsigned pointer: "<version> <size>\n", its sha256's 32 bytes
+    sigs, start = (None, 0) if line else first_line(f)
     if not sigs and signed_only:
         raise UpdateError("signature", "the channel pointer is not signed, and this board takes signed ones only "
                           "(signed_pointer)")
     if sigs:
         f.seek(0)
         _check_signature(f, len(data), keys_hex, "the channel pointer")
+    elif line:
+        import binascii
+
+        try:
+            v, n = bytes(data[:-32]).decode().split()
+            if data[-33:-32] != b"\n":
+                raise ValueError
+            p = {"version": v, "size": int(n), "sha256": binascii.hexlify(data[-32:]).decode()}
+        except ValueError:
+            raise bad("malformed channel pointer")
     elif data[-len(CLOSE):] != CLOSE:
         raise bad("the channel pointer does not end the way docs/protocol.md says")
-    try:
-        p = json.loads(data[start:-len(CLOSE)])
-    except ValueError:
-        raise bad("the channel pointer is not valid JSON")
+    if not line:
+        try:
+            p = json.loads(data[start:-len(CLOSE)])
+        except ValueError:
+            raise bad("the channel pointer is not valid JSON")
     if not sigs and isinstance(p, dict) and is_version(p.get("version")):
         # A check answer's unsigned pointer leaves out what the board knows (docs/protocol.md).
         p.setdefault("project", project)

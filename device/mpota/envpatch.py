@@ -79,14 +79,15 @@ def download(cfg, path, size, sha256, headers=None, base=None, limit=0):
     return None
 
 
-def rebuild(old, path, size, sha256):
+def rebuild(old, path, size, sha256, encoding="fossil"):
     # -> True when `path` now holds the envelope of `size` bytes and `sha256`; False: fetch it whole.
+    # `encoding`: of the patch at path + ".fz" (copy-hex from a check answer's pack: pack.py).
     import os
 
     from mpota import patch
 
     try:
-        patch.apply(old, path + ".fz", path, size, sha256, memoryview(bytearray(_BUF)), "fossil")
+        patch.apply(old, path + ".fz", path, size, sha256, memoryview(bytearray(_BUF)), encoding)
         return True
     except UpdateError:
         return False

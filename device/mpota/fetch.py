@@ -21,7 +21,8 @@ def _patched(cfg, base, path, size, sha256, headers, limit):
     limit = min(_MAX_PACK, free_bytes() // 2, limit or _MAX_PACK)
     got = _phase("envpatch", "download", cfg, path, size, sha256, headers, base, limit)
     if got and got[1]:  # the pack
-        if _phase("pack", "split", path, size, sha256) and _phase("envpatch", "rebuild", got[0], path, size, sha256):
+        encoding = _phase("pack", "split", path, size, sha256)  # of the envelope's patch
+        if encoding and _phase("envpatch", "rebuild", got[0], path, size, sha256, encoding):
             return True
         got = _phase("envpatch", "download", cfg, path, size, sha256, headers)  # it did not do: the patch
     return bool(got) and _phase("envpatch", "rebuild", got[0], path, size, sha256)

@@ -8,7 +8,7 @@ from micropython import const
 from mpota.errors import UpdateError
 
 MAX_LINE = const(4096)
-PIECE = const(256)  # lines are read this much at a time: a typical line is one allocation this size
+_PIECE = const(256)  # lines are read this much at a time: a typical line is one allocation this size
 _MAX_FILE = const(16777216)  # 16 MiB per file
 OPEN = b'{"signatures":'
 FIRST = b'{"unsigned":true,"signed":\n'  # line 1 of a file list
@@ -55,16 +55,16 @@ def path_ok(p):
 
 
 def read_line(f):
-    # The next line of f with its line break, PIECE bytes at a time: only a line longer than that
+    # The next line of f with its line break, _PIECE bytes at a time: only a line longer than that
     # (rare: several signatures, many patches) is gathered, up to MAX_LINE + 1 bytes, in a bytearray.
-    line = f.readline(PIECE)
-    if len(line) < PIECE or line[-1] == 10:
+    line = f.readline(_PIECE)
+    if len(line) < _PIECE or line[-1] == 10:
         return line
     long = bytearray(line)
     while len(long) <= MAX_LINE:
-        piece = f.readline(PIECE)
+        piece = f.readline(_PIECE)
         long.extend(piece)
-        if len(piece) < PIECE or piece[-1] == 10:
+        if len(piece) < _PIECE or piece[-1] == 10:
             break
     return bytes(long)
 
@@ -143,7 +143,7 @@ def header_lines(path):
         first = read_line(f)
         # The last line, read from the end in growing steps (it is short unless the header is long).
         most = min(size, MAX_LINE + 1 + len(CLOSE))
-        back = min(size, PIECE)
+        back = min(size, _PIECE)
         while True:
             f.seek(size - back)
             last = f.read(back)[:-len(CLOSE)]

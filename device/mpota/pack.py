@@ -2,8 +2,9 @@
 # one, in one request: <base>/packs/<from16>-<to16>.pack (the
 # first 16 hex digits of the sha256 of the running envelope and of the new one).
 # The pack is downloaded to flash (envpatch.download, beside the envelope's own patch: a board that
-# finds no pack loads no pack.py), then split into TMP: its envelope record (e) becomes the envelope's
-# patch that envpatch.rebuild applies, each file's record TMP/<first 16 hex of the file's sha256>.<kind>
+# finds no pack loads no pack.py), then split into TMP: its envelope record (e: Fossil, h: copy-hex, in a
+# check answer) becomes the envelope's patch that envpatch.rebuild applies, each file's record
+# TMP/<first 16 hex of the file's sha256>.<kind>
 # (z: the whole zlib blob; f, b: a Fossil or bsdiff-seq patch from the running slot's file at the same
 # path), where install.py looks for them (unpack.py). Nothing in a pack is trusted: the envelope it rebuilds must
 # have the pointer's size and sha256 and a valid signature, each file the size and sha256 of its signed
@@ -71,54 +72,57 @@ def _copy(f, n, out_path, buf):
 
 
 def _records(f, left, buf, path, size, sha256):
-    # Writes the records (see the header) -> True, or False at the first sign of a damaged pack (no magic,
-    # an envelope record that is not first or not for `sha256`, an unknown kind, a record larger than
-    # what is left of the pack or than the envelope, too many records).
+    # Writes the records (see the header) -> the envelope record's kind, or None at the first sign of a
+    # damaged pack (no magic, an envelope record that is not first or not for `sha256`, an unknown kind, a
+    # record larger than what is left of the pack or than the envelope, too many records).
     import binascii
 
     head = buf[:9]
     one = buf[9:10]
     left = _fill(f, buf[:4], left)
     if left < 0 or bytes(buf[:4]) != b"MPK1":
-        return False
+        return None
     count = 0
+    first = None
     while left:
         left = _fill(f, head, left)
         if left < 0:
-            return False
+            return None
         kind = chr(head[0])
         key = binascii.hexlify(head[1:]).decode()
         n, left = _length(f, one, left)
         count += 1
         if left < 0 or n < 1 or n > left or count > MAX_RECORDS:
-            return False
+            return None
         if count == 1:
-            if kind != "e" or key != sha256[:16] or n > size:
-                return False
+            if kind not in ("e", "h") or key != sha256[:16] or n > size:
+                return None
+            first = kind
             out = path + ".fz"
         elif kind in ("z", "f", "b"):
             out = "%s/%s.%s" % (TMP, key, kind)
         else:
-            return False
+            return None
         if not _copy(f, n, out, buf[10:]):
-            return False
+            return None
         left -= n
-    return count > 0
+    return first
 
 
 def split(path, size, sha256):
-    # Splits the pack at path + ".pack" into TMP (see the header): -> True once the envelope's patch is at
-    # path + ".fz" and each file's record beside it; False for a damaged pack, of which nothing is then
-    # left. The pack is removed either way; a flash fault raises.
+    # Splits the pack at path + ".pack" into TMP (see the header): -> the encoding of the envelope's patch
+    # ("fossil" for e, "copy-hex" for h) once it is at path + ".fz" and each file's record beside it; None
+    # for a damaged pack, of which nothing is then left. The pack is removed either way; a flash fault
+    # raises.
     import os
 
     pack = path + ".pack"
-    ok = False
+    kind = None
     try:
         n = os.stat(pack)[6]
         with open(pack, "rb") as f:
-            ok = _records(f, n, memoryview(bytearray(_BUF)), path, size, sha256)
-        if ok:
+            kind = _records(f, n, memoryview(bytearray(_BUF)), path, size, sha256)
+        if kind:
             with open(PACKED, "w") as f:
                 f.write(str(n))
     except OSError as e:
@@ -126,9 +130,10 @@ def split(path, size, sha256):
             raise
     finally:
         _remove(pack)
-    if not ok:
+    if not kind:
         _drop(path)
-    return ok
+        return None
+    return "copy-hex" if kind == "h" else "fossil"
 
 
 def _drop(path):
@@ -138,5 +143,5 @@ def _drop(path):
     _remove(path + ".fz")
     for entry in list(os.ilistdir(TMP)):
         name = entry[0]
-        if len(name) == 18 and name[16] == "." and name[17] in "zfb":
+        if len(name) == 18 and name[16] == "." and name[17] in ("z", "f", "b"):
             _remove(TMP + "/" + name)

@@ -1,18 +1,22 @@
 # Applies a patch (docs/protocol.md, "Patches"): a delta inside a zlib stream with a 2^10 window, in
-# one of two encodings. The old file is read with seek(), the new file is written strictly in order and
-# hashed as it is written. RAM: the caller's buffer, the 1 KB inflate window and its tables, one byte
-# for the parser; nothing grows with the file or with the number of commands.
+# one of two encodings, or an envelope's delta in copy-hex, which comes as it is. The old file is read
+# with seek(), the new file is written strictly in order and hashed as it is written. RAM: the caller's
+# buffer, the 1 KB inflate window and its tables, one byte for the parser; nothing grows with the file
+# or with the number of commands.
 #
 # "fossil": "<size>\n", then "<cnt>@<offset>," (copy cnt bytes of the old file from offset) and
 #   "<cnt>:<bytes>" (insert cnt literal bytes), then "<checksum>;"; numbers in base 64 with the digits
 #   0-9 A-Z _ a-z ~.
 # "bsdiff-seq": <size>, then records <add> <add bytes> <extra> <extra bytes> <seek> until size bytes
 #   are made; numbers are LEB128, seek zigzag-signed. Add: old bytes plus these bytes, mod 256.
+# "copy-hex" (src/delta/copy-hex.ts): <size>, then commands n * 4 + op until size bytes are made: op 0
+#   copies n old bytes, 1 writes the n bytes that follow, 2 writes them as 2n hex digits (0 to 2 move the
+#   old file's position on by what they write), 3 moves it by n zigzag-signed; numbers are LEB128.
 from micropython import const
 
 from mpota.errors import UpdateError, flash_fault
 
-ENCODINGS = ("fossil", "bsdiff-seq")
+ENCODINGS = ("fossil", "bsdiff-seq")  # of patches a manifest lists (copy-hex is only an envelope's)
 _MAX_DIGITS = const(6)  # 36 bits: sizes and offsets are at most 16 MiB, the Fossil checksum is 32 bits
 _MAX_VARINT = const(4)  # 28 bits
 _ENOSPC = const(28)
@@ -118,6 +122,14 @@ def _add(old, z, cnt, out, h, views, more):
         cnt -= len(a)
 
 
+def _moved(pos, seek):
+    # The old file's position after a zigzag-signed move (0, -1, 1, -2, ...); never before its start.
+    pos += -((seek + 1) >> 1) if seek & 1 else seek >> 1
+    if pos < 0:
+        raise _bad("it seeks before the start of the old file")
+    return pos
+
+
 def _grow(total, cnt, size):
     total += cnt
     if total > size:
@@ -167,22 +179,55 @@ def _bsdiff(old, z, out, size, h, buf, one):
         cnt = _varint(z, one)  # extra
         total = _grow(total, cnt, size)
         _pass(z, cnt, out, h, views, "the delta ends inside an extra")
-        seek = _varint(z, one)  # zigzag: 0, -1, 1, -2, ...
-        pos += -((seek + 1) >> 1) if seek & 1 else seek >> 1
-        if pos < 0:
-            raise _bad("it seeks before the start of the old file")
+        pos = _moved(pos, _varint(z, one))
+
+
+def _copyhex(old, z, out, size, h, buf, one):
+    import binascii
+
+    views = _views(buf)
+    if _varint(z, one) != size:
+        raise _bad("it makes a file of another size")
+    total = 0
+    pos = 0
+    while total < size:
+        cnt = _varint(z, one)
+        op = cnt & 3
+        cnt >>= 2
+        if op == 3:
+            pos = _moved(pos, cnt)
+            continue
+        n = cnt * 2 if op == 2 else cnt
+        total = _grow(total, n, size)
+        if op == 0:
+            old.seek(pos)
+            _pass(old, cnt, out, h, views, "it copies past the end of the old file")
+        elif op == 1:
+            _pass(z, cnt, out, h, views, "the delta ends inside an insert")
+        else:
+            k = min(6, len(views) - 1)  # at most 64 bytes (128 digits) at a time
+            while cnt:
+                while len(views[k]) > cnt:
+                    k -= 1
+                _fill(z, views[k], "the delta ends inside an insert")
+                _emit(out, h, binascii.hexlify(views[k]))
+                cnt -= len(views[k])
+        pos += n
 
 
 def _run(old, raw, out, size, h, buf, encoding):
-    import deflate
-
     one = bytearray(1)
-    # zlib's first byte: method 8 and the window; a wider window than 2^10 could refer past ours
-    if not raw.readinto(one) or one[0] & 15 != 8 or one[0] >> 4 > 2:
-        raise _bad("it is not a zlib stream with a window of at most 1 KB")
-    raw.seek(0)
-    z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
-    (_bsdiff if encoding == "bsdiff-seq" else _fossil)(old, z, out, size, h, buf, one)
+    z = raw  # copy-hex comes as it is: its hex is bytes already, and the rest would not shrink
+    if encoding != "copy-hex":
+        import deflate
+
+        # zlib's first byte: method 8 and the window; a wider window than 2^10 could refer past ours
+        if not raw.readinto(one) or one[0] & 15 != 8 or one[0] >> 4 > 2:
+            raise _bad("it is not a zlib stream with a window of at most 1 KB")
+        raw.seek(0)
+        z = deflate.DeflateIO(raw, deflate.ZLIB, 10)
+    (_bsdiff if encoding == "bsdiff-seq" else _copyhex if encoding == "copy-hex" else _fossil)(
+        old, z, out, size, h, buf, one)
     if z.readinto(one):
         raise _bad("bytes follow the end of the delta")
 
@@ -196,7 +241,7 @@ def apply(old_path, patch_path, new_path, size, sha256, buf, encoding="fossil"):
     import binascii
     import hashlib
 
-    if encoding not in ENCODINGS:
+    if encoding not in ENCODINGS and encoding != "copy-hex":
         raise _bad("unknown encoding %s" % encoding)
     h = hashlib.sha256()
     try:

@@ -11,7 +11,7 @@ def records(entry):
 
     stem = TMP + "/" + entry["sha256"][:16] + "."
     found = []
-    for kind in "fbz":
+    for kind in ("f", "b", "z"):  # single characters: no name to intern
         try:
             found.append((stem + kind, kind, os.stat(stem + kind)[6]))
         except OSError:

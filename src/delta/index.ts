@@ -4,9 +4,13 @@
  */
 
 export { applyBsdiff, encodeBsdiff } from "./bsdiff.ts";
+export { applyCopyHex, encodeCopyHex } from "./copy-hex.ts";
 export { PatchError } from "./errors.ts";
 export { encodeFossil, fossilChecksum } from "./fossil.ts";
 export {
+  ANSWER_FORMATS,
+  type AnswerFormat,
+  answerPack,
   answerPointer,
   checkAnswer,
   type DecodedRecord,

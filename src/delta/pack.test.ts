@@ -1,13 +1,23 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { channelPointer, envelopeBytes, generateKeyPair, signEnvelope } from "../manifest/index.ts";
+import {
+  channelPointer,
+  envelopeBytes,
+  generateKeyPair,
+  sha256Hex,
+  signEnvelope,
+} from "../manifest/index.ts";
 import { MAX_ATTACHED_PACK } from "../rules/index.ts";
 import {
+  ANSWER_FORMATS,
+  answerPack,
+  applyCopyHex,
   checkAnswer,
   decodePack,
   decodePackTo,
   encodePack,
   MAX_PACK_RECORDS,
+  makeEnvelopePatch,
   makePack,
   PACK_MAGIC,
   type PackRecord,
@@ -50,7 +60,7 @@ describe("encodePack / decodePack", () => {
   const damaged: Array<[string, Uint8Array, string]> = [
     ["no magic", Buffer.concat([bytes("MPK2"), good.subarray(4)]), "not an update pack (no MPK1)"],
     ["too short for the magic", bytes("MP"), "not an update pack (no MPK1)"],
-    ["no records", bytes("MPK1"), "a pack starts with the envelope's record (kind e)"],
+    ["no records", bytes("MPK1"), "a pack starts with the envelope's record (kind e or h)"],
     [
       "an unknown kind",
       Buffer.concat([good.subarray(0, second), bytes("q"), good.subarray(second + 1)]),
@@ -59,7 +69,7 @@ describe("encodePack / decodePack", () => {
     [
       "a file record first",
       encodePack([{ kind: "z", sha256: sha256("a"), data: bytes("abc") }]),
-      "a pack starts with the envelope's record (kind e)",
+      "a pack starts with the envelope's record (kind e or h)",
     ],
     [
       "a second envelope record",
@@ -177,33 +187,78 @@ describe("checkAnswer", () => {
   const signed = channelPointer({ channel: "stable", project: "p", version: "1.1.0", envelope: envelopeOf });
   const pointer = envelopeBytes({ signed, signatures: [] });
   // An unsigned pointer without what the board knows: project, channel, release path.
+  const line = Buffer.concat([
+    bytes(`1.1.0 ${envelopeOf.length}\n`),
+    Buffer.from(sha256("1.1.0's envelope"), "hex"),
+  ]);
   const compact = bytes(
     `{"signatures":[],"signed":\n{"sha256":"${sha256("1.1.0's envelope")}","size":${envelopeOf.length},"version":"1.1.0"}\n}\n`,
   );
   const from = sha256("1.0.0's envelope");
 
-  it("is the pointer, then the 16 hex digits of the envelope the pack starts from, then the pack", () => {
+  it("is the pointer, then the envelope the pack starts from (8 bytes of its sha256), then the pack", () => {
     const pack = encodePack([envelope]);
-    expect(checkAnswer(pointer, { fromSha256: from, pack })).toEqual(
+    expect(checkAnswer(pointer, "up", { fromSha256: from, pack })).toEqual(
+      Buffer.concat([line, Buffer.from(from.slice(0, 16), "hex"), pack]),
+    );
+    // The format of the first check answers: a JSON pointer and 16 hex digits.
+    expect(checkAnswer(pointer, "pack", { fromSha256: from, pack })).toEqual(
       Buffer.concat([compact, bytes(from.slice(0, 16)), pack]),
     );
   });
 
   it("is the pointer alone without a pack, or with one over MAX_ATTACHED_PACK bytes", () => {
-    expect(checkAnswer(pointer)).toEqual(compact);
+    expect(checkAnswer(pointer, "up")).toEqual(line);
+    expect(checkAnswer(pointer, "pack")).toEqual(compact);
     const big = { fromSha256: from, pack: Buffer.alloc(MAX_ATTACHED_PACK + 1) };
-    expect(checkAnswer(pointer, big)).toEqual(compact);
+    expect(checkAnswer(pointer, "up", big)).toEqual(line);
     const fits = { fromSha256: from, pack: Buffer.alloc(MAX_ATTACHED_PACK) };
-    expect(checkAnswer(pointer, fits)).toHaveLength(compact.length + 16 + MAX_ATTACHED_PACK);
+    expect(checkAnswer(pointer, "up", fits)).toHaveLength(line.length + 8 + MAX_ATTACHED_PACK);
+    expect(checkAnswer(pointer, "pack", fits)).toHaveLength(compact.length + 16 + MAX_ATTACHED_PACK);
   });
 
-  it("keeps a signed pointer as it is, and an unsigned one's expiry", () => {
+  it("keeps a signed pointer as it is, and an unsigned one's expiry (in JSON)", () => {
     const key = generateKeyPair();
     const expiring = { ...signed, expires: "2027-01-01T00:00:00Z" };
     const signedPointer = envelopeBytes(signEnvelope(expiring, [key]));
-    expect(checkAnswer(signedPointer)).toEqual(signedPointer);
-    const unsigned = checkAnswer(envelopeBytes({ signed: expiring, signatures: [] })).toString();
-    expect(unsigned).toContain('"expires":"2027-01-01T00:00:00Z"');
-    expect(unsigned).not.toContain('"project"');
+    for (const format of ANSWER_FORMATS) {
+      expect(checkAnswer(signedPointer, format)).toEqual(signedPointer);
+      const unsigned = checkAnswer(envelopeBytes({ signed: expiring, signatures: [] }), format).toString();
+      expect(unsigned).toContain('"expires":"2027-01-01T00:00:00Z"');
+      expect(unsigned).not.toContain('"project"');
+    }
+  });
+});
+
+describe("answerPack", () => {
+  const lineOf = (path: string, sha: string, size: number) =>
+    `{"blobs":{"zlib":${size - 7}},"path":"${path}","sha256":"${sha}","size":${size}},\n`;
+  const envelopeWith = (sig: string, files: string) =>
+    bytes(
+      `{"signatures":[{"keyid":"0d38b3031b408083","sig":"${sig}"}],"signed":\n{"files":[\n${files}],"version":"1.0.0"}\n}\n`,
+    );
+  const [sig1, sig2] = [sha256("1") + sha256("2"), sha256("3") + sha256("4")];
+  const old = envelopeWith(sig1, lineOf("a.py", sha256("a"), 900) + lineOf("b.py", sha256("b"), 80));
+  const next = envelopeWith(sig2, lineOf("a.py", sha256("c"), 901) + lineOf("b.py", sha256("b"), 80));
+  const fossil = makeEnvelopePatch(old, next)!;
+  const stored = encodePack([
+    { kind: "e", sha256: sha256Hex(next), data: fossil },
+    { kind: "z", sha256: "4".repeat(64), data: bytes("blob") },
+  ]);
+
+  it('carries the envelope\'s patch in copy-hex (kind h) in "up", the file records as they are', () => {
+    const records = decodePack(answerPack(stored, "up", old, next));
+    expect(records.map((r) => r.kind)).toEqual(["h", "z"]);
+    expect(records[0]!.key).toBe(sha256Hex(next).slice(0, 16));
+    expect(records[0]!.data.length).toBeLessThan(fossil.length);
+    expect(Buffer.from(applyCopyHex(old, records[0]!.data, next.length))).toEqual(next);
+    expect(Buffer.from(records[1]!.data)).toEqual(bytes("blob"));
+  });
+
+  it('keeps the stored pack in "pack", and refuses kind h in a stored pack', () => {
+    expect(answerPack(stored, "pack", old, next)).toEqual(stored);
+    expect(() => decodePackTo(answerPack(stored, "up", old, next), sha256Hex(next))).toThrow(
+      "a stored pack's envelope record is a Fossil patch (kind e)",
+    );
   });
 });

@@ -13,18 +13,21 @@
  */
 import { envelopeBytes, parsePointerEnvelope } from "../manifest/index.ts";
 import { MAX_ATTACHED_PACK, MAX_BLOB_BYTES, MAX_FILES, PACK_NAME_HEX } from "../rules/index.ts";
+import { encodeCopyHex } from "./copy-hex.ts";
 import { PatchError } from "./errors.ts";
 import type { PatchEncoding } from "./patch.ts";
 
 export const PACK_MAGIC = "MPK1";
 
 /**
- * e: the envelope's patch (Fossil + zlib); z: a file's whole zlib blob; f / b: a file's patch from the
- * running release's file at the same path, Fossil or bsdiff-seq (in the zlib container).
+ * e: the envelope's patch (Fossil + zlib); h: the envelope's patch in copy-hex (src/delta/copy-hex.ts; in
+ * check answers of format "up" only); z: a file's whole zlib blob; f / b: a file's patch from the running
+ * release's file at the same path, Fossil or bsdiff-seq (in the zlib container).
  */
-export type PackKind = "e" | "z" | "f" | "b";
+export type PackKind = "e" | "h" | "z" | "f" | "b";
+const ENVELOPE_KINDS = new Set<string>(["e", "h"]);
 export const PATCH_KINDS: Record<PatchEncoding, PackKind> = { fossil: "f", "bsdiff-seq": "b" };
-const KINDS = new Set<string>(["e", "z", "f", "b"]);
+const KINDS = new Set<string>(["e", "h", "z", "f", "b"]);
 /** Bytes of a record's key: enough to tell the files of one release apart (a board checks the whole hash). */
 export const PACK_KEY_BYTES = 8;
 /** Records of a pack: the envelope and one per file. */
@@ -88,10 +91,10 @@ export function decodePack(bytes: Uint8Array): DecodedRecord[] {
     const kind = String.fromCharCode(buf[at]!);
     if (!KINDS.has(kind))
       throw new PatchError(`unknown pack record kind ${JSON.stringify(kind)} at byte ${at}`);
-    if (out.length === 0 ? kind !== "e" : kind === "e")
+    if (out.length === 0 ? !ENVELOPE_KINDS.has(kind) : ENVELOPE_KINDS.has(kind))
       throw new PatchError(
         out.length === 0
-          ? "a pack starts with the envelope's record (kind e)"
+          ? "a pack starts with the envelope's record (kind e or h)"
           : `a second envelope record at byte ${at}`,
       );
     if (at + 1 + PACK_KEY_BYTES > buf.length) throw new PatchError(`truncated pack record at byte ${at}`);
@@ -110,13 +113,16 @@ export function decodePack(bytes: Uint8Array): DecodedRecord[] {
     at += length;
     if (out.length > MAX_PACK_RECORDS) throw new PatchError(`more than ${MAX_PACK_RECORDS} pack records`);
   }
-  if (out.length === 0) throw new PatchError("a pack starts with the envelope's record (kind e)");
+  if (out.length === 0) throw new PatchError("a pack starts with the envelope's record (kind e or h)");
   return out;
 }
 
 /** decodePack of a pack that must lead to the envelope whose sha256 is `toSha256` (hex). */
 export function decodePackTo(bytes: Uint8Array, toSha256: string): DecodedRecord[] {
   const records = decodePack(bytes);
+  // Kind h is a check answer's: a stored pack goes to boards that read only Fossil (kind e).
+  if (records[0]!.kind !== "e")
+    throw new PatchError("a stored pack's envelope record is a Fossil patch (kind e)");
   const want = toSha256.slice(0, PACK_KEY_BYTES * 2);
   if (records[0]!.key !== want)
     throw new PatchError(
@@ -173,33 +179,64 @@ export function makePack(args: {
 }
 
 /**
- * The pointer as a check answer carries it: a signed one as it is, an unsigned one without what a board
- * knows. A server makes it once per pointer and passes it to checkAnswer as `head`.
+ * A check answer's formats (docs/protocol.md, "Check answers"): "up" (channels/<channel>.up) is what
+ * boards read; "pack" (channels/<channel>.pack) is what boards of the first check answers read, written
+ * until they have moved on.
  */
-export function answerPointer(pointer: Uint8Array): Buffer {
+export type AnswerFormat = "up" | "pack";
+export const ANSWER_FORMATS: readonly AnswerFormat[] = ["up", "pack"];
+
+/**
+ * The pointer as a check answer carries it: a signed one as it is, an unsigned one without what a board
+ * knows (its project and channel, and `release`: releases/<version>.json). In "up", an unsigned pointer
+ * without `expires` is the line "<version> <size>" and the 32 bytes of its sha256. A server makes it once
+ * per pointer and passes it to checkAnswer as `head`.
+ */
+export function answerPointer(pointer: Uint8Array, format: AnswerFormat): Buffer {
   const { signed, signatures } = parsePointerEnvelope(pointer);
   const { sha256, size, version, expires } = signed;
-  return signatures.length > 0
-    ? Buffer.from(pointer)
-    : envelopeBytes({ signed: { sha256, size, version, ...(expires ? { expires } : {}) }, signatures });
+  if (signatures.length > 0) return Buffer.from(pointer);
+  if (format === "up" && !expires)
+    return Buffer.concat([Buffer.from(`${version} ${size}\n`, "latin1"), Buffer.from(sha256, "hex")]);
+  return envelopeBytes({ signed: { sha256, size, version, ...(expires ? { expires } : {}) }, signatures });
 }
 
 /**
- * A check answer (docs/protocol.md, "Check answers"; device/mpota/answer.py): the channel pointer, then,
- * when there is one, the first 16 hex digits of the sha256 of the envelope the update pack starts from and
- * the pack. A board on that release then updates with this one request. The pack is left out when it is
- * larger than MAX_ATTACHED_PACK (the board downloads it itself). An unsigned pointer leaves out what a
- * board knows (its project and channel, and `release`: releases/<version>.json); a signed one is as it is.
+ * The update pack `pack` from envelope `from` to envelope `to` as an answer of `format` carries it: in
+ * "up", with the envelope's patch in copy-hex (kind h) when that is smaller.
+ */
+export function answerPack(pack: Uint8Array, format: AnswerFormat, from: Uint8Array, to: Uint8Array): Buffer {
+  if (format !== "up") return Buffer.from(pack);
+  const [envelope, ...files] = decodePack(pack);
+  const delta = encodeCopyHex(from, to);
+  if (envelope!.kind !== "e" || delta.length >= envelope!.data.length) return Buffer.from(pack);
+  return encodePack(
+    [envelope!, ...files].map((r, i) => ({
+      kind: i ? r.kind : "h",
+      sha256: r.key,
+      data: i ? r.data : delta,
+    })),
+  );
+}
+
+/**
+ * A check answer (docs/protocol.md, "Check answers"; device/mpota/answer.py): the channel pointer
+ * (answerPointer), then, when there is one, the envelope the update pack starts from (in "up" the first 8
+ * bytes of its sha256, in "pack" their 16 hex digits) and the pack (answerPack). A board on that release
+ * then updates with this one request. The pack is left out when it is larger than MAX_ATTACHED_PACK (the
+ * board downloads it itself).
  */
 export function checkAnswer(
   pointer: Uint8Array,
+  format: AnswerFormat,
   attached?: { fromSha256: string; pack: Uint8Array },
-  head: Buffer = answerPointer(pointer),
+  head: Buffer = answerPointer(pointer, format),
 ): Buffer {
   if (!attached || attached.pack.length > MAX_ATTACHED_PACK) return head;
+  const from = attached.fromSha256.slice(0, PACK_NAME_HEX);
   return Buffer.concat([
     head,
-    Buffer.from(attached.fromSha256.slice(0, PACK_NAME_HEX), "latin1"),
+    format === "up" ? Buffer.from(from, "hex") : Buffer.from(from, "latin1"),
     attached.pack,
   ]);
 }

@@ -68,13 +68,13 @@ describe("traffic", () => {
       const d = (bytes: number) =>
         names.describe({
           method: "GET",
-          path: "/greenhouse/channels/stable.pack",
-          url: "/greenhouse/channels/stable.pack",
+          path: "/greenhouse/channels/stable.up",
+          url: "/greenhouse/channels/stable.up",
           status: 200,
           bytes,
           authorized: false,
         });
-      const alone = answerPointer(pointer).length;
+      const alone = answerPointer(pointer, "up").length;
       expect(d(alone)).toEqual({ kind: "channel", what: 'channel "stable" pointer', bytes: alone });
       expect(d(alone + 300)).toEqual({
         kind: "pack",

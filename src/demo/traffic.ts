@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { answerPointer } from "../delta/index.ts";
+import { ANSWER_FORMATS, answerPointer } from "../delta/index.ts";
 import { type Manifest, parsePointerEnvelope } from "../manifest/index.ts";
 import { packNameParts } from "../rules/index.ts";
 import type { ServedRequest } from "../static/index.ts";
@@ -37,13 +37,15 @@ export function traffic(site?: string): Traffic {
       const [, , folder = "", name = ""] = path.split("/");
       if (status === 404) return { kind: "missing", what: `${path}: not on the site (404)`, bytes };
       if (folder === "channels") {
-        const channel = `channel "${name.replace(/\.(json|pack)$/, "")}"`;
+        const [, base = name, extension = "json"] = /^(.*)\.([^.]+)$/.exec(name) ?? [];
+        const channel = `channel "${base}"`;
         if (status === 304)
           return { kind: "channel", what: `${channel}: unchanged since the last check`, bytes };
-        const pointer = site && join(site, path.replace(/\.pack$/, ".json"));
-        if (name.endsWith(".pack") && pointer && existsSync(pointer)) {
+        const pointer = site && join(site, path.replace(/\.[^./]+$/, ".json"));
+        const format = ANSWER_FORMATS.find((f) => f === extension);
+        if (format && pointer && existsSync(pointer)) {
           const data = readFileSync(pointer);
-          if (bytes > answerPointer(data).length) {
+          if (bytes > answerPointer(data, format).length) {
             const { version } = parsePointerEnvelope(data).signed;
             const what = `${channel} pointer and release ${version} update pack (signed manifest and changed files)`;
             return { kind: "pack", what, bytes };

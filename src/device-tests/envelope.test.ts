@@ -6,6 +6,7 @@
 import { createHash, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
+import { answerPointer } from "../delta/index.ts";
 import {
   canonicalBytes,
   canonicalJson,
@@ -251,6 +252,12 @@ describe("envelope.pointer", () => {
       other_channel: envelope({ ...target, channel: "beta", expires: "2099-01-01T00:00:00Z" }),
       traversal: envelope({ ...target, release: "../../etc/x.json" }, []),
       garbage: Buffer.from("<html>hello</html>"),
+      json_garbage: Buffer.from("{html: hello}\n}\n"),
+      // A check answer's unsigned pointer in its line form (src/delta answerPointer, "up").
+      line: answerPointer(envelope(target, []), "up"),
+      line_bad_size: Buffer.concat([Buffer.from("1.1.0 12x4\n"), Buffer.alloc(32, 1)]),
+      line_short: Buffer.concat([Buffer.from("1.1.0 1234\n"), Buffer.alloc(31, 1)]),
+      line_three_words: Buffer.concat([Buffer.from("1.1.0 1234 5\n"), Buffer.alloc(32, 1)]),
     };
     const script = `
 import json
@@ -262,6 +269,12 @@ for name, data in ${JSON.stringify(Object.fromEntries(Object.entries(pointers).m
         out[name] = envelope.pointer(bytes.fromhex(data), ["${key.publicKeyHex}"], "greenhouse", "stable")["version"]
     except UpdateError as e:
         out[name] = e.code + ": " + e.message
+line = bytes.fromhex("${answerPointer(envelope(target, []), "up").toString("hex")}")
+out["line_fields"] = envelope.pointer(line, [], "greenhouse", "stable")
+try:
+    envelope.pointer(line, [], "greenhouse", "stable", True)
+except UpdateError as e:
+    out["line_signed_only"] = e.code
 print(json.dumps(out))
 `;
     const { value } = await runDeviceScript(script);
@@ -274,7 +287,14 @@ print(json.dumps(out))
       other: "project: the channel pointer is for project lighthouse, this board runs greenhouse",
       other_channel: "channel: the channel pointer is for channel beta, this board follows stable",
       traversal: "manifest: malformed channel pointer",
-      garbage: "manifest: not a signed envelope (docs/protocol.md layout)",
+      garbage: "manifest: malformed channel pointer",
+      json_garbage: "manifest: not a signed envelope (docs/protocol.md layout)",
+      line: "1.1.0",
+      line_bad_size: "manifest: malformed channel pointer",
+      line_short: "manifest: malformed channel pointer",
+      line_three_words: "manifest: malformed channel pointer",
+      line_fields: { ...target },
+      line_signed_only: "signature",
     });
   });
 });

@@ -62,17 +62,17 @@ describe("https", () => {
   it("refuses a redirect from https to plain http", async () => {
     const device = board({ firmwareCa: pki.ca });
     fixture.server.rules.push({
-      path: `/${PROJECT}/channels/stable.pack`,
+      path: `/${PROJECT}/channels/stable.up`,
       fault: {
         kind: "redirect",
-        to: `http://localhost:${fixture.server.port}/${PROJECT}/channels/stable.pack`,
+        to: `http://localhost:${fixture.server.port}/${PROJECT}/channels/stable.up`,
       },
     });
     try {
       const r = await runCommand(device, "update");
       expect(printed(r.output, "update").error).toEqual({
         code: "redirect",
-        message: `https://localhost:${fixture.server.port}/${PROJECT}/channels/stable.pack: refused a redirect from https to http`,
+        message: `https://localhost:${fixture.server.port}/${PROJECT}/channels/stable.up: refused a redirect from https to http`,
       });
     } finally {
       fixture.server.rules.length = 0;

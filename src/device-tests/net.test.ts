@@ -22,7 +22,7 @@ const v110 = testApp("1.1.0", {
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const blob = (path: string) => `/${PROJECT}/blobs/${sha(v110[path]!)}.z`;
-const POINTER = `/${PROJECT}/channels/stable.pack`; // the check answer, which a board asks for first
+const POINTER = `/${PROJECT}/channels/stable.up`; // the check answer, which a board asks for first
 const RELEASE = `/${PROJECT}/releases/1.1.0.json`;
 
 beforeAll(async () => {
@@ -135,7 +135,7 @@ describe("update over a faulty network", () => {
       const loop = await update(device, [{ path: POINTER, fault: { kind: "redirect", to: POINTER } }]);
       expect(loop.result.error).toEqual({
         code: "redirect",
-        message: `${fixture.server.url}/${PROJECT}/channels/stable.pack: redirect loop or more than 5 redirects`,
+        message: `${fixture.server.url}/${PROJECT}/channels/stable.up: redirect loop or more than 5 redirects`,
       });
       const dead = await update(device, [
         { path: blob("main.py"), fault: { kind: "reset", after: 0 }, times: 4 },

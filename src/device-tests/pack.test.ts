@@ -1,6 +1,6 @@
 /**
  * Update packs on the device (device/mpota/answer.py, pack.py, fetch.py, install.py): a board one release
- * behind takes the pack with its check answer (channels/<channel>.pack), one request whatever the number
+ * behind takes the pack with its check answer (channels/<channel>.up), one request whatever the number
  * of changed files; a board the answer's pack is not for downloads its own pack; without a pack (several
  * releases behind, no envelope beside its slot, a damaged pack) it updates by today's downloads; a source
  * without check answers (404) is asked for the pointer.
@@ -114,7 +114,12 @@ describe("check answers with an update pack", () => {
     expect(asked).toEqual([channelPath("next")]);
     expect(installed).toBe(true);
     expect(leftovers).toEqual([]);
-    expect(r.netBytesIn).toBeLessThan(readFileSync(join(fixture.site, channelPath("next"))).length + 400);
+    const answer = readFileSync(join(fixture.site, channelPath("next")));
+    expect(r.netBytesIn).toBeLessThan(answer.length + 400);
+    // The unsigned pointer's line and sha256, the pack's origin (8 bytes), then the pack, whose envelope
+    // record is the copy-hex delta the board applied.
+    const pack = answer.subarray(answer.indexOf("\n") + 1 + 32 + 8);
+    expect(decodePack(pack)[0]!.kind).toBe("h");
   });
 
   it("check() keeps the pack its answer brought; update() then finds the pointer unchanged (304) and uses it", async () => {
@@ -300,7 +305,7 @@ describe("update packs from mpota serve", () => {
       expect(asked).toEqual([
         {
           method: "GET",
-          url: `/d/${project}/channels/stable.pack?version=1.0.0&state=good`,
+          url: `/d/${project}/channels/stable.up?version=1.0.0&state=good`,
           auth: true,
           event: undefined,
         },

@@ -5,7 +5,8 @@ import { createDelta } from "fossil-delta";
 import { describe, expect, it } from "vitest";
 import { runDeviceScript } from "../../testing/board.ts";
 import { editModule, editPairs, pythonModule, seededRng } from "../../testing/delta-corpus.ts";
-import { encodeBsdiff, makePatch, PATCH_ENCODINGS } from "../delta/index.ts";
+import { COPY_HEX_CASES } from "../delta/copy-hex-cases.ts";
+import { encodeBsdiff, encodeCopyHex, makePatch, PATCH_ENCODINGS } from "../delta/index.ts";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -143,13 +144,52 @@ describe("patch.py on the device", () => {
     expect(results["bsdiff-seq: seeks before 0"]!.message).toMatch(/before the start/);
   });
 
-  it.each(PATCH_ENCODINGS)(
+  it("applies copy-hex deltas (an envelope's, in check answers), which come without zlib", async () => {
+    const hex = (text: string) => createHash("sha256").update(text).digest("hex");
+    const envelope = (n: number) =>
+      utf8(
+        `{"sig":"${hex(`a${n}`)}${hex(`b${n}`)}"}\n{"path":"a.py","sha256":"${hex(`c${n}`)}","size":${90 + n}},\n]\n`,
+      );
+    const pairs: [string, Uint8Array, Uint8Array][] = [
+      ["envelope", envelope(1), envelope(12)],
+      ...editPairs().map(([name, from, to]): [string, Uint8Array, Uint8Array] => [name, from, to]),
+    ];
+    const cases = pairs.map(([name, from, to]) => ({
+      name,
+      from,
+      to,
+      encoding: "copy-hex",
+      patch: encodeCopyHex(from, to),
+    }));
+    const results = await applyOnDevice(cases);
+    for (const c of cases) expect(results[c.name], c.name).toMatchObject({ ok: true, out: sha256(c.to) });
+  });
+
+  it.each(COPY_HEX_CASES)("copy-hex: refuses a damaged delta as src/delta does ($name)", async (c) => {
+    const results = await applyOnDevice([
+      {
+        name: c.name,
+        from: utf8(c.old),
+        to: new Uint8Array(c.size),
+        patch: Uint8Array.from(c.delta),
+        encoding: "copy-hex",
+      },
+    ]);
+    expect(results[c.name]).toMatchObject({ ok: false, code: "patch" });
+    expect(results[c.name]!.message).toBe(`the patch does not apply: ${c.error}`);
+  });
+
+  it.each([...PATCH_ENCODINGS, "copy-hex" as const])(
     "%s: allocates the same heap for a 5 KB and a 360 KB file with the same edit, and for 800 commands as for 3",
     async (encoding) => {
       const rng = seededRng(8);
       const cases: DeviceCase[] = [];
+      const make = (from: Uint8Array, to: Uint8Array) =>
+        encoding === "copy-hex"
+          ? encodeCopyHex(from, to)
+          : makePatch(from, to, { encodings: [encoding] }).bytes;
       const add = (name: string, from: Uint8Array, to: Uint8Array) =>
-        cases.push({ name, from, to, encoding, patch: makePatch(from, to, { encodings: [encoding] }).bytes });
+        cases.push({ name, from, to, encoding, patch: make(from, to) });
       for (const functions of [8, 800]) {
         const text = pythonModule(rng, functions);
         const from = utf8(text);

@@ -143,7 +143,7 @@ describe("power cuts during an update from the pack a check answer brings", () =
       expect(failures).toEqual([]);
       // the runs took the pack from the answer (a run cut while writing it asks again, or falls back)
       const asked = server.requests.filter((p) => p.startsWith(`/${ANSWERED}/`));
-      expect(asked.filter((p) => p.endsWith("/channels/stable.pack")).length).toBeGreaterThan(cutPoints / 2);
+      expect(asked.filter((p) => p.endsWith("/channels/stable.up")).length).toBeGreaterThan(cutPoints / 2);
       expect(asked.filter((p) => p.includes("/packs/")).length).toBeLessThan(cutPoints / 4);
     },
     scaled(240_000),

@@ -62,7 +62,7 @@ describe("a board updating from a site written by publishStatic", () => {
       expect(r.output).toContain("running 1.1.0");
       expect(printed(r.output, "status")).toMatchObject({ version: "1.1.0", state: "trial" });
       expect(sameTree(slotTree(device.files(), 1), v110)).toBe(true);
-      expect(server.requests).toContain("/greenhouse/channels/stable.pack");
+      expect(server.requests).toContain("/greenhouse/channels/stable.up");
     } finally {
       await device.close();
       await server.close();

@@ -133,7 +133,7 @@ describe("update", () => {
     const before = device.files();
     const r = await runCommand(device, "update");
     expect(printed(r.output, "update")).toEqual({ ok: true, version: "1.0.0", installed: null });
-    expect(fixture.server.requests).toEqual([`/${PROJECT}/channels/same.pack`]);
+    expect(fixture.server.requests).toEqual([`/${PROJECT}/channels/same.up`]);
     const after = device.files();
     for (const path of Object.keys(before))
       if (path !== "data/cmd") expect(after[path]).toEqual(before[path]);

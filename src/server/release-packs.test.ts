@@ -102,6 +102,7 @@ describe("update packs on the server", () => {
     expect(res.rawPayload).toEqual(store.readPack(v1.sha256, v2.sha256));
     expect(res.headers.etag).toBe(`"${packFile(v1.sha256, v2.sha256).slice(0, -".pack".length)}"`);
     expect(res.headers["cache-control"]).toMatch(/immutable/);
+    expect(res.headers["content-type"]).toBeUndefined(); // binary: what a recipient assumes without one
     expect(await downloadingEvents()).toEqual([]); // without a token: nobody to record
   });
 
@@ -131,7 +132,7 @@ describe("update packs on the server", () => {
     const damaged = await putPack(packName(), Buffer.from("MPK1z"));
     expect(damaged.statusCode).toBe(400);
     expect(damaged.json().error).toBe(
-      `update pack ${packName()}: a pack starts with the envelope's record (kind e)`,
+      `update pack ${packName()}: a pack starts with the envelope's record (kind e or h)`,
     );
     const notPack = await putPack(packName(), Buffer.from("PK\u0003\u0004"));
     expect(notPack.json().error).toBe(`update pack ${packName()}: not an update pack (no MPK1)`);
@@ -229,6 +230,8 @@ describe("update packs on the server", () => {
     const answer = await checkin("stable.pack", "1.0.0");
     expect(answer.statusCode).toBe(200);
     expect(answer.headers.etag).toBe(pointer.headers.etag);
+    expect(answer.headers["content-type"]).toBeUndefined();
+    expect(pointer.headers["content-type"]).toMatch(/^application\/json/);
     // The unsigned pointer without what the device knows (project, channel, release path), then the pack.
     const compact = Buffer.from(
       `{"signatures":[],"signed":\n{"sha256":"${v2.sha256}","size":${v2.bytes.length},"version":"1.1.0"}\n}\n`,

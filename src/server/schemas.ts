@@ -14,7 +14,7 @@ import { VERSION_PATTERN } from "../rules/version.ts";
 export const Name = Type.String({ pattern: NAME_PATTERN });
 /** A channel pointer's file: `<channel>.json`, as the static layout names it. */
 /** A channel's pointer (`<channel>.json`) or its check answer with an update pack (`<channel>.pack`). */
-export const ChannelFile = Type.String({ pattern: `^${NAME_RULE}\\.(json|pack)$` });
+export const ChannelFile = Type.String({ pattern: `^${NAME_RULE}\\.(json|up|pack)$` });
 export const Version = Type.String({ pattern: VERSION_PATTERN, maxLength: MAX_VERSION_LENGTH });
 export const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN });
 export const Tag = Type.String({ pattern: TAG_PATTERN });

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import {
+  ANSWER_FORMATS,
+  answerPack,
   applyPatch,
   decodePack,
   makeEnvelopePatch,
@@ -74,12 +76,14 @@ describe("publishStatic", () => {
         "greenhouse/channels",
         "greenhouse/channels/stable.json",
         "greenhouse/channels/stable.pack",
+        "greenhouse/channels/stable.up",
         "greenhouse/releases",
         "greenhouse/releases/1.0.0.json",
       ].sort(),
     );
-    // The channel named no release before: its check answer is the pointer alone (signed: as it is).
-    expect(readFileSync(paths.answer("stable"))).toEqual(readFileSync(paths.channel("stable")));
+    // The channel named no release before: its check answers are the pointer alone (signed: as it is).
+    for (const format of ANSWER_FORMATS)
+      expect(readFileSync(paths.answer("stable", format))).toEqual(readFileSync(paths.channel("stable")));
     expect(readFileSync(paths.release("1.0.0"))).toEqual(built.bytes);
     for (const f of files) expect(readFileSync(paths.blob(f.sha256))).toEqual(store.readBlob(f.sha256));
     const pointer = parsePointerEnvelope(readFileSync(paths.channel("stable")));
@@ -212,17 +216,29 @@ describe("publishStatic", () => {
     expect(listing(join(paths.root, "patches"))).toHaveLength(2); // the envelope patches only
     // The channel named no release before: its check answer is the (unsigned) pointer alone, without
     // what a board knows (project, channel, release path).
+    const line = Buffer.concat([Buffer.from(`1.2.0 ${v3.bytes.length}\n`), Buffer.from(v3.sha256, "hex")]);
     const compact = Buffer.from(
       `{"signatures":[],"signed":\n{"sha256":"${v3.sha256}","size":${v3.bytes.length},"version":"1.2.0"}\n}\n`,
     );
-    expect(readFileSync(paths.answer("stable"))).toEqual(compact);
+    expect(readFileSync(paths.answer("stable", "up"))).toEqual(line);
+    expect(readFileSync(paths.answer("stable", "pack"))).toEqual(compact);
 
-    // A channel that moves from 1.1.0 to 1.2.0: its check answer brings the pack from 1.1.0.
+    // A channel that moves from 1.1.0 to 1.2.0: its check answer brings the pack from 1.1.0, in "up" with
+    // the envelope's patch in copy-hex.
     publishStatic({ site, store, project: "greenhouse", version: "1.1.0", channel: "beta" });
     publishStatic({ site, store, project: "greenhouse", version: "1.2.0", channel: "beta" });
     expect(parsePointerEnvelope(readFileSync(paths.channel("beta"))).signed.version).toBe("1.2.0");
-    expect(readFileSync(paths.answer("beta"))).toEqual(
-      Buffer.concat([compact, Buffer.from(v2.sha256.slice(0, 16)), store.readPack(v2.sha256, v3.sha256)]),
+    const stored = store.readPack(v2.sha256, v3.sha256);
+    expect(readFileSync(paths.answer("beta", "up"))).toEqual(
+      Buffer.concat([
+        line,
+        Buffer.from(v2.sha256.slice(0, 16), "hex"),
+        answerPack(stored, "up", v2.bytes, v3.bytes),
+      ]),
+    );
+    expect(decodePack(answerPack(stored, "up", v2.bytes, v3.bytes))[0]!.kind).toBe("h");
+    expect(readFileSync(paths.answer("beta", "pack"))).toEqual(
+      Buffer.concat([compact, Buffer.from(v2.sha256.slice(0, 16)), stored]),
     );
 
     writeFileSync(store.packPath(v1.sha256, v2.sha256), "MPK1e");

@@ -3,16 +3,24 @@
  * docs/protocol.md, which any web server, object store or CDN can host:
  * ```
  * <site>/<project>/blobs/<sha256>.z  patches/<from>-<to>.fz  packs/<from16>-<to16>.pack
- *                  releases/<version>.json  channels/<channel>.json  channels/<channel>.pack
+ *                  releases/<version>.json  channels/<channel>.json  channels/<channel>.up  channels/<channel>.pack
  * ```
- * `channels/<channel>.pack` is the check answer: the pointer with the update pack from the release the
- * channel named before (docs/protocol.md, "Check answers").
+ * `channels/<channel>.up` is the check answer: the pointer with the update pack from the release the
+ * channel named before (docs/protocol.md, "Check answers"); `.pack` the same in the format that boards of
+ * the first check answers read.
  * Blobs, patches, update packs and the envelope are written first, the check answer and the channel pointer
  * last, each by atomic rename: a device reading the site at any moment sees the old release or the new one.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { checkAnswer, decodePackTo, PatchError } from "../delta/index.ts";
+import {
+  ANSWER_FORMATS,
+  type AnswerFormat,
+  answerPack,
+  checkAnswer,
+  decodePackTo,
+  PatchError,
+} from "../delta/index.ts";
 import {
   type ChannelPointer,
   channelPointer,
@@ -65,7 +73,7 @@ export function sitePaths(site: string, project: string) {
     release: (version: string) => join(root, "releases", `${version}.json`),
     channel: (channel: string) => join(root, "channels", `${channel}.json`),
     /** The channel's check answer: its pointer, with the update pack from the release before it. */
-    answer: (channel: string) => join(root, "channels", `${channel}.pack`),
+    answer: (channel: string, format: AnswerFormat) => join(root, "channels", `${channel}.${format}`),
   };
 }
 
@@ -92,21 +100,47 @@ function checkPack(data: Uint8Array, from: string, to: string): void {
   }
 }
 
+/** The site's envelope of release `version` when it is the one of sha256 `sha256`. */
+function siteEnvelope(
+  paths: ReturnType<typeof sitePaths>,
+  version: string,
+  sha256: string,
+): Buffer | undefined {
+  const file = paths.release(version);
+  const bytes = existsSync(file) ? readFileSync(file) : undefined;
+  return bytes && sha256Hex(bytes) === sha256 ? bytes : undefined;
+}
+
 /**
- * Points `channel` at the envelope `pointer` names: writes its check answer (the pointer, with the site's
- * update pack from the release the channel named before when there is one) and then the pointer itself,
- * each by atomic rename (a board before check answers reads only the pointer). -> the bytes written.
+ * Points `channel` at the envelope `pointer` names: writes its check answers (the pointer, with the site's
+ * update pack from the release the channel named before when there is one; in each format) and then the
+ * pointer itself, each by atomic rename (a board before check answers reads only the pointer). -> the
+ * bytes written.
  */
 export function writeChannel(paths: ReturnType<typeof sitePaths>, channel: string, pointer: Buffer): number {
   const file = paths.channel(channel);
-  const from = currentRelease(file)?.sha256;
-  const to = parsePointerEnvelope(pointer).signed.sha256;
-  const packFile = from && from !== to ? paths.pack(from, to) : undefined;
+  const from = currentRelease(file);
+  const to = parsePointerEnvelope(pointer).signed;
+  const packFile = from && from.sha256 !== to.sha256 ? paths.pack(from.sha256, to.sha256) : undefined;
   const pack = packFile && existsSync(packFile) ? readFileSync(packFile) : undefined;
-  const answer = checkAnswer(pointer, from && pack ? { fromSha256: from, pack } : undefined);
-  writeFileAtomic(paths.answer(channel), answer);
+  const fromEnvelope = from && pack && siteEnvelope(paths, from.version, from.sha256);
+  const toEnvelope = pack && siteEnvelope(paths, to.version, to.sha256);
+  let written = 0;
+  for (const format of ANSWER_FORMATS) {
+    // Without both envelopes the pack goes as it is stored (its envelope's patch in Fossil).
+    const attached =
+      from && pack
+        ? {
+            fromSha256: from.sha256,
+            pack: fromEnvelope && toEnvelope ? answerPack(pack, format, fromEnvelope, toEnvelope) : pack,
+          }
+        : undefined;
+    const answer = checkAnswer(pointer, format, attached);
+    writeFileAtomic(paths.answer(channel, format), answer);
+    written += answer.length;
+  }
   writeFileAtomic(file, pointer);
-  return answer.length + pointer.length;
+  return written + pointer.length;
 }
 
 /** Publishes a stored release to a static site and points `channel` at it (the pointer last). */

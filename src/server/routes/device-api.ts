@@ -15,7 +15,7 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import { answerPointer, checkAnswer } from "../../delta/index.ts";
+import { type AnswerFormat, answerPack, answerPointer, checkAnswer } from "../../delta/index.ts";
 import { envelopeBytes, sha256Hex } from "../../manifest/index.ts";
 import { MAX_ATTACHED_PACK, packName, packNameParts } from "../../rules/index.ts";
 import { recordAudit } from "../audit.ts";
@@ -52,8 +52,8 @@ const Event = Type.Union([
 
 interface Pointer {
   bytes: Buffer;
-  /** The pointer as a check answer carries it (answerPointer): made once, not per check-in. */
-  head: Buffer;
+  /** The pointer as a check answer of each format carries it (answerPointer): made once, not per check-in. */
+  heads: Record<AnswerFormat, Buffer>;
   etag: string;
 }
 
@@ -77,8 +77,9 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   const downloads = new Set<string>();
   // Release versions by envelope sha256 (what update packs are named by); releases never change.
   const versionsBySha = new Map<string, string>();
-  // Update packs for check answers, by name (null: too large); packs never change. A missing one is not
-  // kept: it may be uploaded yet (a device pinned to a release can ask before its packs are up).
+  // Update packs for check answers, by name and answer format (null: too large); packs never change. A
+  // missing one is not kept: it may be uploaded yet (a device pinned to a release can ask before its packs
+  // are up).
   const attachable = new Map<string, Buffer | null>();
   const reports = new RateLimiter(() => ctx.limits.reportsPerMinute, ctx.now);
   const enrolments = new RateLimiter(() => ctx.limits.enrolmentsPerMinute, ctx.now);
@@ -90,6 +91,12 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
   });
   app.addHook("onResponse", async (request, reply) => {
     if (reply.statusCode === 401) authFailures.hit(request.ip);
+  });
+  // Binary answers go without Content-Type: application/octet-stream is what a recipient assumes anyway
+  // (RFC 9110 8.3), a board reads none, and on a metered link its 40 bytes are a tenth of an update.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (reply.getHeader("content-type") === "application/octet-stream") reply.removeHeader("content-type");
+    return payload;
   });
 
   async function releaseInfo(project: string, version: string) {
@@ -142,17 +149,29 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
     downloads.add(key);
   }
 
-  /** The update pack a check answer carries from release `from` to `to`, when there is one small enough. */
-  async function attachedPack(project: string, from: string, to: string) {
+  /**
+   * The update pack a check answer of `format` carries from release `from` to `to` (answerPack), when
+   * there is one small enough.
+   */
+  async function attachedPack(project: string, from: string, to: string, format: AnswerFormat) {
     const [a, b] = await Promise.all([releaseInfo(project, from), releaseInfo(project, to)]);
     if (!a || !b) return undefined;
     const name = packName(a.sha256, b.sha256);
-    const key = `${project}\n${name}`;
+    const key = `${project}\n${name}\n${format}`;
     let pack = attachable.get(key);
     if (pack === undefined) {
       const size = await ctx.store.size(project, "packs", name);
       if (size === undefined) return undefined;
-      pack = size <= MAX_ATTACHED_PACK ? await readFile(ctx.store.path(project, "packs", name)) : null;
+      pack = null;
+      if (size <= MAX_ATTACHED_PACK) {
+        const envelope = (sha256: string) => readFile(ctx.store.path(project, "releases", `${sha256}.json`));
+        const [stored, fromEnvelope, toEnvelope] = await Promise.all([
+          readFile(ctx.store.path(project, "packs", name)),
+          envelope(a.sha256),
+          envelope(b.sha256),
+        ]);
+        pack = answerPack(stored, format, fromEnvelope, toEnvelope);
+      }
       if (attachable.size > 10_000) attachable.clear();
       attachable.set(key, pack);
     }
@@ -175,7 +194,11 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       };
       const bytes = envelopeBytes({ signed, signatures: [] });
       // 64 bits of the hash tell one pointer from the next; a no-update check sends it and gets it back.
-      pointer = { bytes, head: answerPointer(bytes), etag: `"${sha256Hex(bytes).slice(0, 16)}"` };
+      pointer = {
+        bytes,
+        heads: { up: answerPointer(bytes, "up"), pack: answerPointer(bytes, "pack") },
+        etag: `"${sha256Hex(bytes).slice(0, 16)}"`,
+      };
       if (pointers.size > 10_000) pointers.clear();
       pointers.set(key, pointer);
     }
@@ -258,7 +281,9 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       },
     },
     async (request, reply) => {
-      const channel = request.params.file.slice(0, -".json".length); // or .pack
+      const dot = request.params.file.lastIndexOf(".");
+      const channel = request.params.file.slice(0, dot);
+      const extension = request.params.file.slice(dot + 1) as "json" | AnswerFormat;
       // Two independent reads: on PostgreSQL two round trips at once instead of one after the other.
       // A failed authentication wins over whatever the channel lookup found.
       const [device, route] = await Promise.all([
@@ -302,11 +327,15 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ ctx: ServerContext }> 
       // (RFC 9111 3.5), and on a no-update check every byte counts (docs/protocol.md).
       reply.header("etag", pointer.etag);
       if (matchesEtag(request.headers["if-none-match"], pointer.etag)) return reply.code(304).send();
-      if (!request.params.file.endsWith(".pack")) return reply.type("application/json").send(pointer.bytes);
+      if (extension === "json") return reply.type("application/json").send(pointer.bytes);
       const attached =
-        version && version !== target ? await attachedPack(device.project, version, target) : undefined;
+        version && version !== target
+          ? await attachedPack(device.project, version, target, extension)
+          : undefined;
       if (attached) await downloading(device, target);
-      return reply.type("application/octet-stream").send(checkAnswer(pointer.bytes, attached, pointer.head));
+      return reply
+        .type("application/octet-stream")
+        .send(checkAnswer(pointer.bytes, extension, attached, pointer.heads[extension]));
     },
   );
 
