@@ -295,7 +295,7 @@ print("got", http.get_small("${fixture.server.url}/p/moved", {"Authorization": "
       "x-mpota-device": "dev-7",
     });
     const sent = other.requests[0]!.headers;
-    expect(Object.keys(sent).sort()).toEqual(["accept", "connection", "host"]);
+    expect(Object.keys(sent).sort()).toEqual(["accept", "host"]);
   });
 
   it("status() stops showing a network error once a later check succeeds", async () => {
