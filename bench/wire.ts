@@ -13,8 +13,9 @@
  * updates), wireWorstOverGzipBytes (the most an update moved beyond gzip -9 of its changed files),
  * requestsMax (most requests of an update), checkBytes (a no-update check, both ways, most of the two
  * sources), payloadVsZstd (what the board downloads for modified files ÷ zstd's patches of them: the
- * pack's record for each, else its signed patch, else its blob), medianPackBytes (the update pack's
- * bytes per update, median).
+ * pack's record for each, else its signed patch, else its blob), medianAnswerBytes / medianPackBytes
+ * (the check answer's bodies, with the pack they bring, and the packs asked for on their own, per
+ * update, median).
  * `--scenario generated-py,history-mpy,…` runs only those series.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -157,6 +158,7 @@ function compare(store: ReleaseStore, from: StoredRelease, to: StoredRelease, zs
 /** What each request fetched, by the kind of path. */
 function kindOf(path: string): string {
   if (path.includes("/packs/")) return "pack";
+  if (/\/channels\/[^/?]+\.(up|pack)(\?|$)/.test(path)) return "answer";
   if (path.includes("/channels/") || path.includes("/checkin")) return "pointer";
   if (path.includes("/releases/")) return "envelope";
   if (path.includes("/patches/")) return "patch";
@@ -366,6 +368,7 @@ const run: Benchmark = async ({ progress, scenarios }) => {
     requestsMax: Math.max(...list.map((s) => s.requests)),
     medianWireBytes: median(list.map((s) => s.wireBytes)),
     medianEnvelopeBytes: median(list.map((s) => s.bodyBytes.envelope ?? 0)),
+    medianAnswerBytes: median(list.map((s) => s.bodyBytes.answer ?? 0)),
     medianPackBytes: median(list.map((s) => s.bodyBytes.pack ?? 0)),
     updatesOverGzip: list.filter((s) => s.wireBytes > s.gzipBytes).length,
   });
