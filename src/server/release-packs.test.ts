@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../../testing/server.ts";
-import { encodePack, makeEnvelopePatch, makeReleasePack, makeReleasePatches } from "../delta/index.ts";
+import {
+  answerPack,
+  decodePack,
+  encodePack,
+  makeEnvelopePatch,
+  makeReleasePack,
+  makeReleasePatches,
+} from "../delta/index.ts";
 import { generateKeyPair } from "../manifest/index.ts";
 import { type BuiltRelease, buildRelease } from "../release/index.ts";
 import { packName as packFile } from "../rules/index.ts";
@@ -142,6 +149,11 @@ describe("update packs on the server", () => {
     expect(wrong.json().error).toBe(
       `update pack ${packName()}: its envelope record makes an envelope whose sha256 starts ${v1.sha256.slice(0, 16)}, not ${v2.sha256.slice(0, 16)}`,
     );
+    // A check answer's envelope record (copy-hex) in a stored pack: boards before .up read only Fossil.
+    const answerKind = encodePack([{ kind: "h", sha256: v2.sha256, data: Buffer.from("x") }]);
+    expect((await putPack(packName(), answerKind)).json().error).toBe(
+      `update pack ${packName()}: a stored pack's envelope record is a Fossil patch (kind e)`,
+    );
     const big = encodePack([{ kind: "e", sha256: v2.sha256, data: Buffer.alloc(5000) }]);
     expect((await putPack(packName(), big)).statusCode).toBe(413);
     const badName = await putPack(`${v1.sha256}-${v2.sha256}.fz`, big);
@@ -206,7 +218,7 @@ describe("update packs on the server", () => {
     ]);
   });
 
-  it("answers a check-in for channels/<channel>.pack with the pointer and the pack from the device's release", async () => {
+  it("answers a check-in for channels/<channel>.up (and .pack) with the pointer and the pack from the device's release", async () => {
     const { token } = await admin.request<{ token: string }>("POST", `/projects/${PROJECT}/devices`, {
       id: "b3",
     });
@@ -249,6 +261,16 @@ describe("update packs on the server", () => {
     const same = await checkin("stable.pack", "1.0.0", pointer.headers.etag as string);
     expect(same.statusCode).toBe(304);
     expect(same.rawPayload).toHaveLength(0);
+    // channels/<channel>.up, what boards ask for now: the pointer's line and sha256, 8 bytes of the origin,
+    // the pack with its envelope's patch in copy-hex.
+    const line = Buffer.concat([Buffer.from(`1.1.0 ${v2.bytes.length}\n`), Buffer.from(v2.sha256, "hex")]);
+    const up = await checkin("stable.up", "1.0.0");
+    expect(up.headers.etag).toBe(pointer.headers.etag);
+    const pack = answerPack(store.readPack(v1.sha256, v2.sha256), "up", v1.bytes, v2.bytes);
+    expect(decodePack(pack)[0]!.kind).toBe("h");
+    expect(up.rawPayload).toEqual(Buffer.concat([line, Buffer.from(v1.sha256.slice(0, 16), "hex"), pack]));
+    expect((await checkin("stable.up", "1.1.0")).rawPayload).toEqual(line);
+    expect((await checkin("stable.up", "1.0.0", pointer.headers.etag as string)).statusCode).toBe(304);
   });
 
   it("releaseFromFolder finds the packs leading to the release in a static site", async () => {
