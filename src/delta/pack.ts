@@ -207,16 +207,13 @@ export function answerPointer(pointer: Uint8Array, format: AnswerFormat): Buffer
  */
 export function answerPack(pack: Uint8Array, format: AnswerFormat, from: Uint8Array, to: Uint8Array): Buffer {
   if (format !== "up") return Buffer.from(pack);
-  const [envelope, ...files] = decodePack(pack);
+  const [envelope, ...files] = decodePack(pack) as [DecodedRecord, ...DecodedRecord[]];
   const delta = encodeCopyHex(from, to);
-  if (envelope!.kind !== "e" || delta.length >= envelope!.data.length) return Buffer.from(pack);
-  return encodePack(
-    [envelope!, ...files].map((r, i) => ({
-      kind: i ? r.kind : "h",
-      sha256: r.key,
-      data: i ? r.data : delta,
-    })),
-  );
+  if (envelope.kind !== "e" || delta.length >= envelope.data.length) return Buffer.from(pack);
+  return encodePack([
+    { kind: "h", sha256: envelope.key, data: delta },
+    ...files.map((r) => ({ kind: r.kind, sha256: r.key, data: r.data })),
+  ]);
 }
 
 /**
