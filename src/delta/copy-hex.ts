@@ -196,7 +196,9 @@ export function encodeCopyHex(source: Uint8Array, target: Uint8Array): Uint8Arra
   const where = new Map<string, number[]>(); // key -> indexes of the old lines with it, in order
   old.forEach((line, i) => {
     const key = lineKey(line.text);
-    where.set(key, [...(where.get(key) ?? []), i]);
+    const list = where.get(key);
+    if (list) list.push(i);
+    else where.set(key, [i]);
   });
   const out = new Commands();
   let next = 0; // the first old line not paired yet
